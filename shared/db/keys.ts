@@ -1,0 +1,97 @@
+import type { Db } from './client.js';
+import { randomToken } from '../ids.js';
+import { sha256Hex } from '../signing.js';
+
+/** A magic key as stored. Times are ms since epoch; null limits mean "none". */
+export interface MagicKey {
+  key: string;
+  label: string;
+  created_at: number;
+  expires_at: number | null;
+  revoked_at: number | null;
+  max_measuring_ms: number | null;
+  max_concurrent_sessions: number | null;
+}
+
+export interface NewMagicKey {
+  label: string;
+  ttlMs?: number | null;
+  maxMeasuringMs?: number | null;
+  maxConcurrentSessions?: number | null;
+  /** Only for local mode's fixed demo key; real keys are always random. */
+  key?: string;
+}
+
+/** Creates a key: 32 random bytes, so it cannot be guessed. */
+export async function createMagicKey(db: Db, input: NewMagicKey, now = Date.now()): Promise<MagicKey> {
+  const key = input.key ?? `np_${randomToken(32)}`;
+  const row: MagicKey = {
+    key,
+    label: input.label,
+    created_at: now,
+    expires_at: input.ttlMs == null ? null : now + input.ttlMs,
+    revoked_at: null,
+    max_measuring_ms: input.maxMeasuringMs ?? null,
+    max_concurrent_sessions: input.maxConcurrentSessions ?? null,
+  };
+  await db.execute({
+    sql: `INSERT INTO magic_keys (key, key_hash, label, created_at, expires_at, revoked_at, max_measuring_ms, max_concurrent_sessions)
+          VALUES (?, ?, ?, ?, ?, NULL, ?, ?)`,
+    args: [key, await sha256Hex(key), row.label, now, row.expires_at, row.max_measuring_ms, row.max_concurrent_sessions],
+  });
+  return row;
+}
+
+/** Creates the local demo key if missing (local mode only), renewing it if it was revoked or expired. */
+export async function ensureDemoKey(db: Db, key: string): Promise<void> {
+  await db.execute({
+    sql: `INSERT INTO magic_keys (key, key_hash, label, created_at, expires_at, revoked_at, max_measuring_ms, max_concurrent_sessions)
+          VALUES (?, ?, 'local demo key', ?, NULL, NULL, NULL, NULL)
+          ON CONFLICT(key) DO UPDATE SET revoked_at = NULL, expires_at = NULL`,
+    args: [key, await sha256Hex(key), Date.now()],
+  });
+}
+
+/** Every key, newest first. */
+export async function listMagicKeys(db: Db): Promise<MagicKey[]> {
+  const rs = await db.execute('SELECT * FROM magic_keys ORDER BY created_at DESC');
+  return rs.rows.map((r) => toKey(r as unknown as Record<string, unknown>));
+}
+
+/** Marks a key revoked; false when no such key exists. */
+export async function revokeMagicKey(db: Db, key: string, now = Date.now()): Promise<boolean> {
+  const rs = await db.execute({
+    sql: 'UPDATE magic_keys SET revoked_at = COALESCE(revoked_at, ?) WHERE key_hash = ?',
+    args: [now, await sha256Hex(key)],
+  });
+  return rs.rowsAffected > 0;
+}
+
+/** Finds a key by the hash of its text. */
+export async function findMagicKey(db: Db, key: string): Promise<MagicKey | null> {
+  const rs = await db.execute({ sql: 'SELECT * FROM magic_keys WHERE key_hash = ?', args: [await sha256Hex(key)] });
+  const row = rs.rows[0];
+  return row ? toKey(row as unknown as Record<string, unknown>) : null;
+}
+
+export type KeyState = 'valid' | 'key_expired' | 'key_revoked';
+
+/** Whether a stored key may be used at `now`. */
+export function keyState(k: MagicKey, now = Date.now()): KeyState {
+  if (k.revoked_at != null && k.revoked_at <= now) return 'key_revoked';
+  if (k.expires_at != null && k.expires_at <= now) return 'key_expired';
+  return 'valid';
+}
+
+function toKey(r: Record<string, unknown>): MagicKey {
+  const num = (v: unknown) => (v == null ? null : Number(v));
+  return {
+    key: String(r.key),
+    label: String(r.label ?? ''),
+    created_at: Number(r.created_at),
+    expires_at: num(r.expires_at),
+    revoked_at: num(r.revoked_at),
+    max_measuring_ms: num(r.max_measuring_ms),
+    max_concurrent_sessions: num(r.max_concurrent_sessions),
+  };
+}

@@ -1,0 +1,45 @@
+import type { Db } from './client.js';
+import { MIGRATIONS, type Migration } from './migrations.js';
+
+/** Applies pending migrations in order, each exactly once, safely when several processes race; returns the versions it applied. */
+export async function migrate(db: Db, migrations: readonly Migration[] = MIGRATIONS): Promise<number[]> {
+  await db.execute(
+    'CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)',
+  );
+  const applied: number[] = [];
+  for (const m of [...migrations].sort((a, b) => a.version - b.version)) {
+    // A write transaction takes the database's write lock before reading, so two
+    // processes cannot both see a version as missing and both apply it.
+    const tx = await withBusyRetry(() => db.transaction('write'));
+    try {
+      const seen = await tx.execute({ sql: 'SELECT 1 FROM schema_migrations WHERE version = ?', args: [m.version] });
+      if (seen.rows.length > 0) {
+        await tx.rollback();
+        continue;
+      }
+      for (const sql of m.statements) await tx.execute(sql);
+      await tx.execute({
+        sql: 'INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)',
+        args: [m.version, m.name, Date.now()],
+      });
+      await tx.commit();
+      applied.push(m.version);
+    } finally {
+      tx.close();
+    }
+  }
+  return applied;
+}
+
+/** Retries `fn` while the database answers SQLITE_BUSY (another process holds the write lock). */
+export async function withBusyRetry<T>(fn: () => Promise<T>, attempts = 50): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await fn();
+    } catch (e) {
+      const code = String((e as { code?: unknown }).code ?? '');
+      if (!code.startsWith('SQLITE_BUSY') || i >= attempts) throw e;
+      await new Promise((r) => setTimeout(r, Math.min(20 * i, 250)));
+    }
+  }
+}

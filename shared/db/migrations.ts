@@ -1,0 +1,126 @@
+/** One schema step: applied once, in order, recorded in `schema_migrations`. */
+export interface Migration {
+  version: number;
+  name: string;
+  statements: string[];
+}
+
+/**
+ * NetPoke's survey schema (seed migration 001, kept exactly: conformance
+ * tests and analysts query these tables), then what the edge/relay split adds.
+ */
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'survey_upload_schema',
+    statements: [
+      `CREATE TABLE IF NOT EXISTS survey_sessions (
+  session_id TEXT PRIMARY KEY,
+  magic_key TEXT NOT NULL,
+  user_login TEXT,
+  start_time INTEGER NOT NULL,
+  last_update_time INTEGER NOT NULL,
+  pcap_path TEXT,
+  keylog_path TEXT,
+  created_at INTEGER NOT NULL,
+  deleted INTEGER DEFAULT 0,
+  deleted_at INTEGER,
+  deleted_by TEXT
+)`,
+      `CREATE INDEX IF NOT EXISTS idx_session_magic_key ON survey_sessions(magic_key, start_time)`,
+      `CREATE INDEX IF NOT EXISTS idx_session_deleted ON survey_sessions(deleted)`,
+      `CREATE TABLE IF NOT EXISTS survey_metrics (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  session_id TEXT NOT NULL,
+  timestamp_ms INTEGER NOT NULL,
+  source TEXT NOT NULL,
+  conn_id TEXT,
+  direction TEXT,
+  delay_p50_ms REAL,
+  delay_p99_ms REAL,
+  delay_min_ms REAL,
+  delay_max_ms REAL,
+  jitter_p50_ms REAL,
+  jitter_p99_ms REAL,
+  jitter_min_ms REAL,
+  jitter_max_ms REAL,
+  rtt_p50_ms REAL,
+  rtt_p99_ms REAL,
+  rtt_min_ms REAL,
+  rtt_max_ms REAL,
+  loss_rate REAL,
+  reorder_rate REAL,
+  probe_count INTEGER,
+  baseline_delay_ms REAL,
+  created_at INTEGER NOT NULL,
+  deleted INTEGER DEFAULT 0,
+  deleted_at INTEGER,
+  deleted_by TEXT,
+  FOREIGN KEY(session_id) REFERENCES survey_sessions(session_id)
+)`,
+      `CREATE INDEX IF NOT EXISTS idx_metrics_session ON survey_metrics(session_id, timestamp_ms)`,
+      `CREATE INDEX IF NOT EXISTS idx_metrics_deleted ON survey_metrics(deleted)`,
+      `CREATE TABLE IF NOT EXISTS recordings (
+  recording_id TEXT PRIMARY KEY,
+  session_id TEXT NOT NULL,
+  video_path TEXT NOT NULL,
+  sensor_path TEXT NOT NULL,
+  video_size_bytes INTEGER NOT NULL,
+  sensor_size_bytes INTEGER NOT NULL,
+  video_uploaded_bytes INTEGER DEFAULT 0,
+  sensor_uploaded_bytes INTEGER DEFAULT 0,
+  upload_status TEXT DEFAULT 'pending',
+  device_info_json TEXT,
+  user_notes TEXT,
+  created_at INTEGER NOT NULL,
+  completed_at INTEGER,
+  deleted INTEGER DEFAULT 0,
+  deleted_at INTEGER,
+  deleted_by TEXT,
+  FOREIGN KEY(session_id) REFERENCES survey_sessions(session_id)
+)`,
+      `CREATE INDEX IF NOT EXISTS idx_recordings_session ON recordings(session_id)`,
+      `CREATE INDEX IF NOT EXISTS idx_recordings_status ON recordings(upload_status)`,
+      `CREATE INDEX IF NOT EXISTS idx_recordings_deleted ON recordings(deleted)`,
+    ],
+  },
+  {
+    version: 2,
+    name: 'magic_keys_relays_peers',
+    statements: [
+      // key_hash is what lookups use, so the time a lookup takes says nothing about the key's text.
+      `CREATE TABLE IF NOT EXISTS magic_keys (
+  key TEXT PRIMARY KEY,
+  key_hash TEXT NOT NULL UNIQUE,
+  label TEXT NOT NULL DEFAULT '',
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER,
+  revoked_at INTEGER,
+  max_measuring_ms INTEGER,
+  max_concurrent_sessions INTEGER
+)`,
+      `CREATE TABLE IF NOT EXISTS relays (
+  id TEXT PRIMARY KEY,
+  region TEXT NOT NULL,
+  public_address TEXT NOT NULL,
+  internal_url TEXT NOT NULL,
+  capacity INTEGER NOT NULL,
+  active_sessions INTEGER NOT NULL DEFAULT 0,
+  last_heartbeat INTEGER NOT NULL,
+  started_at INTEGER NOT NULL
+)`,
+      `CREATE INDEX IF NOT EXISTS idx_relays_heartbeat ON relays(last_heartbeat)`,
+      // One row per WebRTC peer a relay holds: the edge counts a key's open ones for its concurrency limit.
+      `CREATE TABLE IF NOT EXISTS relay_peers (
+  peer_id TEXT PRIMARY KEY,
+  relay_id TEXT NOT NULL,
+  magic_key TEXT NOT NULL,
+  conn_id TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  closed_at INTEGER
+)`,
+      `CREATE INDEX IF NOT EXISTS idx_relay_peers_key_open ON relay_peers(magic_key, closed_at)`,
+      `CREATE INDEX IF NOT EXISTS idx_relay_peers_relay_open ON relay_peers(relay_id, closed_at)`,
+    ],
+  },
+];

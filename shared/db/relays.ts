@@ -1,0 +1,76 @@
+import type { Db } from './client.js';
+
+/** A relay as it registers itself. */
+export interface RelayRecord {
+  id: string;
+  region: string;
+  public_address: string;
+  internal_url: string;
+  capacity: number;
+  active_sessions: number;
+  last_heartbeat: number;
+  started_at: number;
+}
+
+/** Inserts or refreshes a relay's row (its heartbeat). */
+export async function upsertRelay(db: Db, r: RelayRecord): Promise<void> {
+  await db.execute({
+    sql: `INSERT INTO relays (id, region, public_address, internal_url, capacity, active_sessions, last_heartbeat, started_at)
+          VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+          ON CONFLICT(id) DO UPDATE SET region = excluded.region, public_address = excluded.public_address,
+            internal_url = excluded.internal_url, capacity = excluded.capacity,
+            active_sessions = excluded.active_sessions, last_heartbeat = excluded.last_heartbeat,
+            started_at = excluded.started_at`,
+    args: [r.id, r.region, r.public_address, r.internal_url, r.capacity, r.active_sessions, r.last_heartbeat, r.started_at],
+  });
+}
+
+/** Relays whose heartbeat is newer than `freshSince` and that have room, least loaded first. */
+export async function availableRelays(db: Db, freshSince: number): Promise<RelayRecord[]> {
+  const rs = await db.execute({
+    sql: `SELECT * FROM relays WHERE last_heartbeat >= ? AND active_sessions < capacity
+          ORDER BY CAST(active_sessions AS REAL) / capacity, active_sessions`,
+    args: [freshSince],
+  });
+  return rs.rows.map((row) => {
+    const r = row as unknown as Record<string, unknown>;
+    return {
+      id: String(r.id),
+      region: String(r.region),
+      public_address: String(r.public_address),
+      internal_url: String(r.internal_url),
+      capacity: Number(r.capacity),
+      active_sessions: Number(r.active_sessions),
+      last_heartbeat: Number(r.last_heartbeat),
+      started_at: Number(r.started_at),
+    };
+  });
+}
+
+/** Records a peer a relay now holds, for the key's concurrency limit. */
+export async function openRelayPeer(db: Db, p: { peer_id: string; relay_id: string; magic_key: string; conn_id: string }): Promise<void> {
+  await db.execute({
+    sql: 'INSERT OR IGNORE INTO relay_peers (peer_id, relay_id, magic_key, conn_id, created_at) VALUES (?, ?, ?, ?, ?)',
+    args: [p.peer_id, p.relay_id, p.magic_key, p.conn_id, Date.now()],
+  });
+}
+
+/** Marks a peer closed. */
+export async function closeRelayPeer(db: Db, peerId: string): Promise<void> {
+  await db.execute({ sql: 'UPDATE relay_peers SET closed_at = ? WHERE peer_id = ? AND closed_at IS NULL', args: [Date.now(), peerId] });
+}
+
+/** Closes every peer a relay left open (it restarted: they are gone). */
+export async function closeAllRelayPeers(db: Db, relayId: string): Promise<void> {
+  await db.execute({ sql: 'UPDATE relay_peers SET closed_at = ? WHERE relay_id = ? AND closed_at IS NULL', args: [Date.now(), relayId] });
+}
+
+/** Open peers of a key on relays that are still alive (a dead relay's peers do not count). */
+export async function countOpenPeers(db: Db, magicKey: string, freshSince: number): Promise<number> {
+  const rs = await db.execute({
+    sql: `SELECT COUNT(*) AS n FROM relay_peers p JOIN relays r ON r.id = p.relay_id
+          WHERE p.magic_key = ? AND p.closed_at IS NULL AND r.last_heartbeat >= ?`,
+    args: [magicKey, freshSince],
+  });
+  return Number((rs.rows[0] as unknown as { n: unknown }).n);
+}

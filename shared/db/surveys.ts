@@ -1,0 +1,75 @@
+import type { InStatement } from './client.js';
+
+/** The DirectionStats fields a metric row stores (see shared/protocol/stats.ts). */
+export interface MetricStats {
+  delay_deviation_ms: readonly number[];
+  rtt_ms: readonly number[];
+  jitter_ms: readonly number[];
+  loss_rate: number;
+  reorder_rate: number;
+  probe_count: number;
+  baseline_delay_ms: number;
+}
+
+export interface MetricRow {
+  session_id: string;
+  conn_id: string;
+  timestamp_ms: number;
+  source: 'server' | 'client';
+  direction: 'c2s' | 's2c';
+  stats: MetricStats;
+}
+
+/** Creates the survey_sessions row; a repeat for the same id (second connection of a multi-path test) changes nothing. */
+export function insertSurveySession(s: { session_id: string; magic_key: string; user_login: string | null; now: number }): InStatement {
+  const now = Math.round(s.now);
+  return {
+    sql: `INSERT INTO survey_sessions (session_id, magic_key, user_login, start_time, last_update_time, created_at)
+          VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(session_id) DO NOTHING`,
+    args: [s.session_id, s.magic_key, s.user_login, now, now, now],
+  };
+}
+
+/** One survey_metrics row (`delay_*` columns hold delay_deviation_ms). */
+export function insertMetric(m: MetricRow, now: number): InStatement {
+  const q = (a: readonly number[]) => [a[0] ?? 0, a[1] ?? 0, a[2] ?? 0, a[3] ?? 0];
+  return {
+    sql: `INSERT INTO survey_metrics (session_id, timestamp_ms, source, conn_id, direction,
+            delay_p50_ms, delay_p99_ms, delay_min_ms, delay_max_ms,
+            jitter_p50_ms, jitter_p99_ms, jitter_min_ms, jitter_max_ms,
+            rtt_p50_ms, rtt_p99_ms, rtt_min_ms, rtt_max_ms,
+            loss_rate, reorder_rate, probe_count, baseline_delay_ms, created_at)
+          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    args: [
+      m.session_id,
+      Math.round(m.timestamp_ms),
+      m.source,
+      m.conn_id,
+      m.direction,
+      ...q(m.stats.delay_deviation_ms),
+      ...q(m.stats.jitter_ms),
+      ...q(m.stats.rtt_ms),
+      m.stats.loss_rate,
+      m.stats.reorder_rate,
+      m.stats.probe_count,
+      m.stats.baseline_delay_ms,
+      Math.round(now),
+    ],
+  };
+}
+
+/** Moves a session's last_update_time forward (never back: rows of a buffered retry may be older). */
+export function touchSurveySession(sessionId: string, at: number): InStatement {
+  return {
+    sql: 'UPDATE survey_sessions SET last_update_time = MAX(last_update_time, ?) WHERE session_id = ?',
+    args: [Math.round(at), sessionId],
+  };
+}
+
+/** Stores the capture file paths of an explicitly stopped session. */
+export function setSurveyCaptureFiles(sessionId: string, pcapPath: string | null, keylogPath: string | null): InStatement {
+  return {
+    sql: 'UPDATE survey_sessions SET pcap_path = ?, keylog_path = ? WHERE session_id = ?',
+    args: [pcapPath, keylogPath, sessionId],
+  };
+}

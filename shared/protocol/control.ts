@@ -1,0 +1,106 @@
+import { z } from 'zod';
+import { describeZodError } from './errors.js';
+import { DirectionStatsSchema, ThroughputSchema } from './stats.js';
+
+/** Largest control text we parse: a probe_stats message is well under 2 KiB. */
+export const MAX_CONTROL_CHARS = 16 * 1024;
+
+const ids = {
+  survey_session_id: z.uuid(),
+  conn_id: z.string().min(1).max(64),
+};
+
+const simple = <T extends string>(type: T) => z.object({ type: z.literal(type), ...ids });
+
+export const StartSurveySessionSchema = simple('start_survey_session');
+export const ServerSideReadySchema = simple('server_side_ready');
+export const GetMeasuringTimeSchema = simple('get_measuring_time');
+export const MeasuringTimeResponseSchema = z.object({
+  type: z.literal('measuring_time_response'),
+  ...ids,
+  max_duration_ms: z.number().min(0),
+});
+export const StartProbeStreamsSchema = simple('start_probe_streams');
+export const StopProbeStreamsSchema = simple('stop_probe_streams');
+export const StartServerTrafficSchema = simple('start_server_traffic');
+export const StopServerTrafficSchema = simple('stop_server_traffic');
+export const ProbeStatsSchema = z.object({
+  type: z.literal('probe_stats'),
+  ...ids,
+  timestamp_ms: z.number().refine(Number.isFinite, 'expected a finite number'),
+  c2s_stats: DirectionStatsSchema,
+  s2c_stats: DirectionStatsSchema,
+  throughput: ThroughputSchema.optional(),
+});
+export const StopSurveySessionSchema = simple('stop_survey_session');
+export const SurveySessionStoppedSchema = z.object({
+  type: z.literal('survey_session_stopped'),
+  ...ids,
+  pcap_available: z.boolean(),
+});
+export const ControlErrorSchema = z.object({
+  type: z.literal('error'),
+  code: z.string(),
+  message: z.string(),
+});
+
+/** Every control message of PROTOCOL.md §2, discriminated on `type`. */
+export const ControlMessageSchema = z.discriminatedUnion('type', [
+  StartSurveySessionSchema,
+  ServerSideReadySchema,
+  GetMeasuringTimeSchema,
+  MeasuringTimeResponseSchema,
+  StartProbeStreamsSchema,
+  StopProbeStreamsSchema,
+  StartServerTrafficSchema,
+  StopServerTrafficSchema,
+  ProbeStatsSchema,
+  StopSurveySessionSchema,
+  SurveySessionStoppedSchema,
+  ControlErrorSchema,
+]);
+export type ControlMessage = z.infer<typeof ControlMessageSchema>;
+export type ControlType = ControlMessage['type'];
+export type ControlOf<T extends ControlType> = Extract<ControlMessage, { type: T }>;
+export type ProbeStatsMessage = ControlOf<'probe_stats'>;
+
+export const CONTROL_TYPES: readonly ControlType[] = ControlMessageSchema.options.map((o) => o.shape.type.value);
+
+/** Codes of control-channel `error` messages. */
+export type ControlErrorCode = 'not_json' | 'too_large' | 'unknown_type' | 'invalid_message' | 'wrong_direction' | 'invalid_state';
+
+export type ParsedControl =
+  | { ok: true; message: ControlMessage }
+  | { ok: false; error: { code: ControlErrorCode; message: string } };
+
+/** Parses one control text into a typed message or a typed error naming the bad field; never throws. */
+export function parseControlMessage(text: unknown): ParsedControl {
+  if (typeof text !== 'string') return fail('invalid_message', 'control messages must be UTF-8 JSON text');
+  if (text.length > MAX_CONTROL_CHARS) return fail('too_large', `message of ${text.length} chars exceeds ${MAX_CONTROL_CHARS}`);
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    return fail('not_json', 'message is not valid JSON');
+  }
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) {
+    return fail('invalid_message', 'message must be a JSON object');
+  }
+  const type = (json as { type?: unknown }).type;
+  if (typeof type !== 'string') return fail('invalid_message', 'type: expected a string tag');
+  if (!(CONTROL_TYPES as readonly string[]).includes(type)) {
+    return fail('unknown_type', `type: unknown message type "${type.slice(0, 64)}"`);
+  }
+  const r = ControlMessageSchema.safeParse(json);
+  if (!r.success) return fail('invalid_message', `${type}: ${describeZodError(r.error)}`);
+  return { ok: true, message: r.data };
+}
+
+/** Builds a control `error` message. */
+export function controlError(code: string, message: string): ControlOf<'error'> {
+  return { type: 'error', code, message };
+}
+
+function fail(code: ControlErrorCode, message: string): ParsedControl {
+  return { ok: false, error: { code, message } };
+}

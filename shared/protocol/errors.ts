@@ -1,0 +1,46 @@
+import type { z } from 'zod';
+
+/** Public error codes of PROTOCOL.md §1, with the HTTP status each goes with. */
+export const HTTP_ERRORS = {
+  invalid_request: 400,
+  auth_required: 401,
+  key_invalid: 403,
+  key_expired: 403,
+  key_revoked: 403,
+  key_limit_reached: 403,
+  forbidden: 403,
+  not_found: 404,
+  too_large: 413,
+  rate_limited: 429,
+  internal_error: 500,
+  relay_failed: 502,
+  no_relay: 503,
+} as const;
+
+export type HttpErrorCode = keyof typeof HTTP_ERRORS;
+
+/** The error body every HTTP error carries. */
+export interface ErrorBody {
+  error: { code: string; message: string };
+}
+
+/** Builds the `{"error": {code, message}}` body. */
+export function errorBody(code: string, message: string): ErrorBody {
+  return { error: { code, message } };
+}
+
+/** A JSON error Response in the PROTOCOL.md shape, with the status that goes with `code`. */
+export function errorResponse(code: HttpErrorCode, message: string, headers?: HeadersInit): Response {
+  return new Response(JSON.stringify(errorBody(code, message)), {
+    status: HTTP_ERRORS[code],
+    headers: { 'content-type': 'application/json; charset=utf-8', ...headers },
+  });
+}
+
+/** One line naming the first bad field of a zod error, e.g. `sdp: expected string, received undefined`. */
+export function describeZodError(error: z.ZodError): string {
+  const issue = error.issues[0];
+  if (!issue) return 'invalid input';
+  const path = issue.path.length ? issue.path.map(String).join('.') : '(root)';
+  return `${path}: ${issue.message}`;
+}

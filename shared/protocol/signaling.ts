@@ -1,0 +1,44 @@
+import { z } from 'zod';
+
+/** Largest SDP we accept; real offers with three data channels are a few KiB. */
+export const MAX_SDP_CHARS = 32 * 1024;
+
+export const IpVersionSchema = z.enum(['ipv4', 'ipv6']);
+
+/** Body of `POST /api/signaling/start`. The magic key may instead come in `Authorization: MagicKey <key>`. */
+export const SignalingStartRequestSchema = z.object({
+  sdp: z.string().min(1).max(MAX_SDP_CHARS),
+  type: z.literal('offer'),
+  magic_key: z.string().min(1).max(256).optional(),
+  conn_id: z.uuid().optional(),
+  parent_id: z.string().min(1).max(128).optional(),
+  ip_version: IpVersionSchema.optional(),
+});
+export type SignalingStartRequest = z.infer<typeof SignalingStartRequestSchema>;
+
+export const IceServerSchema = z.object({
+  urls: z.union([z.string(), z.array(z.string())]),
+  username: z.string().optional(),
+  credential: z.string().optional(),
+});
+export type IceServer = z.infer<typeof IceServerSchema>;
+
+/** Answer of `POST /api/signaling/start`. */
+export const SignalingStartResponseSchema = z.object({
+  session_id: z.string(),
+  relay_id: z.string(),
+  sdp: z.string(),
+  type: z.literal('answer'),
+  ice_servers: z.array(IceServerSchema),
+  /** Optional extension: the connection id the relay bound to this peer. */
+  conn_id: z.string().optional(),
+});
+export type SignalingStartResponse = z.infer<typeof SignalingStartResponseSchema>;
+
+/** Body of `POST /api/signaling/ice`. */
+export const SignalingIceRequestSchema = z.object({
+  session_id: z.string().min(1).max(4096),
+  candidate: z.string().max(2048),
+  sdp_mid: z.string().max(64).optional(),
+});
+export type SignalingIceRequest = z.infer<typeof SignalingIceRequestSchema>;

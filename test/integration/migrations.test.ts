@@ -1,0 +1,77 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { createClient } from '@libsql/client';
+import { afterAll, describe, expect, it } from 'vitest';
+import { MIGRATIONS } from '../../shared/db/migrations.js';
+import { migrate } from '../../shared/db/migrate.js';
+
+const run = promisify(execFile);
+const dir = mkdtempSync(join(tmpdir(), 'netpoke-migrate-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const SEED_COLUMNS = {
+  survey_sessions: 'session_id magic_key user_login start_time last_update_time pcap_path keylog_path created_at deleted deleted_at deleted_by',
+  survey_metrics:
+    'id session_id timestamp_ms source conn_id direction delay_p50_ms delay_p99_ms delay_min_ms delay_max_ms jitter_p50_ms jitter_p99_ms jitter_min_ms jitter_max_ms rtt_p50_ms rtt_p99_ms rtt_min_ms rtt_max_ms loss_rate reorder_rate probe_count baseline_delay_ms created_at deleted deleted_at deleted_by',
+  recordings:
+    'recording_id session_id video_path sensor_path video_size_bytes sensor_size_bytes video_uploaded_bytes sensor_uploaded_bytes upload_status device_info_json user_notes created_at completed_at deleted deleted_at deleted_by',
+  magic_keys: 'key key_hash label created_at expires_at revoked_at max_measuring_ms max_concurrent_sessions',
+  relays: 'id region public_address internal_url capacity active_sessions last_heartbeat started_at',
+};
+const SEED_INDEXES = [
+  'idx_session_magic_key',
+  'idx_session_deleted',
+  'idx_metrics_session',
+  'idx_metrics_deleted',
+  'idx_recordings_session',
+  'idx_recordings_status',
+  'idx_recordings_deleted',
+];
+
+describe('migrations', () => {
+  it('creates the seed schema exactly plus the new tables, once', async () => {
+    const db = createClient({ url: `file:${join(dir, 'one.db')}` });
+    expect(await migrate(db)).toEqual(MIGRATIONS.map((m) => m.version));
+    for (const [table, cols] of Object.entries(SEED_COLUMNS)) {
+      const rs = await db.execute(`PRAGMA table_info(${table})`);
+      expect(rs.rows.map((r) => r.name).join(' '), table).toBe(cols);
+    }
+    const idx = await db.execute("SELECT name FROM sqlite_master WHERE type = 'index'");
+    const names = idx.rows.map((r) => String(r.name));
+    for (const i of SEED_INDEXES) expect(names).toContain(i);
+    expect(await migrate(db)).toEqual([]);
+    const versions = await db.execute('SELECT version FROM schema_migrations ORDER BY version');
+    expect(versions.rows.map((r) => Number(r.version))).toEqual(MIGRATIONS.map((m) => m.version));
+    db.close();
+  });
+
+  it('applies each version exactly once when four processes race', async () => {
+    const file = join(dir, 'race.db');
+    const children = Array.from({ length: 4 }, () =>
+      run(process.execPath, ['--import', 'tsx', join(import.meta.dirname, '../helpers/migrate-child.ts'), file]),
+    );
+    const outputs = (await Promise.all(children)).map((c) => JSON.parse(c.stdout) as number[]);
+    const all = outputs.flat().sort((a, b) => a - b);
+    expect(all).toEqual(MIGRATIONS.map((m) => m.version));
+    const db = createClient({ url: `file:${file}` });
+    const rs = await db.execute('SELECT version, COUNT(*) AS n FROM schema_migrations GROUP BY version');
+    expect(rs.rows.map((r) => [Number(r.version), Number(r.n)])).toEqual(MIGRATIONS.map((m) => [m.version, 1]));
+    db.close();
+  });
+
+  it('rolls a failing migration back whole and applies nothing after it', async () => {
+    const db = createClient({ url: `file:${join(dir, 'bad.db')}` });
+    const bad = [
+      { version: 1, name: 'ok', statements: ['CREATE TABLE a (x INTEGER)'] },
+      { version: 2, name: 'broken', statements: ['CREATE TABLE b (x INTEGER)', 'CREATE TABLE oops ('] },
+      { version: 3, name: 'later', statements: ['CREATE TABLE c (x INTEGER)'] },
+    ];
+    await expect(migrate(db, bad)).rejects.toThrow();
+    const tables = await db.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name IN ('a','b','c') ORDER BY name");
+    expect(tables.rows.map((r) => r.name)).toEqual(['a']);
+    db.close();
+  });
+});

@@ -1,0 +1,12 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    testTimeout: 60_000,
+    hookTimeout: 120_000,
+    // Integration suites start real servers on fixed ports; running files one at a time keeps them apart.
+    fileParallelism: false,
+    pool: 'forks',
+  },
+});
