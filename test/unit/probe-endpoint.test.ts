@@ -1,0 +1,136 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { createProbeEndpoint, type ProbeEndpoint } from '../../shared/probe/endpoint.js';
+import { startTicker } from '../../shared/probe/ticker.js';
+import type { ProbePacket } from '../../shared/protocol/probe.js';
+
+afterEach(() => vi.useRealTimers());
+
+describe('ticker', () => {
+  it('fires 6000 ticks in 60 s with no drift', () => {
+    vi.useFakeTimers({ now: 1_000 });
+    let n = 0;
+    const t = startTicker(10, () => n++, () => Date.now());
+    vi.advanceTimersByTime(60_000);
+    expect(n).toBe(6000);
+    expect(t.ticks).toBe(6000);
+    expect(t.slip().max).toBe(0);
+    t.stop();
+    vi.advanceTimersByTime(1_000);
+    expect(n).toBe(6000);
+  });
+
+  it('catches up at most 5 ticks after a stall and counts the ones it skipped', () => {
+    vi.useFakeTimers({ now: 1_000 });
+    let n = 0;
+    const t = startTicker(10, () => n++, () => Date.now());
+    vi.advanceTimersByTime(100);
+    expect(n).toBe(10);
+    // The event loop stalls for 200 ms: the clock moves, timers don't fire.
+    // The event loop stalls for 200 ms: the clock moves, timers don't fire.
+    vi.setSystemTime(Date.now() + 200);
+    vi.advanceTimersByTime(10);
+    // 21 ticks were due at 1310: 16 skipped, the last 5 fired at once (slips 40..0 ms).
+    expect(n).toBe(15);
+    expect(t.ticks).toBe(15);
+    expect(t.skipped).toBe(16);
+    expect(t.slip().max).toBe(40);
+    vi.advanceTimersByTime(100);
+    expect(n).toBe(25);
+    t.stop();
+  });
+});
+
+/** Two endpoints joined by an in-memory link with a controllable clock, delay and drop rule. */
+function pair(opts: { delay?: number; drop?: (p: ProbePacket) => boolean } = {}) {
+  let clock = 1_764_000_000_000;
+  const now = () => clock;
+  const inFlight: { at: number; to: ProbeEndpoint; text: string }[] = [];
+  const log: ProbePacket[] = [];
+  const mk = (dir: 'c2s' | 's2c', peer: () => ProbeEndpoint) =>
+    createProbeEndpoint({
+      sendDirection: dir,
+      connId: 'conn-1',
+      now,
+      send: (text) => {
+        const p = JSON.parse(text) as ProbePacket;
+        log.push(p);
+        if (!opts.drop?.(p)) inFlight.push({ at: clock + (opts.delay ?? 5), to: peer(), text });
+      },
+    });
+  const client: ProbeEndpoint = mk('c2s', () => relay);
+  const relay: ProbeEndpoint = mk('s2c', () => client);
+  const advance = (ms: number) => {
+    const end = clock + ms;
+    while (clock < end) {
+      clock += 1;
+      vi.advanceTimersByTime(1);
+      for (const m of inFlight.filter((f) => f.at <= clock)) {
+        inFlight.splice(inFlight.indexOf(m), 1);
+        m.to.receive(m.text, clock);
+      }
+    }
+  };
+  return { client, relay, advance, log, now };
+}
+
+describe('probe endpoint', () => {
+  it('exchanges probes both ways with feedback and echoes, and measures RTT without clock sync', () => {
+    vi.useFakeTimers();
+    const { client, relay, advance, log, now } = pair({ delay: 5 });
+    client.start();
+    relay.start();
+    advance(1000);
+    const c2s = client.sent;
+    expect(c2s).toBeGreaterThanOrEqual(99);
+    const fromRelay = relay.report(now());
+    const fromClient = client.report(now());
+    for (const r of [fromRelay, fromClient]) {
+      expect(r.probe_count).toBeGreaterThanOrEqual(98);
+      expect(r.loss_rate).toBe(0);
+      expect(r.reorder_rate).toBe(0);
+      // 5 ms each way; the echo's held time (up to one interval) is taken out.
+      expect(r.rtt_ms[0]).toBe(10);
+      expect(r.rtt_ms[2]).toBe(10);
+      expect(r.rtt_ms[3]).toBe(10);
+      expect(r.delay_deviation_ms).toEqual([0, 0, 0, 0]);
+    }
+    const clientProbes = log.filter((p) => p.direction === 'c2s');
+    expect(clientProbes.map((p) => p.seq).slice(0, 5)).toEqual([0, 1, 2, 3, 4]);
+    const late = clientProbes.at(-1)!;
+    expect(late.conn_id).toBe('conn-1');
+    expect(late.feedback!.highest_seq).toBeGreaterThan(90);
+    expect(late.echo!.held_ms).toBeGreaterThanOrEqual(0);
+    expect(late.echo!.held_ms).toBeLessThanOrEqual(10);
+    client.stop();
+    relay.stop();
+    expect(client.running).toBe(false);
+  });
+
+  it('sees loss in the direction that loses probes only', () => {
+    vi.useFakeTimers();
+    const { client, relay, advance, now } = pair({ drop: (p) => p.direction === 'c2s' && p.seq % 4 === 0 });
+    client.start();
+    relay.start();
+    advance(2000);
+    client.stop();
+    relay.stop();
+    advance(600);
+    const c2s = relay.report(now(), { senderStopped: true });
+    const s2c = client.report(now(), { senderStopped: true });
+    expect(c2s.loss_rate).toBeCloseTo(25, 0);
+    expect(s2c.loss_rate).toBe(0);
+  });
+
+  it('drops malformed probes, other connections and its own direction', () => {
+    const relay = createProbeEndpoint({ sendDirection: 's2c', connId: 'conn-1', send: () => {} });
+    const good = { seq: 0, sent_at_ms: 1, direction: 'c2s', conn_id: 'conn-1' };
+    expect(relay.receive('{nope')).toBe(false);
+    expect(relay.receive(JSON.stringify({ ...good, conn_id: 'conn-2' }))).toBe(false);
+    expect(relay.receive(JSON.stringify({ ...good, direction: 's2c' }))).toBe(false);
+    expect(relay.receive(JSON.stringify({ ...good, seq: 'x' }))).toBe(false);
+    expect(relay.receive(new Uint8Array([1]))).toBe(false);
+    expect(relay.report(10).probe_count).toBe(0);
+    expect(relay.receive(JSON.stringify(good), 5)).toBe(true);
+    expect(relay.report(10).probe_count).toBe(1);
+  });
+});
