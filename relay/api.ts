@@ -1,0 +1,105 @@
+import { Hono, type Context } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import type { z } from 'zod';
+import { describeZodError, errorBody, HTTP_ERRORS, type HttpErrorCode } from '../shared/protocol/errors.js';
+import {
+  RelayCreatePeerRequestSchema,
+  RelayIceRequestSchema,
+  RelayTokenClaimsSchema,
+  type RelayCreatePeerRequest,
+  type RelayCreatePeerResponse,
+  type RelayLoad,
+  type RelayTokenClaims,
+} from '../shared/protocol/relay-api.js';
+import { verifyToken } from '../shared/signing.js';
+
+/** What the internal API needs from the relay. */
+export interface RelayService {
+  relayId: string;
+  sharedSecret: string;
+  load(): RelayLoad;
+  createPeer(claims: RelayTokenClaims & { peer_id: string }, req: RelayCreatePeerRequest): Promise<RelayCreatePeerResponse>;
+  addCandidate(peerId: string, candidate: string, sdpMid: string | undefined): boolean;
+  closePeer(peerId: string): void;
+}
+
+/** A refusal the API turns into a PROTOCOL-shaped error. */
+export class ApiError extends Error {
+  constructor(
+    readonly code: HttpErrorCode | 'conflict',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+type Env = { Variables: { claims: RelayTokenClaims } };
+
+/** The relay's internal API (edge → relay); every call but /health carries a short-lived token signed with the shared secret. */
+export function createRelayApi(relay: RelayService): Hono<Env> {
+  const app = new Hono<Env>();
+
+  app.onError((err, c) => {
+    if (err instanceof ApiError) return fail(c, err.code, err.message);
+    return fail(c, 'internal_error', 'the relay failed to handle this call');
+  });
+  app.notFound((c) => fail(c, 'not_found', `no route ${c.req.method} ${c.req.path}`));
+
+  app.get('/health', (c) => c.json({ ok: true, relay_id: relay.relayId }));
+
+  const auth = (op: RelayTokenClaims['op']) => async (c: Context<Env>, next: () => Promise<void>) => {
+    const header = c.req.header('authorization') ?? '';
+    const token = header.startsWith('Bearer ') ? header.slice(7) : '';
+    if (!token) return fail(c, 'auth_required', 'this call needs a token signed by the edge');
+    const v = await verifyToken(token, relay.sharedSecret, RelayTokenClaimsSchema);
+    if (!v.ok) return fail(c, 'auth_required', `token refused: ${v.reason}`);
+    if (v.claims.aud !== relay.relayId) return fail(c, 'auth_required', 'token refused: issued for another relay');
+    if (v.claims.op !== op) return fail(c, 'auth_required', `token refused: issued for ${v.claims.op}, not ${op}`);
+    const pathPeer = c.req.param('peer_id');
+    if (pathPeer !== undefined && v.claims.peer_id !== pathPeer) return fail(c, 'auth_required', 'token refused: issued for another peer');
+    c.set('claims', v.claims);
+    await next();
+  };
+
+  const limit = bodyLimit({ maxSize: 64 * 1024, onError: (c) => fail(c, 'too_large', 'body over 64 KiB') });
+
+  app.get('/internal/load', auth('load'), (c) => c.json(relay.load()));
+
+  app.post('/internal/peers', limit, auth('create'), async (c) => {
+    const claims = c.get('claims');
+    if (!claims.peer_id) return fail(c, 'auth_required', 'token refused: no peer_id');
+    const body = await parseBody(c, RelayCreatePeerRequestSchema);
+    const answer = await relay.createPeer({ ...claims, peer_id: claims.peer_id }, body);
+    return c.json(answer);
+  });
+
+  app.post('/internal/peers/:peer_id/ice', limit, auth('ice'), async (c) => {
+    const body = await parseBody(c, RelayIceRequestSchema);
+    if (!relay.addCandidate(c.req.param('peer_id') ?? '', body.candidate, body.sdp_mid)) return fail(c, 'not_found', 'no such peer');
+    return c.body(null, 204);
+  });
+
+  app.delete('/internal/peers/:peer_id', auth('close'), (c) => {
+    relay.closePeer(c.req.param('peer_id') ?? '');
+    return c.body(null, 204);
+  });
+
+  return app;
+}
+
+async function parseBody<S extends z.ZodType>(c: Context<Env>, schema: S): Promise<z.infer<S>> {
+  let json: unknown;
+  try {
+    json = await c.req.json();
+  } catch {
+    throw new ApiError('invalid_request', 'body is not valid JSON');
+  }
+  const r = schema.safeParse(json);
+  if (!r.success) throw new ApiError('invalid_request', describeZodError(r.error));
+  return r.data;
+}
+
+function fail(c: Context, code: HttpErrorCode | 'conflict', message: string): Response {
+  const status = code === 'conflict' ? 409 : HTTP_ERRORS[code];
+  return c.json(errorBody(code, message), status as 400);
+}

@@ -1,0 +1,70 @@
+import { z } from 'zod';
+import { parseConfig } from '../shared/config.js';
+
+const port = z.coerce.number().int().min(0).max(65535);
+
+const RelayEnvSchema = z.object({
+  RELAY_ID: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, _ . - (1–64)').default('local-1'),
+  RELAY_REGION: z.string().min(1).max(64).default('local'),
+  RELAY_HOST: z.string().min(1).default('127.0.0.1'),
+  RELAY_PORT: port.default(8790),
+  RELAY_UDP_PORT: port.refine((p) => p > 0, 'must be a fixed port').default(50000),
+  RELAY_BIND_ADDRESS: z.string().min(1).default('127.0.0.1'),
+  RELAY_PUBLIC_ADDRESS: z.string().min(1).optional(),
+  RELAY_INTERNAL_URL: z.url().optional(),
+  RELAY_CAPACITY: z.coerce.number().int().min(1).default(200),
+  RELAY_SHARED_SECRET: z.string().min(16, 'must be at least 16 characters'),
+  RELAY_DEFAULT_MAX_MEASURING_MS: z.coerce.number().int().min(1000).default(600_000),
+  RELAY_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+  LIBSQL_URL: z.string().min(1),
+  LIBSQL_AUTH_TOKEN: z.string().optional(),
+  NETPOKE_DATA_DIR: z.string().min(1).default('./data'),
+});
+
+/** Everything a relay process needs, validated once at start-up. */
+export interface RelayConfig {
+  relayId: string;
+  region: string;
+  host: string;
+  port: number;
+  udpPort: number;
+  bindAddress: string;
+  publicAddress?: string;
+  /** The URL the edge calls; defaults to http://host:port once the port is known. */
+  internalUrl?: string;
+  capacity: number;
+  sharedSecret: string;
+  defaultMaxMeasuringMs: number;
+  logLevel: 'debug' | 'info' | 'warn' | 'error';
+  libsqlUrl: string;
+  libsqlAuthToken?: string;
+  dataDir: string;
+  /** How long an offer waits for the relay's ICE gathering before answering with what it has. */
+  gatherTimeoutMs?: number;
+  /** A peer whose channels are not all open by then is closed. */
+  openTimeoutMs?: number;
+  /** Heartbeat period of the relays row. */
+  heartbeatMs?: number;
+}
+
+/** Reads the relay's config from env, or throws a ConfigError naming the bad variables. */
+export function relayConfigFromEnv(env: Record<string, string | undefined>): RelayConfig {
+  const e = parseConfig(RelayEnvSchema, env);
+  return {
+    relayId: e.RELAY_ID,
+    region: e.RELAY_REGION,
+    host: e.RELAY_HOST,
+    port: e.RELAY_PORT,
+    udpPort: e.RELAY_UDP_PORT,
+    bindAddress: e.RELAY_BIND_ADDRESS,
+    publicAddress: e.RELAY_PUBLIC_ADDRESS,
+    internalUrl: e.RELAY_INTERNAL_URL,
+    capacity: e.RELAY_CAPACITY,
+    sharedSecret: e.RELAY_SHARED_SECRET,
+    defaultMaxMeasuringMs: e.RELAY_DEFAULT_MAX_MEASURING_MS,
+    logLevel: e.RELAY_LOG_LEVEL,
+    libsqlUrl: e.LIBSQL_URL,
+    libsqlAuthToken: e.LIBSQL_AUTH_TOKEN,
+    dataDir: e.NETPOKE_DATA_DIR,
+  };
+}

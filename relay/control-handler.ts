@@ -1,0 +1,138 @@
+import { join } from 'node:path';
+import { controlError, parseControlMessage, type ControlOf, type ControlType } from '../shared/protocol/control.js';
+import { insertMetric, insertSurveySession, setSurveyCaptureFiles } from '../shared/db/surveys.js';
+import { nowMs } from '../shared/time.js';
+import { snapshot } from './capture/capture-ring.js';
+import { writePcapng } from './capture/pcapng.js';
+import type { Logger } from './log.js';
+import type { MetricWriter } from './metric-writer.js';
+import { measuredSoFar, sendControl, stopStreams, type Session } from './session.js';
+import { startBulkSender } from './throughput.js';
+
+export interface ControlContext {
+  writer: MetricWriter;
+  log: Logger;
+  dataDir: string;
+  relayAddr: { ip: string; port: number };
+}
+
+/** Messages only the relay sends: a client sending one gets `wrong_direction`. */
+const RELAY_TO_CLIENT = new Set<ControlType>(['server_side_ready', 'measuring_time_response', 'survey_session_stopped', 'error']);
+
+type ClientMessage = Exclude<ControlOf<ControlType>, ControlOf<'server_side_ready' | 'measuring_time_response' | 'survey_session_stopped' | 'error'>>;
+
+/** Handles one control text from the client: malformed, misdirected or out-of-place messages get an `error` and change nothing. */
+export async function handleControl(ctx: ControlContext, s: Session, text: unknown): Promise<void> {
+  const parsed = parseControlMessage(text);
+  if (!parsed.ok) {
+    sendControl(s, controlError(parsed.error.code, parsed.error.message));
+    return;
+  }
+  const msg = parsed.message;
+  if (RELAY_TO_CLIENT.has(msg.type)) {
+    sendControl(s, controlError('wrong_direction', `${msg.type} is sent by the relay, not the client`));
+    return;
+  }
+  const m = msg as ClientMessage;
+  if (m.conn_id !== s.connId) {
+    sendControl(s, controlError('invalid_message', `conn_id: ${m.conn_id} is not this connection's (${s.connId})`));
+    return;
+  }
+  if (m.type !== 'start_survey_session' && s.surveyId !== m.survey_session_id) {
+    const why = s.surveyId === null ? 'no survey session started on this connection' : `this connection's survey session is ${s.surveyId}`;
+    sendControl(s, controlError('invalid_state', `survey_session_id: ${why}`));
+    return;
+  }
+  await HANDLERS[m.type](ctx, s, m as never);
+}
+
+type Handler<T extends ClientMessage['type']> = (ctx: ControlContext, s: Session, m: ControlOf<T>) => void | Promise<void>;
+
+const HANDLERS: { [T in ClientMessage['type']]: Handler<T> } = {
+  start_survey_session(ctx, s, m) {
+    if (s.surveyId !== null && s.surveyId !== m.survey_session_id) {
+      sendControl(s, controlError('invalid_state', `survey_session_id: this connection already belongs to survey ${s.surveyId}`));
+      return;
+    }
+    if (s.surveyId === null) {
+      s.surveyId = m.survey_session_id;
+      // Repeats (a second connection of a multi-path survey) are absorbed by ON CONFLICT DO NOTHING.
+      ctx.writer.enqueue({ stmt: insertSurveySession({ session_id: m.survey_session_id, magic_key: s.magicKey, user_login: s.userLogin, now: Date.now() }) });
+      ctx.log('info', 'survey session started', { survey_session_id: m.survey_session_id, conn_id: s.connId });
+    }
+    sendControl(s, { type: 'server_side_ready', survey_session_id: m.survey_session_id, conn_id: s.connId });
+  },
+
+  get_measuring_time(_ctx, s, m) {
+    sendControl(s, { type: 'measuring_time_response', survey_session_id: m.survey_session_id, conn_id: s.connId, max_duration_ms: s.maxMeasuringMs });
+  },
+
+  start_probe_streams(ctx, s) {
+    if (s.streaming) return;
+    const left = s.maxMeasuringMs - measuredSoFar(s);
+    if (left <= 0) {
+      sendControl(s, controlError('time_limit_reached', 'the measuring-time limit of this key is used up'));
+      return;
+    }
+    s.streaming = true;
+    s.streamingSince = Date.now();
+    s.endpoint.start();
+    const timer = setTimeout(() => {
+      s.timers.delete(timer);
+      if (!s.streaming) return;
+      stopStreams(s);
+      ctx.log('info', 'measuring-time limit reached', { conn_id: s.connId });
+      sendControl(s, controlError('time_limit_reached', 'probe streams stopped: the measuring-time limit of this key was reached'));
+    }, left);
+    s.timers.add(timer);
+  },
+
+  stop_probe_streams(_ctx, s) {
+    stopStreams(s);
+  },
+
+  start_server_traffic(_ctx, s) {
+    const dc = s.channels.bulk;
+    if (s.traffic || !dc) return;
+    if (!s.streaming) {
+      sendControl(s, controlError('invalid_state', 'start_server_traffic: probe streams are not running'));
+      return;
+    }
+    s.traffic = startBulkSender(dc, (n) => (s.bytes.s2c += n));
+  },
+
+  stop_server_traffic(_ctx, s) {
+    s.traffic?.stop();
+    s.traffic = null;
+  },
+
+  probe_stats(ctx, s, m) {
+    s.clientS2c = m.s2c_stats;
+    if (!s.streaming) return;
+    const at = Date.now();
+    ctx.writer.enqueue({
+      stmt: insertMetric({ session_id: m.survey_session_id, conn_id: s.connId, timestamp_ms: at, source: 'client', direction: 's2c', stats: m.s2c_stats }, at),
+      touch: { sessionId: m.survey_session_id, at },
+    });
+  },
+
+  async stop_survey_session(ctx, s, m) {
+    stopStreams(s);
+    const path = join(ctx.dataDir, 'captures', m.survey_session_id, `${s.connId}.pcapng`);
+    let saved = false;
+    try {
+      const records = snapshot(s.capture);
+      await writePcapng(path, records, {
+        client: s.clientAddr ?? { ip: '0.0.0.0', port: 0 },
+        relay: ctx.relayAddr,
+        comment: `NetPoke survey ${m.survey_session_id} conn ${s.connId}, ${records.length} messages${s.capture.dropped ? `, ${s.capture.dropped} oldest dropped` : ''}, written ${new Date(nowMs()).toISOString()}`,
+      });
+      saved = true;
+      // keylog_path stays NULL: libdatachannel links OpenSSL statically and exposes no DTLS key export.
+      ctx.writer.enqueue({ stmt: setSurveyCaptureFiles(m.survey_session_id, path, null) });
+    } catch (e) {
+      ctx.log('error', 'could not write the capture file', { path, error: String((e as Error).message ?? e) });
+    }
+    sendControl(s, { type: 'survey_session_stopped', survey_session_id: m.survey_session_id, conn_id: s.connId, pcap_available: saved });
+  },
+};

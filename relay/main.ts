@@ -1,0 +1,19 @@
+// `npm run relay`: one relay process, configured from env (see README).
+import { ConfigError } from '../shared/config.js';
+import { relayConfigFromEnv } from './config.js';
+import { startRelay } from './relay.js';
+
+try {
+  const relay = await startRelay(relayConfigFromEnv(process.env));
+  let stopping = false;
+  const stop = () => {
+    if (stopping) return;
+    stopping = true;
+    void relay.close().then(() => process.exit(0));
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+} catch (e) {
+  console.error(e instanceof ConfigError ? `relay: ${e.message}` : e);
+  process.exit(1);
+}

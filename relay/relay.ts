@@ -1,0 +1,202 @@
+import { serve, type ServerType } from '@hono/node-server';
+import { createClient } from '@libsql/client';
+import type { DataChannel } from 'node-datachannel';
+import { migrate } from '../shared/db/migrate.js';
+import { insertMetric } from '../shared/db/surveys.js';
+import { uuid } from '../shared/ids.js';
+import { startTicker, type Ticker } from '../shared/probe/ticker.js';
+import type { RelayCreatePeerRequest, RelayLoad, RelayTokenClaims } from '../shared/protocol/relay-api.js';
+import { nowMs } from '../shared/time.js';
+import { ApiError, createRelayApi, type RelayService } from './api.js';
+import { capture } from './capture/capture-ring.js';
+import type { RelayConfig } from './config.js';
+import { handleControl, type ControlContext } from './control-handler.js';
+import { createLogger, type Logger } from './log.js';
+import { createMetricWriter, type MetricWriter } from './metric-writer.js';
+import { answerOffer, BadOfferError } from './peer.js';
+import { startRegistry, type Registry } from './registry.js';
+import { CHANNEL_LABELS, closeSession, createSession, sendControl, type ChannelLabel, type Session } from './session.js';
+
+export interface RelayHandle {
+  /** Base URL of the internal API. */
+  url: string;
+  udpPort: number;
+  relayId: string;
+  activePeers(): number;
+  writer: MetricWriter;
+  close(): Promise<void>;
+}
+
+/** Starts a relay in this process: migrations, registry heartbeat, internal API, and the per-second stats tick. */
+export async function startRelay(config: RelayConfig, deps: { log?: Logger } = {}): Promise<RelayHandle> {
+  const log = deps.log ?? createLogger(config.logLevel);
+  const db = createClient({ url: config.libsqlUrl, authToken: config.libsqlAuthToken });
+  await migrate(db);
+  const writer = createMetricWriter(db, log);
+  const sessions = new Map<string, Session>();
+  const ctx: ControlContext = {
+    writer,
+    log,
+    dataDir: config.dataDir,
+    relayAddr: { ip: config.publicAddress ?? config.bindAddress, port: config.udpPort },
+  };
+  let registry: Registry | null = null;
+
+  const release = (s: Session, why: string) => {
+    if (!sessions.has(s.peerId)) return;
+    sessions.delete(s.peerId);
+    closeSession(s);
+    registry?.peerClosed(s.peerId);
+    log('info', 'peer closed', { peer_id: s.peerId, conn_id: s.connId, why });
+  };
+
+  const onChannel = (s: Session, dc: DataChannel) => {
+    const label = dc.getLabel() as ChannelLabel;
+    if (!CHANNEL_LABELS.includes(label) || s.channels[label]) {
+      dc.close();
+      return;
+    }
+    s.channels[label] = dc;
+    dc.onClosed(() => {
+      if (label !== 'bulk') release(s, `${label} channel closed`);
+    });
+    dc.onError((err) => log('warn', 'data channel error', { conn_id: s.connId, label, err }));
+    dc.onMessage((data) => {
+      const at = nowMs();
+      try {
+        if (label === 'probe') {
+          if (typeof data !== 'string') return;
+          capture(s.capture, { at_ms: at, dir: 'c2r', channel: 'probe', data });
+          s.endpoint.receive(data, at);
+        } else if (label === 'bulk') {
+          const bytes = typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength;
+          s.bytes.c2s += bytes;
+          capture(s.capture, { at_ms: at, dir: 'c2r', channel: 'bulk', data: typeof data === 'string' ? data.slice(0, 64) : new Uint8Array(data as ArrayBuffer), orig_len: bytes });
+        } else {
+          const text = typeof data === 'string' ? data : null;
+          capture(s.capture, { at_ms: at, dir: 'c2r', channel: 'control', data: text ?? new Uint8Array(data as ArrayBuffer) });
+          void handleControl(ctx, s, text).catch((e: unknown) => log('error', 'control handler failed', { conn_id: s.connId, error: String(e) }));
+        }
+      } catch (e) {
+        log('error', 'message handler failed', { conn_id: s.connId, label, error: String(e) });
+      }
+    });
+  };
+
+  const service: RelayService = {
+    relayId: config.relayId,
+    sharedSecret: config.sharedSecret,
+    load: (): RelayLoad => ({ relay_id: config.relayId, region: config.region, active_sessions: sessions.size, capacity: config.capacity }),
+
+    async createPeer(claims: RelayTokenClaims & { peer_id: string }, req: RelayCreatePeerRequest) {
+      if (sessions.has(claims.peer_id)) throw new ApiError('conflict', 'a peer with this id exists');
+      if (sessions.size >= config.capacity) throw new ApiError('no_relay', 'this relay is full');
+      const connId = req.conn_id ?? uuid();
+      let answer;
+      try {
+        answer = await answerOffer(claims.peer_id, req.sdp, {
+          bindAddress: config.bindAddress,
+          udpPort: config.udpPort,
+          publicAddress: config.publicAddress,
+          gatherTimeoutMs: config.gatherTimeoutMs ?? 2_000,
+        });
+      } catch (e) {
+        if (e instanceof BadOfferError) throw new ApiError('invalid_request', e.message);
+        throw e;
+      }
+      const s = createSession({
+        peerId: claims.peer_id,
+        connId,
+        magicKey: claims.magic_key ?? '',
+        userLogin: claims.user_login ?? null,
+        maxMeasuringMs: claims.max_measuring_ms ?? config.defaultMaxMeasuringMs,
+        pc: answer.pc,
+      });
+      sessions.set(s.peerId, s);
+      registry?.peerOpened({ peer_id: s.peerId, relay_id: config.relayId, magic_key: s.magicKey, conn_id: connId });
+      answer.pc.onDataChannel((dc) => onChannel(s, dc));
+      answer.pc.onStateChange((state) => {
+        if (state === 'connected') {
+          const pair = answer.pc.getSelectedCandidatePair();
+          if (pair) s.clientAddr = { ip: pair.remote.address, port: pair.remote.port };
+        }
+        if (state === 'failed' || state === 'closed' || state === 'disconnected') release(s, `peer ${state}`);
+      });
+      const openTimer = setTimeout(() => {
+        s.timers.delete(openTimer);
+        if (!CHANNEL_LABELS.every((l) => s.channels[l]?.isOpen())) release(s, 'channels not open in time');
+      }, config.openTimeoutMs ?? 15_000);
+      s.timers.add(openTimer);
+      log('info', 'peer created', { peer_id: s.peerId, conn_id: connId });
+      return { peer_id: s.peerId, conn_id: connId, sdp: answer.sdp, type: 'answer' as const };
+    },
+
+    addCandidate(peerId, candidate, sdpMid) {
+      const s = sessions.get(peerId);
+      if (!s) return false;
+      if (candidate.trim() === '') return true; // end-of-candidates
+      try {
+        s.pc.addRemoteCandidate(candidate.replace(/^a=/, ''), sdpMid ?? '0');
+      } catch (e) {
+        throw new ApiError('invalid_request', `candidate: ${(e as Error).message}`);
+      }
+      return true;
+    },
+
+    closePeer(peerId) {
+      const s = sessions.get(peerId);
+      if (s) release(s, 'closed by the edge');
+    },
+  };
+
+  /** Once a second for all sessions: stats to each client, and every session's rows in one batched write. */
+  const tick = () => {
+    const at = Date.now();
+    for (const s of sessions.values()) {
+      if (!s.streaming) continue;
+      const c2s = s.endpoint.report();
+      const throughput = { c2s_bytes_per_s: s.bytes.c2s, s2c_bytes_per_s: s.bytes.s2c };
+      s.bytes = { c2s: 0, s2c: 0 };
+      const surveyId = s.surveyId;
+      if (!surveyId) continue;
+      sendControl(s, { type: 'probe_stats', survey_session_id: surveyId, conn_id: s.connId, timestamp_ms: nowMs(), c2s_stats: c2s, s2c_stats: s.clientS2c, throughput });
+      writer.enqueue({
+        stmt: insertMetric({ session_id: surveyId, conn_id: s.connId, timestamp_ms: at, source: 'server', direction: 'c2s', stats: c2s }, at),
+        touch: { sessionId: surveyId, at },
+      });
+    }
+    void writer.flush();
+  };
+  const ticker: Ticker = startTicker(1000, tick);
+
+  const api = createRelayApi(service);
+  let server: ServerType;
+  const port = await new Promise<number>((resolve, reject) => {
+    server = serve({ fetch: api.fetch, hostname: config.host, port: config.port }, (info) => resolve(info.port));
+    server.once('error', reject);
+  });
+  const url = config.internalUrl ?? `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+
+  registry = await startRegistry(db, log, {
+    relay: { id: config.relayId, region: config.region, public_address: `${config.publicAddress ?? config.bindAddress}:${config.udpPort}`, internal_url: url, capacity: config.capacity },
+    activeSessions: () => sessions.size,
+    heartbeatMs: config.heartbeatMs ?? 2_000,
+  });
+  log('info', 'relay started', { relay_id: config.relayId, api: url, udp_port: config.udpPort });
+
+  return {
+    url,
+    udpPort: config.udpPort,
+    relayId: config.relayId,
+    activePeers: () => sessions.size,
+    writer,
+    async close() {
+      ticker.stop();
+      for (const s of [...sessions.values()]) release(s, 'relay shutting down');
+      await registry?.stop();
+      await writer.drain(3_000);
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      db.close();
+    },
+  };
+}
