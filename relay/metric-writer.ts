@@ -27,6 +27,8 @@ export interface MetricWriter {
   readonly dropped: number;
   /** Batches written, for tests and the bench: one per tick whatever the session count. */
   readonly batches: number;
+  /** Write attempts that failed because the database was unreachable or busy. */
+  readonly failedAttempts: number;
   /** Keeps flushing until the queue is empty or `timeoutMs` passes (shutdown). */
   drain(timeoutMs: number): Promise<void>;
 }
@@ -49,6 +51,7 @@ export function createMetricWriter(db: Db, log: Logger, opts: MetricWriterOption
   let retryAt = 0;
   let dropped = 0;
   let batches = 0;
+  let failedAttempts = 0;
 
   const writeChunk = async (chunk: QueuedWrite[]) => {
     const touches = new Map<string, number>();
@@ -82,6 +85,7 @@ export function createMetricWriter(db: Db, log: Logger, opts: MetricWriterOption
         return;
       }
       failures++;
+      failedAttempts++;
       const delay = Math.min(maxBackoff, minBackoff * 2 ** (failures - 1));
       retryAt = now() + delay;
       log(failures === 1 ? 'warn' : 'debug', 'database write failed; metrics kept in memory and retried', {
@@ -114,6 +118,9 @@ export function createMetricWriter(db: Db, log: Logger, opts: MetricWriterOption
     },
     get batches() {
       return batches;
+    },
+    get failedAttempts() {
+      return failedAttempts;
     },
     async drain(timeoutMs) {
       const end = Date.now() + timeoutMs;
