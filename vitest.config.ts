@@ -8,5 +8,7 @@ export default defineConfig({
     // Integration suites start real servers on fixed ports; running files one at a time keeps them apart.
     fileParallelism: false,
     pool: 'forks',
+    // The leak test forces collections to measure what really stays behind.
+    poolOptions: { forks: { execArgv: ['--expose-gc'] } },
   },
 });

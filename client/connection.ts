@@ -31,6 +31,18 @@ export interface ConnectOptions {
  * channels are open. Closes the peer on any failure.
  */
 export async function openConnection(opts: ConnectOptions): Promise<Connection> {
+  try {
+    return await attempt(opts);
+  } catch (e) {
+    // libdatachannel (the headless client's WebRTC stack) now and then refuses a
+    // good answer under load ("remote candidate without ICE transport"); a fresh
+    // peer connection succeeds. Refusals in words (SurveyError) are final.
+    if (e instanceof SurveyError) throw e;
+    return attempt(opts);
+  }
+}
+
+async function attempt(opts: ConnectOptions): Promise<Connection> {
   const pc = new opts.RTCPeerConnection({ iceServers: opts.iceServers ?? [] });
   try {
     const channels: Channels = {

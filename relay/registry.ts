@@ -36,13 +36,17 @@ export async function startRegistry(
     }
   };
   const timer = setInterval(() => void beat(), opts.heartbeatMs);
-  const quietly = (p: Promise<unknown>, what: string) =>
-    void p.catch((e: unknown) => log('warn', `${what} failed`, { error: String((e as Error).message ?? e) }));
+  // Peer rows are written in order: a close racing ahead of its open would leave the row open forever.
+  let chain: Promise<unknown> = Promise.resolve();
+  const inOrder = (write: () => Promise<unknown>, what: string) => {
+    chain = chain.then(write).catch((e: unknown) => log('warn', `${what} failed`, { error: String((e as Error).message ?? e) }));
+  };
   return {
-    peerOpened: (p) => quietly(openRelayPeer(db, p), 'recording an open peer'),
-    peerClosed: (id) => quietly(closeRelayPeer(db, id), 'recording a closed peer'),
+    peerOpened: (p) => inOrder(() => openRelayPeer(db, p), 'recording an open peer'),
+    peerClosed: (id) => inOrder(() => closeRelayPeer(db, id), 'recording a closed peer'),
     async stop() {
       clearInterval(timer);
+      await chain;
       // A heartbeat of 0 takes the relay out of the edge's choice at once.
       await upsertRelay(db, record(0)).catch(() => undefined);
       await closeAllRelayPeers(db, opts.relay.id).catch(() => undefined);

@@ -123,4 +123,18 @@ export const MIGRATIONS: readonly Migration[] = [
       `CREATE INDEX IF NOT EXISTS idx_relay_peers_relay_open ON relay_peers(relay_id, closed_at)`,
     ],
   },
+  {
+    version: 3,
+    name: 'key_failures',
+    statements: [
+      // The edge is stateless, so its per-address count of failed magic-key attempts lives here:
+      // one row per address, its window starting at the first failure (see edge/rate-limit.ts).
+      `CREATE TABLE IF NOT EXISTS key_failures (
+  address TEXT PRIMARY KEY,
+  window_start INTEGER NOT NULL,
+  count INTEGER NOT NULL
+)`,
+      `CREATE INDEX IF NOT EXISTS idx_key_failures_window ON key_failures(window_start)`,
+    ],
+  },
 ];

@@ -82,7 +82,9 @@ export function createProbeEndpoint(opts: ProbeEndpointOptions): ProbeEndpoint {
       const at = atMs ?? now();
       const p = parseProbe(text);
       if (!p || p.conn_id !== opts.connId || p.direction === opts.sendDirection) return false;
-      if (recordProbe(receiver, p.seq, p.sent_at_ms, at) === 'duplicate') return true;
+      const verdict = recordProbe(receiver, p.seq, p.sent_at_ms, at);
+      if (verdict === 'implausible') return false;
+      if (verdict === 'duplicate') return true;
       if (p.echo) {
         const rtt = rttFromEcho(at, p.echo);
         if (rtt !== null) recordRtt(receiver, rtt);

@@ -97,10 +97,18 @@ export function createReceiver(opts: ReceiverOptions = {}): ReceiverState {
   };
 }
 
-export type ProbeVerdict = 'in_order' | 'reordered' | 'late' | 'duplicate';
+export type ProbeVerdict = 'in_order' | 'reordered' | 'late' | 'duplicate' | 'implausible';
 
-/** Records one arriving probe; says how it was classified. */
+/**
+ * Largest forward jump in seq a probe may make (a minute of probes at 100/s).
+ * A bigger one cannot come from a sender following the protocol, and believing
+ * it would count every seq in between as lost.
+ */
+export const MAX_SEQ_JUMP = 6_000;
+
+/** Records one arriving probe; says how it was classified ('duplicate' and 'implausible' ones are ignored). */
 export function recordProbe(s: ReceiverState, seq: number, sentAtMs: number, receivedAtMs: number): ProbeVerdict {
+  if (seq > (s.highest?.seq ?? 0) + MAX_SEQ_JUMP) return 'implausible';
   let verdict: ProbeVerdict;
   if (seq < s.settledUpTo) {
     if (!s.lost.delete(seq)) return 'duplicate';

@@ -136,6 +136,16 @@ describe('receiver stats on crafted sequences', () => {
     expect(r.jitter_ms).toEqual([0, 0, 0, 0]);
   });
 
+  it('ignores a probe whose seq jumps implausibly far ahead', () => {
+    const s = createReceiver();
+    deliver(s, range(0, 100));
+    expect(recordProbe(s, 1_000_000, sentAt(100), sentAt(100) + 20)).toBe('implausible');
+    expect(recordProbe(createReceiver(), 999_999, 0, 20)).toBe('implausible');
+    const r = takeReport(s, sentAt(99) + 20 + 500);
+    expect(r.probe_count).toBe(100);
+    expect(r.loss_rate).toBe(0);
+  });
+
   it('is indifferent to a clock offset of ±5 s except for the baseline, which shifts by exactly the offset', () => {
     const delay = (q: number) => 20 + (q % 7) * 0.5; // some variation
     const results = [0, 5_000, -5_000].map((offset) => {
