@@ -1,0 +1,145 @@
+// `npm run probe -- --url http://127.0.0.1:8787 --key KEY --duration 30s [--json] [--connections N] [--throughput]`:
+// the headless NetPoke client. Runs one survey and prints per-second stats of both directions, then a summary.
+import { parseArgs } from 'node:util';
+import { z } from 'zod';
+import { SurveyError } from '../client/signaling.js';
+import { describeZodError } from '../shared/protocol/errors.js';
+import { aggregateStats, type DirectionStats } from '../shared/stats/index.js';
+import { parseDuration } from './duration.js';
+import { runProbe, type StatsEvent } from './run-probe.js';
+
+const ArgsSchema = z.object({
+  url: z.url(),
+  key: z.string().min(1, 'the magic key is required (--key)'),
+  duration: z.string().transform((s, ctx) => {
+    const ms = parseDuration(s);
+    if (ms === null || ms < 1000 || ms > 24 * 3600_000) {
+      ctx.addIssue({ code: 'custom', message: 'a duration like 30s, 5m or 1h (1 s .. 24 h)' });
+      return z.NEVER;
+    }
+    return ms;
+  }),
+  connections: z.coerce.number().int().min(1).max(4),
+  json: z.boolean(),
+  throughput: z.boolean(),
+});
+
+const USAGE = 'usage: npm run probe -- --url http://127.0.0.1:8787 --key KEY [--duration 30s] [--connections 1..4] [--throughput] [--json]';
+
+/** Exit codes: 0 ok, 1 failure while measuring, 2 bad arguments or refused key. */
+async function main(): Promise<number> {
+  let raw;
+  try {
+    raw = parseArgs({
+      options: {
+        url: { type: 'string', default: 'http://127.0.0.1:8787' },
+        key: { type: 'string', default: '' },
+        duration: { type: 'string', default: '30s' },
+        connections: { type: 'string', default: '1' },
+        json: { type: 'boolean', default: false },
+        throughput: { type: 'boolean', default: false },
+        help: { type: 'boolean', default: false },
+      },
+    }).values;
+  } catch (e) {
+    console.error(`${(e as Error).message}\n${USAGE}`);
+    return 2;
+  }
+  if (raw.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  const parsed = ArgsSchema.safeParse(raw);
+  if (!parsed.success) {
+    console.error(`--${describeZodError(parsed.error)}\n${USAGE}`);
+    return 2;
+  }
+  const args = parsed.data;
+  const abort = new AbortController();
+  process.once('SIGINT', () => abort.abort());
+  if (!args.json) {
+    console.log(`NetPoke survey against ${args.url} for ${args.duration / 1000} s (${args.connections} connection${args.connections > 1 ? 's' : ''}); Ctrl-C stops early.`);
+    console.log(HEADER);
+  }
+  let t0 = 0;
+  let reported = false;
+  try {
+    const result = await runProbe({
+      url: args.url,
+      key: args.key,
+      durationMs: args.duration,
+      connections: args.connections,
+      throughput: args.throughput,
+      abort: abort.signal,
+      onEvent: (e) => {
+        if (e.type === 'status' && e.status === 'measuring') t0 = Date.now();
+        if (e.type === 'stats') {
+          const sec = Math.round((Date.now() - t0) / 1000);
+          console.log(args.json ? JSON.stringify({ second: sec, ...e }) : row(sec, e));
+        }
+        if (e.type === 'error') {
+          reported = true;
+          console.error(`netpoke: ${e.code}: ${e.message}`);
+        }
+      },
+    });
+    const summary = {
+      survey_session_id: result.surveySessionId,
+      conn_ids: result.connIds,
+      seconds: result.seconds.length,
+      stopped_by: result.stoppedBy,
+      pcap_available: result.pcapAvailable,
+      c2s: aggregateStats(result.seconds.map((s) => s.c2s)),
+      s2c: aggregateStats(result.seconds.map((s) => s.s2c)),
+    };
+    if (args.json) console.log(JSON.stringify({ summary }));
+    else printSummary(summary);
+    return result.stoppedBy === 'error' ? 1 : 0;
+  } catch (e) {
+    const err = e instanceof SurveyError ? e : null;
+    if (!reported) console.error(`netpoke: ${err ? `${err.code}: ${err.message}` : String((e as Error)?.message ?? e)}`);
+    return err && /^key_|auth_required|rate_limited/.test(err.code) ? 2 : 1;
+  }
+}
+
+const HEADER = [
+  'sec',
+  'dir',
+  'probes',
+  'loss%',
+  'reord%',
+  'dev p50',
+  'dev p99',
+  'jit p50',
+  'rtt p50',
+  'rtt p99',
+  'Mbit/s',
+].map((h, i) => (i < 2 ? h.padEnd(4) : h.padStart(8))).join(' ');
+
+function row(sec: number, e: StatsEvent): string {
+  const line = (dir: 'c2s' | 's2c', s: DirectionStats, bytes: number | undefined) =>
+    [
+      String(sec).padEnd(4),
+      dir.padEnd(4),
+      ...[s.probe_count, s.loss_rate, s.reorder_rate, s.delay_deviation_ms[0], s.delay_deviation_ms[1], s.jitter_ms[0], s.rtt_ms[0], s.rtt_ms[1], ((bytes ?? 0) * 8) / 1e6].map((v, i) =>
+        (i === 0 ? String(v) : v.toFixed(i <= 2 ? 1 : 3)).padStart(8),
+      ),
+    ].join(' ');
+  return `${line('c2s', e.c2s, e.throughput?.c2s_bytes_per_s)}\n${line('s2c', e.s2c, e.throughput?.s2c_bytes_per_s)}`;
+}
+
+function printSummary(s: { survey_session_id: string; seconds: number; stopped_by: string; pcap_available: boolean; c2s: DirectionStats; s2c: DirectionStats }): void {
+  console.log(`\nsurvey ${s.survey_session_id}: ${s.seconds} s measured, stopped by ${s.stopped_by}, capture ${s.pcap_available ? 'saved' : 'not saved'}`);
+  for (const dir of ['c2s', 's2c'] as const) {
+    const d = s[dir];
+    console.log(
+      `  ${dir}: ${d.probe_count} probes, loss ${d.loss_rate.toFixed(2)} %, reorder ${d.reorder_rate.toFixed(2)} %, ` +
+        `delay deviation p50/p99 ${d.delay_deviation_ms[0].toFixed(3)}/${d.delay_deviation_ms[1].toFixed(3)} ms, ` +
+        `jitter p50 ${d.jitter_ms[0].toFixed(3)} ms, RTT p50/p99 ${d.rtt_ms[0].toFixed(3)}/${d.rtt_ms[1].toFixed(3)} ms`,
+    );
+  }
+}
+
+process.exitCode = await main();
+// node-datachannel keeps native threads alive; leave once the survey is over.
+setTimeout(() => process.exit(), 200).unref();
