@@ -86,7 +86,13 @@ export async function startRelay(config: RelayConfig, deps: { log?: Logger } = {
   const service: RelayService = {
     relayId: config.relayId,
     sharedSecret: config.sharedSecret,
-    load: (): RelayLoad => ({ relay_id: config.relayId, region: config.region, active_sessions: sessions.size, capacity: config.capacity }),
+    load: (): RelayLoad => ({
+      relay_id: config.relayId,
+      region: config.region,
+      active_sessions: sessions.size,
+      capacity: config.capacity,
+      timer_slip_p99_ms: Math.max(0, ...[...sessions.values()].map((s) => s.endpoint.timerSlip().p99)),
+    }),
 
     async createPeer(claims: RelayTokenClaims & { peer_id: string }, req: RelayCreatePeerRequest) {
       if (sessions.has(claims.peer_id)) throw new ApiError('conflict', 'a peer with this id exists');

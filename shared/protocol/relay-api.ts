@@ -32,6 +32,8 @@ export const RelayLoadSchema = z.object({
   region: z.string(),
   active_sessions: z.number().int().min(0),
   capacity: z.number().int().min(0),
+  /** Optional: p99 of how late the relay's probe timers fired (ms), worst session. */
+  timer_slip_p99_ms: z.number().optional(),
 });
 export type RelayLoad = z.infer<typeof RelayLoadSchema>;
 

@@ -95,7 +95,7 @@ export function relayToken(relay: { relayId: string }, claims: Partial<RelayToke
 }
 
 /** Signaling straight to a relay's internal API with a signed token, standing in for the edge. */
-export function directSignal(relay: RelayHandle, opts: { magicKey: string; userLogin?: string; maxMeasuringMs?: number }): Signal {
+export function directSignal(relay: Pick<RelayHandle, 'url' | 'relayId'>, opts: { magicKey: string; userLogin?: string; maxMeasuringMs?: number }): Signal {
   return async (offer) => {
     const peerId = uuid();
     const token = await relayToken(relay, { op: 'create', peer_id: peerId, magic_key: opts.magicKey, user_login: opts.userLogin, max_measuring_ms: opts.maxMeasuringMs });

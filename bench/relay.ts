@@ -1,0 +1,130 @@
+// Relay capacity on this machine, next to the raw message rate of bare node-datachannel measured in the same run.
+import { spawn, type ChildProcess } from 'node:child_process';
+import nodeDataChannel, { type DataChannel } from 'node-datachannel';
+import { RTCPeerConnection } from 'node-datachannel/polyfill';
+import { startSurvey, type SurveyHandle } from '../client/survey-client.js';
+import { RelayLoadSchema } from '../shared/protocol/relay-api.js';
+import { directSignal, freeUdpPort, relayToken, startTestDb, TEST_SECRET } from '../test/helpers/system.js';
+
+/** Messages per second one unordered, unreliable channel carries one way on loopback, sending as fast as it takes them. */
+export async function rawDataChannelRate(seconds = 3): Promise<number> {
+  const a = new nodeDataChannel.PeerConnection('a', { iceServers: [], bindAddress: '127.0.0.1' });
+  const b = new nodeDataChannel.PeerConnection('b', { iceServers: [], bindAddress: '127.0.0.1' });
+  a.onLocalDescription((sdp, type) => b.setRemoteDescription(sdp, type));
+  b.onLocalDescription((sdp, type) => a.setRemoteDescription(sdp, type));
+  a.onLocalCandidate((c, mid) => b.addRemoteCandidate(c, mid));
+  b.onLocalCandidate((c, mid) => a.addRemoteCandidate(c, mid));
+  let received = 0;
+  const gotChannel = new Promise<DataChannel>((resolve) => b.onDataChannel((dc) => resolve(dc)));
+  const dc = a.createDataChannel('probe', { unordered: true, maxRetransmits: 0 });
+  await new Promise<void>((resolve) => dc.onOpen(() => resolve()));
+  const rx = await gotChannel;
+  rx.onMessage(() => received++);
+  // A probe-sized message.
+  const msg = JSON.stringify({ seq: 123456, sent_at_ms: 1764000000123.456, direction: 'c2s', conn_id: crypto.randomUUID(), echo: { seq: 1, sent_at_ms: 1, held_ms: 1 } });
+  const end = Date.now() + seconds * 1000;
+  dc.setBufferedAmountLowThreshold(64 * 1024);
+  await new Promise<void>((resolve) => {
+    const fill = () => {
+      while (Date.now() < end && dc.bufferedAmount() < 256 * 1024) dc.sendMessage(msg);
+      if (Date.now() >= end) resolve();
+    };
+    dc.onBufferedAmountLow(fill);
+    const t = setInterval(() => (Date.now() >= end ? (clearInterval(t), resolve()) : fill()), 5);
+    fill();
+  });
+  await new Promise((r) => setTimeout(r, 300));
+  dc.close();
+  rx.close();
+  a.close();
+  b.close();
+  return received / seconds;
+}
+
+async function startRelayProcess(dbUrl: string, dataDir: string): Promise<{ child: ChildProcess; url: string; relayId: string }> {
+  const port = 20000 + Math.floor(Math.random() * 20000);
+  const relayId = 'bench-relay';
+  const child = spawn(process.execPath, ['--import', 'tsx', 'relay/main.ts'], {
+    env: {
+      ...process.env,
+      RELAY_ID: relayId,
+      RELAY_PORT: String(port),
+      RELAY_UDP_PORT: String(await freeUdpPort()),
+      RELAY_CAPACITY: '1000',
+      RELAY_SHARED_SECRET: TEST_SECRET,
+      RELAY_LOG_LEVEL: 'error',
+      LIBSQL_URL: dbUrl,
+      NETPOKE_DATA_DIR: dataDir,
+    },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 100; i++) {
+    if (await fetch(`${url}/health`).then((r) => r.ok, () => false)) return { child, url, relayId };
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  child.kill();
+  throw new Error('bench relay did not start');
+}
+
+/** Runs `n` probing sessions for `seconds`; returns the c2s loss the relay measured and the s2c loss clients measured over the steady seconds. */
+async function level(relay: { url: string; relayId: string }, n: number, seconds: number) {
+  const stats: { c2sLost: number; c2sProbes: number; s2cLost: number; s2cProbes: number } = { c2sLost: 0, c2sProbes: 0, s2cLost: 0, s2cProbes: 0 };
+  let warm = false;
+  const handles: SurveyHandle[] = await Promise.all(
+    Array.from({ length: n }, () =>
+      startSurvey({
+        baseUrl: '',
+        magicKey: 'bench',
+        RTCPeerConnection: RTCPeerConnection as unknown as typeof globalThis.RTCPeerConnection,
+        signal: directSignal(relay, { magicKey: 'bench' }),
+        iceTimeoutMs: 30_000,
+        onEvent: (e) => {
+          if (e.type !== 'stats' || !warm) return;
+          stats.c2sProbes += e.c2s.probe_count;
+          stats.c2sLost += (e.c2s.loss_rate / 100) * e.c2s.probe_count;
+          stats.s2cProbes += e.s2c.probe_count;
+          stats.s2cLost += (e.s2c.loss_rate / 100) * e.s2c.probe_count;
+        },
+      }),
+    ),
+  );
+  await new Promise((r) => setTimeout(r, 2_000));
+  warm = true;
+  await new Promise((r) => setTimeout(r, seconds * 1000));
+  const load = RelayLoadSchema.parse(
+    await (await fetch(`${relay.url}/internal/load`, { headers: { authorization: `Bearer ${await relayToken(relay, { op: 'load' })}` } })).json(),
+  );
+  warm = false;
+  await Promise.all(handles.map((h) => h.stop()));
+  const lossPct = (100 * (stats.c2sLost + stats.s2cLost)) / Math.max(1, stats.c2sProbes + stats.s2cProbes);
+  return { lossPct, probes: stats.c2sProbes + stats.s2cProbes, slipP99: load.timer_slip_p99_ms ?? 0 };
+}
+
+/** How many concurrent probing sessions the relay sustains with < 0.1 % self-inflicted loss, as a ratio of raw channel capacity. */
+export async function benchRelay(): Promise<Record<string, number | string>> {
+  const raw = await rawDataChannelRate();
+  const db = await startTestDb();
+  const relay = await startRelayProcess(db.url, db.dir);
+  const out: Record<string, number | string> = { 'raw node-datachannel msgs/s (one channel, one way)': Math.round(raw) };
+  let sustained = 0;
+  let slipAtSustained = 0;
+  try {
+    for (const n of [5, 10, 20, 40, 80, 160]) {
+      const r = await level(relay, n, 4);
+      out[`${n} sessions: loss % / relay timer slip p99 ms`] = `${r.lossPct.toFixed(3)} / ${r.slipP99.toFixed(2)}`;
+      if (r.lossPct >= 0.1) break;
+      sustained = n;
+      slipAtSustained = r.slipP99;
+    }
+  } finally {
+    relay.child.kill('SIGTERM');
+    await new Promise((r) => relay.child.once('exit', r));
+    await db.close();
+  }
+  out['sessions sustained with < 0.1 % loss (clients share this machine)'] = sustained;
+  out['relay probe-timer slip p99 at that load (ms)'] = slipAtSustained;
+  // Each session moves 200 probe messages a second (100 each way) through the relay.
+  out['ratio: sustained probe msgs/s ÷ raw channel msgs/s'] = (sustained * 200) / raw;
+  return out;
+}
