@@ -1,7 +1,7 @@
 // `npm run probe -- --url http://127.0.0.1:8787 --key KEY --duration 30s [--json] [--connections N] [--throughput]`:
 // the headless NetPoke client. Runs one survey and prints per-second stats of both directions, then a summary.
 import { parseArgs } from 'node:util';
-import { z } from 'zod';
+import * as z from 'zod';
 import { SurveyError } from '../client/signaling.js';
 import { describeZodError } from '../shared/protocol/errors.js';
 import { aggregateStats, type DirectionStats } from '../shared/stats/index.js';

@@ -1,6 +1,6 @@
 // `npm run db`: serves the local database file alone (what `npm start` runs first), until Ctrl-C.
 import { join } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { createClient } from '@libsql/client';
 import { parseConfig } from '../shared/config.js';
 import { migrate } from '../shared/db/migrate.js';

@@ -1,5 +1,5 @@
 // The JSON shapes of Hrana over HTTP (v2 pipeline), validated with zod at the border.
-import { z } from 'zod';
+import * as z from 'zod';
 import { describeZodError } from '../shared/protocol/errors.js';
 
 /** A request the server refuses as a whole (HTTP status) rather than per statement. */

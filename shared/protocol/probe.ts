@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** Largest probe text we parse; real probes are ~300 bytes. */
 export const MAX_PROBE_CHARS = 2048;

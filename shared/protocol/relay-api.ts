@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { IpVersionSchema, MAX_SDP_CHARS } from './signaling.js';
 
 /** Body of the relay's `POST /internal/peers` (edge → relay). */

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** Largest SDP we accept; real offers with three data channels are a few KiB. */
 export const MAX_SDP_CHARS = 32 * 1024;

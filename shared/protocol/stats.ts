@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 const Quad = z.tuple([z.number(), z.number(), z.number(), z.number()]);
 

@@ -1,0 +1,260 @@
+// `npm start`: the whole system on this machine, in local mode: the libSQL file served over HTTP on
+// loopback, one relay in this process, and the edge under `wrangler dev`. Ctrl-C stops all three.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createSocket } from 'node:dgram';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { createClient } from '@libsql/client';
+import * as z from 'zod';
+import { ConfigError, parseConfig } from '../shared/config.js';
+import { ensureDemoKey } from '../shared/db/keys.js';
+import { migrate } from '../shared/db/migrate.js';
+import { randomToken } from '../shared/ids.js';
+import { relayConfigFromEnv } from '../relay/config.js';
+import { startRelay, type RelayHandle } from '../relay/relay.js';
+import { startHranaServer, type HranaServer } from './hrana-server.js';
+
+const ROOT = resolve(import.meta.dirname, '..');
+const port = z.coerce.number().int().min(1).max(65535);
+
+const StartEnvSchema = z.object({
+  NETPOKE_DATA_DIR: z.string().min(1).default('./data'),
+  NETPOKE_DB_PORT: port.default(8080),
+  NETPOKE_EDGE_PORT: port.default(8787),
+  NETPOKE_DEMO_KEY: z.string().regex(/^[A-Za-z0-9_.~-]{1,256}$/, 'letters, digits, _ . ~ - only').default('demo'),
+  RELAY_PORT: port.default(8790),
+  RELAY_UDP_PORT: port.default(50000),
+  RELAY_BIND_ADDRESS: z.string().min(1).default('127.0.0.1'),
+});
+
+/** A stop that ends everything started so far, in reverse order. */
+type Stopper = () => Promise<void>;
+
+class StartError extends Error {}
+
+async function main(): Promise<void> {
+  const env = parseConfig(StartEnvSchema, process.env);
+  const dataDir = resolve(env.NETPOKE_DATA_DIR);
+  if (process.env.LIBSQL_URL) console.warn(`npm start: ignoring LIBSQL_URL (local mode keeps its database in ${dataDir}); set it for npm run relay / keys instead.`);
+
+  await assertPortsFree([
+    { port: env.NETPOKE_DB_PORT, proto: 'tcp', what: 'the local database server', moveWith: 'NETPOKE_DB_PORT' },
+    { port: env.RELAY_PORT, proto: 'tcp', what: "the relay's internal API", moveWith: 'RELAY_PORT' },
+    { port: env.RELAY_UDP_PORT, proto: 'udp', what: "the relay's WebRTC (ICE) port", moveWith: 'RELAY_UDP_PORT', host: env.RELAY_BIND_ADDRESS },
+    { port: env.NETPOKE_EDGE_PORT, proto: 'tcp', what: 'the edge (wrangler dev)', moveWith: 'NETPOKE_EDGE_PORT' },
+  ]);
+
+  mkdirSync(dataDir, { recursive: true });
+  const secret = localSecret(dataDir);
+  const stops: Stopper[] = [];
+  let stopping: Promise<void> | null = null;
+  const stopAll = (code: number) => {
+    stopping ??= (async () => {
+      for (const stop of stops.reverse()) await stop().catch((e: unknown) => console.error(`npm start: while stopping: ${(e as Error).message}`));
+      process.exit(code);
+    })();
+    return stopping;
+  };
+  process.once('SIGINT', () => void stopAll(0));
+  process.once('SIGTERM', () => void stopAll(0));
+
+  try {
+    const hrana: HranaServer = await startHranaServer({ dbPath: join(dataDir, 'netpoke.db'), port: env.NETPOKE_DB_PORT });
+    stops.push(() => hrana.close());
+    const db = createClient({ url: hrana.url });
+    try {
+      await migrate(db);
+      await ensureDemoKey(db, env.NETPOKE_DEMO_KEY);
+    } finally {
+      db.close();
+    }
+
+    const relay: RelayHandle = await startRelay(
+      relayConfigFromEnv({ ...process.env, LIBSQL_URL: hrana.url, LIBSQL_AUTH_TOKEN: undefined, RELAY_SHARED_SECRET: secret, NETPOKE_DATA_DIR: dataDir }),
+    );
+    stops.push(() => relay.close());
+
+    await buildPageIfPresent();
+
+    const edgeUrl = `http://127.0.0.1:${env.NETPOKE_EDGE_PORT}`;
+    const varsFile = join(dataDir, 'edge.dev.vars');
+    writeSecretFile(varsFile, devVars({ LIBSQL_URL: hrana.url, RELAY_SHARED_SECRET: secret, NETPOKE_MODE: 'local', NETPOKE_DEMO_KEY: env.NETPOKE_DEMO_KEY }));
+    const wrangler = startWrangler(env.NETPOKE_EDGE_PORT, varsFile);
+    stops.push(() => stopGroup(wrangler));
+    wrangler.once('exit', (code, signal) => {
+      if (stopping) return;
+      console.error(`npm start: wrangler dev exited (${signal ?? `code ${code}`}); stopping.`);
+      void stopAll(1);
+    });
+    await waitForHealth(`${edgeUrl}/health`, wrangler, 90_000);
+
+    const key = encodeURIComponent(env.NETPOKE_DEMO_KEY);
+    console.log(`
+NetPoke is running (local mode)
+  open      ${edgeUrl}/?key=${key}
+  headless  npm run probe -- --url ${edgeUrl} --key ${key} --duration 30s
+  keys      npm run keys -- create --label "Site A" --ttl 48h
+  data      ${dataDir} (database on ${hrana.url}, relay ${relay.relayId} on ${relay.url} + UDP ${relay.udpPort})
+Ctrl-C stops everything.
+`);
+  } catch (e) {
+    console.error(`npm start: ${(e as Error).message}`);
+    await stopAll(1);
+  }
+}
+
+/** The shared secret of the local edge and relay: random, kept in the data dir (mode 0600) and reused, never in the repo. */
+function localSecret(dataDir: string): string {
+  const file = join(dataDir, 'local-secret');
+  if (existsSync(file)) {
+    const text = readFileSync(file, 'utf8').trim();
+    if (text.length >= 32) {
+      chmodSync(file, 0o600);
+      return text;
+    }
+  }
+  const secret = randomToken(32);
+  writeSecretFile(file, `${secret}\n`);
+  return secret;
+}
+
+function writeSecretFile(file: string, text: string): void {
+  writeFileSync(file, text, { mode: 0o600 });
+  chmodSync(file, 0o600); // writeFileSync keeps the mode of a file that already exists
+}
+
+function devVars(vars: Record<string, string>): string {
+  return Object.entries(vars)
+    .map(([k, v]) => `${k}=${JSON.stringify(v)}\n`)
+    .join('');
+}
+
+/** Builds the page bundle into edge/assets when the page's build script exists; wrangler needs the directory either way. */
+async function buildPageIfPresent(): Promise<void> {
+  const script = join(ROOT, 'page/build.ts');
+  if (existsSync(script)) {
+    const mod = (await import(pathToFileURL(script).href)) as { buildPage?: () => Promise<unknown> };
+    if (typeof mod.buildPage === 'function') {
+      await mod.buildPage();
+      return;
+    }
+    console.warn('npm start: page/build.ts exports no buildPage(); serving whatever is in edge/assets.');
+  }
+  mkdirSync(join(ROOT, 'edge/assets'), { recursive: true });
+}
+
+/**
+ * `wrangler dev` in its own process group, so that stopping it also stops
+ * the workerd and esbuild processes it starts (no orphans).
+ */
+function startWrangler(edgePort: number, varsFile: string): ChildProcess {
+  const child = spawn(
+    join(ROOT, 'node_modules/.bin/wrangler'),
+    ['dev', '--ip', '127.0.0.1', '--port', String(edgePort), '--env-file', varsFile, '--show-interactive-dev-session=false', '--log-level', 'warn'],
+    {
+      cwd: ROOT,
+      detached: true,
+      stdio: ['ignore', 'inherit', 'inherit'],
+      // Offline-safe: no metrics, and no fetch of Cloudflare's `request.cf` sample (the edge works with the placeholder).
+      env: { ...process.env, WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false' },
+    },
+  );
+  // If this process dies without stopping it, take the group down too.
+  process.once('exit', () => signalGroup(child, 'SIGKILL'));
+  return child;
+}
+
+function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
+  try {
+    process.kill(-child.pid, signal);
+  } catch {
+    // Already gone.
+  }
+}
+
+async function stopGroup(child: ChildProcess): Promise<void> {
+  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  signalGroup(child, 'SIGTERM');
+  const timer = setTimeout(() => signalGroup(child, 'SIGKILL'), 5_000);
+  await exited;
+  clearTimeout(timer);
+  // wrangler may exit before its workerd does: make sure nothing of the group is left.
+  try {
+    process.kill(-child.pid, 'SIGKILL');
+  } catch {
+    // The group is empty.
+  }
+}
+
+async function waitForHealth(url: string, child: ChildProcess, timeoutMs: number): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  let exited = false;
+  child.once('exit', () => (exited = true));
+  while (Date.now() < end) {
+    if (exited) throw new StartError('wrangler dev exited before the edge answered');
+    try {
+      const resp = await fetch(url, { signal: AbortSignal.timeout(1_000) });
+      const body = (await resp.json().catch(() => null)) as { ok?: unknown; error?: { message?: string } } | null;
+      if (resp.ok && body?.ok === true) return;
+      if (body?.error) throw new StartError(`the edge answers /health with an error: ${body.error.message}`);
+    } catch (e) {
+      if (e instanceof StartError) throw e;
+      // Not listening yet.
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new StartError(`the edge did not answer ${url} within ${timeoutMs / 1000} s`);
+}
+
+interface PortNeed {
+  port: number;
+  proto: 'tcp' | 'udp';
+  what: string;
+  moveWith: string;
+  host?: string;
+}
+
+/** Fails, naming every busy port and the variable that moves it, before anything starts. */
+async function assertPortsFree(needs: PortNeed[]): Promise<void> {
+  const busy: string[] = [];
+  for (const n of needs) {
+    const host = n.host ?? '127.0.0.1';
+    const free = await (n.proto === 'tcp' ? tcpFree(n.port, host) : udpFree(n.port, host));
+    if (!free) busy.push(`  ${n.proto.toUpperCase()} ${host}:${n.port} (${n.what}) is in use — stop what holds it (another npm start?) or set ${n.moveWith}`);
+  }
+  if (busy.length) throw new StartError(`cannot start, ports busy:\n${busy.join('\n')}`);
+}
+
+function tcpFree(p: number, host: string): Promise<boolean> {
+  return new Promise((done) => {
+    const server = createServer();
+    server.once('error', () => done(false));
+    server.listen(p, host, () => server.close(() => done(true)));
+  });
+}
+
+function udpFree(p: number, host: string): Promise<boolean> {
+  return new Promise((done) => {
+    const sock = createSocket(host.includes(':') ? 'udp6' : 'udp4');
+    sock.once('error', () => {
+      try {
+        sock.close();
+      } catch {
+        // Never bound.
+      }
+      done(false);
+    });
+    sock.bind(p, host, () => sock.close(() => done(true)));
+  });
+}
+
+try {
+  await main();
+} catch (e) {
+  console.error(e instanceof ConfigError || e instanceof StartError ? `npm start: ${e.message}` : e);
+  process.exit(1);
+}

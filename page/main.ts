@@ -1,0 +1,139 @@
+// The measurement page: key, Start/Stop, status in plain words, countdown, live charts and the summary table.
+import { startSurvey, type SurveyEvent, type SurveyHandle } from '../client/survey-client.js';
+import { nowMs } from '../shared/time.js';
+import { errorText, formatClock } from './messages.js';
+import { createHistory, pushTick, type History } from './model.js';
+import { createCharts } from './ui/charts.js';
+import { createSummaryTable } from './ui/table.js';
+
+const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
+const keyInput = $<HTMLInputElement>('key');
+const connections = $<HTMLSelectElement>('connections');
+const traffic = $<HTMLInputElement>('traffic');
+const startBtn = $<HTMLButtonElement>('start');
+const stopBtn = $<HTMLButtonElement>('stop');
+const retryBtn = $<HTMLButtonElement>('retry');
+const statusEl = $<HTMLParagraphElement>('status');
+const countdownEl = $<HTMLParagraphElement>('countdown');
+const sessionEl = $<HTMLParagraphElement>('session');
+
+keyInput.value = new URLSearchParams(location.search).get('key') ?? '';
+const charts = createCharts($('charts'));
+const renderTable = createSummaryTable($<HTMLTableElement>('summary'));
+
+let survey: SurveyHandle | null = null;
+let history: History = createHistory();
+let pending = new Map<string, Extract<SurveyEvent, { type: 'stats' }>>();
+let deadline: number | null = null;
+let countdownTimer: ReturnType<typeof setInterval> | undefined;
+
+function setStatus(text: string, kind: 'idle' | 'busy' | 'ok' | 'error'): void {
+  statusEl.textContent = text;
+  statusEl.dataset.kind = kind;
+}
+
+function setRunning(running: boolean): void {
+  startBtn.disabled = running;
+  stopBtn.disabled = !running;
+  keyInput.disabled = running;
+  connections.disabled = running;
+}
+
+function onEvent(e: SurveyEvent): void {
+  switch (e.type) {
+    case 'status':
+      if (e.status === 'connecting') setStatus('Connecting to the measurement server…', 'busy');
+      if (e.status === 'connected') setStatus('Connected; starting the survey…', 'busy');
+      if (e.status === 'measuring') setStatus('Measuring — walk the site; press Stop when done.', 'ok');
+      if (e.status === 'stopping') setStatus('Stopping and saving the capture…', 'busy');
+      break;
+    case 'measuring_time':
+      deadline = Date.now() + e.max_duration_ms;
+      clearInterval(countdownTimer);
+      countdownTimer = setInterval(tickCountdown, 1000);
+      tickCountdown();
+      break;
+    case 'stats':
+      onStats(e);
+      break;
+    case 'error':
+      fail(e.code, e.message);
+      break;
+    case 'stopped':
+      finish(e.reason === 'time_limit' ? 'Stopped — this key’s measuring time is used up.' : e.pcap_available ? 'Stopped — capture saved.' : 'Stopped — no capture.');
+      break;
+  }
+}
+
+/** Stats arrive one per connection per second; a tick is complete when every connection has reported. */
+function onStats(e: Extract<SurveyEvent, { type: 'stats' }>): void {
+  pending.set(e.conn_id, e);
+  const expected = survey?.connIds.length ?? Number(connections.value);
+  if (pending.size < expected) return;
+  const perConn = [...pending.values()].map((p) => ({ c2s: p.c2s, s2c: p.s2c, c2s_bps: p.throughput?.c2s_bytes_per_s ?? 0, s2c_bps: p.throughput?.s2c_bytes_per_s ?? 0 }));
+  pending = new Map();
+  pushTick(history, nowMs(), perConn);
+  renderTable(history);
+  charts.update(history);
+}
+
+function tickCountdown(): void {
+  if (deadline === null) return;
+  countdownEl.textContent = `Time left on this key: ${formatClock(deadline - Date.now())}`;
+}
+
+function fail(code: string, message: string): void {
+  setStatus(errorText(code, message), 'error');
+  retryBtn.hidden = false;
+  if (code === 'channel_closed' || code === 'ice_timeout' || survey === null) endUi();
+}
+
+function finish(text: string): void {
+  setStatus(text, 'idle');
+  endUi();
+}
+
+function endUi(): void {
+  survey = null;
+  clearInterval(countdownTimer);
+  deadline = null;
+  setRunning(false);
+}
+
+async function start(): Promise<void> {
+  const key = keyInput.value.trim();
+  if (!key) {
+    fail('auth_required', '');
+    return;
+  }
+  retryBtn.hidden = true;
+  history = createHistory();
+  pending = new Map();
+  charts.reset();
+  countdownEl.textContent = '';
+  setRunning(true);
+  try {
+    survey = await startSurvey({
+      baseUrl: '',
+      magicKey: key,
+      connections: Number(connections.value),
+      RTCPeerConnection,
+      onEvent,
+    });
+    sessionEl.textContent = `Survey ${survey.surveySessionId}`;
+    if (traffic.checked) survey.setServerTraffic(true);
+  } catch {
+    // onEvent already showed the error in words.
+    endUi();
+  }
+}
+
+startBtn.addEventListener('click', () => void start());
+retryBtn.addEventListener('click', () => void start());
+stopBtn.addEventListener('click', () => {
+  stopBtn.disabled = true;
+  void survey?.stop();
+});
+traffic.addEventListener('change', () => survey?.setServerTraffic(traffic.checked));
+window.addEventListener('pagehide', () => survey?.close());
+setStatus(keyInput.value ? 'Ready: press Start to measure.' : 'Enter your magic key, then press Start.', 'idle');

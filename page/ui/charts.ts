@@ -1,0 +1,129 @@
+import uPlot from 'uplot';
+import type { History, Second } from '../model.js';
+
+interface ChartSpec {
+  id: string;
+  title: string;
+  unit: string;
+  series: { label: string; color: string; read: (s: Second) => number; dash?: number[] }[];
+}
+
+const UP = '#2563eb';
+const DOWN = '#db2777';
+
+const SPECS: ChartSpec[] = [
+  {
+    id: 'delay',
+    title: 'Delay variation',
+    unit: 'ms',
+    series: [
+      { label: 'up p50', color: UP, read: (s) => s.c2s.delay_deviation_ms[0] },
+      { label: 'up p99', color: UP, read: (s) => s.c2s.delay_deviation_ms[1], dash: [4, 4] },
+      { label: 'down p50', color: DOWN, read: (s) => s.s2c.delay_deviation_ms[0] },
+      { label: 'down p99', color: DOWN, read: (s) => s.s2c.delay_deviation_ms[1], dash: [4, 4] },
+    ],
+  },
+  {
+    id: 'rtt',
+    title: 'Round-trip time',
+    unit: 'ms',
+    series: [
+      { label: 'p50', color: '#059669', read: (s) => s.s2c.rtt_ms[0] || s.c2s.rtt_ms[0] },
+      { label: 'p99', color: '#059669', read: (s) => Math.max(s.s2c.rtt_ms[1], s.c2s.rtt_ms[1]), dash: [4, 4] },
+    ],
+  },
+  {
+    id: 'jitter',
+    title: 'Jitter p50',
+    unit: 'ms',
+    series: [
+      { label: 'up', color: UP, read: (s) => s.c2s.jitter_ms[0] },
+      { label: 'down', color: DOWN, read: (s) => s.s2c.jitter_ms[0] },
+    ],
+  },
+  {
+    id: 'loss',
+    title: 'Loss',
+    unit: '%',
+    series: [
+      { label: 'up', color: UP, read: (s) => s.c2s.loss_rate },
+      { label: 'down', color: DOWN, read: (s) => s.s2c.loss_rate },
+    ],
+  },
+  {
+    id: 'reorder',
+    title: 'Reordering',
+    unit: '%',
+    series: [
+      { label: 'up', color: UP, read: (s) => s.c2s.reorder_rate },
+      { label: 'down', color: DOWN, read: (s) => s.s2c.reorder_rate },
+    ],
+  },
+  {
+    id: 'throughput',
+    title: 'Throughput',
+    unit: 'Mbit/s',
+    series: [
+      { label: 'up', color: UP, read: (s) => (s.c2s_bps * 8) / 1e6 },
+      { label: 'down', color: DOWN, read: (s) => (s.s2c_bps * 8) / 1e6 },
+    ],
+  },
+];
+
+export interface Charts {
+  update(h: History): void;
+  /** Data points shown per chart (tests read it through `data-points`). */
+  reset(): void;
+}
+
+/** Creates the live charts inside `root`; update() redraws them from the history. */
+export function createCharts(root: HTMLElement): Charts {
+  const plots = SPECS.map((spec) => {
+    const box = document.createElement('figure');
+    box.className = 'chart';
+    box.dataset.chart = spec.id;
+    box.dataset.points = '0';
+    const caption = document.createElement('figcaption');
+    caption.textContent = `${spec.title} (${spec.unit})`;
+    box.append(caption);
+    root.append(box);
+    const plot = new uPlot(
+      {
+        width: chartWidth(box),
+        height: 160,
+        legend: { live: false },
+        cursor: { show: false },
+        scales: { x: { time: false } },
+        axes: [{ label: 's' }, { size: 50 }],
+        series: [{}, ...spec.series.map((s) => ({ label: s.label, stroke: s.color, width: 1.5, dash: s.dash, points: { show: false } }))],
+      },
+      [[], ...spec.series.map(() => [])],
+      box,
+    );
+    return { spec, plot, box };
+  });
+  const resize = () => {
+    for (const p of plots) p.plot.setSize({ width: chartWidth(p.box), height: 160 });
+  };
+  window.addEventListener('resize', resize);
+  return {
+    update(h) {
+      const t0 = h.seconds[0]?.at_ms ?? 0;
+      const xs = h.seconds.map((s) => Math.round((s.at_ms - t0) / 1000));
+      for (const p of plots) {
+        p.plot.setData([xs, ...p.spec.series.map((s) => h.seconds.map(s.read))]);
+        p.box.dataset.points = String(xs.length);
+      }
+    },
+    reset() {
+      for (const p of plots) {
+        p.plot.setData([[], ...p.spec.series.map(() => [])]);
+        p.box.dataset.points = '0';
+      }
+    },
+  };
+}
+
+function chartWidth(box: HTMLElement): number {
+  return Math.max(260, Math.floor(box.getBoundingClientRect().width || 320) - 8);
+}
