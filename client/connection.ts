@@ -31,14 +31,16 @@ export interface ConnectOptions {
  * channels are open. Closes the peer on any failure.
  */
 export async function openConnection(opts: ConnectOptions): Promise<Connection> {
-  try {
-    return await attempt(opts);
-  } catch (e) {
-    // libdatachannel (the headless client's WebRTC stack) now and then refuses a
-    // good answer under load ("remote candidate without ICE transport"); a fresh
-    // peer connection succeeds. Refusals in words (SurveyError) are final.
-    if (e instanceof SurveyError) throw e;
-    return attempt(opts);
+  for (let tries = 1; ; tries++) {
+    try {
+      return await attempt(opts);
+    } catch (e) {
+      // libdatachannel (the headless client's WebRTC stack) now and then refuses a
+      // good answer under load ("remote candidate without ICE transport"); a fresh
+      // peer connection succeeds. Refusals in words (SurveyError) are final.
+      if (e instanceof SurveyError || tries >= 3) throw e;
+      await new Promise((r) => setTimeout(r, 50 * tries));
+    }
   }
 }
 

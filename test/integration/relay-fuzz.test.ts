@@ -24,7 +24,11 @@ beforeAll(async () => {
   conn.channels.control.onmessage = (e) => {
     const p = parseControlMessage(e.data);
     if (p.ok) replies.push(p.message);
-    for (const w of [...waiters]) if (w.pred(replies)) (waiters.splice(waiters.indexOf(w), 1), w.resolve());
+    for (const w of [...waiters]) {
+      if (!w.pred(replies)) continue;
+      waiters.splice(waiters.indexOf(w), 1);
+      w.resolve();
+    }
   };
 });
 afterAll(async () => {
