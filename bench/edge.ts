@@ -1,4 +1,113 @@
-// Placeholder until the edge lands: the edge bench needs the worker in workerd.
+// Signaling through the edge (workerd, with its database reads and signed relay call) next to signaling
+// straight to the relay, interleaved in one run so the ratio holds on a noisy machine; then connection
+// set-up time through the edge (offer → all three channels open).
+import { RTCPeerConnection } from 'node-datachannel/polyfill';
+import { openConnection } from '../client/connection.js';
+import { edgeSignal } from '../client/signaling.js';
+import { createMagicKey } from '../shared/db/keys.js';
+import { uuid } from '../shared/ids.js';
+import { RelayCreatePeerResponseSchema, SignalingStartResponseSchema } from '../shared/protocol/index.js';
+import { nearestRank } from '../shared/stats/percentiles.js';
+import type { RelayHandle } from '../relay/relay.js';
+import { makeOffer, peekClaims, startTestEdge, type TestEdge } from '../test/helpers/edge.js';
+import { eventually, relayToken, startTestDb, startTestRelay } from '../test/helpers/system.js';
+
+const OFFERS = 30;
+const WARMUP = 3;
+const SETUPS = 10;
+
+/** Offer→answer latency via the edge vs straight to the relay, and set-up time via the edge. */
 export async function benchEdge(): Promise<Record<string, number | string>> {
-  return { status: 'edge bench not available yet' };
+  const db = await startTestDb();
+  let relay: RelayHandle | null = null;
+  let edge: TestEdge | null = null;
+  try {
+    relay = await startTestRelay(db, { capacity: 1000 });
+    edge = await startTestEdge({ libsqlUrl: db.url });
+    const key = (await createMagicKey(db.db, { label: 'bench', ttlMs: 3_600_000 })).key;
+    const r = relay;
+    const e = edge;
+
+    const closePeer = async (peerId: string) => {
+      const token = await relayToken(r, { op: 'close', peer_id: peerId });
+      await fetch(`${r.url}/internal/peers/${peerId}`, { method: 'DELETE', headers: { authorization: `Bearer ${token}` } });
+    };
+    const viaEdge = async (sdp: string) => {
+      const t0 = performance.now();
+      const resp = await e.post('/api/signaling/start', { sdp, type: 'offer', magic_key: key });
+      const answer = SignalingStartResponseSchema.parse(await resp.json());
+      const ms = performance.now() - t0;
+      await closePeer(String(peekClaims(answer.session_id).peer_id));
+      return ms;
+    };
+    const direct = async (sdp: string) => {
+      const t0 = performance.now();
+      const peerId = uuid();
+      const token = await relayToken(r, { op: 'create', peer_id: peerId, magic_key: key });
+      const resp = await fetch(`${r.url}/internal/peers`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ sdp, type: 'offer' }),
+      });
+      RelayCreatePeerResponseSchema.parse(await resp.json());
+      const ms = performance.now() - t0;
+      await closePeer(peerId);
+      return ms;
+    };
+
+    const edgeMs: number[] = [];
+    const directMs: number[] = [];
+    for (let i = 0; i < WARMUP + OFFERS; i++) {
+      const sdp = await makeOffer();
+      // Alternate which goes first so neither always meets a warmer relay.
+      let viaEdgeMs: number;
+      let straightMs: number;
+      if (i % 2 === 0) {
+        viaEdgeMs = await viaEdge(sdp);
+        straightMs = await direct(sdp);
+      } else {
+        straightMs = await direct(sdp);
+        viaEdgeMs = await viaEdge(sdp);
+      }
+      if (i >= WARMUP) {
+        edgeMs.push(viaEdgeMs);
+        directMs.push(straightMs);
+      }
+    }
+    await eventually(async () => r.activePeers() === 0);
+
+    const setupMs: number[] = [];
+    const signal = edgeSignal(e.url, key);
+    for (let i = 0; i < SETUPS; i++) {
+      const t0 = performance.now();
+      const conn = await openConnection({
+        RTCPeerConnection: RTCPeerConnection as unknown as typeof globalThis.RTCPeerConnection,
+        signal,
+        connId: uuid(),
+        iceTimeoutMs: 10_000,
+      });
+      setupMs.push(performance.now() - t0);
+      conn.close();
+      await eventually(async () => r.activePeers() === 0);
+    }
+
+    const p = (values: number[], q: number) => nearestRank([...values].sort((x, y) => x - y), q);
+    return {
+      'offers (each way, after warm-up)': OFFERS,
+      'offer→answer via edge p50 (ms)': p(edgeMs, 50),
+      'offer→answer via edge p95 (ms)': p(edgeMs, 95),
+      'offer→answer direct to relay p50 (ms)': p(directMs, 50),
+      'offer→answer direct to relay p95 (ms)': p(directMs, 95),
+      'edge / direct ratio p50': p(edgeMs, 50) / p(directMs, 50),
+      'edge / direct ratio p95': p(edgeMs, 95) / p(directMs, 95),
+      'edge overhead p50 (ms)': p(edgeMs, 50) - p(directMs, 50),
+      'set-ups via edge (offer → 3 channels open)': SETUPS,
+      'set-up via edge p50 (ms)': p(setupMs, 50),
+      'set-up via edge p95 (ms)': p(setupMs, 95),
+    };
+  } finally {
+    await relay?.close();
+    await edge?.close();
+    await db.close();
+  }
 }

@@ -57,8 +57,9 @@ async function main(): Promise<void> {
     })();
     return stopping;
   };
-  process.once('SIGINT', () => void stopAll(0));
-  process.once('SIGTERM', () => void stopAll(0));
+  // `on`, not `once`: a terminal's Ctrl-C reaches this process both directly and relayed by tsx.
+  process.on('SIGINT', () => void stopAll(0));
+  process.on('SIGTERM', () => void stopAll(0));
 
   try {
     const hrana: HranaServer = await startHranaServer({ dbPath: join(dataDir, 'netpoke.db'), port: env.NETPOKE_DB_PORT });

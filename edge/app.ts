@@ -1,0 +1,72 @@
+import { Hono } from 'hono';
+import { SignalingIceRequestSchema, SignalingStartRequestSchema } from '../shared/protocol/signaling.js';
+import { readJsonBody } from './body.js';
+import { configFor, type EdgeConfig } from './config.js';
+import { withDb } from './db.js';
+import { notFound, onError } from './errors.js';
+import { placeholderPage } from './placeholder-page.js';
+import { clientAddress } from './rate-limit.js';
+import type { ClientPlace } from './relay-choice.js';
+import { startSignaling, trickleCandidate } from './signaling.js';
+import { currentUserLogin } from './user.js';
+
+/** The static-assets binding (`[assets] binding = "ASSETS"`), typed narrowly so the edge needs no workers-types. */
+interface AssetsBinding {
+  fetch(req: Request): Promise<Response>;
+}
+
+export type EdgeBindings = { ASSETS?: AssetsBinding } & Record<string, unknown>;
+type EdgeEnv = { Bindings: EdgeBindings; Variables: { config: EdgeConfig } };
+
+/** The edge worker: page, health, and signaling (PROTOCOL.md §1). */
+export function createApp(): Hono<EdgeEnv> {
+  const app = new Hono<EdgeEnv>();
+  app.onError(onError);
+  app.notFound(notFound);
+
+  // Validated once per isolate; a bad variable fails every route, /health included, with its name.
+  app.use('*', async (c, next) => {
+    c.set('config', configFor(c.env ?? {}));
+    await next();
+  });
+
+  app.get('/health', (c) => c.json({ ok: true }));
+
+  app.get('/', async (c) => {
+    // Normally the assets layer answers `/` before the worker runs; this covers a worker-first setup.
+    const assets = c.env?.ASSETS;
+    if (assets) {
+      const page = await assets.fetch(c.req.raw);
+      if (page.ok) return page;
+    }
+    return c.html(placeholderPage(new URL(c.req.url).origin, c.req.query('key'), c.get('config').demoKey));
+  });
+
+  app.post('/api/signaling/start', async (c) => {
+    const config = c.get('config');
+    const body = await readJsonBody(c.req.raw, SignalingStartRequestSchema, config.maxBodyBytes);
+    const answer = await withDb(config, async (db) =>
+      startSignaling(
+        {
+          config,
+          db,
+          address: clientAddress(c.req.raw),
+          place: (c.req.raw as { cf?: ClientPlace }).cf,
+          authorization: c.req.header('authorization'),
+          userLogin: await currentUserLogin(c),
+        },
+        body,
+      ),
+    );
+    return c.json(answer);
+  });
+
+  app.post('/api/signaling/ice', async (c) => {
+    const config = c.get('config');
+    const body = await readJsonBody(c.req.raw, SignalingIceRequestSchema, config.maxBodyBytes);
+    await trickleCandidate(config, body);
+    return c.body(null, 204);
+  });
+
+  return app;
+}

@@ -1,0 +1,101 @@
+import * as z from 'zod';
+import { parseConfig } from '../shared/config.js';
+import { IceServerSchema, type IceServer } from '../shared/protocol/signaling.js';
+
+/**
+ * A JSON-valued variable. `[vars]` in wrangler.toml may hold a table (the
+ * worker then sees an object) and a secret or `--var` is always text, so both
+ * are accepted; bad JSON is reported against the variable's name.
+ */
+const json = <S extends z.ZodType>(schema: S) =>
+  z
+    .unknown()
+    .transform((v, ctx) => {
+      if (typeof v !== 'string') return v;
+      try {
+        return JSON.parse(v) as unknown;
+      } catch {
+        ctx.addIssue({ code: 'custom', message: 'is not valid JSON' });
+        return z.NEVER;
+      }
+    })
+    .pipe(schema);
+
+const ms = (min: number, fallback: number) => z.coerce.number().int().min(min).default(fallback);
+
+const LIBSQL_SCHEMES = ['libsql:', 'http:', 'https:', 'ws:', 'wss:'];
+
+/** `REGION_MAP`: a `cf.colo` (e.g. "LHR") or `cf.continent` (e.g. "EU") → relay region(s), best first; "*" for everyone else. */
+const RegionMapSchema = z.record(z.string(), z.union([z.string().min(1), z.array(z.string().min(1))]));
+
+const EdgeEnvSchema = z.object({
+  LIBSQL_URL: z
+    .string({ error: 'is required (the libSQL/Turso database URL)' })
+    .refine((u) => URL.canParse(u) && LIBSQL_SCHEMES.includes(new URL(u).protocol), `must be a ${LIBSQL_SCHEMES.join(' / ')} URL`),
+  LIBSQL_AUTH_TOKEN: z
+    .string()
+    .optional()
+    .transform((t) => (t ? t : undefined)),
+  RELAY_SHARED_SECRET: z.string({ error: 'is required (set it with `wrangler secret put RELAY_SHARED_SECRET`)' }).min(16, 'must be at least 16 characters'),
+  NETPOKE_MODE: z.enum(['local', 'deployed']).default('deployed'),
+  NETPOKE_DEMO_KEY: z.string().min(1).max(256).optional(),
+  REGION_MAP: json(RegionMapSchema).default({}),
+  ICE_SERVERS: json(z.array(IceServerSchema)).default([]),
+  RELAY_FRESH_MS: ms(1000, 15_000),
+  MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(1024 * 1024).default(64 * 1024),
+  KEY_FAILURE_LIMIT: z.coerce.number().int().min(1).default(10),
+  KEY_FAILURE_WINDOW_MS: ms(1000, 10 * 60_000),
+  RELAY_TIMEOUT_MS: ms(100, 8_000),
+});
+
+/** The edge's settings, validated once per isolate. */
+export interface EdgeConfig {
+  libsqlUrl: string;
+  libsqlAuthToken: string | undefined;
+  sharedSecret: string;
+  mode: 'local' | 'deployed';
+  /** The local demo key, shown on the placeholder page; always null in a deployment. */
+  demoKey: string | null;
+  /** Relay regions by colo or continent code, best first. */
+  regionMap: Record<string, string[]>;
+  iceServers: IceServer[];
+  /** A relay whose heartbeat is older than this is not offered to clients. */
+  relayFreshMs: number;
+  maxBodyBytes: number;
+  /** Failed key attempts allowed per client address and window before 429. */
+  keyFailureLimit: number;
+  keyFailureWindowMs: number;
+  /** Bound on a create-peer call (the relay gathers candidates, ~2 s at most, before answering). */
+  relayTimeoutMs: number;
+}
+
+/** Validates the worker's env bindings; throws a ConfigError naming every bad variable. */
+export function edgeConfigFromEnv(env: Record<string, unknown>): EdgeConfig {
+  const e = parseConfig(EdgeEnvSchema, env as Record<string, string | undefined>);
+  return {
+    libsqlUrl: e.LIBSQL_URL,
+    libsqlAuthToken: e.LIBSQL_AUTH_TOKEN,
+    sharedSecret: e.RELAY_SHARED_SECRET,
+    mode: e.NETPOKE_MODE,
+    demoKey: e.NETPOKE_MODE === 'local' ? (e.NETPOKE_DEMO_KEY ?? 'demo') : null,
+    regionMap: Object.fromEntries(Object.entries(e.REGION_MAP).map(([k, v]) => [k, Array.isArray(v) ? v : [v]])),
+    iceServers: e.ICE_SERVERS,
+    relayFreshMs: e.RELAY_FRESH_MS,
+    maxBodyBytes: e.MAX_BODY_BYTES,
+    keyFailureLimit: e.KEY_FAILURE_LIMIT,
+    keyFailureWindowMs: e.KEY_FAILURE_WINDOW_MS,
+    relayTimeoutMs: e.RELAY_TIMEOUT_MS,
+  };
+}
+
+const cache = new WeakMap<object, EdgeConfig>();
+
+/** The config for this isolate's env object: Workers hand env to each request, so it is parsed on first use and kept. */
+export function configFor(env: object): EdgeConfig {
+  let config = cache.get(env);
+  if (!config) {
+    config = edgeConfigFromEnv(env as Record<string, unknown>);
+    cache.set(env, config);
+  }
+  return config;
+}

@@ -1,0 +1,58 @@
+import type { Db } from '../shared/db/client.js';
+
+export interface FailureLimit {
+  /** Failed key attempts an address may make per window. */
+  limit: number;
+  windowMs: number;
+}
+
+/**
+ * The address failed key attempts are counted against: Cloudflare's
+ * CF-Connecting-IP (set by Cloudflare, not by the client, in a deployment),
+ * else one shared local bucket. IPv6 clients are counted per /64, since one
+ * host can easily hold a whole /64.
+ */
+export function clientAddress(req: Request): string {
+  const ip = req.headers.get('cf-connecting-ip')?.trim();
+  if (!ip) return 'local';
+  return ip.includes(':') ? ipv6Prefix64(ip) : ip;
+}
+
+/** Whether `address` has used up its failed attempts; the window starts at its first failure, so a locked address is free again one window later. */
+export async function isRateLimited(db: Db, address: string, cfg: FailureLimit, now = Date.now()): Promise<boolean> {
+  const rs = await db.execute({
+    sql: 'SELECT count FROM key_failures WHERE address = ? AND window_start > ?',
+    args: [address, now - cfg.windowMs],
+  });
+  const row = rs.rows[0] as unknown as { count: unknown } | undefined;
+  return row !== undefined && Number(row.count) >= cfg.limit;
+}
+
+/** Counts one failed attempt (unknown, expired or revoked key) and drops counters whose window has passed, in one round trip. */
+export async function recordKeyFailure(db: Db, address: string, cfg: FailureLimit, now = Date.now()): Promise<void> {
+  const stale = now - cfg.windowMs;
+  // SQLite evaluates every SET expression against the row as it was, so both CASEs see the old window.
+  await db.batch(
+    [
+      {
+        sql: `INSERT INTO key_failures (address, window_start, count) VALUES (?, ?, 1)
+              ON CONFLICT(address) DO UPDATE SET
+                count = CASE WHEN window_start <= ? THEN 1 ELSE count + 1 END,
+                window_start = CASE WHEN window_start <= ? THEN excluded.window_start ELSE window_start END`,
+        args: [address, now, stale, stale],
+      },
+      { sql: 'DELETE FROM key_failures WHERE window_start <= ?', args: [stale] },
+    ],
+    'write',
+  );
+}
+
+/** The first four hextets of an IPv6 address ("2001:db8:0:1::/64"); unparsable text is returned as is. */
+export function ipv6Prefix64(ip: string): string {
+  const [head = '', tail] = ip.toLowerCase().split('::', 2) as [string, string | undefined];
+  const left = head ? head.split(':') : [];
+  const right = tail ? tail.split(':') : [];
+  const groups = tail === undefined ? left : [...left, ...Array<string>(Math.max(0, 8 - left.length - right.length)).fill('0'), ...right];
+  if (groups.length < 4 || groups.slice(0, 4).some((g) => !/^[0-9a-f]{1,4}$/.test(g))) return ip;
+  return `${groups.slice(0, 4).map((g) => g.replace(/^0+(?=.)/, '')).join(':')}::/64`;
+}

@@ -1,0 +1,38 @@
+import type { Db } from '../shared/db/client.js';
+import { availableRelays, type RelayRecord } from '../shared/db/relays.js';
+
+/** What the edge knows of where a client is (Cloudflare's `request.cf`). */
+export interface ClientPlace {
+  colo?: string;
+  continent?: string;
+}
+
+/** Relay regions to prefer for a client, best first: its colo's entry, else its continent's, else "*". */
+export function preferredRegions(map: Record<string, string[]>, place: ClientPlace | undefined): string[] {
+  const pick = (k: string | undefined) => (k ? map[k] : undefined);
+  return pick(place?.colo) ?? pick(place?.continent) ?? map['*'] ?? [];
+}
+
+/**
+ * Orders candidate relays: preferred regions first (in the map's order),
+ * then the rest; within a rank, the order they came in (least loaded first).
+ */
+export function rankRelays(relays: readonly RelayRecord[], preferred: readonly string[]): RelayRecord[] {
+  const rank = (r: RelayRecord) => {
+    const i = preferred.indexOf(r.region);
+    return i < 0 ? preferred.length : i;
+  };
+  return relays
+    .map((r, i) => ({ r, i, rank: rank(r) }))
+    .sort((a, b) => a.rank - b.rank || a.i - b.i)
+    .map((x) => x.r);
+}
+
+/** Relays with a fresh heartbeat and room, best first for this client (possibly none). */
+export async function candidateRelays(
+  db: Db,
+  opts: { freshMs: number; regionMap: Record<string, string[]>; place: ClientPlace | undefined; now?: number },
+): Promise<RelayRecord[]> {
+  const relays = await availableRelays(db, (opts.now ?? Date.now()) - opts.freshMs);
+  return rankRelays(relays, preferredRegions(opts.regionMap, opts.place));
+}

@@ -1,0 +1,93 @@
+import type { Db } from '../shared/db/client.js';
+import { uuid } from '../shared/ids.js';
+import type { SignalingIceRequest, SignalingStartRequest, SignalingStartResponse } from '../shared/protocol/signaling.js';
+import type { EdgeConfig } from './config.js';
+import { HttpError } from './errors.js';
+import { checkConcurrency, keyRefused, lookUpKey, requestMagicKey } from './keys.js';
+import { isRateLimited, recordKeyFailure } from './rate-limit.js';
+import { candidateRelays, type ClientPlace } from './relay-choice.js';
+import { addCandidate, closePeer, createPeer, type RelayTarget } from './relay-client.js';
+import { issueHandle, readHandle } from './session-handle.js';
+
+/** What one `/api/signaling/start` needs besides its body. */
+export interface StartContext {
+  config: EdgeConfig;
+  db: Db;
+  /** Rate-limit bucket of the caller (see clientAddress). */
+  address: string;
+  place: ClientPlace | undefined;
+  authorization: string | undefined;
+  userLogin: string | null;
+}
+
+/** A failing relay is given up after this many relays have been tried: the first choice, then the next one once. */
+const RELAY_ATTEMPTS = 2;
+
+const ICE_TIMEOUT_MS = 5_000;
+
+/**
+ * Validates the key, picks a relay and gets the relay's answer to the offer.
+ * Any peer a relay may have created is closed again if the client does not
+ * get it (failed call, bad answer, or a failure after the answer).
+ */
+export async function startSignaling(ctx: StartContext, body: SignalingStartRequest): Promise<SignalingStartResponse> {
+  const { config, db } = ctx;
+  const keyText = requestMagicKey(body.magic_key, ctx.authorization);
+  if (!keyText) throw new HttpError('auth_required', 'magic_key: a magic key is required (in the body or as `Authorization: MagicKey <key>`)');
+  const now = Date.now();
+  const limit = { limit: config.keyFailureLimit, windowMs: config.keyFailureWindowMs };
+  // One round trip's wait for the three independent reads.
+  const [limited, found, relays] = await Promise.all([
+    isRateLimited(db, ctx.address, limit, now),
+    lookUpKey(db, keyText, now),
+    candidateRelays(db, { freshMs: config.relayFreshMs, regionMap: config.regionMap, place: ctx.place, now }),
+  ]);
+  if (limited) throw new HttpError('rate_limited', 'too many failed magic-key attempts from this address; try again later');
+  if (!found.ok) {
+    await recordKeyFailure(db, ctx.address, limit, now);
+    throw keyRefused(found.code);
+  }
+  await checkConcurrency(db, found.key, now - config.relayFreshMs);
+  if (relays.length === 0) throw new HttpError('no_relay', 'no measurement server is available right now; try again shortly');
+
+  const offer = { sdp: body.sdp, type: body.type, conn_id: body.conn_id, ip_version: body.ip_version };
+  const cleanups: Promise<unknown>[] = [];
+  const failures: string[] = [];
+  try {
+    for (const relay of relays.slice(0, RELAY_ATTEMPTS)) {
+      const target: RelayTarget = { id: relay.id, url: relay.internal_url };
+      const peerId = uuid();
+      const grant = { peerId, magicKey: found.key.key, userLogin: ctx.userLogin, maxMeasuringMs: found.key.max_measuring_ms };
+      const out = await createPeer(target, config.sharedSecret, grant, offer, config.relayTimeoutMs);
+      if (out.ok) {
+        try {
+          const sessionId = await issueHandle(config.sharedSecret, { relay_id: relay.id, relay_url: target.url, peer_id: peerId });
+          return { session_id: sessionId, relay_id: relay.id, sdp: out.value.sdp, type: 'answer', ice_servers: config.iceServers, conn_id: out.value.conn_id };
+        } catch (e) {
+          cleanups.push(closePeer(target, config.sharedSecret, peerId));
+          throw e;
+        }
+      }
+      if (out.mayExist) cleanups.push(closePeer(target, config.sharedSecret, peerId));
+      // The relay judged the offer itself (an SDP it cannot answer): that is the client's input, not a relay failure.
+      if (out.status === 400 && out.code === 'invalid_request') throw new HttpError('invalid_request', out.message);
+      failures.push(`${relay.id}: ${out.status ?? 'no answer'} ${out.message}`);
+    }
+    console.warn(`edge: no relay answered the offer: ${failures.join('; ')}`);
+    throw new HttpError('relay_failed', 'the measurement server did not answer; try again shortly');
+  } finally {
+    await Promise.allSettled(cleanups);
+  }
+}
+
+/** Routes one trickled client candidate to the relay named in the signed handle, without a database read. */
+export async function trickleCandidate(config: EdgeConfig, body: SignalingIceRequest): Promise<void> {
+  const handle = await readHandle(config.sharedSecret, body.session_id);
+  const target: RelayTarget = { id: handle.relay_id, url: handle.relay_url };
+  const out = await addCandidate(target, config.sharedSecret, handle.peer_id, { candidate: body.candidate, sdp_mid: body.sdp_mid }, ICE_TIMEOUT_MS);
+  if (out.ok) return;
+  if (out.status === 404) throw new HttpError('not_found', 'session_id: this connection is gone (closed or timed out)');
+  if (out.status === 400 && out.code === 'invalid_request') throw new HttpError('invalid_request', out.message);
+  console.warn(`edge: relay ${handle.relay_id} refused a candidate: ${out.status ?? 'no answer'} ${out.message}`);
+  throw new HttpError('relay_failed', 'the measurement server did not take the candidate');
+}

@@ -1,0 +1,110 @@
+// `npm run keys` as a child process against a temp data dir (the local libSQL file): create, list, revoke, and refusals.
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+const TSX = join(ROOT, 'node_modules/.bin/tsx');
+const dataDir = mkdtempSync(join(tmpdir(), 'netpoke-keys-'));
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `tsx cli/keys.ts ...args` (what `npm run keys -- ...` runs) with the temp data dir and no LIBSQL_URL. */
+function keys(...args: string[]): Promise<Run> {
+  const env: NodeJS.ProcessEnv = { ...process.env, NETPOKE_DATA_DIR: dataDir };
+  delete env.LIBSQL_URL;
+  delete env.LIBSQL_AUTH_TOKEN;
+  return new Promise((done) => {
+    execFile(TSX, ['cli/keys.ts', ...args], { cwd: ROOT, env, timeout: 30_000 }, (err, stdout, stderr) => {
+      done({ code: err ? Number((err as { code?: unknown }).code ?? 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+interface ListedKey {
+  key: string;
+  label: string;
+  state: string;
+  expires_at: number | null;
+  max_measuring_ms: number | null;
+  max_concurrent_sessions: number | null;
+}
+
+async function listJson(): Promise<ListedKey[]> {
+  const r = await keys('list', '--json');
+  expect(r.code).toBe(0);
+  return JSON.parse(r.stdout) as ListedKey[];
+}
+
+afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+
+describe('npm run keys', () => {
+  let siteA: ListedKey;
+
+  it('creates a key with its limits, and list shows it valid', async () => {
+    const before = Date.now();
+    const r = await keys('create', '--label', 'Site A', '--ttl', '48h', '--max-minutes', '10', '--max-sessions', '3', '--json');
+    expect(r.code, r.stderr).toBe(0);
+    siteA = JSON.parse(r.stdout) as ListedKey;
+    expect(siteA).toMatchObject({ label: 'Site A', state: 'valid', max_measuring_ms: 600_000, max_concurrent_sessions: 3 });
+    expect(siteA.expires_at! - before).toBeGreaterThanOrEqual(48 * 3_600_000 - 1000);
+    expect(siteA.expires_at! - Date.now()).toBeLessThanOrEqual(48 * 3_600_000);
+    // At least 40 unguessable characters after the prefix.
+    expect(siteA.key).toMatch(/^np_[A-Za-z0-9_-]{40,}$/);
+
+    const listed = await listJson();
+    expect(listed.find((k) => k.key === siteA.key)).toMatchObject({ label: 'Site A', state: 'valid' });
+    const table = await keys('list');
+    expect(table.stdout).toContain(siteA.key);
+    expect(table.stdout).toContain('Site A');
+  });
+
+  it('prints the key and a local share link in human form; two keys differ', async () => {
+    const r = await keys('create', '--label', 'Site B', '--ttl', 'never');
+    expect(r.code, r.stderr).toBe(0);
+    const key = /key\s+(np_\S+)/.exec(r.stdout)?.[1];
+    expect(key).toMatch(/^np_[A-Za-z0-9_-]{40,}$/);
+    expect(key).not.toBe(siteA.key);
+    expect(r.stdout).toContain(`http://127.0.0.1:8787/?key=${key}`);
+    expect((await listJson()).find((k) => k.key === key)).toMatchObject({ label: 'Site B', expires_at: null, state: 'valid' });
+  });
+
+  it('revokes a key; list then shows it revoked', async () => {
+    const r = await keys('revoke', siteA.key);
+    expect(r.code, r.stderr).toBe(0);
+    expect((await listJson()).find((k) => k.key === siteA.key)?.state).toBe('revoked');
+  });
+
+  it('refuses bad arguments with exit code 2 and a message naming the problem', async () => {
+    const cases: [string[], string][] = [
+      [['create', '--ttl', '48h'], '--label'],
+      [['create', '--label', 'X'], '--ttl'],
+      [['create', '--label', 'X', '--ttl', 'soon'], '--ttl'],
+      [['create', '--label', 'X', '--ttl', '1h', '--max-sessions', '0'], '--max-sessions'],
+      [['create', '--label', 'X', '--ttl', '1h', '--max-minutes', 'ten'], '--max-minutes'],
+      [['create', '--label', 'X', '--ttl', '1h', '--colour', 'red'], 'colour'],
+      [['revoke'], 'KEY'],
+      [['frobnicate'], 'frobnicate'],
+      [[], 'command is required'],
+    ];
+    const runs = await Promise.all(cases.map(([args]) => keys(...args)));
+    for (const [i, r] of runs.entries()) {
+      const [args, mentions] = cases[i]!;
+      expect({ args, code: r.code, names: r.stderr.includes(mentions), usage: r.stderr.includes('usage') }).toEqual({ args, code: 2, names: true, usage: true });
+    }
+    // Nothing was created by the refused calls.
+    expect((await listJson()).map((k) => k.label).sort()).toEqual(['Site A', 'Site B']);
+  });
+
+  it('revoking an unknown key fails with exit code 1', async () => {
+    const r = await keys('revoke', 'np_no-such-key');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('no such key');
+  });
+});

@@ -1,0 +1,101 @@
+// The edge's pure parts: config parsing, relay ranking, key and address extraction.
+import { describe, expect, it } from 'vitest';
+import { ConfigError } from '../../shared/config.js';
+import type { RelayRecord } from '../../shared/db/relays.js';
+import { edgeConfigFromEnv } from '../../edge/config.js';
+import { requestMagicKey } from '../../edge/keys.js';
+import { clientAddress, ipv6Prefix64 } from '../../edge/rate-limit.js';
+import { preferredRegions, rankRelays } from '../../edge/relay-choice.js';
+
+const base = { LIBSQL_URL: 'http://127.0.0.1:8080', RELAY_SHARED_SECRET: '0123456789abcdef' };
+
+describe('edge config', () => {
+  it('has defaults for everything but the database and the secret', () => {
+    expect(edgeConfigFromEnv(base)).toEqual({
+      libsqlUrl: 'http://127.0.0.1:8080',
+      libsqlAuthToken: undefined,
+      sharedSecret: '0123456789abcdef',
+      mode: 'deployed',
+      demoKey: null,
+      regionMap: {},
+      iceServers: [],
+      relayFreshMs: 15_000,
+      maxBodyBytes: 65_536,
+      keyFailureLimit: 10,
+      keyFailureWindowMs: 600_000,
+      relayTimeoutMs: 8_000,
+    });
+  });
+
+  it('takes JSON variables as text (secrets, --var) or as objects (wrangler [vars] tables), and numbers as text', () => {
+    const c = edgeConfigFromEnv({ ...base, REGION_MAP: '{"EU":"eu","NA":["us-east","us-west"]}', ICE_SERVERS: [{ urls: 'stun:stun.example:3478' }], RELAY_FRESH_MS: '5000' });
+    expect(c.regionMap).toEqual({ EU: ['eu'], NA: ['us-east', 'us-west'] });
+    expect(c.iceServers).toEqual([{ urls: 'stun:stun.example:3478' }]);
+    expect(c.relayFreshMs).toBe(5000);
+    expect(edgeConfigFromEnv({ ...base, LIBSQL_URL: 'libsql://db-org.turso.io', LIBSQL_AUTH_TOKEN: 't' })).toMatchObject({ libsqlAuthToken: 't' });
+  });
+
+  it('honours the demo key only in local mode', () => {
+    expect(edgeConfigFromEnv({ ...base, NETPOKE_DEMO_KEY: 'demo' }).demoKey).toBeNull();
+    expect(edgeConfigFromEnv({ ...base, NETPOKE_MODE: 'local', NETPOKE_DEMO_KEY: 'try-me' }).demoKey).toBe('try-me');
+    expect(edgeConfigFromEnv({ ...base, NETPOKE_MODE: 'local' }).demoKey).toBe('demo');
+  });
+
+  it('names every bad variable', () => {
+    const bad = () => edgeConfigFromEnv({ LIBSQL_URL: 'file:///tmp/x.db', REGION_MAP: '{oops', ICE_SERVERS: '[{"url":"stun:x"}]', MAX_BODY_BYTES: 'lots' });
+    expect(bad).toThrow(ConfigError);
+    const message = (() => {
+      try {
+        bad();
+      } catch (e) {
+        return (e as Error).message;
+      }
+      return '';
+    })();
+    expect(message).toMatch(/LIBSQL_URL: must be a libsql: \/ http: \/ https: \/ ws: \/ wss: URL/);
+    expect(message).toMatch(/RELAY_SHARED_SECRET: is required/);
+    expect(message).toMatch(/REGION_MAP: is not valid JSON/);
+    expect(message).toMatch(/ICE_SERVERS\.0\.urls/);
+    expect(message).toMatch(/MAX_BODY_BYTES/);
+  });
+});
+
+const relay = (id: string, region: string): RelayRecord => ({ id, region, public_address: '', internal_url: '', capacity: 10, active_sessions: 0, last_heartbeat: 0, started_at: 0 });
+
+describe('relay choice', () => {
+  const map = { LHR: ['eu-west'], EU: ['eu-central', 'eu-west'], '*': ['us'] };
+
+  it('prefers the colo entry, then the continent, then "*"', () => {
+    expect(preferredRegions(map, { colo: 'LHR', continent: 'EU' })).toEqual(['eu-west']);
+    expect(preferredRegions(map, { colo: 'FRA', continent: 'EU' })).toEqual(['eu-central', 'eu-west']);
+    expect(preferredRegions(map, { colo: 'NRT', continent: 'AS' })).toEqual(['us']);
+    expect(preferredRegions({}, undefined)).toEqual([]);
+  });
+
+  it('ranks preferred regions first, in order, keeping the least-loaded order within a rank', () => {
+    const leastLoadedFirst = [relay('us-1', 'us'), relay('w-1', 'eu-west'), relay('c-1', 'eu-central'), relay('w-2', 'eu-west'), relay('ap-1', 'ap')];
+    expect(rankRelays(leastLoadedFirst, ['eu-central', 'eu-west']).map((r) => r.id)).toEqual(['c-1', 'w-1', 'w-2', 'us-1', 'ap-1']);
+    expect(rankRelays(leastLoadedFirst, []).map((r) => r.id)).toEqual(['us-1', 'w-1', 'c-1', 'w-2', 'ap-1']);
+  });
+});
+
+describe('request parts', () => {
+  it('takes the magic key from the body first, else from Authorization: MagicKey', () => {
+    expect(requestMagicKey('body-key', 'MagicKey header-key')).toBe('body-key');
+    expect(requestMagicKey(undefined, 'MagicKey header-key')).toBe('header-key');
+    expect(requestMagicKey(undefined, 'magickey  header-key ')).toBe('header-key');
+    expect(requestMagicKey(undefined, 'Bearer header-key')).toBeNull();
+    expect(requestMagicKey(undefined, undefined)).toBeNull();
+  });
+
+  it('counts clients by CF-Connecting-IP, IPv6 by /64, and everyone else in one local bucket', () => {
+    const req = (ip?: string) => new Request('http://x/', { headers: ip ? { 'cf-connecting-ip': ip } : {} });
+    expect(clientAddress(req('203.0.113.9'))).toBe('203.0.113.9');
+    expect(clientAddress(req('2001:db8:a:b:c:d:e:f'))).toBe('2001:db8:a:b::/64');
+    expect(clientAddress(req())).toBe('local');
+    expect(ipv6Prefix64('2001:DB8::1')).toBe('2001:db8:0:0::/64');
+    expect(ipv6Prefix64('2001:0db8:0000:0042::1')).toBe('2001:db8:0:42::/64');
+    expect(ipv6Prefix64('::1')).toBe('0:0:0:0::/64');
+    expect(ipv6Prefix64('not-an-ip')).toBe('not-an-ip');
+  });
+});
