@@ -63,14 +63,20 @@ export async function startSurvey(opts: SurveyClientOptions): Promise<SurveyHand
   let finished = false;
   let ticker: Ticker | null = null;
 
-  const fail = (code: string, message: string) => {
-    if (finished) return;
+  /** Ends the survey once: stops every timer and probe stream, closes every peer; false if it had already ended. */
+  const finish = (): boolean => {
+    if (finished) return false;
     finished = true;
     ticker?.stop();
     for (const l of legs) {
       l.endpoint.stop();
       l.conn.close();
     }
+    return true;
+  };
+
+  const fail = (code: string, message: string) => {
+    if (!finish()) return;
     emit({ type: 'error', code, message });
     emit({ type: 'status', status: 'error' });
   };
@@ -157,13 +163,9 @@ export async function startSurvey(opts: SurveyClientOptions): Promise<SurveyHand
   const ids = (leg: Leg) => ({ survey_session_id: surveySessionId, conn_id: leg.conn.connId });
 
   const endByRelay = (reason: 'time_limit') => {
-    if (finished) return;
-    finished = true;
-    ticker?.stop();
-    for (const l of legs) l.endpoint.stop();
+    if (!finish()) return;
     emit({ type: 'stopped', pcap_available: false, reason });
     emit({ type: 'status', status: 'stopped' });
-    for (const l of legs) l.conn.close();
   };
 
   try {
@@ -219,13 +221,7 @@ export async function startSurvey(opts: SurveyClientOptions): Promise<SurveyHand
       return { pcap_available: pcap };
     },
     close() {
-      if (finished) return;
-      finished = true;
-      ticker?.stop();
-      for (const l of legs) {
-        l.endpoint.stop();
-        l.conn.close();
-      }
+      if (!finish()) return;
       emit({ type: 'stopped', pcap_available: false, reason: 'closed' });
       emit({ type: 'status', status: 'stopped' });
     },

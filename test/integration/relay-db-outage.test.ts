@@ -1,19 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { runProbe } from '../../cli/run-probe.js';
-import type { RelayHandle } from '../../relay/relay.js';
-import { directSignal, eventually, metricRows, startTestDb, startTestRelay, type TestDb } from '../helpers/system.js';
+import { directSignal, eventually, metricRows, useDbAndRelay } from '../helpers/system.js';
 
-let db: TestDb;
-let relay: RelayHandle;
-
-beforeAll(async () => {
-  db = await startTestDb();
-  relay = await startTestRelay(db);
-});
-afterAll(async () => {
-  await relay?.close();
-  await db?.close();
-});
+const sys = useDbAndRelay();
 
 describe('a database outage mid-survey', () => {
   it('neither stalls probing nor loses metrics: they are buffered and flushed when the database returns', async () => {
@@ -26,18 +15,18 @@ describe('a database outage mid-survey', () => {
       url: '',
       key: 'x',
       durationMs: 9_000,
-      signal: directSignal(relay, { magicKey: 'key-outage' }),
+      signal: directSignal(sys.relay, { magicKey: 'key-outage' }),
       onEvent: (e) => {
         if (e.type !== 'stats') return;
         seconds++;
         if (down) duringOutage.push(e.s2c.probe_count, e.c2s.probe_count);
         if (seconds === 2) {
           down = true;
-          outage = db.stop();
+          outage = sys.db.stop();
         }
         if (seconds === 6) {
           down = false;
-          back = outage!.then(() => db.restart());
+          back = outage!.then(() => sys.db.restart());
         }
       },
     });
@@ -47,19 +36,19 @@ describe('a database outage mid-survey', () => {
     for (const n of duringOutage.slice(2)) expect(n).toBeGreaterThan(80);
 
     const rows = await eventually(async () => {
-      if (relay.writer.buffered > 0) return null;
-      return metricRows(db.db, result.surveySessionId);
+      if (sys.relay.writer.buffered > 0) return null;
+      return metricRows(sys.db.db, result.surveySessionId);
     }, 20_000);
-    expect(relay.writer.dropped).toBe(0);
+    expect(sys.relay.writer.dropped).toBe(0);
     // The outage was real: writes failed and were retried.
-    expect(relay.writer.failedAttempts).toBeGreaterThan(0);
+    expect(sys.relay.writer.failedAttempts).toBeGreaterThan(0);
     const server = rows.filter((r) => r.source === 'server').map((r) => Number(r.timestamp_ms));
     const client = rows.filter((r) => r.source === 'client');
     // One server row per second measured, none missing across the outage.
     expect(server.length).toBeGreaterThanOrEqual(8);
     for (let i = 1; i < server.length; i++) expect(server[i]! - server[i - 1]!).toBeLessThan(1_500);
     expect(client.length).toBeGreaterThanOrEqual(7);
-    const session = await db.db.execute({ sql: 'SELECT last_update_time FROM survey_sessions WHERE session_id = ?', args: [result.surveySessionId] });
+    const session = await sys.db.db.execute({ sql: 'SELECT last_update_time FROM survey_sessions WHERE session_id = ?', args: [result.surveySessionId] });
     expect(Number(session.rows[0]!.last_update_time)).toBe(Math.max(...rows.map((r) => Number(r.timestamp_ms))));
   });
 });

@@ -1,20 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { RTCPeerConnection } from 'node-datachannel/polyfill';
 import { openConnection } from '../../client/connection.js';
-import type { RelayHandle } from '../../relay/relay.js';
-import { directSignal, eventually, startTestDb, startTestRelay, type TestDb } from '../helpers/system.js';
+import { directSignal, eventually, useDbAndRelay } from '../helpers/system.js';
 
-let db: TestDb;
-let relay: RelayHandle;
-
-beforeAll(async () => {
-  db = await startTestDb();
-  relay = await startTestRelay(db);
-});
-afterAll(async () => {
-  await relay?.close();
-  await db?.close();
-});
+const sys = useDbAndRelay();
 
 const PC = RTCPeerConnection as unknown as typeof globalThis.RTCPeerConnection;
 
@@ -25,7 +14,7 @@ async function cycles(n: number, parallel: number): Promise<void> {
   for (let done = 0; done < n; done += parallel) {
     await Promise.all(
       Array.from({ length: parallel }, async () => {
-        const conn = await openConnection({ RTCPeerConnection: PC, signal: directSignal(relay, { magicKey: 'leak-key' }), connId: crypto.randomUUID(), iceTimeoutMs: 10_000 });
+        const conn = await openConnection({ RTCPeerConnection: PC, signal: directSignal(sys.relay, { magicKey: 'leak-key' }), connId: crypto.randomUUID(), iceTimeoutMs: 10_000 });
         // Half the clients start probing before they vanish, so timers are running when the peer goes.
         if (Math.random() < 0.5) {
           const ids = { survey_session_id: crypto.randomUUID(), conn_id: conn.connId };
@@ -41,18 +30,18 @@ async function cycles(n: number, parallel: number): Promise<void> {
 describe('connect/disconnect cycles', () => {
   it('release every peer, timer and database row, with bounded memory', async () => {
     await cycles(200, 20); // warm-up: JIT, connection pools, allocator arenas
-    await eventually(async () => relay.activePeers() === 0, 20_000);
+    await eventually(async () => sys.relay.activePeers() === 0, 20_000);
     const count = (kind: string) => process.getActiveResourcesInfo().filter((r) => r === kind).length;
     const timersBefore = count('Timeout');
 
     await cycles(1000, 20);
-    await eventually(async () => relay.activePeers() === 0, 30_000);
+    await eventually(async () => sys.relay.activePeers() === 0, 30_000);
     global.gc!();
     const mid = process.memoryUsage();
     await cycles(1000, 20);
-    await eventually(async () => relay.activePeers() === 0, 30_000);
+    await eventually(async () => sys.relay.activePeers() === 0, 30_000);
     const open = await eventually(async () => {
-      const rs = await db.db.execute({ sql: 'SELECT COUNT(*) AS open, (SELECT COUNT(*) FROM relay_peers) AS total FROM relay_peers WHERE closed_at IS NULL' });
+      const rs = await sys.db.db.execute({ sql: 'SELECT COUNT(*) AS open, (SELECT COUNT(*) FROM relay_peers) AS total FROM relay_peers WHERE closed_at IS NULL' });
       return Number(rs.rows[0]!.open) === 0 ? rs.rows[0]! : null;
     });
     // A client retries a refused answer, so a few more peers than cycles can exist; the relay reaps those too.

@@ -1,26 +1,15 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { runProbe } from '../../cli/run-probe.js';
-import type { RelayHandle } from '../../relay/relay.js';
-import { directSignal, eventually, metricRows, startTestDb, startTestRelay, type TestDb } from '../helpers/system.js';
+import { directSignal, eventually, metricRows, useDbAndRelay } from '../helpers/system.js';
 
-let db: TestDb;
-let relay: RelayHandle;
-
-beforeAll(async () => {
-  db = await startTestDb();
-  relay = await startTestRelay(db);
-});
-afterAll(async () => {
-  await relay?.close();
-  await db?.close();
-});
+const sys = useDbAndRelay();
 
 describe('headless client ↔ relay ↔ libSQL', () => {
   it('records a 5 s survey from both sides and saves a capture on explicit stop', async () => {
     const before = Date.now();
-    const result = await runProbe({ url: '', key: 'ignored-by-relay', durationMs: 5_500, signal: directSignal(relay, { magicKey: 'key-A', userLogin: 'alice' }) });
+    const result = await runProbe({ url: '', key: 'ignored-by-relay', durationMs: 5_500, signal: directSignal(sys.relay, { magicKey: 'key-A', userLogin: 'alice' }) });
     expect(result.stoppedBy).toBe('duration');
     expect(result.pcapAvailable).toBe(true);
     // The client saw live stats both ways.
@@ -33,7 +22,7 @@ describe('headless client ↔ relay ↔ libSQL', () => {
     expect(late.at(-1)!.c2s.probe_count).toBeGreaterThan(80);
 
     const session = await eventually(async () => {
-      const rs = await db.db.execute({ sql: 'SELECT * FROM survey_sessions WHERE session_id = ?', args: [result.surveySessionId] });
+      const rs = await sys.db.db.execute({ sql: 'SELECT * FROM survey_sessions WHERE session_id = ?', args: [result.surveySessionId] });
       const row = rs.rows[0];
       return row && row.pcap_path ? row : null;
     });
@@ -43,7 +32,7 @@ describe('headless client ↔ relay ↔ libSQL', () => {
     expect(Number(session.last_update_time)).toBeGreaterThan(Number(session.start_time));
     expect(Number(session.start_time)).toBeGreaterThanOrEqual(before - 1);
 
-    const rows = await metricRows(db.db, result.surveySessionId);
+    const rows = await metricRows(sys.db.db, result.surveySessionId);
     const server = rows.filter((r) => r.source === 'server' && r.direction === 'c2s');
     const client = rows.filter((r) => r.source === 'client' && r.direction === 's2c');
     expect(server.length).toBeGreaterThanOrEqual(4);
@@ -62,28 +51,28 @@ describe('headless client ↔ relay ↔ libSQL', () => {
     const count = execFileSync('tshark', ['-r', pcap, '-T', 'fields', '-e', 'frame.number'], { encoding: 'utf8' }).trim().split('\n').length;
     // ≥ 5 s of probes both ways plus control messages.
     expect(count).toBeGreaterThan(900);
-    await eventually(async () => relay.activePeers() === 0);
+    await eventually(async () => sys.relay.activePeers() === 0);
   });
 
   it('keeps the metrics of a survey that ends without stop, with no capture', async () => {
-    const result = await runProbe({ url: '', key: 'x', durationMs: 2_500, abrupt: true, signal: directSignal(relay, { magicKey: 'key-B' }) });
-    await eventually(async () => relay.activePeers() === 0);
-    const rs = await db.db.execute({ sql: 'SELECT * FROM survey_sessions WHERE session_id = ?', args: [result.surveySessionId] });
+    const result = await runProbe({ url: '', key: 'x', durationMs: 2_500, abrupt: true, signal: directSignal(sys.relay, { magicKey: 'key-B' }) });
+    await eventually(async () => sys.relay.activePeers() === 0);
+    const rs = await sys.db.db.execute({ sql: 'SELECT * FROM survey_sessions WHERE session_id = ?', args: [result.surveySessionId] });
     expect(rs.rows[0]!.magic_key).toBe('key-B');
     expect(rs.rows[0]!.pcap_path).toBeNull();
     const rows = await eventually(async () => {
-      const r = await metricRows(db.db, result.surveySessionId);
+      const r = await metricRows(sys.db.db, result.surveySessionId);
       return r.length >= 2 ? r : null;
     });
     expect(rows.some((r) => r.source === 'server')).toBe(true);
   });
 
   it('runs a multi-path survey: two connections, one session row, rows per conn_id', async () => {
-    const result = await runProbe({ url: '', key: 'x', durationMs: 3_000, connections: 2, signal: directSignal(relay, { magicKey: 'key-C' }) });
+    const result = await runProbe({ url: '', key: 'x', durationMs: 3_000, connections: 2, signal: directSignal(sys.relay, { magicKey: 'key-C' }) });
     expect(result.connIds).toHaveLength(2);
-    const sessions = await db.db.execute({ sql: 'SELECT COUNT(*) AS n FROM survey_sessions WHERE session_id = ?', args: [result.surveySessionId] });
+    const sessions = await sys.db.db.execute({ sql: 'SELECT COUNT(*) AS n FROM survey_sessions WHERE session_id = ?', args: [result.surveySessionId] });
     expect(Number(sessions.rows[0]!.n)).toBe(1);
-    const rows = await metricRows(db.db, result.surveySessionId);
+    const rows = await metricRows(sys.db.db, result.surveySessionId);
     for (const connId of result.connIds) {
       expect(rows.filter((r) => r.conn_id === connId && r.source === 'server').length).toBeGreaterThanOrEqual(2);
       expect(rows.filter((r) => r.conn_id === connId && r.source === 'client').length).toBeGreaterThanOrEqual(2);
@@ -91,13 +80,13 @@ describe('headless client ↔ relay ↔ libSQL', () => {
   });
 
   it('measures server traffic throughput on the bulk channel', async () => {
-    const result = await runProbe({ url: '', key: 'x', durationMs: 3_000, throughput: true, signal: directSignal(relay, { magicKey: 'key-D' }) });
+    const result = await runProbe({ url: '', key: 'x', durationMs: 3_000, throughput: true, signal: directSignal(sys.relay, { magicKey: 'key-D' }) });
     const withTraffic = result.seconds.filter((s) => (s.throughput?.s2c_bytes_per_s ?? 0) > 100_000);
     expect(withTraffic.length).toBeGreaterThanOrEqual(1);
   });
 
   it('stops probe streams at the key’s measuring-time limit', async () => {
-    const result = await runProbe({ url: '', key: 'x', durationMs: 10_000, signal: directSignal(relay, { magicKey: 'key-E', maxMeasuringMs: 2_000 }) });
+    const result = await runProbe({ url: '', key: 'x', durationMs: 10_000, signal: directSignal(sys.relay, { magicKey: 'key-E', maxMeasuringMs: 2_000 }) });
     expect(result.stoppedBy).toBe('time_limit');
     expect(result.seconds.length).toBeLessThanOrEqual(3);
   });
