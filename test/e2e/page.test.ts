@@ -111,6 +111,25 @@ describe('measurement page in headless Chromium', () => {
     await page.close();
   });
 
+  it('fits a phone screen: one column, no sideways scrolling', async () => {
+    const page = await browser.newPage({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+    await page.goto(`${edge.url}/?key=demo`);
+    const layout = await page.evaluate(() => ({
+      // Against the device width: a mobile layout viewport silently grows to fit content that is too wide.
+      overflow: document.documentElement.scrollWidth - 390,
+      columns: getComputedStyle(document.querySelector('main')!).gridTemplateColumns.split(' ').length,
+      startWidth: document.querySelector('#start')!.getBoundingClientRect().width,
+    }));
+    expect(layout.overflow).toBeLessThanOrEqual(0);
+    expect(layout.columns).toBe(1);
+    const chartColumns = await page.evaluate(() => getComputedStyle(document.querySelector('#charts')!).gridTemplateColumns.split(' ').length);
+    expect(chartColumns).toBe(1);
+    // Thumb-sized buttons.
+    expect(layout.startWidth).toBeGreaterThan(100);
+    await page.screenshot({ path: join(ARTIFACTS, 'page-mobile.png'), fullPage: true });
+    await page.close();
+  });
+
   it('keeps the page bundle small', () => {
     expect(bundleGzip).toBeLessThan(100 * 1024);
   });

@@ -51,8 +51,10 @@ describe('connect/disconnect cycles', () => {
     global.gc!();
     const end = process.memoryUsage();
     // The second thousand peers (three channels, a probe endpoint and a capture ring each) leave nothing behind.
-    expect((end.heapUsed - mid.heapUsed) / 1e6).toBeLessThan(10);
-    expect((end.rss - mid.rss) / 1e6).toBeLessThan(30);
+    // A leaked session holds a few KiB of JS (channels, endpoint, ring, timers): 1000 of them would show here.
+    expect((end.heapUsed - mid.heapUsed) / 1e6).toBeLessThan(5);
+    // Native memory (libdatachannel) only shows in RSS, which allocator arenas make noisy: a loose bound.
+    expect((end.rss - mid.rss) / 1e6).toBeLessThan(64);
     // No session timer outlives its session; sockets are only the HTTP keep-alive pools.
     expect(count('Timeout')).toBeLessThanOrEqual(timersBefore);
     expect(count('TCPSocketWrap')).toBeLessThan(100);
