@@ -81,6 +81,8 @@ export async function startHranaServer(opts: HranaServerOptions): Promise<HranaS
   const openConn = (): Conn => {
     const conn = idleConns.pop() ?? new Database(opts.dbPath);
     conn.exec('PRAGMA journal_mode=WAL');
+    // WAL with NORMAL sync cannot corrupt the file; a power cut may lose the last commits, fine for local use.
+    conn.exec('PRAGMA synchronous=NORMAL');
     conn.exec('PRAGMA busy_timeout=0');
     return conn;
   };

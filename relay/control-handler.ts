@@ -7,7 +7,9 @@ import { writePcapng } from './capture/pcapng.js';
 import type { Logger } from './log.js';
 import type { MetricWriter } from './metric-writer.js';
 import { measuredSoFar, sendControl, stopStreams, type Session } from './session.js';
+import { reportSecond } from './stats-report.js';
 import { startBulkSender } from './throughput.js';
+import { startTicker } from '../shared/probe/ticker.js';
 
 export interface ControlContext {
   writer: MetricWriter;
@@ -77,6 +79,7 @@ const HANDLERS: { [T in ClientMessage['type']]: Handler<T> } = {
     s.streaming = true;
     s.streamingSince = Date.now();
     s.endpoint.start();
+    s.statsTicker = startTicker(1000, () => reportSecond(ctx.writer, s));
     const timer = setTimeout(() => {
       s.timers.delete(timer);
       if (!s.streaming) return;

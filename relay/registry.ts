@@ -1,10 +1,11 @@
 import type { Db } from '../shared/db/client.js';
-import { closeAllRelayPeers, closeRelayPeer, openRelayPeer, upsertRelay, type RelayRecord } from '../shared/db/relays.js';
+import { closeAllRelayPeers, closeRelayPeer, openRelayPeer, upsertRelay, type RelayPeer, type RelayRecord } from '../shared/db/relays.js';
 import type { Logger } from './log.js';
 
 export interface Registry {
-  peerOpened(p: { peer_id: string; relay_id: string; magic_key: string; conn_id: string }): void;
-  peerClosed(peerId: string): void;
+  /** Records an open peer; resolves once written (or failed, logged). */
+  peerOpened(p: RelayPeer): Promise<void>;
+  peerClosed(p: RelayPeer): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -36,17 +37,23 @@ export async function startRegistry(
     }
   };
   const timer = setInterval(() => void beat(), opts.heartbeatMs);
-  // Peer rows are written in order: a close racing ahead of its open would leave the row open forever.
-  let chain: Promise<unknown> = Promise.resolve();
-  const inOrder = (write: () => Promise<unknown>, what: string) => {
-    chain = chain.then(write).catch((e: unknown) => log('warn', `${what} failed`, { error: String((e as Error).message ?? e) }));
+  // Writes in flight, so stop() can wait for them; open and close may land in either order (closeRelayPeer upserts).
+  const pending = new Set<Promise<void>>();
+  const track = (write: Promise<unknown>, what: string): Promise<void> => {
+    const p = write.then(
+      () => undefined,
+      (e: unknown) => log('warn', `${what} failed`, { error: String((e as Error).message ?? e) }),
+    );
+    pending.add(p);
+    void p.finally(() => pending.delete(p));
+    return p;
   };
   return {
-    peerOpened: (p) => inOrder(() => openRelayPeer(db, p), 'recording an open peer'),
-    peerClosed: (id) => inOrder(() => closeRelayPeer(db, id), 'recording a closed peer'),
+    peerOpened: (p) => track(openRelayPeer(db, p), 'recording an open peer'),
+    peerClosed: (p) => track(closeRelayPeer(db, p), 'recording a closed peer'),
     async stop() {
       clearInterval(timer);
-      await chain;
+      await Promise.all(pending);
       // A heartbeat of 0 takes the relay out of the edge's choice at once.
       await upsertRelay(db, record(0)).catch(() => undefined);
       await closeAllRelayPeers(db, opts.relay.id).catch(() => undefined);

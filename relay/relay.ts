@@ -2,7 +2,6 @@ import { serve, type ServerType } from '@hono/node-server';
 import { createClient } from '@libsql/client';
 import type { DataChannel } from 'node-datachannel';
 import { migrate } from '../shared/db/migrate.js';
-import { insertMetric } from '../shared/db/surveys.js';
 import { uuid } from '../shared/ids.js';
 import { startTicker, type Ticker } from '../shared/probe/ticker.js';
 import type { RelayCreatePeerRequest, RelayLoad, RelayTokenClaims } from '../shared/protocol/relay-api.js';
@@ -15,7 +14,7 @@ import { createLogger, type Logger } from './log.js';
 import { createMetricWriter, type MetricWriter } from './metric-writer.js';
 import { answerOffer, BadOfferError } from './peer.js';
 import { startRegistry, type Registry } from './registry.js';
-import { CHANNEL_LABELS, closeSession, createSession, sendControl, type ChannelLabel, type Session } from './session.js';
+import { CHANNEL_LABELS, closeSession, createSession, type ChannelLabel, type Session } from './session.js';
 
 export interface RelayHandle {
   /** Base URL of the internal API. */
@@ -27,7 +26,7 @@ export interface RelayHandle {
   close(): Promise<void>;
 }
 
-/** Starts a relay in this process: migrations, registry heartbeat, internal API, and the per-second stats tick. */
+/** Starts a relay in this process: migrations, registry heartbeat, internal API, and the per-second batched write. */
 export async function startRelay(config: RelayConfig, deps: { log?: Logger } = {}): Promise<RelayHandle> {
   const log = deps.log ?? createLogger(config.logLevel);
   const db = createClient({ url: config.libsqlUrl, authToken: config.libsqlAuthToken });
@@ -46,7 +45,7 @@ export async function startRelay(config: RelayConfig, deps: { log?: Logger } = {
     if (!sessions.has(s.peerId)) return;
     sessions.delete(s.peerId);
     closeSession(s);
-    registry?.peerClosed(s.peerId);
+    void registry?.peerClosed({ peer_id: s.peerId, relay_id: config.relayId, magic_key: s.magicKey, conn_id: s.connId });
     log('info', 'peer closed', { peer_id: s.peerId, conn_id: s.connId, why });
   };
 
@@ -119,7 +118,9 @@ export async function startRelay(config: RelayConfig, deps: { log?: Logger } = {
         pc: answer.pc,
       });
       sessions.set(s.peerId, s);
-      registry?.peerOpened({ peer_id: s.peerId, relay_id: config.relayId, magic_key: s.magicKey, conn_id: connId });
+      // The row is in before the answer goes out, so the edge counts this peer against the key's limit at once;
+      // a slow or failing database delays answers by at most a second.
+      await atMost(1_000, registry?.peerOpened({ peer_id: s.peerId, relay_id: config.relayId, magic_key: s.magicKey, conn_id: connId }));
       answer.pc.onDataChannel((dc) => onChannel(s, dc));
       answer.pc.onStateChange((state) => {
         if (state === 'connected') {
@@ -155,25 +156,8 @@ export async function startRelay(config: RelayConfig, deps: { log?: Logger } = {
     },
   };
 
-  /** Once a second for all sessions: stats to each client, and every session's rows in one batched write. */
-  const tick = () => {
-    const at = Date.now();
-    for (const s of sessions.values()) {
-      if (!s.streaming) continue;
-      const c2s = s.endpoint.report();
-      const throughput = { c2s_bytes_per_s: s.bytes.c2s, s2c_bytes_per_s: s.bytes.s2c };
-      s.bytes = { c2s: 0, s2c: 0 };
-      const surveyId = s.surveyId;
-      if (!surveyId) continue;
-      sendControl(s, { type: 'probe_stats', survey_session_id: surveyId, conn_id: s.connId, timestamp_ms: nowMs(), c2s_stats: c2s, s2c_stats: s.clientS2c, throughput });
-      writer.enqueue({
-        stmt: insertMetric({ session_id: surveyId, conn_id: s.connId, timestamp_ms: at, source: 'server', direction: 'c2s', stats: c2s }, at),
-        touch: { sessionId: surveyId, at },
-      });
-    }
-    void writer.flush();
-  };
-  const ticker: Ticker = startTicker(1000, tick);
+  // Once a second, every session's queued rows leave in one batched write.
+  const ticker: Ticker = startTicker(1000, () => void writer.flush());
 
   const api = createRelayApi(service);
   let server: ServerType;
@@ -205,4 +189,11 @@ export async function startRelay(config: RelayConfig, deps: { log?: Logger } = {
       db.close();
     },
   };
+}
+
+/** Waits for `p`, but no longer than `ms`. */
+async function atMost(ms: number, p: Promise<void> | undefined): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([p, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
 }

@@ -1,6 +1,7 @@
 import type { DataChannel, PeerConnection } from 'node-datachannel';
 import type { ControlMessage } from '../shared/protocol/control.js';
 import { createProbeEndpoint, type ProbeEndpoint } from '../shared/probe/endpoint.js';
+import type { Ticker } from '../shared/probe/ticker.js';
 import { emptyDirectionStats, type DirectionStats } from '../shared/stats/direction-stats.js';
 import { nowMs } from '../shared/time.js';
 import { capture, createCaptureRing, type CaptureRing } from './capture/capture-ring.js';
@@ -29,6 +30,8 @@ export interface Session {
   /** The latest s2c stats the client reported. */
   clientS2c: DirectionStats;
   traffic: BulkSender | null;
+  /** The once-a-second stats report while streams run. */
+  statsTicker: Ticker | null;
   /** Bulk bytes this second, each way. */
   bytes: { c2s: number; s2c: number };
   capture: CaptureRing;
@@ -58,6 +61,7 @@ export function createSession(init: {
     streamingSince: null,
     clientS2c: emptyDirectionStats(),
     traffic: null,
+    statsTicker: null,
     bytes: { c2s: 0, s2c: 0 },
     capture: createCaptureRing(),
     clientAddr: null,
@@ -107,6 +111,8 @@ export function stopStreams(s: Session, now = Date.now()): void {
   s.streamingSince = null;
   s.streaming = false;
   s.endpoint.stop();
+  s.statsTicker?.stop();
+  s.statsTicker = null;
   s.traffic?.stop();
   s.traffic = null;
 }

@@ -47,17 +47,30 @@ export async function availableRelays(db: Db, freshSince: number): Promise<Relay
   });
 }
 
-/** Records a peer a relay now holds, for the key's concurrency limit. */
-export async function openRelayPeer(db: Db, p: { peer_id: string; relay_id: string; magic_key: string; conn_id: string }): Promise<void> {
+/** A peer a relay holds, as relay_peers records it. */
+export interface RelayPeer {
+  peer_id: string;
+  relay_id: string;
+  magic_key: string;
+  conn_id: string;
+}
+
+/** Records a peer a relay now holds, for the key's concurrency limit; does nothing if its close was recorded first. */
+export async function openRelayPeer(db: Db, p: RelayPeer): Promise<void> {
   await db.execute({
     sql: 'INSERT OR IGNORE INTO relay_peers (peer_id, relay_id, magic_key, conn_id, created_at) VALUES (?, ?, ?, ?, ?)',
     args: [p.peer_id, p.relay_id, p.magic_key, p.conn_id, Date.now()],
   });
 }
 
-/** Marks a peer closed. */
-export async function closeRelayPeer(db: Db, peerId: string): Promise<void> {
-  await db.execute({ sql: 'UPDATE relay_peers SET closed_at = ? WHERE peer_id = ? AND closed_at IS NULL', args: [Date.now(), peerId] });
+/** Marks a peer closed, inserting it closed if its open write has not landed yet (the two may race). */
+export async function closeRelayPeer(db: Db, p: RelayPeer): Promise<void> {
+  const now = Date.now();
+  await db.execute({
+    sql: `INSERT INTO relay_peers (peer_id, relay_id, magic_key, conn_id, created_at, closed_at) VALUES (?, ?, ?, ?, ?, ?)
+          ON CONFLICT(peer_id) DO UPDATE SET closed_at = COALESCE(relay_peers.closed_at, excluded.closed_at)`,
+    args: [p.peer_id, p.relay_id, p.magic_key, p.conn_id, now, now],
+  });
 }
 
 /** Closes every peer a relay left open (it restarted: they are gone). */
