@@ -89,16 +89,20 @@ async function level(relay: { url: string; relayId: string }, n: number, seconds
       }),
     ),
   );
+  const load = async (reset: boolean) =>
+    RelayLoadSchema.parse(
+      await (await fetch(`${relay.url}/internal/load${reset ? '?reset_slip=1' : ''}`, { headers: { authorization: `Bearer ${await relayToken(relay, { op: 'load' })}` } })).json(),
+    );
+  // Connection set-up (DTLS handshakes) stalls the loop; measure the steady state after it.
   await new Promise((r) => setTimeout(r, 2_000));
+  await load(true);
   warm = true;
   await new Promise((r) => setTimeout(r, seconds * 1000));
-  const load = RelayLoadSchema.parse(
-    await (await fetch(`${relay.url}/internal/load`, { headers: { authorization: `Bearer ${await relayToken(relay, { op: 'load' })}` } })).json(),
-  );
+  const steady = await load(false);
   warm = false;
   await Promise.all(handles.map((h) => h.stop()));
   const lossPct = (100 * (stats.c2sLost + stats.s2cLost)) / Math.max(1, stats.c2sProbes + stats.s2cProbes);
-  return { lossPct, probes: stats.c2sProbes + stats.s2cProbes, slipP99: load.timer_slip_p99_ms ?? 0 };
+  return { lossPct, probes: stats.c2sProbes + stats.s2cProbes, slipP99: steady.timer_slip_p99_ms ?? 0 };
 }
 
 /** How many concurrent probing sessions the relay sustains with < 0.1 % self-inflicted loss, as a ratio of raw channel capacity. */
@@ -107,10 +111,11 @@ export async function benchRelay(): Promise<Record<string, number | string>> {
   const db = await startTestDb();
   const relay = await startRelayProcess(db.url, db.dir);
   const out: Record<string, number | string> = { 'raw node-datachannel msgs/s (one channel, one way)': Math.round(raw) };
+  const levels = [5, 10, 20, 40, 80, 160];
   let sustained = 0;
   let slipAtSustained = 0;
   try {
-    for (const n of [5, 10, 20, 40, 80, 160]) {
+    for (const n of levels) {
       const r = await level(relay, n, 4);
       out[`${n} sessions: loss % / relay timer slip p99 ms`] = `${r.lossPct.toFixed(3)} / ${r.slipP99.toFixed(2)}`;
       if (r.lossPct >= 0.1) break;
@@ -122,7 +127,7 @@ export async function benchRelay(): Promise<Record<string, number | string>> {
     await new Promise((r) => relay.child.once('exit', r));
     await db.close();
   }
-  out['sessions sustained with < 0.1 % loss (clients share this machine)'] = sustained;
+  out['sessions sustained with < 0.1 % loss (clients share this machine)'] = sustained === levels.at(-1) ? `>= ${sustained} (highest level tried)` : sustained;
   out['relay probe-timer slip p99 at that load (ms)'] = slipAtSustained;
   // Each session moves 200 probe messages a second (100 each way) through the relay.
   out['ratio: sustained probe msgs/s ÷ raw channel msgs/s'] = (sustained * 200) / raw;

@@ -17,7 +17,8 @@ import { verifyToken } from '../shared/signing.js';
 export interface RelayService {
   relayId: string;
   sharedSecret: string;
-  load(): RelayLoad;
+  /** The load report; `resetSlip` starts a new timer-slip window after reading (the bench's steady state). */
+  load(resetSlip?: boolean): RelayLoad;
   createPeer(claims: RelayTokenClaims & { peer_id: string }, req: RelayCreatePeerRequest): Promise<RelayCreatePeerResponse>;
   addCandidate(peerId: string, candidate: string, sdpMid: string | undefined): boolean;
   closePeer(peerId: string): void;
@@ -63,7 +64,7 @@ export function createRelayApi(relay: RelayService): Hono<Env> {
 
   const limit = bodyLimit({ maxSize: 64 * 1024, onError: (c) => fail(c, 'too_large', 'body over 64 KiB') });
 
-  app.get('/internal/load', auth('load'), (c) => c.json(relay.load()));
+  app.get('/internal/load', auth('load'), (c) => c.json(relay.load(c.req.query('reset_slip') === '1')));
 
   app.post('/internal/peers', limit, auth('create'), async (c) => {
     const claims = c.get('claims');

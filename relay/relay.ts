@@ -85,13 +85,17 @@ export async function startRelay(config: RelayConfig, deps: { log?: Logger } = {
   const service: RelayService = {
     relayId: config.relayId,
     sharedSecret: config.sharedSecret,
-    load: (): RelayLoad => ({
-      relay_id: config.relayId,
-      region: config.region,
-      active_sessions: sessions.size,
-      capacity: config.capacity,
-      timer_slip_p99_ms: Math.max(0, ...[...sessions.values()].map((s) => s.endpoint.timerSlip().p99)),
-    }),
+    load(resetSlip = false): RelayLoad {
+      const load = {
+        relay_id: config.relayId,
+        region: config.region,
+        active_sessions: sessions.size,
+        capacity: config.capacity,
+        timer_slip_p99_ms: Math.max(0, ...[...sessions.values()].map((s) => s.endpoint.timerSlip().p99)),
+      };
+      if (resetSlip) for (const s of sessions.values()) s.endpoint.resetTimerSlip();
+      return load;
+    },
 
     async createPeer(claims: RelayTokenClaims & { peer_id: string }, req: RelayCreatePeerRequest) {
       if (sessions.has(claims.peer_id)) throw new ApiError('conflict', 'a peer with this id exists');

@@ -34,6 +34,7 @@ export interface ProbeEndpoint {
   report(nowMs?: number, opts?: { senderStopped?: boolean }): DirectionStats;
   readonly sent: number;
   timerSlip(): SlipSummary;
+  resetTimerSlip(): void;
 }
 
 /**
@@ -100,6 +101,9 @@ export function createProbeEndpoint(opts: ProbeEndpointOptions): ProbeEndpoint {
     },
     timerSlip() {
       return ticker ? ticker.slip() : lastSlip;
+    },
+    resetTimerSlip() {
+      ticker?.resetSlip();
     },
   };
 }

@@ -16,6 +16,8 @@ export interface Ticker {
   readonly skipped: number;
   /** How late ticks fired against their schedule (ms), over the recent ones. */
   slip(): SlipSummary;
+  /** Forgets the slip samples so far (e.g. the start-up of a benchmark). */
+  resetSlip(): void;
 }
 
 const SLIP_SAMPLES = 6_000;
@@ -69,6 +71,10 @@ export function startTicker(intervalMs: number, onTick: () => void, now: () => n
     },
     get skipped() {
       return skipped;
+    },
+    resetSlip: () => {
+      slips.length = 0;
+      slipAt = 0;
     },
     slip: () => {
       const sorted = [...slips].sort((a, b) => a - b);

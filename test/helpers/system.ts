@@ -4,7 +4,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createClient, type Client } from '@libsql/client';
-import { afterAll, beforeAll } from 'vitest';
 import { startHranaServer, type HranaServer } from '../../local/hrana-server.js';
 import { migrate } from '../../shared/db/migrate.js';
 import { uuid } from '../../shared/ids.js';
@@ -128,16 +127,3 @@ export async function eventually<T>(check: () => Promise<T | null | undefined | 
   }
 }
 
-/** A database and a relay started before a test file's tests and stopped after them. */
-export function useDbAndRelay(overrides: Partial<RelayConfig> = {}): { readonly db: TestDb; readonly relay: RelayHandle } {
-  const parts = {} as { db: TestDb; relay: RelayHandle };
-  beforeAll(async () => {
-    parts.db = await startTestDb();
-    parts.relay = await startTestRelay(parts.db, overrides);
-  });
-  afterAll(async () => {
-    await parts.relay?.close();
-    await parts.db?.close();
-  });
-  return parts;
-}

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { runProbe } from '../../cli/run-probe.js';
-import { directSignal, eventually, metricRows, useDbAndRelay } from '../helpers/system.js';
+import { directSignal, eventually, metricRows } from '../helpers/system.js';
+import { useDbAndRelay } from '../helpers/use-system.js';
 
 const sys = useDbAndRelay();
 

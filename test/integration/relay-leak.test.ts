@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { RTCPeerConnection } from 'node-datachannel/polyfill';
 import { openConnection } from '../../client/connection.js';
-import { directSignal, eventually, useDbAndRelay } from '../helpers/system.js';
+import { directSignal, eventually } from '../helpers/system.js';
+import { useDbAndRelay } from '../helpers/use-system.js';
 
 const sys = useDbAndRelay();
 
