@@ -3,6 +3,7 @@ import { createClient } from '@libsql/client';
 import type { DataChannel } from 'node-datachannel';
 import { migrate } from '../shared/db/migrate.js';
 import { uuid } from '../shared/ids.js';
+import { createTickGroup } from '../shared/probe/tick-group.js';
 import { startTicker, type Ticker } from '../shared/probe/ticker.js';
 import type { RelayCreatePeerRequest, RelayLoad, RelayTokenClaims } from '../shared/protocol/relay-api.js';
 import { nowMs } from '../shared/time.js';
@@ -40,6 +41,8 @@ export async function startRelay(config: RelayConfig, deps: { log?: Logger } = {
     relayAddr: { ip: config.publicAddress ?? config.bindAddress, port: config.udpPort },
   };
   let registry: Registry | null = null;
+  // Every session's s2c probes go out on one 10 ms timer.
+  const probeSchedule = createTickGroup(10);
 
   const release = (s: Session, why: string) => {
     if (!sessions.has(s.peerId)) return;
@@ -120,6 +123,7 @@ export async function startRelay(config: RelayConfig, deps: { log?: Logger } = {
         userLogin: claims.user_login ?? null,
         maxMeasuringMs: claims.max_measuring_ms ?? config.defaultMaxMeasuringMs,
         pc: answer.pc,
+        schedule: probeSchedule,
       });
       sessions.set(s.peerId, s);
       // The row is in before the answer goes out, so the edge counts this peer against the key's limit at once;

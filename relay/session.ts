@@ -1,6 +1,7 @@
 import type { DataChannel, PeerConnection } from 'node-datachannel';
 import type { ControlMessage } from '../shared/protocol/control.js';
 import { createProbeEndpoint, type ProbeEndpoint } from '../shared/probe/endpoint.js';
+import type { Schedule } from '../shared/probe/tick-group.js';
 import type { Ticker } from '../shared/probe/ticker.js';
 import { emptyDirectionStats, type DirectionStats } from '../shared/stats/direction-stats.js';
 import { nowMs } from '../shared/time.js';
@@ -50,9 +51,12 @@ export function createSession(init: {
   userLogin: string | null;
   maxMeasuringMs: number;
   pc: PeerConnection;
+  /** The relay's shared probe schedule. */
+  schedule?: Schedule;
 }): Session {
+  const { schedule: _schedule, ...fields } = init;
   const s: Session = {
-    ...init,
+    ...fields,
     channels: {},
     endpoint: null as unknown as ProbeEndpoint,
     surveyId: null,
@@ -72,6 +76,7 @@ export function createSession(init: {
   s.endpoint = createProbeEndpoint({
     sendDirection: 's2c',
     connId: init.connId,
+    schedule: init.schedule,
     send: (text) => {
       const dc = s.channels.probe;
       if (!dc?.isOpen()) return;

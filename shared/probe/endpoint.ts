@@ -9,7 +9,8 @@ import {
   type ReceiverOptions,
 } from '../stats/direction-stats.js';
 import { nowMs } from '../time.js';
-import { startTicker, type SlipSummary, type Ticker } from './ticker.js';
+import type { Schedule } from './tick-group.js';
+import { startTicker, type SlipSummary } from './ticker.js';
 
 export interface ProbeEndpointOptions {
   /** The direction of the probes this side sends: the relay sends 's2c', the client 'c2s'. */
@@ -20,6 +21,8 @@ export interface ProbeEndpointOptions {
   now?: () => number;
   intervalMs?: number;
   receiver?: ReceiverOptions;
+  /** Shares one timer among many endpoints (see tick-group.ts); by default each endpoint has its own. */
+  schedule?: Schedule;
 }
 
 export interface ProbeEndpoint {
@@ -47,7 +50,8 @@ export function createProbeEndpoint(opts: ProbeEndpointOptions): ProbeEndpoint {
   const intervalMs = opts.intervalMs ?? 10;
   const receiver = createReceiver({ intervalMs, ...opts.receiver });
   let seq = 0;
-  let ticker: Ticker | null = null;
+  const schedule: Schedule = opts.schedule ?? ((tick) => startTicker(intervalMs, tick, now));
+  let ticker: ReturnType<Schedule> | null = null;
   let lastSlip: SlipSummary = { p50: 0, p99: 0, max: 0, samples: 0 };
   let newest: { seq: number; sent_at_ms: number; received_at: number } | null = null;
 
@@ -68,7 +72,7 @@ export function createProbeEndpoint(opts: ProbeEndpointOptions): ProbeEndpoint {
 
   return {
     start() {
-      if (!ticker) ticker = startTicker(intervalMs, sendOne, now);
+      if (!ticker) ticker = schedule(sendOne);
     },
     stop() {
       if (!ticker) return;

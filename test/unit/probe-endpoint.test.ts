@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createProbeEndpoint, type ProbeEndpoint } from '../../shared/probe/endpoint.js';
 import { startTicker } from '../../shared/probe/ticker.js';
+import { createTickGroup } from '../../shared/probe/tick-group.js';
 import type { ProbePacket } from '../../shared/protocol/probe.js';
 
 afterEach(() => vi.useRealTimers());
@@ -37,6 +38,38 @@ describe('ticker', () => {
     vi.advanceTimersByTime(100);
     expect(n).toBe(25);
     t.stop();
+  });
+});
+
+describe('tick group', () => {
+  it('drives every member from one timer and stops when the last one leaves', () => {
+    vi.useFakeTimers({ now: 1_000 });
+    const group = createTickGroup(10, () => Date.now());
+    const counts = [0, 0];
+    const a = group(() => counts[0]!++);
+    vi.advanceTimersByTime(50);
+    const b = group(() => counts[1]!++);
+    vi.advanceTimersByTime(100);
+    expect(counts).toEqual([15, 10]);
+    expect(vi.getTimerCount()).toBe(1);
+    a.stop();
+    vi.advanceTimersByTime(100);
+    expect(counts).toEqual([15, 20]);
+    b.stop();
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('lets endpoints share it: each still sends its own 100 probes a second', () => {
+    vi.useFakeTimers({ now: 1_000 });
+    const group = createTickGroup(10, () => Date.now());
+    const sent = [0, 0];
+    const eps = [0, 1].map((i) => createProbeEndpoint({ sendDirection: 's2c', connId: `c${i}`, schedule: group, send: () => sent[i]!++, now: () => Date.now() }));
+    for (const e of eps) e.start();
+    vi.advanceTimersByTime(1000);
+    expect(sent).toEqual([100, 100]);
+    expect(vi.getTimerCount()).toBe(1);
+    for (const e of eps) e.stop();
+    expect(vi.getTimerCount()).toBe(0);
   });
 });
 
