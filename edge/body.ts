@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import { describeZodError } from '../shared/protocol/errors.js';
 import { HttpError } from './errors.js';
+import { concatBytes } from '../shared/bytes.js';
 
 /**
  * An oversized body is read on (never kept) up to this many bytes before the
@@ -50,13 +51,7 @@ async function readCapped(req: Request, maxBytes: number): Promise<Uint8Array> {
     }
     chunks.push(value);
   }
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.byteLength;
-  }
-  return out;
+  return concatBytes(chunks);
 }
 
 /** Reads and drops up to `budget` more bytes; cancels the stream if there are more. */

@@ -44,16 +44,12 @@ export interface Session {
 }
 
 /** A new session for a peer; the probe endpoint sends s2c probes on the probe channel, capturing each. */
-export function createSession(init: {
-  peerId: string;
-  connId: string;
-  magicKey: string;
-  userLogin: string | null;
-  maxMeasuringMs: number;
-  pc: PeerConnection;
-  /** The relay's shared probe schedule. */
-  schedule?: Schedule;
-}): Session {
+export function createSession(
+  init: Pick<Session, 'peerId' | 'connId' | 'magicKey' | 'userLogin' | 'maxMeasuringMs' | 'pc'> & {
+    /** The relay's shared probe schedule. */
+    schedule?: Schedule;
+  },
+): Session {
   const { schedule: _schedule, ...fields } = init;
   const s: Session = {
     ...fields,

@@ -1,6 +1,7 @@
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { isIPv4 } from 'node:net';
+import { concatBytes } from '../../shared/bytes.js';
 import type { CaptureRecord } from './capture-ring.js';
 
 /**
@@ -41,14 +42,7 @@ export function encodePcapng(records: readonly CaptureRecord[], meta: PcapMeta):
     );
     blocks.push(enhancedPacket(r.at_ms, packet, 28 + origPayload));
   }
-  const total = blocks.reduce((n, b) => n + b.length, 0);
-  const out = new Uint8Array(total);
-  let off = 0;
-  for (const b of blocks) {
-    out.set(b, off);
-    off += b.length;
-  }
-  return out;
+  return concatBytes(blocks);
 }
 
 /** Writes the file atomically (temp file, then rename), creating its folder. */
@@ -109,7 +103,7 @@ function options(opts: [code: number, value: Uint8Array][]): Uint8Array {
     return padded;
   });
   parts.push(new Uint8Array(4)); // opt_endofopt
-  return concat(parts);
+  return concatBytes(parts);
 }
 
 function sectionHeader(comment?: string): Uint8Array {
@@ -121,7 +115,7 @@ function sectionHeader(comment?: string): Uint8Array {
   v.setBigInt64(8, -1n, true); // section length unknown
   const opts: [number, Uint8Array][] = [[4, enc.encode('NetPoke relay')]];
   if (comment) opts.unshift([1, enc.encode(comment)]);
-  return block(0x0a0d0d0a, concat([head, options(opts)]));
+  return block(0x0a0d0d0a, concatBytes([head, options(opts)]));
 }
 
 function interfaceDescription(): Uint8Array {
@@ -133,7 +127,7 @@ function interfaceDescription(): Uint8Array {
     [2, enc.encode('netpoke-datachannels')],
     [3, enc.encode('NetPoke data-channel messages (synthetic IPv4/UDP)')],
   ]);
-  return block(0x00000001, concat([head, opts]));
+  return block(0x00000001, concatBytes([head, opts]));
 }
 
 function enhancedPacket(atMs: number, packet: Uint8Array, origLen: number): Uint8Array {
@@ -147,19 +141,9 @@ function enhancedPacket(atMs: number, packet: Uint8Array, origLen: number): Uint
   v.setUint32(16, origLen, true);
   const data = new Uint8Array(pad4(packet.length));
   data.set(packet);
-  return block(0x00000006, concat([head, data]));
+  return block(0x00000006, concatBytes([head, data]));
 }
 
 function pad4(n: number): number {
   return (n + 3) & ~3;
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
 }
