@@ -1,12 +1,12 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { createClient, type Client } from '@libsql/client';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildPage } from '../../page/build.js';
-import { ensureDemoKey } from '../../shared/db/keys.js';
-import type { RelayHandle } from '../../relay/relay.js';
-import { startTestEdge, type TestEdge } from '../helpers/edge.js';
-import { eventually, metricRows, startTestDb, startTestRelay, type TestDb } from '../helpers/system.js';
+import { startLocalSystem, type LocalSystem } from '../helpers/npm-start.js';
+import { eventually, metricRows } from '../helpers/system.js';
 
 const ARTIFACTS = resolve(import.meta.dirname, '../../test-artifacts');
 const CHROMIUM_ARGS = [
@@ -22,26 +22,21 @@ const CHROMIUM_ARGS = [
   '--disable-features=WebRtcHideLocalIpsWithMdns',
 ];
 
-let db: TestDb;
-let relay: RelayHandle;
-let edge: TestEdge;
+// The system exactly as the README starts it: `npm start` (database, relay, page build, wrangler dev).
+let sys: LocalSystem;
+let db: Client;
 let browser: Browser;
-let bundleGzip = 0;
 
 beforeAll(async () => {
   mkdirSync(ARTIFACTS, { recursive: true });
-  bundleGzip = (await buildPage()).gzip;
-  db = await startTestDb();
-  await ensureDemoKey(db.db, 'demo');
-  relay = await startTestRelay(db);
-  edge = await startTestEdge({ libsqlUrl: db.url });
+  sys = await startLocalSystem();
+  db = createClient({ url: sys.dbUrl });
   browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
 });
 afterAll(async () => {
   await browser?.close();
-  await edge?.close();
-  await relay?.close();
-  await db?.close();
+  db?.close();
+  await sys?.stop();
 });
 
 /** A page that records every URL it requests, so the test can prove nothing left loopback. */
@@ -49,7 +44,7 @@ async function openPage(path: string): Promise<{ page: Page; urls: string[] }> {
   const page = await browser.newPage({ viewport: { width: 1200, height: 1400 } });
   const urls: string[] = [];
   page.on('request', (r) => urls.push(r.url()));
-  await page.goto(`${edge.url}${path}`);
+  await page.goto(`${sys.url}${path}`);
   return { page, urls };
 }
 
@@ -88,14 +83,14 @@ describe('measurement page in headless Chromium', () => {
     await page.screenshot({ path: join(ARTIFACTS, 'page-stopped.png'), fullPage: true });
 
     const session = await eventually(async () => {
-      const rs = await db.db.execute({ sql: 'SELECT * FROM survey_sessions WHERE session_id = ?', args: [surveyId] });
+      const rs = await db.execute({ sql: 'SELECT * FROM survey_sessions WHERE session_id = ?', args: [surveyId] });
       return rs.rows[0]?.pcap_path ? rs.rows[0] : null;
     });
     expect(session.magic_key).toBe('demo');
-    const rows = await metricRows(db.db, surveyId);
+    const rows = await metricRows(db, surveyId);
     expect(rows.filter((r) => r.source === 'client' && r.direction === 's2c').length).toBeGreaterThanOrEqual(4);
     expect(rows.filter((r) => r.source === 'server' && r.direction === 'c2s').length).toBeGreaterThanOrEqual(4);
-    const foreign = urls.filter((u) => !u.startsWith(edge.url));
+    const foreign = urls.filter((u) => !u.startsWith(sys.url));
     expect(foreign).toEqual([]);
     await page.close();
   });
@@ -113,7 +108,7 @@ describe('measurement page in headless Chromium', () => {
 
   it('fits a phone screen: one column, no sideways scrolling', async () => {
     const page = await browser.newPage({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
-    await page.goto(`${edge.url}/?key=demo`);
+    await page.goto(`${sys.url}/?key=demo`);
     const layout = await page.evaluate(() => ({
       // Against the device width: a mobile layout viewport silently grows to fit content that is too wide.
       overflow: document.documentElement.scrollWidth - 390,
@@ -130,7 +125,14 @@ describe('measurement page in headless Chromium', () => {
     await page.close();
   });
 
-  it('keeps the page bundle small', () => {
-    expect(bundleGzip).toBeLessThan(100 * 1024);
+  it('keeps the page bundle small', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'netpoke-page-'));
+    try {
+      const built = await buildPage(dir);
+      expect(Object.keys(built.files).sort()).toEqual(['app.css', 'app.js', 'index.html']);
+      expect(built.gzip).toBeLessThan(100 * 1024);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
