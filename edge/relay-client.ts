@@ -5,7 +5,7 @@ import {
   type RelayIceRequest,
   type RelayTokenClaims,
 } from '../shared/protocol/relay-api.js';
-import { signToken } from '../shared/signing.js';
+import { signRelayToken } from '../shared/relay-token.js';
 
 /** Where a relay's internal API is, and the id its tokens are addressed to. */
 export interface RelayTarget {
@@ -26,13 +26,10 @@ export type RelayOutcome<T> =
   | { ok: true; value: T }
   | { ok: false; status: number | null; code: string | null; message: string; mayExist: boolean };
 
-/** Relay tokens live this long: enough for one call, too short to be worth stealing. */
-export const RELAY_TOKEN_TTL_MS = 30_000;
-
 const CLOSE_TIMEOUT_MS = 3_000;
 
 function token(target: RelayTarget, secret: string, claims: Omit<RelayTokenClaims, 'typ' | 'aud' | 'exp'>): Promise<string> {
-  return signToken({ typ: 'relay', aud: target.id, exp: Date.now() + RELAY_TOKEN_TTL_MS, ...claims } satisfies RelayTokenClaims, secret);
+  return signRelayToken(target.id, claims, secret);
 }
 
 function endpoint(target: RelayTarget, path: string): string {

@@ -230,8 +230,8 @@ function runRequest(s: Stream, req: Exclude<StreamRequest, { type: 'close' }>): 
       s.conn.exec(sqlOf(s, req.sql, req.sql_id));
       return { type: 'sequence' };
     case 'describe': {
-      const stmt = s.conn.prepare(sqlOf(s, req.sql, req.sql_id));
       const sql = sqlOf(s, req.sql, req.sql_id);
+      const stmt = s.conn.prepare(sql);
       return {
         type: 'describe',
         result: {

@@ -1,13 +1,13 @@
 import { join } from 'node:path';
 import { controlError, parseControlMessage, type ControlOf, type ControlType } from '../shared/protocol/control.js';
-import { insertMetric, insertSurveySession, setSurveyCaptureFiles } from '../shared/db/surveys.js';
+import { insertSurveySession, setSurveyCaptureFiles } from '../shared/db/surveys.js';
 import { nowMs } from '../shared/time.js';
 import { snapshot } from './capture/capture-ring.js';
 import { writePcapng } from './capture/pcapng.js';
 import type { Logger } from './log.js';
 import type { MetricWriter } from './metric-writer.js';
 import { measuredSoFar, sendControl, stopStreams, type Session } from './session.js';
-import { reportSecond } from './stats-report.js';
+import { queueMetric, reportSecond } from './stats-report.js';
 import { startBulkSender } from './throughput.js';
 import { startTicker } from '../shared/probe/ticker.js';
 
@@ -111,12 +111,7 @@ const HANDLERS: { [T in ClientMessage['type']]: Handler<T> } = {
 
   probe_stats(ctx, s, m) {
     s.clientS2c = m.s2c_stats;
-    if (!s.streaming) return;
-    const at = Date.now();
-    ctx.writer.enqueue({
-      stmt: insertMetric({ session_id: m.survey_session_id, conn_id: s.connId, timestamp_ms: at, source: 'client', direction: 's2c', stats: m.s2c_stats }, at),
-      touch: { sessionId: m.survey_session_id, at },
-    });
+    if (s.streaming) queueMetric(ctx.writer, s, m.survey_session_id, 'client', m.s2c_stats);
   },
 
   async stop_survey_session(ctx, s, m) {

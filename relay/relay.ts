@@ -42,7 +42,7 @@ export async function startRelay(config: RelayConfig, deps: { log?: Logger } = {
   };
   let registry: Registry | null = null;
   // Every session's s2c probes go out on one 10 ms timer.
-  const probeSchedule = createTickGroup(10);
+  const probeTicks = createTickGroup(10);
 
   const release = (s: Session, why: string) => {
     if (!sessions.has(s.peerId)) return;
@@ -71,12 +71,12 @@ export async function startRelay(config: RelayConfig, deps: { log?: Logger } = {
           capture(s.capture, { at_ms: at, dir: 'c2r', channel: 'probe', data });
           s.endpoint.receive(data, at);
         } else if (label === 'bulk') {
-          const bytes = typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength;
-          s.bytes.c2s += bytes;
-          capture(s.capture, { at_ms: at, dir: 'c2r', channel: 'bulk', data: typeof data === 'string' ? data.slice(0, 64) : new Uint8Array(data as ArrayBuffer), orig_len: bytes });
+          const payload = asPayload(data);
+          s.bytes.c2s += typeof payload === 'string' ? Buffer.byteLength(payload) : payload.byteLength;
+          capture(s.capture, { at_ms: at, dir: 'c2r', channel: 'bulk', data: payload });
         } else {
           const text = typeof data === 'string' ? data : null;
-          capture(s.capture, { at_ms: at, dir: 'c2r', channel: 'control', data: text ?? new Uint8Array(data as ArrayBuffer) });
+          capture(s.capture, { at_ms: at, dir: 'c2r', channel: 'control', data: asPayload(data) });
           void handleControl(ctx, s, text).catch((e: unknown) => log('error', 'control handler failed', { conn_id: s.connId, error: String(e) }));
         }
       } catch (e) {
@@ -94,9 +94,9 @@ export async function startRelay(config: RelayConfig, deps: { log?: Logger } = {
         region: config.region,
         active_sessions: sessions.size,
         capacity: config.capacity,
-        timer_slip_p99_ms: Math.max(0, ...[...sessions.values()].map((s) => s.endpoint.timerSlip().p99)),
+        timer_slip_p99_ms: probeTicks.slip().p99,
       };
-      if (resetSlip) for (const s of sessions.values()) s.endpoint.resetTimerSlip();
+      if (resetSlip) probeTicks.resetSlip();
       return load;
     },
 
@@ -123,7 +123,7 @@ export async function startRelay(config: RelayConfig, deps: { log?: Logger } = {
         userLogin: claims.user_login ?? null,
         maxMeasuringMs: claims.max_measuring_ms ?? config.defaultMaxMeasuringMs,
         pc: answer.pc,
-        schedule: probeSchedule,
+        schedule: probeTicks.schedule,
       });
       sessions.set(s.peerId, s);
       // The row is in before the answer goes out, so the edge counts this peer against the key's limit at once;
@@ -204,4 +204,9 @@ async function atMost(ms: number, p: Promise<void> | undefined): Promise<void> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   await Promise.race([p, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
   clearTimeout(timer);
+}
+
+/** A message as text or a byte view, without copying (a Buffer already is a Uint8Array). */
+function asPayload(data: string | Buffer | ArrayBuffer): string | Uint8Array {
+  return data instanceof ArrayBuffer ? new Uint8Array(data) : data;
 }

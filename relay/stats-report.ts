@@ -1,4 +1,5 @@
 import { insertMetric } from '../shared/db/surveys.js';
+import type { DirectionStats } from '../shared/stats/direction-stats.js';
 import { nowMs } from '../shared/time.js';
 import type { MetricWriter } from './metric-writer.js';
 import { sendControl, type Session } from './session.js';
@@ -18,9 +19,15 @@ export function reportSecond(writer: MetricWriter, s: Session): void {
   const surveyId = s.surveyId;
   if (!surveyId) return;
   sendControl(s, { type: 'probe_stats', survey_session_id: surveyId, conn_id: s.connId, timestamp_ms: nowMs(), c2s_stats: c2s, s2c_stats: s.clientS2c, throughput });
+  queueMetric(writer, s, surveyId, 'server', c2s);
+}
+
+/** Queues one survey_metrics row of this connection, moving its session's last_update_time: the relay's c2s or the client's s2c. */
+export function queueMetric(writer: MetricWriter, s: Session, surveyId: string, source: 'server' | 'client', stats: DirectionStats): void {
   const at = Date.now();
+  const direction = source === 'server' ? 'c2s' : 's2c';
   writer.enqueue({
-    stmt: insertMetric({ session_id: surveyId, conn_id: s.connId, timestamp_ms: at, source: 'server', direction: 'c2s', stats: c2s }, at),
+    stmt: insertMetric({ session_id: surveyId, conn_id: s.connId, timestamp_ms: at, source, direction, stats }, at),
     touch: { sessionId: surveyId, at },
   });
 }

@@ -25,10 +25,13 @@ export function createCaptureRing(maxRecords = 150_000): CaptureRing {
   return { maxRecords, records: [], start: 0, dropped: 0 };
 }
 
-/** Adds one message, truncating bulk payloads. */
+const encoder = new TextEncoder();
+
+/** Adds one message; bulk payloads (text or bytes) keep a copied prefix and their full length. */
 export function capture(ring: CaptureRing, rec: CaptureRecord): void {
-  if (rec.channel === 'bulk' && typeof rec.data !== 'string' && rec.data.length > BULK_PREFIX_BYTES) {
-    rec = { ...rec, orig_len: rec.data.length, data: rec.data.slice(0, BULK_PREFIX_BYTES) };
+  if (rec.channel === 'bulk') {
+    const bytes = typeof rec.data === 'string' ? encoder.encode(rec.data) : rec.data;
+    if (bytes.length > BULK_PREFIX_BYTES) rec = { ...rec, orig_len: bytes.length, data: bytes.slice(0, BULK_PREFIX_BYTES) };
   }
   if (ring.records.length < ring.maxRecords) {
     ring.records.push(rec);

@@ -1,15 +1,6 @@
+import type { DirectionStats } from '../stats/direction-stats.js';
+import type { Quad } from '../stats/percentiles.js';
 import type { InStatement } from './client.js';
-
-/** The DirectionStats fields a metric row stores (see shared/protocol/stats.ts). */
-export interface MetricStats {
-  delay_deviation_ms: readonly number[];
-  rtt_ms: readonly number[];
-  jitter_ms: readonly number[];
-  loss_rate: number;
-  reorder_rate: number;
-  probe_count: number;
-  baseline_delay_ms: number;
-}
 
 export interface MetricRow {
   session_id: string;
@@ -17,7 +8,7 @@ export interface MetricRow {
   timestamp_ms: number;
   source: 'server' | 'client';
   direction: 'c2s' | 's2c';
-  stats: MetricStats;
+  stats: DirectionStats;
 }
 
 /** Creates the survey_sessions row; a repeat for the same id (second connection of a multi-path test) changes nothing. */
@@ -32,7 +23,7 @@ export function insertSurveySession(s: { session_id: string; magic_key: string; 
 
 /** One survey_metrics row (`delay_*` columns hold delay_deviation_ms). */
 export function insertMetric(m: MetricRow, now: number): InStatement {
-  const q = (a: readonly number[]) => [a[0] ?? 0, a[1] ?? 0, a[2] ?? 0, a[3] ?? 0];
+  const q = (a: Quad) => [...a];
   return {
     sql: `INSERT INTO survey_metrics (session_id, timestamp_ms, source, conn_id, direction,
             delay_p50_ms, delay_p99_ms, delay_min_ms, delay_max_ms,

@@ -10,7 +10,7 @@ import {
 } from '../stats/direction-stats.js';
 import { nowMs } from '../time.js';
 import type { Schedule } from './tick-group.js';
-import { startTicker, type SlipSummary } from './ticker.js';
+import { startTicker } from './ticker.js';
 
 export interface ProbeEndpointOptions {
   /** The direction of the probes this side sends: the relay sends 's2c', the client 'c2s'. */
@@ -36,8 +36,6 @@ export interface ProbeEndpoint {
   /** Stats of the received direction since the last report; `senderStopped` when the peer has stopped sending. */
   report(nowMs?: number, opts?: { senderStopped?: boolean }): DirectionStats;
   readonly sent: number;
-  timerSlip(): SlipSummary;
-  resetTimerSlip(): void;
 }
 
 /**
@@ -52,7 +50,6 @@ export function createProbeEndpoint(opts: ProbeEndpointOptions): ProbeEndpoint {
   let seq = 0;
   const schedule: Schedule = opts.schedule ?? ((tick) => startTicker(intervalMs, tick, now));
   let ticker: ReturnType<Schedule> | null = null;
-  let lastSlip: SlipSummary = { p50: 0, p99: 0, max: 0, samples: 0 };
   let newest: { seq: number; sent_at_ms: number; received_at: number } | null = null;
 
   const sendOne = () => {
@@ -76,7 +73,6 @@ export function createProbeEndpoint(opts: ProbeEndpointOptions): ProbeEndpoint {
     },
     stop() {
       if (!ticker) return;
-      lastSlip = ticker.slip();
       ticker.stop();
       ticker = null;
     },
@@ -102,12 +98,6 @@ export function createProbeEndpoint(opts: ProbeEndpointOptions): ProbeEndpoint {
     },
     get sent() {
       return seq;
-    },
-    timerSlip() {
-      return ticker ? ticker.slip() : lastSlip;
-    },
-    resetTimerSlip() {
-      ticker?.resetSlip();
     },
   };
 }

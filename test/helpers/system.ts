@@ -7,7 +7,7 @@ import { createClient, type Client } from '@libsql/client';
 import { startHranaServer, type HranaServer } from '../../local/hrana-server.js';
 import { migrate } from '../../shared/db/migrate.js';
 import { uuid } from '../../shared/ids.js';
-import { signToken } from '../../shared/signing.js';
+import { signRelayToken } from '../../shared/relay-token.js';
 import { RelayCreatePeerResponseSchema, type RelayTokenClaims } from '../../shared/protocol/relay-api.js';
 import { startRelay, type RelayHandle } from '../../relay/relay.js';
 import type { RelayConfig } from '../../relay/config.js';
@@ -90,8 +90,8 @@ export async function startTestRelay(db: TestDb, overrides: Partial<RelayConfig>
 }
 
 /** Signs a relay token the way the edge does. */
-export function relayToken(relay: { relayId: string }, claims: Partial<RelayTokenClaims> & Pick<RelayTokenClaims, 'op'>, secret = TEST_SECRET): Promise<string> {
-  return signToken({ typ: 'relay', aud: relay.relayId, exp: Date.now() + 30_000, ...claims }, secret);
+export function relayToken(relay: { relayId: string }, claims: Omit<RelayTokenClaims, 'typ' | 'aud' | 'exp'>, secret = TEST_SECRET): Promise<string> {
+  return signRelayToken(relay.relayId, claims, secret);
 }
 
 /** Signaling straight to a relay's internal API with a signed token, standing in for the edge. */

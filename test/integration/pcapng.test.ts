@@ -26,12 +26,22 @@ describe('capture ring', () => {
     expect(ring.dropped).toBe(2);
   });
 
-  it('truncates bulk payloads and remembers their length', () => {
+  it('truncates bulk payloads, text or bytes, to a copied prefix and remembers their length', () => {
     const ring = createCaptureRing();
-    capture(ring, { at_ms: 1, dir: 'r2c', channel: 'bulk', data: new Uint8Array(1000) });
-    const [rec] = snapshot(ring);
-    expect((rec!.data as Uint8Array).length).toBe(64);
-    expect(rec!.orig_len).toBe(1000);
+    const sent = new Uint8Array(1000).fill(7);
+    capture(ring, { at_ms: 1, dir: 'r2c', channel: 'bulk', data: sent });
+    capture(ring, { at_ms: 2, dir: 'c2r', channel: 'bulk', data: 'é'.repeat(100) });
+    capture(ring, { at_ms: 3, dir: 'c2r', channel: 'bulk', data: 'short' });
+    const [bytes, text, short] = snapshot(ring);
+    expect((bytes!.data as Uint8Array).length).toBe(64);
+    expect(bytes!.orig_len).toBe(1000);
+    // A copy: the sender's buffer may be reused.
+    sent.fill(0);
+    expect((bytes!.data as Uint8Array)[0]).toBe(7);
+    expect((text!.data as Uint8Array).length).toBe(64);
+    expect(text!.orig_len).toBe(200);
+    expect(short!.data).toBe('short');
+    expect(short!.orig_len).toBeUndefined();
   });
 });
 

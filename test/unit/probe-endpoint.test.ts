@@ -46,9 +46,9 @@ describe('tick group', () => {
     vi.useFakeTimers({ now: 1_000 });
     const group = createTickGroup(10, () => Date.now());
     const counts = [0, 0];
-    const a = group(() => counts[0]!++);
+    const a = group.schedule(() => counts[0]!++);
     vi.advanceTimersByTime(50);
-    const b = group(() => counts[1]!++);
+    const b = group.schedule(() => counts[1]!++);
     vi.advanceTimersByTime(100);
     expect(counts).toEqual([15, 10]);
     expect(vi.getTimerCount()).toBe(1);
@@ -63,7 +63,7 @@ describe('tick group', () => {
     vi.useFakeTimers({ now: 1_000 });
     const group = createTickGroup(10, () => Date.now());
     const sent = [0, 0];
-    const eps = [0, 1].map((i) => createProbeEndpoint({ sendDirection: 's2c', connId: `c${i}`, schedule: group, send: () => sent[i]!++, now: () => Date.now() }));
+    const eps = [0, 1].map((i) => createProbeEndpoint({ sendDirection: 's2c', connId: `c${i}`, schedule: group.schedule, send: () => sent[i]!++, now: () => Date.now() }));
     for (const e of eps) e.start();
     vi.advanceTimersByTime(1000);
     expect(sent).toEqual([100, 100]);
