@@ -137,4 +137,29 @@ export const MIGRATIONS: readonly Migration[] = [
       `CREATE INDEX IF NOT EXISTS idx_key_failures_window ON key_failures(window_start)`,
     ],
   },
+  {
+    version: 4,
+    name: 'metric_counts_and_row_key',
+    statements: [
+      // The counts every longer window is aggregated from (PROTOCOL.md §2), whether the second was under load,
+      // and its bulk goodput; row_key makes a retried write land once.
+      `ALTER TABLE survey_metrics ADD COLUMN probes_expected INTEGER`,
+      `ALTER TABLE survey_metrics ADD COLUMN late_count INTEGER`,
+      `ALTER TABLE survey_metrics ADD COLUMN sender_paused_ms REAL`,
+      `ALTER TABLE survey_metrics ADD COLUMN loaded INTEGER`,
+      `ALTER TABLE survey_metrics ADD COLUMN throughput_bps REAL`,
+      `ALTER TABLE survey_metrics ADD COLUMN loss_tmax_ms REAL`,
+      `ALTER TABLE survey_metrics ADD COLUMN row_key TEXT`,
+      `CREATE UNIQUE INDEX IF NOT EXISTS idx_metrics_row_key ON survey_metrics(row_key)`,
+    ],
+  },
+  {
+    version: 5,
+    name: 'survey_end',
+    statements: [
+      // How a survey ended: 'stopped' (explicit), 'closed' (the client went away), 'relay_restart', 'time_limit', ...
+      `ALTER TABLE survey_sessions ADD COLUMN end_time INTEGER`,
+      `ALTER TABLE survey_sessions ADD COLUMN end_reason TEXT`,
+    ],
+  },
 ];
