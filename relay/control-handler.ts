@@ -8,6 +8,7 @@ import type { Logger } from './log.js';
 import type { MetricWriter } from './metric-writer.js';
 import { measuredSoFar, sendControl, stopStreams, type Session } from './session.js';
 import { queueMetric, reportSecond } from './stats-report.js';
+import { endSurvey, linkPeerToSurvey } from './survey-end.js';
 import { startBulkSender } from './throughput.js';
 import { startTicker } from '../shared/probe/ticker.js';
 
@@ -16,6 +17,8 @@ export interface ControlContext {
   log: Logger;
   dataDir: string;
   relayAddr: { ip: string; port: number };
+  /** Written on the peer's row with its survey, for ending it after a crash. */
+  relayId: string;
 }
 
 /** Messages only the relay sends: a client sending one gets `wrong_direction`. */
@@ -60,6 +63,7 @@ const HANDLERS: { [T in ClientMessage['type']]: Handler<T> } = {
       s.surveyId = m.survey_session_id;
       // Repeats (a second connection of a multi-path survey) are absorbed by ON CONFLICT DO NOTHING.
       ctx.writer.enqueue({ stmt: insertSurveySession({ session_id: m.survey_session_id, magic_key: s.magicKey, user_login: s.userLogin, now: Date.now() }) });
+      linkPeerToSurvey(ctx.writer, ctx.relayId, s);
       ctx.log('info', 'survey session started', { survey_session_id: m.survey_session_id, conn_id: s.connId });
     }
     sendControl(s, { type: 'server_side_ready', survey_session_id: m.survey_session_id, conn_id: s.connId });
@@ -115,6 +119,7 @@ const HANDLERS: { [T in ClientMessage['type']]: Handler<T> } = {
   },
 
   async stop_survey_session(ctx, s, m) {
+    endSurvey(ctx.writer, s, 'stopped');
     stopStreams(s);
     const path = join(ctx.dataDir, 'captures', m.survey_session_id, `${s.connId}.pcapng`);
     let saved = false;

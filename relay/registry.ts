@@ -1,5 +1,5 @@
 import type { Db } from '../shared/db/client.js';
-import { closeAllRelayPeers, closeRelayPeer, openRelayPeer, upsertRelay, type RelayPeer, type RelayRecord } from '../shared/db/relays.js';
+import { closeAllRelayPeers, closeLeftoverPeers, closeRelayPeer, openRelayPeer, upsertRelay, type RelayPeer, type RelayRecord } from '../shared/db/relays.js';
 import type { Logger } from './log.js';
 
 export interface Registry {
@@ -22,8 +22,9 @@ export async function startRegistry(
 ): Promise<Registry> {
   const startedAt = Date.now();
   const record = (heartbeat: number): RelayRecord => ({ ...opts.relay, active_sessions: opts.activeSessions(), last_heartbeat: heartbeat, started_at: startedAt });
-  // Peers left open by an earlier run of this relay are gone.
-  await closeAllRelayPeers(db, opts.relay.id);
+  // Peers left open by an earlier run of this relay are gone, and so are their surveys (it died without ending them).
+  const ended = await closeLeftoverPeers(db, opts.relay.id);
+  if (ended > 0) log('warn', 'surveys left live by an earlier run of this relay ended as relay_restart', { surveys: ended });
   await upsertRelay(db, record(Date.now()));
   let failing = false;
   const beat = async () => {

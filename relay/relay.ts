@@ -15,6 +15,7 @@ import { createLogger, type Logger } from './log.js';
 import { createMetricWriter, type MetricWriter } from './metric-writer.js';
 import { answerOffer, BadOfferError } from './peer.js';
 import { startRegistry, type Registry } from './registry.js';
+import { endSurvey } from './survey-end.js';
 import { CHANNEL_LABELS, closeSession, createSession, type ChannelLabel, type Session } from './session.js';
 
 export interface RelayHandle {
@@ -38,14 +39,18 @@ export async function startRelay(config: RelayConfig, deps: { log?: Logger } = {
     writer,
     log,
     dataDir: config.dataDir,
+    relayId: config.relayId,
     relayAddr: { ip: config.publicAddress ?? config.bindAddress, port: config.udpPort },
   };
   let registry: Registry | null = null;
   // Every session's s2c probes go out on one 10 ms timer.
   const probeTicks = createTickGroup(10);
 
+  // Set by close(): the surveys still open then end as 'relay_shutdown', not 'closed'.
+  let shuttingDown = false;
   const release = (s: Session, why: string) => {
     if (!sessions.has(s.peerId)) return;
+    endSurvey(writer, s, shuttingDown ? 'relay_shutdown' : 'closed');
     sessions.delete(s.peerId);
     closeSession(s);
     void registry?.peerClosed({ peer_id: s.peerId, relay_id: config.relayId, magic_key: s.magicKey, conn_id: s.connId });
@@ -190,6 +195,7 @@ export async function startRelay(config: RelayConfig, deps: { log?: Logger } = {
     writer,
     async close() {
       ticker.stop();
+      shuttingDown = true;
       for (const s of [...sessions.values()]) release(s, 'relay shutting down');
       await registry?.stop();
       await writer.drain(3_000);

@@ -162,4 +162,12 @@ export const MIGRATIONS: readonly Migration[] = [
       `ALTER TABLE survey_sessions ADD COLUMN end_reason TEXT`,
     ],
   },
+  {
+    version: 6,
+    name: 'relay_peer_survey',
+    statements: [
+      // The survey a peer carries: a relay that died and restarts ends the surveys of the peers it left open.
+      `ALTER TABLE relay_peers ADD COLUMN survey_session_id TEXT`,
+    ],
+  },
 ];

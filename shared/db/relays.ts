@@ -1,4 +1,4 @@
-import type { Db } from './client.js';
+import type { Db, InStatement } from './client.js';
 
 /** A relay as it registers itself. */
 export interface RelayRecord {
@@ -75,7 +75,43 @@ export async function closeRelayPeer(db: Db, p: RelayPeer): Promise<void> {
 
 /** Closes every peer a relay left open (it restarted: they are gone). */
 export async function closeAllRelayPeers(db: Db, relayId: string): Promise<void> {
-  await db.execute({ sql: 'UPDATE relay_peers SET closed_at = ? WHERE relay_id = ? AND closed_at IS NULL', args: [Date.now(), relayId] });
+  await db.execute(closeRelayPeersOf(relayId, Date.now()));
+}
+
+/** Marks every open peer of a relay closed at `at`. */
+export function closeRelayPeersOf(relayId: string, at: number): InStatement {
+  return { sql: 'UPDATE relay_peers SET closed_at = ? WHERE relay_id = ? AND closed_at IS NULL', args: [Math.round(at), relayId] };
+}
+
+/** Records which survey a peer carries; inserts the peer open if its open write has not landed yet (a close that landed first stays). */
+export function setRelayPeerSurvey(p: RelayPeer, surveyId: string, now: number): InStatement {
+  return {
+    sql: `INSERT INTO relay_peers (peer_id, relay_id, magic_key, conn_id, created_at, survey_session_id) VALUES (?, ?, ?, ?, ?, ?)
+          ON CONFLICT(peer_id) DO UPDATE SET survey_session_id = excluded.survey_session_id`,
+    args: [p.peer_id, p.relay_id, p.magic_key, p.conn_id, Math.round(now), surveyId],
+  };
+}
+
+/**
+ * Ends as 'relay_restart' the surveys carried by peers a relay left open (it died). Their end_time is the
+ * relay's last heartbeat (`now` if it has none), or their last metric row if later; an end already recorded
+ * later stays, as every survey end does.
+ */
+export function endSurveysOfOpenPeers(relayId: string, now: number): InStatement {
+  return {
+    sql: `WITH seen(t) AS (SELECT COALESCE((SELECT NULLIF(last_heartbeat, 0) FROM relays WHERE id = ?1), ?2))
+          UPDATE survey_sessions SET end_time = MAX(last_update_time, (SELECT t FROM seen)), end_reason = 'relay_restart'
+          WHERE session_id IN (SELECT survey_session_id FROM relay_peers WHERE relay_id = ?1 AND closed_at IS NULL AND survey_session_id IS NOT NULL)
+            AND (end_time IS NULL OR end_time <= MAX(last_update_time, (SELECT t FROM seen)))`,
+    args: [relayId, Math.round(now)],
+  };
+}
+
+/** At start-up: ends the surveys of the peers an earlier run of this relay left open and closes those peers, in one transaction; returns how many surveys it ended. */
+export async function closeLeftoverPeers(db: Db, relayId: string): Promise<number> {
+  const now = Date.now();
+  const [ended] = await db.batch([endSurveysOfOpenPeers(relayId, now), closeRelayPeersOf(relayId, now)], 'write');
+  return ended?.rowsAffected ?? 0;
 }
 
 /** Open peers of a key on relays that are still alive (a dead relay's peers do not count). */

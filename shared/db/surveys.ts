@@ -64,3 +64,15 @@ export function setSurveyCaptureFiles(sessionId: string, pcapPath: string | null
     args: [pcapPath, keylogPath, sessionId],
   };
 }
+
+/** How a survey ended (survey_sessions.end_reason). */
+export type SurveyEndReason = 'stopped' | 'closed' | 'relay_shutdown' | 'relay_restart';
+
+/** Records a survey's end; of several ends (one per connection) the latest wins, and end_time never moves back. */
+export function endSurveySession(sessionId: string, at: number, reason: SurveyEndReason): InStatement {
+  const t = Math.round(at);
+  return {
+    sql: 'UPDATE survey_sessions SET end_time = ?, end_reason = ? WHERE session_id = ? AND (end_time IS NULL OR end_time <= ?)',
+    args: [t, reason, sessionId, t],
+  };
+}

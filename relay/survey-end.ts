@@ -1,0 +1,20 @@
+import { setRelayPeerSurvey } from '../shared/db/relays.js';
+import { endSurveySession, type SurveyEndReason } from '../shared/db/surveys.js';
+import type { MetricWriter } from './metric-writer.js';
+import type { Session } from './session.js';
+
+/** Connections whose survey end is recorded: the close that follows an explicit stop must not overwrite it. */
+const ended = new WeakSet<Session>();
+
+/** Records the end of a connection's survey, once per connection (across connections the latest end wins). */
+export function endSurvey(writer: MetricWriter, s: Session, reason: Exclude<SurveyEndReason, 'relay_restart'>): void {
+  if (s.surveyId === null || ended.has(s)) return;
+  ended.add(s);
+  writer.enqueue({ stmt: endSurveySession(s.surveyId, Date.now(), reason) });
+}
+
+/** Records on the peer's row the survey it carries, so a restart after a crash can end that survey. */
+export function linkPeerToSurvey(writer: MetricWriter, relayId: string, s: Session): void {
+  if (s.surveyId === null) return;
+  writer.enqueue({ stmt: setRelayPeerSurvey({ peer_id: s.peerId, relay_id: relayId, magic_key: s.magicKey, conn_id: s.connId }, s.surveyId, Date.now()) });
+}
