@@ -4,6 +4,7 @@ import nodeDataChannel, { type DataChannel } from 'node-datachannel';
 import { RTCPeerConnection } from 'node-datachannel/polyfill';
 import { startSurvey, type SurveyHandle } from '../client/survey-client.js';
 import { RelayLoadSchema } from '../shared/protocol/relay-api.js';
+import { windowCounts } from '../shared/stats/aggregate.js';
 import { directSignal, freeUdpPort, relayToken, startTestDb, TEST_SECRET } from '../test/helpers/system.js';
 
 /** Messages per second one unordered, unreliable channel carries one way on loopback, sending as fast as it takes them. */
@@ -41,7 +42,7 @@ export async function rawDataChannelRate(seconds = 3): Promise<number> {
   return received / seconds;
 }
 
-async function startRelayProcess(dbUrl: string, dataDir: string): Promise<{ child: ChildProcess; url: string; relayId: string }> {
+async function startRelayProcess(dbUrl: string, dbToken: string, dataDir: string): Promise<{ child: ChildProcess; url: string; relayId: string }> {
   const port = 20000 + Math.floor(Math.random() * 20000);
   const relayId = 'bench-relay';
   const child = spawn(process.execPath, ['--import', 'tsx', 'relay/main.ts'], {
@@ -54,6 +55,7 @@ async function startRelayProcess(dbUrl: string, dataDir: string): Promise<{ chil
       RELAY_SHARED_SECRET: TEST_SECRET,
       RELAY_LOG_LEVEL: 'error',
       LIBSQL_URL: dbUrl,
+      LIBSQL_AUTH_TOKEN: dbToken,
       NETPOKE_DATA_DIR: dataDir,
     },
     stdio: ['ignore', 'ignore', 'inherit'],
@@ -81,10 +83,14 @@ async function level(relay: { url: string; relayId: string }, n: number, seconds
         iceTimeoutMs: 30_000,
         onEvent: (e) => {
           if (e.type !== 'stats' || !warm) return;
-          stats.c2sProbes += e.c2s.probe_count;
-          stats.c2sLost += (e.c2s.loss_rate / 100) * e.c2s.probe_count;
-          stats.s2cProbes += e.s2c.probe_count;
-          stats.s2cLost += (e.s2c.loss_rate / 100) * e.s2c.probe_count;
+          if (e.c2s) {
+            const c = windowCounts(e.c2s);
+            stats.c2sProbes += c.expected;
+            stats.c2sLost += c.lost;
+          }
+          const d = windowCounts(e.s2c);
+          stats.s2cProbes += d.expected;
+          stats.s2cLost += d.lost;
         },
       }),
     ),
@@ -109,7 +115,7 @@ async function level(relay: { url: string; relayId: string }, n: number, seconds
 export async function benchRelay(): Promise<Record<string, number | string>> {
   const raw = await rawDataChannelRate();
   const db = await startTestDb();
-  const relay = await startRelayProcess(db.url, db.dir);
+  const relay = await startRelayProcess(db.url, db.authToken, db.dir);
   const out: Record<string, number | string> = { 'raw node-datachannel msgs/s (one channel, one way)': Math.round(raw) };
   const levels = [5, 10, 20, 40, 80, 160];
   let sustained = 0;

@@ -1,9 +1,12 @@
 import { createProbeEndpoint, type ProbeEndpoint } from '../shared/probe/endpoint.js';
-import { startTicker, type Ticker } from '../shared/probe/ticker.js';
+import type { Schedule, ScheduleHandle } from '../shared/probe/tick-group.js';
+import { startTicker } from '../shared/probe/ticker.js';
 import { parseControlMessage, type ControlMessage, type ControlOf } from '../shared/protocol/control.js';
 import type { Throughput } from '../shared/protocol/stats.js';
+import { aggregateStats } from '../shared/stats/aggregate.js';
 import { emptyDirectionStats, type DirectionStats } from '../shared/stats/direction-stats.js';
 import { nowMs } from '../shared/time.js';
+import { startBulkUpload, type BulkUpload } from './bulk-upload.js';
 import { openConnection, type Connection } from './connection.js';
 import { edgeSignal, SurveyError, type Signal } from './signaling.js';
 
@@ -19,7 +22,16 @@ export interface SurveyClientOptions {
   fetch?: typeof fetch;
   /** Replaces the edge signaling (tests that talk straight to a relay). */
   signal?: Signal;
+  /** STUN/TURN servers to gather with (by default the edge's `GET /api/ice-servers`). */
+  iceServers?: RTCIceServer[];
+  /** 'relay': connect through TURN only. */
+  iceTransportPolicy?: RTCIceTransportPolicy;
   iceTimeoutMs?: number;
+  /**
+   * Where the client's timers come from (default: setTimeout). The page passes
+   * one driven from a worker, so probing goes on in a background tab.
+   */
+  every?: (intervalMs: number) => Schedule;
   onEvent?: (e: SurveyEvent) => void;
 }
 
@@ -29,14 +41,40 @@ export type SurveyEvent =
   | { type: 'status'; status: SurveyStatus }
   | { type: 'error'; code: string; message: string }
   | { type: 'measuring_time'; max_duration_ms: number }
-  | { type: 'stats'; conn_id: string; timestamp_ms: number; c2s: DirectionStats; s2c: DirectionStats; throughput?: Throughput }
+  | {
+      type: 'stats';
+      conn_id: string;
+      timestamp_ms: number;
+      /**
+       * The relay's windows that arrived since the last event, merged by counts
+       * (each relay window counted exactly once); null when none arrived.
+       */
+      c2s: DirectionStats | null;
+      /** What this client measured of the relay's probes in its last window. */
+      s2c: DirectionStats;
+      throughput?: Throughput;
+      /** Time this client could not keep its own probe schedule in the window (a background tab, a stall). */
+      own_paused_ms: number;
+      /** The last window of the survey (after Stop). */
+      final?: boolean;
+    }
   | { type: 'stopped'; pcap_available: boolean; reason: 'explicit' | 'time_limit' | 'closed' };
+
+export interface TrafficMode {
+  /** The relay sends bulk data (download). */
+  download: boolean;
+  /** This client sends bulk data (upload). */
+  upload: boolean;
+}
 
 export interface SurveyHandle {
   readonly surveySessionId: string;
   readonly connIds: string[];
+  /** Server traffic only (download); kept for callers that know no upload. */
   setServerTraffic(on: boolean): void;
-  /** Explicit stop: stops the streams, asks the relay to save the capture, waits for its answer, closes. */
+  /** Throughput test: download, upload, or both at once. */
+  setTraffic(mode: TrafficMode): void;
+  /** Explicit stop: stops the streams, waits for both sides' last windows, asks the relay to save the capture, closes. */
   stop(): Promise<{ pcap_available: boolean }>;
   /** Abrupt end, like closing the tab: no capture is saved. */
   close(): void;
@@ -46,13 +84,20 @@ export interface SurveyHandle {
 interface Leg {
   conn: Connection;
   endpoint: ProbeEndpoint;
-  relayC2s: DirectionStats;
+  /** Relay c2s windows not yet passed on. */
+  relayWindows: DirectionStats[];
   relayThroughput: Throughput | undefined;
   s2cBytes: number;
+  c2sBytes: number;
+  upload: BulkUpload | null;
+  downloading: boolean;
+  pausedReported: number;
   waiters: Map<string, (m: ControlMessage) => void>;
 }
 
 const CONTROL_REPLY_TIMEOUT_MS = 10_000;
+/** After the streams stop, the last window waits this long: the receiver's Tmax (500 ms) plus the way of the sender's last report. */
+const FINAL_WINDOW_DELAY_MS = 600;
 
 /** Connects, starts a survey on every connection and begins probing; resolves once measuring. */
 export async function startSurvey(opts: SurveyClientOptions): Promise<SurveyHandle> {
@@ -60,16 +105,18 @@ export async function startSurvey(opts: SurveyClientOptions): Promise<SurveyHand
   const count = Math.min(4, Math.max(1, Math.floor(opts.connections ?? 1)));
   const surveySessionId = crypto.randomUUID();
   const signal = opts.signal ?? edgeSignal(opts.baseUrl, opts.magicKey, opts.fetch ?? fetch.bind(globalThis));
+  const every = opts.every ?? ((intervalMs: number): Schedule => (tick) => startTicker(intervalMs, tick));
   let finished = false;
-  let ticker: Ticker | null = null;
+  let ticker: ScheduleHandle | null = null;
 
-  /** Ends the survey once: stops every timer and probe stream, closes every peer; false if it had already ended. */
+  /** Ends the survey once: stops every timer, probe stream and upload, closes every peer; false if it had already ended. */
   const finish = (): boolean => {
     if (finished) return false;
     finished = true;
     ticker?.stop();
     for (const l of legs) {
       l.endpoint.stop();
+      l.upload?.stop();
       l.conn.close();
     }
     return true;
@@ -86,7 +133,14 @@ export async function startSurvey(opts: SurveyClientOptions): Promise<SurveyHand
   try {
     const conns = await Promise.all(
       Array.from({ length: count }, () =>
-        openConnection({ RTCPeerConnection: opts.RTCPeerConnection, signal, connId: crypto.randomUUID(), iceTimeoutMs: opts.iceTimeoutMs ?? 10_000 }),
+        openConnection({
+          RTCPeerConnection: opts.RTCPeerConnection,
+          signal,
+          connId: crypto.randomUUID(),
+          iceTimeoutMs: opts.iceTimeoutMs ?? 10_000,
+          ...(opts.iceServers ? { iceServers: opts.iceServers } : {}),
+          ...(opts.iceTransportPolicy ? { iceTransportPolicy: opts.iceTransportPolicy } : {}),
+        }),
       ),
     );
     for (const conn of conns) legs.push(wireLeg(conn));
@@ -105,13 +159,20 @@ export async function startSurvey(opts: SurveyClientOptions): Promise<SurveyHand
       endpoint: createProbeEndpoint({
         sendDirection: 'c2s',
         connId: conn.connId,
+        schedule: every(10),
         send: (text) => {
-          if (conn.channels.probe.readyState === 'open') conn.channels.probe.send(text);
+          if (conn.channels.probe.readyState !== 'open') return false;
+          conn.channels.probe.send(text);
+          return true;
         },
       }),
-      relayC2s: emptyDirectionStats(),
+      relayWindows: [],
       relayThroughput: undefined,
       s2cBytes: 0,
+      c2sBytes: 0,
+      upload: null,
+      downloading: false,
+      pausedReported: 0,
       waiters: new Map(),
     };
     conn.channels.probe.onmessage = (e) => leg.endpoint.receive(e.data, nowMs());
@@ -120,7 +181,7 @@ export async function startSurvey(opts: SurveyClientOptions): Promise<SurveyHand
     };
     conn.channels.control.onmessage = (e) => onControl(leg, e.data);
     for (const label of ['probe', 'control'] as const) {
-      conn.channels[label].addEventListener('close', () => fail('channel_closed', 'the connection to the measurement server dropped'));
+      conn.channels[label].addEventListener('close', () => fail('channel_closed', 'the connection to the measurement server dropped (the server went away or the network failed)'));
     }
     return leg;
   }
@@ -135,8 +196,10 @@ export async function startSurvey(opts: SurveyClientOptions): Promise<SurveyHand
       waiter(m);
     }
     if (m.type === 'probe_stats') {
-      leg.relayC2s = m.c2s_stats;
+      if (leg.relayWindows.length < 120) leg.relayWindows.push(m.c2s_stats);
       leg.relayThroughput = m.throughput;
+    } else if (m.type === 'sender_report') {
+      leg.endpoint.receiveSenderReport({ last_seq: m.last_seq, sent: m.sent, paused_ms: m.paused_ms }, nowMs());
     } else if (m.type === 'measuring_time_response') {
       emit({ type: 'measuring_time', max_duration_ms: m.max_duration_ms });
     } else if (m.type === 'error') {
@@ -146,7 +209,11 @@ export async function startSurvey(opts: SurveyClientOptions): Promise<SurveyHand
   }
 
   const send = (leg: Leg, msg: ControlMessage) => {
-    if (leg.conn.channels.control.readyState === 'open') leg.conn.channels.control.send(JSON.stringify(msg));
+    try {
+      if (leg.conn.channels.control.readyState === 'open') leg.conn.channels.control.send(JSON.stringify(msg));
+    } catch {
+      // A channel closing under us: its close event ends the survey.
+    }
   };
   const request = <T extends ControlMessage['type']>(leg: Leg, msg: ControlMessage, reply: T): Promise<ControlOf<T>> =>
     new Promise((resolve, reject) => {
@@ -168,6 +235,29 @@ export async function startSurvey(opts: SurveyClientOptions): Promise<SurveyHand
     emit({ type: 'status', status: 'stopped' });
   };
 
+  /** Closes this client's window of the relay's probes: reports it to the relay, with our own sender report, and emits it. */
+  const closeWindow = (leg: Leg, final: boolean) => {
+    const loaded = leg.s2cBytes > 0 || leg.c2sBytes > 0 || leg.upload !== null || leg.downloading;
+    const s2c = leg.endpoint.report(nowMs(), { senderStopped: final, loaded, throughputBps: leg.s2cBytes * 8 });
+    const timestamp = nowMs();
+    const own = leg.endpoint.senderReport();
+    send(leg, { type: 'sender_report', ...ids(leg), timestamp_ms: timestamp, ...own });
+    send(leg, { type: 'probe_stats', ...ids(leg), timestamp_ms: timestamp, c2s_stats: emptyDirectionStats(), s2c_stats: s2c });
+    const throughput = { c2s_bytes_per_s: leg.relayThroughput?.c2s_bytes_per_s ?? leg.c2sBytes, s2c_bytes_per_s: leg.s2cBytes };
+    leg.s2cBytes = 0;
+    leg.c2sBytes = 0;
+    const paused = own.paused_ms - leg.pausedReported;
+    leg.pausedReported = own.paused_ms;
+    if (!final) emitWindow(leg, timestamp, s2c, throughput, paused, false);
+    return { s2c, throughput, paused };
+  };
+
+  const emitWindow = (leg: Leg, timestamp: number, s2c: DirectionStats, throughput: Throughput, paused: number, final: boolean) => {
+    const windows = leg.relayWindows.splice(0);
+    const c2s = windows.length === 0 ? null : windows.length === 1 ? windows[0]! : aggregateStats(windows);
+    emit({ type: 'stats', conn_id: leg.conn.connId, timestamp_ms: timestamp, c2s, s2c, throughput, own_paused_ms: paused, ...(final ? { final } : {}) });
+  };
+
   try {
     await Promise.all(legs.map((leg) => request(leg, { type: 'start_survey_session', ...ids(leg) }, 'server_side_ready')));
     await Promise.all(legs.map((leg) => request(leg, { type: 'get_measuring_time', ...ids(leg) }, 'measuring_time_response')));
@@ -182,23 +272,29 @@ export async function startSurvey(opts: SurveyClientOptions): Promise<SurveyHand
   }
   emit({ type: 'status', status: 'measuring' });
 
-  ticker = startTicker(1000, () => {
-    for (const leg of legs) {
-      const s2c = leg.endpoint.report();
-      const timestamp = nowMs();
-      send(leg, { type: 'probe_stats', ...ids(leg), timestamp_ms: timestamp, c2s_stats: emptyDirectionStats(), s2c_stats: s2c });
-      const throughput = { c2s_bytes_per_s: leg.relayThroughput?.c2s_bytes_per_s ?? 0, s2c_bytes_per_s: leg.s2cBytes };
-      leg.s2cBytes = 0;
-      emit({ type: 'stats', conn_id: leg.conn.connId, timestamp_ms: timestamp, c2s: leg.relayC2s, s2c, throughput });
-    }
+  ticker = every(1000)(() => {
+    for (const leg of legs) closeWindow(leg, false);
   });
+
+  const setTraffic = (mode: TrafficMode) => {
+    for (const leg of legs) {
+      if (mode.download !== leg.downloading) send(leg, { type: mode.download ? 'start_server_traffic' : 'stop_server_traffic', ...ids(leg) });
+      leg.downloading = mode.download;
+      if (mode.upload && !leg.upload) leg.upload = startBulkUpload(leg.conn.channels.bulk, (n) => (leg.c2sBytes += n));
+      if (!mode.upload && leg.upload) {
+        leg.upload.stop();
+        leg.upload = null;
+      }
+    }
+  };
 
   return {
     surveySessionId,
     connIds: legs.map((l) => l.conn.connId),
     setServerTraffic(on) {
-      for (const leg of legs) send(leg, { type: on ? 'start_server_traffic' : 'stop_server_traffic', ...ids(leg) });
+      setTraffic({ download: on, upload: legs.some((l) => l.upload !== null) });
     },
+    setTraffic,
     async stop() {
       if (finished) return { pcap_available: false };
       finished = true;
@@ -206,15 +302,23 @@ export async function startSurvey(opts: SurveyClientOptions): Promise<SurveyHand
       ticker?.stop();
       for (const leg of legs) {
         leg.endpoint.stop();
+        leg.upload?.stop();
+        leg.upload = null;
+        send(leg, { type: 'sender_report', ...ids(leg), timestamp_ms: nowMs(), ...leg.endpoint.senderReport() });
         send(leg, { type: 'stop_probe_streams', ...ids(leg) });
       }
+      // Probes still on the way get the receiver's Tmax before the last window closes (a real wait, not a sync).
+      await new Promise((r) => setTimeout(r, FINAL_WINDOW_DELAY_MS));
+      const last = legs.map((leg) => closeWindow(leg, true));
       let pcap = false;
       try {
+        // The relay sends its last window before it answers, so it is in relayWindows by then.
         const replies = await Promise.all(legs.map((leg) => request(leg, { type: 'stop_survey_session', ...ids(leg) }, 'survey_session_stopped')));
         pcap = replies.every((r) => r.pcap_available);
       } catch {
         pcap = false;
       }
+      legs.forEach((leg, i) => emitWindow(leg, nowMs(), last[i]!.s2c, last[i]!.throughput, last[i]!.paused, true));
       for (const l of legs) l.conn.close();
       emit({ type: 'stopped', pcap_available: pcap, reason: 'explicit' });
       emit({ type: 'status', status: 'stopped' });

@@ -1,10 +1,13 @@
-import { aggregateStats, emptyDirectionStats, type DirectionStats } from '../shared/stats/index.js';
+import { aggregateStats, emptyDirectionStats, splitByLoad, type DirectionStats } from '../shared/stats/index.js';
 
-/** One second of a survey, all connections merged. */
+/** One second of a survey, all connections merged by counts. */
 export interface Second {
   at_ms: number;
-  c2s: DirectionStats;
+  /** The relay's windows that arrived in this second; null when none did (a gap, not zeros). */
+  c2s: DirectionStats | null;
   s2c: DirectionStats;
+  /** Time this page could not keep its probe schedule in this second (a hidden tab the browser throttled). */
+  paused_ms: number;
   /** Bulk bytes per second each way. */
   c2s_bps: number;
   s2c_bps: number;
@@ -15,6 +18,10 @@ export interface WindowSummary {
   s2c: DirectionStats;
   c2s_bps: number;
   s2c_bps: number;
+  /** RTT p50 of unloaded and loaded seconds apart, and responsiveness (round trips per minute under load). */
+  rtt_idle_ms: number;
+  rtt_loaded_ms: number;
+  responsiveness_rpm: number | null;
 }
 
 export const WINDOWS = { '1s': 1, '10s': 10, '60s': 60 } as const;
@@ -31,12 +38,14 @@ export function createHistory(): History {
   return { seconds: [] };
 }
 
-/** Merges one tick's per-connection stats into a Second and appends it. */
-export function pushTick(h: History, atMs: number, perConn: { c2s: DirectionStats; s2c: DirectionStats; c2s_bps: number; s2c_bps: number }[]): Second {
+/** Merges one tick's per-connection stats into a Second (by counts) and appends it. */
+export function pushTick(h: History, atMs: number, perConn: { c2s: DirectionStats | null; s2c: DirectionStats; c2s_bps: number; s2c_bps: number; paused_ms: number }[]): Second {
+  const c2s = perConn.flatMap((p) => (p.c2s ? [p.c2s] : []));
   const sec: Second = {
     at_ms: atMs,
-    c2s: perConn.length === 1 ? perConn[0]!.c2s : aggregateStats(perConn.map((p) => p.c2s)),
+    c2s: c2s.length === 0 ? null : c2s.length === 1 ? c2s[0]! : aggregateStats(c2s),
     s2c: perConn.length === 1 ? perConn[0]!.s2c : aggregateStats(perConn.map((p) => p.s2c)),
+    paused_ms: Math.max(0, ...perConn.map((p) => p.paused_ms)),
     c2s_bps: perConn.reduce((n, p) => n + p.c2s_bps, 0),
     s2c_bps: perConn.reduce((n, p) => n + p.s2c_bps, 0),
   };
@@ -45,21 +54,32 @@ export function pushTick(h: History, atMs: number, perConn: { c2s: DirectionStat
   return sec;
 }
 
-/** The summary of the last `window` seconds (aggregateStats' definitions; throughput is the mean). */
+/** The summary of the last `window` seconds: counts summed (aggregateStats), throughput the mean, RTT idle and under load apart. */
 export function summarize(h: History, window: WindowName): WindowSummary {
   const last = h.seconds.slice(-WINDOWS[window]);
-  if (last.length === 0) return { c2s: emptyDirectionStats(), s2c: emptyDirectionStats(), c2s_bps: 0, s2c_bps: 0 };
+  const empty = { c2s: emptyDirectionStats(), s2c: emptyDirectionStats(), c2s_bps: 0, s2c_bps: 0, rtt_idle_ms: 0, rtt_loaded_ms: 0, responsiveness_rpm: null };
+  if (last.length === 0) return empty;
   const mean = (pick: (s: Second) => number) => last.reduce((n, s) => n + pick(s), 0) / last.length;
+  // RTT samples come from both directions' echoes; the client's own (s2c) side sees its probes' round trips.
+  const load = splitByLoad(last.flatMap((s) => [s.s2c, ...(s.c2s ? [s.c2s] : [])]));
   return {
-    c2s: aggregateStats(last.map((s) => s.c2s)),
+    c2s: aggregateStats(last.flatMap((s) => (s.c2s ? [s.c2s] : []))),
     s2c: aggregateStats(last.map((s) => s.s2c)),
     c2s_bps: mean((s) => s.c2s_bps),
     s2c_bps: mean((s) => s.s2c_bps),
+    rtt_idle_ms: load.idle.rtt_ms[0],
+    rtt_loaded_ms: load.loaded.rtt_ms[0],
+    responsiveness_rpm: load.responsiveness_rpm,
   };
 }
 
+/** Milliseconds of the last `seconds` in which the page could not keep its schedule. */
+export function pausedMs(h: History, seconds: number): number {
+  return h.seconds.slice(-seconds).reduce((n, s) => n + s.paused_ms, 0);
+}
+
 /** The table's rows: a label, the stat's name for data-metric, and how to read it from a summary. */
-export const METRICS: { id: string; label: string; unit: string; read: (d: DirectionStats, bps: number) => number; digits: number }[] = [
+export const METRICS: { id: string; label: string; unit: string; read: (d: DirectionStats, bps: number, w: WindowSummary) => number | null; digits: number }[] = [
   { id: 'probe_count', label: 'Probes', unit: '', read: (d) => d.probe_count, digits: 0 },
   { id: 'loss_rate', label: 'Loss', unit: '%', read: (d) => d.loss_rate, digits: 2 },
   { id: 'reorder_rate', label: 'Reordering', unit: '%', read: (d) => d.reorder_rate, digits: 2 },
@@ -70,4 +90,7 @@ export const METRICS: { id: string; label: string; unit: string; read: (d: Direc
   { id: 'rtt_p50', label: 'RTT p50', unit: 'ms', read: (d) => d.rtt_ms[0], digits: 3 },
   { id: 'rtt_p99', label: 'RTT p99', unit: 'ms', read: (d) => d.rtt_ms[1], digits: 3 },
   { id: 'throughput', label: 'Throughput', unit: 'Mbit/s', read: (_d, bps) => (bps * 8) / 1e6, digits: 2 },
+  { id: 'rtt_idle', label: 'RTT p50 idle', unit: 'ms', read: (_d, _b, w) => w.rtt_idle_ms, digits: 3 },
+  { id: 'rtt_loaded', label: 'RTT p50 under load', unit: 'ms', read: (_d, _b, w) => w.rtt_loaded_ms, digits: 3 },
+  { id: 'responsiveness', label: 'Responsiveness', unit: 'RPM', read: (_d, _b, w) => w.responsiveness_rpm, digits: 0 },
 ];

@@ -6,7 +6,7 @@ import { snapshot } from './capture/capture-ring.js';
 import { writePcapng } from './capture/pcapng.js';
 import type { Logger } from './log.js';
 import type { MetricWriter } from './metric-writer.js';
-import { measuredSoFar, sendControl, stopStreams, type Session } from './session.js';
+import { measuredSoFar, sendControl, stopStreams, takeControlToken, type Session } from './session.js';
 import { queueMetric, reportSecond } from './stats-report.js';
 import { endSurvey, linkPeerToSurvey } from './survey-end.js';
 import { startBulkSender } from './throughput.js';
@@ -19,7 +19,12 @@ export interface ControlContext {
   relayAddr: { ip: string; port: number };
   /** Written on the peer's row with its survey, for ending it after a crash. */
   relayId: string;
+  /** Ends a connection that keeps abusing its budget. */
+  close?: (s: Session, why: string) => void;
 }
+
+/** Over-budget messages in a row after which the connection is closed: persistent abuse, not a burst. */
+const MAX_REFUSED_IN_A_ROW = 500;
 
 /** Messages only the relay sends: a client sending one gets `wrong_direction`. */
 const RELAY_TO_CLIENT = new Set<ControlType>(['server_side_ready', 'measuring_time_response', 'survey_session_stopped', 'error']);
@@ -28,6 +33,13 @@ type ClientMessage = Exclude<ControlOf<ControlType>, ControlOf<'server_side_read
 
 /** Handles one control text from the client: malformed, misdirected or out-of-place messages get an `error` and change nothing. */
 export async function handleControl(ctx: ControlContext, s: Session, text: unknown): Promise<void> {
+  if (!takeControlToken(s)) {
+    // Over budget: refused before parsing, so a flood costs little and writes nothing; one error per streak.
+    if (s.controlRefused++ === 0) sendControl(s, controlError('rate_limited', 'too many control messages on this connection; slow down'));
+    if (s.controlRefused === MAX_REFUSED_IN_A_ROW) ctx.close?.(s, 'control message flood');
+    return;
+  }
+  s.controlRefused = 0;
   const parsed = parseControlMessage(text);
   if (!parsed.ok) {
     sendControl(s, controlError(parsed.error.code, parsed.error.message));
@@ -49,6 +61,13 @@ export async function handleControl(ctx: ControlContext, s: Session, text: unkno
     return;
   }
   await HANDLERS[m.type](ctx, s, m as never);
+}
+
+/** Stops the streams: the relay's last sender_report goes out now, its last c2s window once late probes have had Tmax. */
+function endStreams(ctx: ControlContext, s: Session): void {
+  stopStreams(s, Date.now(), () => reportSecond(ctx.writer, s, true));
+  s.clientFinalDue = true;
+  if (s.surveyId) sendControl(s, { type: 'sender_report', survey_session_id: s.surveyId, conn_id: s.connId, timestamp_ms: nowMs(), ...s.endpoint.senderReport() });
 }
 
 type Handler<T extends ClientMessage['type']> = (ctx: ControlContext, s: Session, m: ControlOf<T>) => void | Promise<void>;
@@ -80,22 +99,30 @@ const HANDLERS: { [T in ClientMessage['type']]: Handler<T> } = {
       sendControl(s, controlError('time_limit_reached', 'the measuring-time limit of this key is used up'));
       return;
     }
+    // A window still due from an earlier streaming period is closed first, so windows never overlap.
+    s.finalReport?.now();
     s.streaming = true;
     s.streamingSince = Date.now();
+    s.clientFinalDue = false;
     s.endpoint.start();
     s.statsTicker = startTicker(1000, () => reportSecond(ctx.writer, s));
-    const timer = setTimeout(() => {
-      s.timers.delete(timer);
+    s.limitTimer = setTimeout(() => {
+      s.limitTimer = null;
       if (!s.streaming) return;
-      stopStreams(s);
+      endStreams(ctx, s);
       ctx.log('info', 'measuring-time limit reached', { conn_id: s.connId });
       sendControl(s, controlError('time_limit_reached', 'probe streams stopped: the measuring-time limit of this key was reached'));
     }, left);
-    s.timers.add(timer);
   },
 
-  stop_probe_streams(_ctx, s) {
-    stopStreams(s);
+  stop_probe_streams(ctx, s) {
+    if (s.streaming) endStreams(ctx, s);
+  },
+
+  sender_report(_ctx, s, m) {
+    if (!s.endpoint.receiveSenderReport({ last_seq: m.last_seq, sent: m.sent, paused_ms: m.paused_ms }, nowMs())) {
+      sendControl(s, controlError('invalid_message', 'sender_report: last_seq, sent and paused_ms may only grow, by a plausible amount'));
+    }
   },
 
   start_server_traffic(_ctx, s) {
@@ -114,13 +141,18 @@ const HANDLERS: { [T in ClientMessage['type']]: Handler<T> } = {
   },
 
   probe_stats(ctx, s, m) {
+    // One row per second the streams ran, plus the client's final window after they stopped.
+    if (!s.streaming && !s.clientFinalDue) return;
+    if (!s.streaming) s.clientFinalDue = false;
     s.clientS2c = m.s2c_stats;
-    if (s.streaming) queueMetric(ctx.writer, s, m.survey_session_id, 'client', m.s2c_stats);
+    queueMetric(ctx.writer, s, m.survey_session_id, 'client', m.s2c_stats);
   },
 
   async stop_survey_session(ctx, s, m) {
     endSurvey(ctx.writer, s, 'stopped');
-    stopStreams(s);
+    if (s.streaming) endStreams(ctx, s);
+    // The last window goes out (and into the queue) before the answer, so the client's summary has it.
+    await s.finalReport?.done;
     const path = join(ctx.dataDir, 'captures', m.survey_session_id, `${s.connId}.pcapng`);
     let saved = false;
     try {

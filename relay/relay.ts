@@ -41,6 +41,7 @@ export async function startRelay(config: RelayConfig, deps: { log?: Logger } = {
     dataDir: config.dataDir,
     relayId: config.relayId,
     relayAddr: { ip: config.publicAddress ?? config.bindAddress, port: config.udpPort },
+    close: (s, why) => release(s, why),
   };
   let registry: Registry | null = null;
   // Every session's s2c probes go out on one 10 ms timer.
@@ -73,6 +74,8 @@ export async function startRelay(config: RelayConfig, deps: { log?: Logger } = {
       try {
         if (label === 'probe') {
           if (typeof data !== 'string') return;
+          // Probes count only while streams run (and until the last window after they stop).
+          if (!s.streaming && !s.finalReport) return;
           capture(s.capture, { at_ms: at, dir: 'c2r', channel: 'probe', data });
           s.endpoint.receive(data, at);
         } else if (label === 'bulk') {

@@ -30,6 +30,18 @@ export interface Session {
   streamingSince: number | null;
   /** The latest s2c stats the client reported. */
   clientS2c: DirectionStats;
+  /** The final stats report after the streams stopped (PROTOCOL.md: Tmax after the sender's last report); null when none is due. */
+  finalReport: { done: Promise<void>; now: () => void } | null;
+  /** The client may still send its final probe_stats after the streams stopped. */
+  clientFinalDue: boolean;
+  /** Control messages this connection may still send now (token bucket), and when it was last refilled. */
+  controlBudget: { tokens: number; at: number };
+  /** Control messages refused in a row for being over budget. */
+  controlRefused: number;
+  /** The measuring-time limit of the current streaming period. */
+  limitTimer: ReturnType<typeof setTimeout> | null;
+  /** Metric rows written so far by source: with the peer id they make each row's idempotency key. */
+  rowSeq: { server: number; client: number };
   traffic: BulkSender | null;
   /** The once-a-second stats report while streams run. */
   statsTicker: Ticker | null;
@@ -60,6 +72,12 @@ export function createSession(
     measuredMs: 0,
     streamingSince: null,
     clientS2c: emptyDirectionStats(),
+    finalReport: null,
+    clientFinalDue: false,
+    controlBudget: { tokens: CONTROL_BURST, at: Date.now() },
+    controlRefused: 0,
+    limitTimer: null,
+    rowSeq: { server: 0, client: 0 },
     traffic: null,
     statsTicker: null,
     bytes: { c2s: 0, s2c: 0 },
@@ -75,13 +93,12 @@ export function createSession(
     schedule: init.schedule,
     send: (text) => {
       const dc = s.channels.probe;
-      if (!dc?.isOpen()) return;
-      try {
-        dc.sendMessage(text);
-        capture(s.capture, { at_ms: nowMs(), dir: 'r2c', channel: 'probe', data: text });
-      } catch {
-        // A probe that cannot be sent is a lost probe; the channel's close handler ends the session.
-      }
+      if (!dc?.isOpen()) return false;
+      // A throw (channel closing) is taken by the endpoint as a probe not sent; the close handler ends the session.
+      // sendMessage's false means "queued", not "dropped".
+      dc.sendMessage(text);
+      capture(s.capture, { at_ms: nowMs(), dir: 'r2c', channel: 'probe', data: text });
+      return true;
     },
   });
   return s;
@@ -106,8 +123,26 @@ export function measuredSoFar(s: Session, now = Date.now()): number {
   return s.measuredMs + (s.streamingSince === null ? 0 : now - s.streamingSince);
 }
 
-/** Stops probe streams and server traffic (timers included); the session stays open. */
-export function stopStreams(s: Session, now = Date.now()): void {
+/** Control messages a connection may send in a burst, and per second after it (about one probe_stats and one sender_report). */
+export const CONTROL_BURST = 20;
+export const CONTROL_PER_SECOND = 5;
+
+/** Takes one control message from the connection's budget; false when it is over budget. */
+export function takeControlToken(s: Session, now = Date.now()): boolean {
+  const b = s.controlBudget;
+  b.tokens = Math.min(CONTROL_BURST, b.tokens + ((now - b.at) / 1000) * CONTROL_PER_SECOND);
+  b.at = now;
+  if (b.tokens < 1) return false;
+  b.tokens--;
+  return true;
+}
+
+/**
+ * Stops probe streams and server traffic (timers included); the session stays
+ * open. `final` is the stats report still due for the stopped streams
+ * (the relay's last c2s window, taken once late probes have had Tmax).
+ */
+export function stopStreams(s: Session, now = Date.now(), final?: () => void): void {
   if (s.streamingSince !== null) s.measuredMs += now - s.streamingSince;
   s.streamingSince = null;
   s.streaming = false;
@@ -116,13 +151,35 @@ export function stopStreams(s: Session, now = Date.now()): void {
   s.statsTicker = null;
   s.traffic?.stop();
   s.traffic = null;
+  if (s.limitTimer) clearTimeout(s.limitTimer);
+  s.limitTimer = null;
+  if (final && !s.finalReport) {
+    let resolve!: () => void;
+    const done = new Promise<void>((r) => (resolve = r));
+    const takeNow = () => {
+      if (s.finalReport?.done !== done) return;
+      clearTimeout(timer);
+      s.timers.delete(timer);
+      s.finalReport = null;
+      final();
+      resolve();
+    };
+    const timer = setTimeout(takeNow, FINAL_REPORT_DELAY_MS);
+    s.timers.add(timer);
+    s.finalReport = { done, now: takeNow };
+  }
 }
+
+/** The final report waits this long after the streams stop: the receiver's Tmax plus the control channel's way. */
+export const FINAL_REPORT_DELAY_MS = 600;
 
 /** Releases everything the session holds: timers, streams, channels, the peer connection. */
 export function closeSession(s: Session): void {
   if (s.closed) return;
   s.closed = true;
   stopStreams(s);
+  // What the stopped streams measured is still written; sends to the closed client fail quietly.
+  s.finalReport?.now();
   for (const t of s.timers) clearTimeout(t);
   s.timers.clear();
   for (const label of CHANNEL_LABELS) {

@@ -5,20 +5,26 @@ import type { MetricWriter } from './metric-writer.js';
 import { sendControl, type Session } from './session.js';
 
 /**
- * One second of a session: the c2s stats it measured go to the client (with
- * the client's latest s2c and the bulk throughput) and into the write queue.
- * Runs on the session's own schedule from the moment its streams start, so
- * every report covers a whole second; the writes of all sessions still leave
- * in one batch per relay tick.
+ * One window of a session: the c2s stats it measured go to the client (with
+ * the client's latest s2c and the bulk throughput) and into the write queue,
+ * after the relay's own sender_report. Runs on the session's own second from
+ * the moment its streams start, so every report covers a whole second; the
+ * writes of all sessions still leave in one batch per relay tick. `final` is
+ * the last, partial window after the streams stopped: the client's probes
+ * beyond its last report are not expected then.
  */
-export function reportSecond(writer: MetricWriter, s: Session): void {
-  if (!s.streaming) return;
-  const c2s = s.endpoint.report();
+export function reportSecond(writer: MetricWriter, s: Session, final = false): void {
+  if (!s.streaming && !final) return;
+  const surveyId = s.surveyId;
+  // Bulk traffic either way makes this a loaded window: its delays are latency under load, not baseline.
+  const loaded = s.bytes.c2s > 0 || s.bytes.s2c > 0 || s.traffic !== null;
+  const c2s = s.endpoint.report(nowMs(), { senderStopped: final, loaded, throughputBps: s.bytes.c2s * 8 });
   const throughput = { c2s_bytes_per_s: s.bytes.c2s, s2c_bytes_per_s: s.bytes.s2c };
   s.bytes = { c2s: 0, s2c: 0 };
-  const surveyId = s.surveyId;
   if (!surveyId) return;
-  sendControl(s, { type: 'probe_stats', survey_session_id: surveyId, conn_id: s.connId, timestamp_ms: nowMs(), c2s_stats: c2s, s2c_stats: s.clientS2c, throughput });
+  const ids = { survey_session_id: surveyId, conn_id: s.connId, timestamp_ms: nowMs() };
+  sendControl(s, { type: 'sender_report', ...ids, ...s.endpoint.senderReport() });
+  sendControl(s, { type: 'probe_stats', ...ids, c2s_stats: c2s, s2c_stats: s.clientS2c, throughput });
   queueMetric(writer, s, surveyId, 'server', c2s);
 }
 
@@ -26,8 +32,9 @@ export function reportSecond(writer: MetricWriter, s: Session): void {
 export function queueMetric(writer: MetricWriter, s: Session, surveyId: string, source: 'server' | 'client', stats: DirectionStats): void {
   const at = Date.now();
   const direction = source === 'server' ? 'c2s' : 's2c';
+  const rowKey = `${s.peerId}:${source}:${s.rowSeq[source]++}`;
   writer.enqueue({
-    stmt: insertMetric({ session_id: surveyId, conn_id: s.connId, timestamp_ms: at, source, direction, stats }, at),
+    stmt: insertMetric({ session_id: surveyId, conn_id: s.connId, timestamp_ms: at, source, direction, stats, row_key: rowKey }, at),
     touch: { sessionId: surveyId, at },
   });
 }

@@ -5,7 +5,7 @@ interface ChartSpec {
   id: string;
   title: string;
   unit: string;
-  series: { label: string; color: string; read: (s: Second) => number; dash?: number[] }[];
+  series: { label: string; color: string; read: (s: Second) => number | null | undefined; dash?: number[] }[];
 }
 
 const UP = '#2563eb';
@@ -17,8 +17,8 @@ const SPECS: ChartSpec[] = [
     title: 'Delay variation',
     unit: 'ms',
     series: [
-      { label: 'up p50', color: UP, read: (s) => s.c2s.delay_deviation_ms[0] },
-      { label: 'up p99', color: UP, read: (s) => s.c2s.delay_deviation_ms[1], dash: [4, 4] },
+      { label: 'up p50', color: UP, read: (s) => s.c2s?.delay_deviation_ms[0] },
+      { label: 'up p99', color: UP, read: (s) => s.c2s?.delay_deviation_ms[1], dash: [4, 4] },
       { label: 'down p50', color: DOWN, read: (s) => s.s2c.delay_deviation_ms[0] },
       { label: 'down p99', color: DOWN, read: (s) => s.s2c.delay_deviation_ms[1], dash: [4, 4] },
     ],
@@ -28,8 +28,8 @@ const SPECS: ChartSpec[] = [
     title: 'Round-trip time',
     unit: 'ms',
     series: [
-      { label: 'p50', color: '#059669', read: (s) => s.s2c.rtt_ms[0] || s.c2s.rtt_ms[0] },
-      { label: 'p99', color: '#059669', read: (s) => Math.max(s.s2c.rtt_ms[1], s.c2s.rtt_ms[1]), dash: [4, 4] },
+      { label: 'p50', color: '#059669', read: (s) => s.s2c.rtt_ms[0] || s.c2s?.rtt_ms[0] },
+      { label: 'p99', color: '#059669', read: (s) => Math.max(s.s2c.rtt_ms[1], s.c2s?.rtt_ms[1] ?? 0), dash: [4, 4] },
     ],
   },
   {
@@ -37,7 +37,7 @@ const SPECS: ChartSpec[] = [
     title: 'Jitter p50',
     unit: 'ms',
     series: [
-      { label: 'up', color: UP, read: (s) => s.c2s.jitter_ms[0] },
+      { label: 'up', color: UP, read: (s) => s.c2s?.jitter_ms[0] },
       { label: 'down', color: DOWN, read: (s) => s.s2c.jitter_ms[0] },
     ],
   },
@@ -46,7 +46,7 @@ const SPECS: ChartSpec[] = [
     title: 'Loss',
     unit: '%',
     series: [
-      { label: 'up', color: UP, read: (s) => s.c2s.loss_rate },
+      { label: 'up', color: UP, read: (s) => s.c2s?.loss_rate },
       { label: 'down', color: DOWN, read: (s) => s.s2c.loss_rate },
     ],
   },
@@ -55,7 +55,7 @@ const SPECS: ChartSpec[] = [
     title: 'Reordering',
     unit: '%',
     series: [
-      { label: 'up', color: UP, read: (s) => s.c2s.reorder_rate },
+      { label: 'up', color: UP, read: (s) => s.c2s?.reorder_rate },
       { label: 'down', color: DOWN, read: (s) => s.s2c.reorder_rate },
     ],
   },
@@ -111,7 +111,7 @@ export function createCharts(root: HTMLElement): Charts {
       const t0 = h.seconds[0]?.at_ms ?? 0;
       const xs = h.seconds.map((s) => Math.round((s.at_ms - t0) / 1000));
       for (const p of plots) {
-        p.plot.setData([xs, ...p.spec.series.map((s) => h.seconds.map(s.read))]);
+        p.plot.setData([xs, ...p.spec.series.map((s) => h.seconds.map((sec) => s.read(sec) ?? null))]);
         p.box.dataset.points = String(xs.length);
       }
     },

@@ -38,8 +38,8 @@ export function createSummaryTable(table: HTMLTableElement): (h: History) => voi
     const sums = Object.fromEntries(windows.map((w) => [w, summarize(h, w)]));
     for (const c of cells) {
       const s = sums[c.window]!;
-      const v = c.metric.read(s[c.dir], c.dir === 'c2s' ? s.c2s_bps : s.s2c_bps);
-      c.td.textContent = v.toFixed(c.metric.digits);
+      const v = c.metric.read(s[c.dir], c.dir === 'c2s' ? s.c2s_bps : s.s2c_bps, s);
+      c.td.textContent = v === null ? '–' : v.toFixed(c.metric.digits);
     }
   };
 }

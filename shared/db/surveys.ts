@@ -1,5 +1,4 @@
 import type { DirectionStats } from '../stats/direction-stats.js';
-import type { Quad } from '../stats/percentiles.js';
 import type { InStatement } from './client.js';
 
 export interface MetricRow {
@@ -9,6 +8,8 @@ export interface MetricRow {
   source: 'server' | 'client';
   direction: 'c2s' | 's2c';
   stats: DirectionStats;
+  /** Idempotency key: a retried write of the same row lands once. */
+  row_key?: string;
 }
 
 /** Creates the survey_sessions row; a repeat for the same id (second connection of a multi-path test) changes nothing. */
@@ -21,30 +22,40 @@ export function insertSurveySession(s: { session_id: string; magic_key: string; 
   };
 }
 
-/** One survey_metrics row (`delay_*` columns hold delay_deviation_ms). */
+/** One survey_metrics row (`delay_*` columns hold delay_deviation_ms); a row whose `row_key` is already stored is not written again. */
 export function insertMetric(m: MetricRow, now: number): InStatement {
-  const q = (a: Quad) => [...a];
+  const st = m.stats;
+  const opt = (v: number | boolean | undefined) => (v === undefined ? null : typeof v === 'boolean' ? Number(v) : v);
   return {
     sql: `INSERT INTO survey_metrics (session_id, timestamp_ms, source, conn_id, direction,
             delay_p50_ms, delay_p99_ms, delay_min_ms, delay_max_ms,
             jitter_p50_ms, jitter_p99_ms, jitter_min_ms, jitter_max_ms,
             rtt_p50_ms, rtt_p99_ms, rtt_min_ms, rtt_max_ms,
-            loss_rate, reorder_rate, probe_count, baseline_delay_ms, created_at)
-          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+            loss_rate, reorder_rate, probe_count, baseline_delay_ms, created_at,
+            probes_expected, late_count, sender_paused_ms, loaded, throughput_bps, loss_tmax_ms, row_key)
+          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+          ON CONFLICT(row_key) DO NOTHING`,
     args: [
       m.session_id,
       Math.round(m.timestamp_ms),
       m.source,
       m.conn_id,
       m.direction,
-      ...q(m.stats.delay_deviation_ms),
-      ...q(m.stats.jitter_ms),
-      ...q(m.stats.rtt_ms),
-      m.stats.loss_rate,
-      m.stats.reorder_rate,
-      m.stats.probe_count,
-      m.stats.baseline_delay_ms,
+      ...st.delay_deviation_ms,
+      ...st.jitter_ms,
+      ...st.rtt_ms,
+      st.loss_rate,
+      st.reorder_rate,
+      st.probe_count,
+      st.baseline_delay_ms,
       Math.round(now),
+      opt(st.probes_expected),
+      opt(st.late_count),
+      opt(st.sender_paused_ms),
+      opt(st.loaded),
+      opt(st.throughput_bps),
+      opt(st.loss_tmax_ms),
+      m.row_key ?? null,
     ],
   };
 }

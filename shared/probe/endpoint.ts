@@ -1,23 +1,25 @@
-import { parseProbe, type Direction, type ProbePacket } from '../protocol/probe.js';
+import { MAX_ECHOES, parseProbe, type Direction, type ProbeEcho, type ProbePacket } from '../protocol/probe.js';
 import {
   createReceiver,
   recordProbe,
   recordRtt,
-  rttFromEcho,
+  recordSenderReport,
   takeReport,
   type DirectionStats,
   type ReceiverOptions,
+  type ReportOptions,
+  type SenderReport,
 } from '../stats/direction-stats.js';
 import { nowMs } from '../time.js';
-import type { Schedule } from './tick-group.js';
+import type { Schedule, ScheduleHandle } from './tick-group.js';
 import { startTicker } from './ticker.js';
 
 export interface ProbeEndpointOptions {
   /** The direction of the probes this side sends: the relay sends 's2c', the client 'c2s'. */
   sendDirection: Direction;
   connId: string;
-  /** Writes one probe text on the probe channel. */
-  send: (text: string) => void;
+  /** Writes one probe text on the probe channel; returns false (or throws) when it could not be sent. */
+  send: (text: string) => boolean | void;
   now?: () => number;
   intervalMs?: number;
   receiver?: ReceiverOptions;
@@ -33,15 +35,27 @@ export interface ProbeEndpoint {
   readonly running: boolean;
   /** Handles a probe text from the peer; false when it was dropped (malformed, other connection, our own direction). */
   receive(text: unknown, atMs?: number): boolean;
-  /** Stats of the received direction since the last report; `senderStopped` when the peer has stopped sending. */
-  report(nowMs?: number, opts?: { senderStopped?: boolean }): DirectionStats;
+  /** Takes the peer's sender_report; false when it was refused (goes backwards, implausible). */
+  receiveSenderReport(r: SenderReport, atMs?: number): boolean;
+  /** Stats of the received direction since the last report. */
+  report(nowMs?: number, opts?: ReportOptions): DirectionStats;
+  /** This side's own sender_report: what it sent, and how long it could not keep its schedule. */
+  senderReport(): SenderReport;
   readonly sent: number;
 }
 
+/** Sent probes remembered for their echoes: a few seconds' worth. */
+const SENT_RING = 1024;
+/** Received probes waiting for their echo; beyond this the oldest go unechoed. */
+const MAX_ECHO_QUEUE = 256;
+
 /**
  * One side of the probe exchange — the same code runs in the relay and in the
- * browser. Each probe carries feedback on what this side has received and an
- * echo of the newest probe received, so the peer computes RTT with no clock sync.
+ * browser. Each probe carries feedback on what this side has received and
+ * echoes every probe received since the last one sent, each exactly once, so
+ * RTT samples are not selected by their delay; RTT needs no clock sync (the
+ * peer says how long it held each probe). Echoes are matched against this
+ * side's own record of what it sent, so a peer cannot invent RTT samples.
  */
 export function createProbeEndpoint(opts: ProbeEndpointOptions): ProbeEndpoint {
   const now = opts.now ?? nowMs;
@@ -49,12 +63,17 @@ export function createProbeEndpoint(opts: ProbeEndpointOptions): ProbeEndpoint {
   const receiver = createReceiver({ intervalMs, ...opts.receiver });
   let seq = 0;
   const schedule: Schedule = opts.schedule ?? ((tick) => startTicker(intervalMs, tick, now));
-  let ticker: ReturnType<Schedule> | null = null;
-  let newest: { seq: number; sent_at_ms: number; received_at: number } | null = null;
+  let ticker: ScheduleHandle | null = null;
+  /** Ticks missed in earlier streaming periods (skipped by a late timer, or a send that failed). */
+  let missedBefore = 0;
+  let failedSends = 0;
+  const sentAt = new Float64Array(SENT_RING).fill(-1);
+  const sentSeq = new Float64Array(SENT_RING).fill(-1);
+  const toEcho: { seq: number; sent_at_ms: number; received_at: number }[] = [];
 
   const sendOne = () => {
     const at = now();
-    const probe: ProbePacket = { seq: seq++, sent_at_ms: at, direction: opts.sendDirection, conn_id: opts.connId };
+    const probe: ProbePacket = { seq, sent_at_ms: at, direction: opts.sendDirection, conn_id: opts.connId };
     if (receiver.highest) {
       probe.feedback = {
         highest_seq: receiver.highest.seq,
@@ -63,8 +82,39 @@ export function createProbeEndpoint(opts: ProbeEndpointOptions): ProbeEndpoint {
         recent_reorders: receiver.reordered,
       };
     }
-    if (newest) probe.echo = { seq: newest.seq, sent_at_ms: newest.sent_at_ms, held_ms: Math.max(0, at - newest.received_at) };
-    opts.send(JSON.stringify(probe));
+    const batch = toEcho.splice(0, MAX_ECHOES);
+    if (batch.length > 0) {
+      const echoes: ProbeEcho[] = batch.reverse().map((e) => ({ seq: e.seq, sent_at_ms: e.sent_at_ms, held_ms: Math.max(0, at - e.received_at) }));
+      probe.echoes = echoes;
+      probe.echo = echoes[0];
+    }
+    let ok: boolean;
+    try {
+      ok = opts.send(JSON.stringify(probe)) !== false;
+    } catch {
+      ok = false;
+    }
+    if (!ok) {
+      // Not sent: the seq is not used (so it is never counted lost), the echoes wait, the tick counts as a pause.
+      toEcho.unshift(...batch.reverse());
+      failedSends++;
+      return;
+    }
+    sentAt[seq % SENT_RING] = at;
+    sentSeq[seq % SENT_RING] = seq;
+    seq++;
+  };
+
+  const takeEchoes = (p: ProbePacket, at: number) => {
+    const echoes = p.echoes ?? (p.echo ? [p.echo] : []);
+    for (const e of echoes) {
+      const slot = e.seq % SENT_RING;
+      // Each sent probe yields one sample at most, and only for the send time we recorded.
+      if (sentSeq[slot] !== e.seq || Math.abs(sentAt[slot]! - e.sent_at_ms) > 0.001) continue;
+      sentSeq[slot] = -1;
+      const rtt = at - sentAt[slot]! - e.held_ms;
+      if (rtt >= 0) recordRtt(receiver, rtt);
+    }
   };
 
   return {
@@ -73,6 +123,7 @@ export function createProbeEndpoint(opts: ProbeEndpointOptions): ProbeEndpoint {
     },
     stop() {
       if (!ticker) return;
+      missedBefore += ticker.skipped;
       ticker.stop();
       ticker = null;
     },
@@ -86,15 +137,20 @@ export function createProbeEndpoint(opts: ProbeEndpointOptions): ProbeEndpoint {
       const verdict = recordProbe(receiver, p.seq, p.sent_at_ms, at);
       if (verdict === 'implausible') return false;
       if (verdict === 'duplicate') return true;
-      if (p.echo) {
-        const rtt = rttFromEcho(at, p.echo);
-        if (rtt !== null) recordRtt(receiver, rtt);
-      }
-      newest = { seq: p.seq, sent_at_ms: p.sent_at_ms, received_at: at };
+      takeEchoes(p, at);
+      if (toEcho.length >= MAX_ECHO_QUEUE) toEcho.shift();
+      toEcho.push({ seq: p.seq, sent_at_ms: p.sent_at_ms, received_at: at });
       return true;
+    },
+    receiveSenderReport(r, atMs) {
+      return recordSenderReport(receiver, r, atMs ?? now());
     },
     report(at, reportOpts) {
       return takeReport(receiver, at ?? now(), reportOpts);
+    },
+    senderReport() {
+      const missed = missedBefore + (ticker?.skipped ?? 0) + failedSends;
+      return { last_seq: seq - 1, sent: seq, paused_ms: missed * intervalMs };
     },
     get sent() {
       return seq;

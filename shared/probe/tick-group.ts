@@ -1,7 +1,13 @@
 import { startTicker, type SlipSummary, type Ticker } from './ticker.js';
 
+/** A member's handle: its stop, and the ticks it missed because the process was too far behind. */
+export interface ScheduleHandle {
+  stop(): void;
+  readonly skipped: number;
+}
+
 /** Runs `onTick` every interval until the returned stop. */
-export type Schedule = (onTick: () => void) => { stop(): void };
+export type Schedule = (onTick: () => void) => ScheduleHandle;
 
 export interface TickGroup {
   /** Joins the group: the member's ticks come from the group's one timer. */
@@ -22,7 +28,13 @@ export function createTickGroup(intervalMs: number, now?: () => number): TickGro
   let ticker: Ticker | null = null;
   let lastSlip: SlipSummary = { p50: 0, p99: 0, max: 0, samples: 0 };
   const fire = () => {
-    for (const m of members) m();
+    for (const m of members) {
+      try {
+        m();
+      } catch {
+        // One member's failure must not cost the others their tick.
+      }
+    }
   };
   return {
     schedule(onTick) {
@@ -30,7 +42,12 @@ export function createTickGroup(intervalMs: number, now?: () => number): TickGro
       const member = () => onTick();
       members.add(member);
       ticker ??= startTicker(intervalMs, fire, now);
+      const group = ticker;
+      const skippedAtJoin = group.skipped;
       return {
+        get skipped() {
+          return group.skipped - skippedAtJoin;
+        },
         stop() {
           members.delete(member);
           if (members.size === 0 && ticker) {

@@ -1,9 +1,10 @@
 import * as z from 'zod';
 import { describeZodError } from './errors.js';
+import { EpochMs } from './probe.js';
 import { DirectionStatsSchema, ThroughputSchema } from './stats.js';
 
-/** Largest control text we parse: a probe_stats message is well under 2 KiB. */
-export const MAX_CONTROL_CHARS = 16 * 1024;
+/** Largest control text we parse (PROTOCOL's 4 KiB channel limit): a probe_stats message is well under 2 KiB. */
+export const MAX_CONTROL_CHARS = 4 * 1024;
 
 const ids = {
   survey_session_id: z.uuid(),
@@ -27,12 +28,21 @@ export const StopServerTrafficSchema = simple('stop_server_traffic');
 export const ProbeStatsSchema = z.object({
   type: z.literal('probe_stats'),
   ...ids,
-  timestamp_ms: z.number().refine(Number.isFinite, 'expected a finite number'),
+  timestamp_ms: EpochMs,
   c2s_stats: DirectionStatsSchema,
   s2c_stats: DirectionStatsSchema,
   throughput: ThroughputSchema.optional(),
 });
 export const StopSurveySessionSchema = simple('stop_survey_session');
+/** What a probe sender says of its own stream, once a second and once when it stops (PROTOCOL.md §2). */
+export const SenderReportSchema = z.object({
+  type: z.literal('sender_report'),
+  ...ids,
+  timestamp_ms: EpochMs,
+  last_seq: z.number().int().min(-1).max(Number.MAX_SAFE_INTEGER),
+  sent: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+  paused_ms: z.number().min(0).max(1e12),
+});
 export const SurveySessionStoppedSchema = z.object({
   type: z.literal('survey_session_stopped'),
   ...ids,
@@ -57,6 +67,7 @@ export const ControlMessageSchema = z.discriminatedUnion('type', [
   ProbeStatsSchema,
   StopSurveySessionSchema,
   SurveySessionStoppedSchema,
+  SenderReportSchema,
   ControlErrorSchema,
 ]);
 export type ControlMessage = z.infer<typeof ControlMessageSchema>;

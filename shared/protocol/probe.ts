@@ -1,35 +1,45 @@
 import * as z from 'zod';
 
-/** Largest probe text we parse; real probes are ~300 bytes. */
-export const MAX_PROBE_CHARS = 2048;
+/** Largest probe text we parse (PROTOCOL's 4 KiB channel limit); real probes are ~300 bytes, ~1.3 KiB with a full set of echoes. */
+export const MAX_PROBE_CHARS = 4096;
 
 export const DirectionSchema = z.enum(['c2s', 's2c']);
 export type Direction = z.infer<typeof DirectionSchema>;
 
-const finiteMs = z.number().refine(Number.isFinite, 'expected a finite number');
+/**
+ * A wall-clock time in ms since the epoch, from a clock we do not trust: any
+ * plausible date (up to year 2286), so every difference of two stays finite.
+ */
+export const EpochMs = z.number().min(0).max(1e13);
+/** A probe holds an echo for at most a few report intervals; more is not an echo. */
+const HeldMs = z.number().min(0).max(60_000);
+/** Echoes carried by one probe: enough to echo every probe received once after a burst, small enough to stay under MAX_PROBE_CHARS. */
+export const MAX_ECHOES = 16;
 
 export const ProbeFeedbackSchema = z.object({
   highest_seq: z.number().int().min(-1),
-  highest_seq_received_at_ms: finiteMs,
+  highest_seq_received_at_ms: EpochMs,
   recent_count: z.number().int().min(0),
   recent_reorders: z.number().int().min(0),
 });
 
 export const ProbeEchoSchema = z.object({
-  seq: z.number().int().min(0),
-  sent_at_ms: finiteMs,
-  held_ms: z.number().min(0),
+  seq: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+  sent_at_ms: EpochMs,
+  held_ms: HeldMs,
 });
 export type ProbeEcho = z.infer<typeof ProbeEchoSchema>;
 
 /** One probe on the `probe` channel (PROTOCOL.md §2). */
 export const ProbePacketSchema = z.object({
   seq: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
-  sent_at_ms: finiteMs,
+  sent_at_ms: EpochMs,
   direction: DirectionSchema,
   conn_id: z.string().min(1).max(64),
   feedback: ProbeFeedbackSchema.optional(),
   echo: ProbeEchoSchema.optional(),
+  /** Every probe received since the last one sent, newest first, each echoed once (`echo` repeats the first). */
+  echoes: z.array(ProbeEchoSchema).max(MAX_ECHOES).optional(),
 });
 export type ProbePacket = z.infer<typeof ProbePacketSchema>;
 

@@ -1,6 +1,10 @@
 import * as z from 'zod';
 
-const Quad = z.tuple([z.number(), z.number(), z.number(), z.number()]);
+/** A duration or delay difference in ms: finite and within a day either way (clocks are unsynchronised, not absurd). */
+const Ms = z.number().min(-86_400_000).max(86_400_000);
+const Quad = z.tuple([Ms, Ms, Ms, Ms]);
+/** A count of probes in one window: at 100 probes/s, far above anything a second holds. */
+const Count = z.number().int().min(0).max(1_000_000);
 
 /** Per-direction stats of one second, PROTOCOL.md §2 (each quad is [p50, p99, min, max]). */
 export const DirectionStatsSchema = z.object({
@@ -9,14 +13,19 @@ export const DirectionStatsSchema = z.object({
   jitter_ms: Quad,
   loss_rate: z.number().min(0).max(100),
   reorder_rate: z.number().min(0).max(100),
-  probe_count: z.number().int().min(0),
-  baseline_delay_ms: z.number(),
-  loss_tmax_ms: z.number().min(0).optional(),
+  probe_count: Count,
+  baseline_delay_ms: Ms,
+  loss_tmax_ms: z.number().min(0).max(60_000).optional(),
+  probes_expected: Count.optional(),
+  late_count: Count.optional(),
+  sender_paused_ms: z.number().min(0).max(86_400_000).optional(),
+  loaded: z.boolean().optional(),
+  throughput_bps: z.number().min(0).max(1e12).optional(),
 });
 
 /** Optional extension of `probe_stats`: bytes per second carried by the bulk channel each way. */
 export const ThroughputSchema = z.object({
-  c2s_bytes_per_s: z.number().min(0),
-  s2c_bytes_per_s: z.number().min(0),
+  c2s_bytes_per_s: z.number().min(0).max(1e11),
+  s2c_bytes_per_s: z.number().min(0).max(1e11),
 });
 export type Throughput = z.infer<typeof ThroughputSchema>;

@@ -1,18 +1,28 @@
 import { createBaseline, currentBaseline, pushBaselineWindow, type BaselineState } from './baseline.js';
-import { quad, type Quad } from './percentiles.js';
+import { nearestRank, quad, type Quad } from './percentiles.js';
 
 /** Stats of one direction over one report window (PROTOCOL.md §2 DirectionStats). */
 export interface DirectionStats {
   delay_deviation_ms: Quad;
   rtt_ms: Quad;
   jitter_ms: Quad;
-  /** Percent of the probes settled in this window that were lost. */
+  /** Percent of the probes settled in this window (probes_expected) that were lost. */
   loss_rate: number;
-  /** Percent of the probes received in this window that arrived below the highest seq seen. */
+  /** Percent of the probes received in this window (probe_count) that arrived below the highest seq seen. */
   reorder_rate: number;
   probe_count: number;
   baseline_delay_ms: number;
   loss_tmax_ms?: number;
+  /** Seqs settled (received or lost) in this window: the denominator of loss_rate. */
+  probes_expected?: number;
+  /** Probes that arrived after Tmax: counted lost, their delay unused. */
+  late_count?: number;
+  /** Time in this window the sender reported it could not keep its schedule. */
+  sender_paused_ms?: number;
+  /** Bulk traffic flowed on the connection (either way) in this window. */
+  loaded?: boolean;
+  /** Bulk goodput received in this direction in this window, bits per second. */
+  throughput_bps?: number;
 }
 
 /** All-zero stats: what a direction reports before it has data. */
@@ -33,25 +43,37 @@ export interface ReceiverOptions {
   intervalMs?: number;
   /** RFC 7680's Tmax: how overdue a probe must be before it counts as lost. */
   lossTmaxMs?: number;
-  /** Seconds of windows the delay baseline remembers. */
+  /** Seconds of unloaded windows the delay baseline remembers. */
   baselineSeconds?: number;
 }
 
+/** What the sender says of its own stream (PROTOCOL.md `sender_report`). */
+export interface SenderReport {
+  /** Highest seq sent, -1 before the first. */
+  last_seq: number;
+  sent: number;
+  /** Total time so far the sender could not keep its schedule. */
+  paused_ms: number;
+}
+
 /**
- * What the receiver of one direction knows. Definitions:
- * - delay: received_at − sent_at, on two unsynchronised clocks (so only its
- *   variation is meaningful); deviation = delay − baseline.
- * - jitter: |delay − previous delay| of consecutive arrivals (arrival order,
- *   across window boundaries), RFC 5481's IPDV taken absolute.
- * - reordered (RFC 4737): arrives with a seq below the highest seen so far.
+ * What the receiver of one direction knows. Definitions (PROTOCOL.md §2):
+ * - delay: received_at − sent_at, on two unsynchronised clocks (only its
+ *   variation means anything); deviation = delay − baseline, where the
+ *   baseline comes from unloaded windows only.
+ * - jitter: |IPDV| of consecutive seqs (RFC 5481): the pair n, n+1, both
+ *   received in time, whatever order they arrived in; a pair with a lost
+ *   member has none.
+ * - reordered (RFC 4737): arrives in time with a seq below the highest seen.
  * - duplicate: a seq already received; ignored by every statistic.
- * - loss (RFC 7680): seqs are settled in order. Seq s is expected at
- *   `ref.received_at + (s − ref.seq) × interval`, where ref is the highest
- *   seq received; once that is more than Tmax ago it settles as received or
- *   lost, in the report where that happens. So a probe late by less than Tmax
- *   is reordered, never lost; a burst lost at the tail settles as lost once
- *   overdue even if nothing follows it; and a probe that arrives after it
- *   settled as lost stays lost (RFC 7680) and also counts as reordered.
+ * - loss (RFC 7680): seqs settle in order, each once, as received or lost.
+ *   A seq below one that arrived at least Tmax ago is settled. Beyond the
+ *   highest received, only seqs the sender reported as sent (sender_report)
+ *   settle, Tmax after the report arrived: a sender that paused sent
+ *   nothing, so nothing is lost. Until the first report (an older peer) the
+ *   tail is extrapolated at one seq per interval after the highest arrival.
+ *   A probe that arrives after it settled as lost is `late`: it stays lost,
+ *   and its delay is not used.
  */
 export interface ReceiverState {
   intervalMs: number;
@@ -63,18 +85,29 @@ export interface ReceiverState {
   rtts: number[];
   received: number;
   reordered: number;
+  late: number;
+  pausedMs: number;
   /** Seqs received but not yet settled. */
   pending: Set<number>;
+  /** Delays of recent in-time arrivals by seq, for IPDV pairs. */
+  recentDelays: Map<number, number>;
   /** Every seq below this is settled. */
   settledUpTo: number;
   /** Recently settled-as-lost seqs, so a late arrival is told from a duplicate. */
   lost: Set<number>;
   highest: { seq: number; receivedAt: number } | null;
-  lastDelay: number | null;
+  /** Arrivals that raised the highest seq, oldest first, until they are Tmax old. */
+  advances: { seq: number; at: number }[];
+  /** Sender reports not yet Tmax old: `lastSeq` is expected to have arrived Tmax after `at`. */
+  reports: { lastSeq: number; at: number }[];
+  /** The last sender report taken, null before the first. */
+  lastReport: SenderReport | null;
 }
 
 const MAX_WINDOW_SAMPLES = 20_000;
 const MAX_REMEMBERED_LOST = 10_000;
+/** Arrival and report records kept for settling; a burst beyond this merges into the newest entry. */
+const MAX_PENDING_RECORDS = 4_096;
 /** A gap this long in seqs is settled at most this far per report (a wild seq must not stall the loop). */
 const MAX_SETTLE_PER_REPORT = 100_000;
 
@@ -89,11 +122,16 @@ export function createReceiver(opts: ReceiverOptions = {}): ReceiverState {
     rtts: [],
     received: 0,
     reordered: 0,
+    late: 0,
+    pausedMs: 0,
     pending: new Set(),
+    recentDelays: new Map(),
     settledUpTo: 0,
     lost: new Set(),
     highest: null,
-    lastDelay: null,
+    advances: [],
+    reports: [],
+    lastReport: null,
   };
 }
 
@@ -106,25 +144,30 @@ export type ProbeVerdict = 'in_order' | 'reordered' | 'late' | 'duplicate' | 'im
  */
 export const MAX_SEQ_JUMP = 6_000;
 
-/** Records one arriving probe; says how it was classified ('duplicate' and 'implausible' ones are ignored). */
+/** Records one arriving probe; says how it was classified ('duplicate' and 'implausible' ones change nothing). */
 export function recordProbe(s: ReceiverState, seq: number, sentAtMs: number, receivedAtMs: number): ProbeVerdict {
-  if (seq > (s.highest?.seq ?? 0) + MAX_SEQ_JUMP) return 'implausible';
-  let verdict: ProbeVerdict;
+  if (seq > Math.max(s.highest?.seq ?? 0, s.settledUpTo) + MAX_SEQ_JUMP) return 'implausible';
   if (seq < s.settledUpTo) {
     if (!s.lost.delete(seq)) return 'duplicate';
-    verdict = 'late';
-  } else {
-    if (s.pending.has(seq)) return 'duplicate';
-    s.pending.add(seq);
-    verdict = s.highest && seq < s.highest.seq ? 'reordered' : 'in_order';
+    s.late++;
+    return 'late';
   }
-  if (verdict !== 'in_order') s.reordered++;
-  if (!s.highest || seq > s.highest.seq) s.highest = { seq, receivedAt: receivedAtMs };
+  if (s.pending.has(seq)) return 'duplicate';
+  s.pending.add(seq);
+  const verdict: ProbeVerdict = s.highest && seq < s.highest.seq ? 'reordered' : 'in_order';
+  if (verdict === 'reordered') s.reordered++;
+  if (!s.highest || seq > s.highest.seq) {
+    s.highest = { seq, receivedAt: receivedAtMs };
+    pushBounded(s.advances, { seq, at: receivedAtMs });
+  }
   s.received++;
   const delay = receivedAtMs - sentAtMs;
   if (s.delays.length < MAX_WINDOW_SAMPLES) s.delays.push(delay);
-  if (s.lastDelay !== null && s.jitters.length < MAX_WINDOW_SAMPLES) s.jitters.push(Math.abs(delay - s.lastDelay));
-  s.lastDelay = delay;
+  s.recentDelays.set(seq, delay);
+  for (const other of [seq - 1, seq + 1]) {
+    const d = s.recentDelays.get(other);
+    if (d !== undefined && s.jitters.length < MAX_WINDOW_SAMPLES) s.jitters.push(Math.abs(delay - d));
+  }
   return verdict;
 }
 
@@ -133,40 +176,73 @@ export function recordRtt(s: ReceiverState, rttMs: number): void {
   if (Number.isFinite(rttMs) && rttMs >= 0 && s.rtts.length < MAX_WINDOW_SAMPLES) s.rtts.push(rttMs);
 }
 
+/**
+ * Takes the sender's report of its own stream, received at `atMs`: its seqs up
+ * to `last_seq` are expected, and the growth of `paused_ms` is this window's
+ * sender pause. Returns false (and changes nothing) for a report that goes
+ * backwards or jumps implausibly.
+ */
+export function recordSenderReport(s: ReceiverState, r: SenderReport, atMs: number): boolean {
+  const prev = s.lastReport;
+  if (prev && (r.last_seq < prev.last_seq || r.sent < prev.sent || r.paused_ms < prev.paused_ms)) return false;
+  if (r.last_seq > Math.max(prev?.last_seq ?? 0, s.highest?.seq ?? 0, s.settledUpTo) + MAX_SEQ_JUMP) return false;
+  s.pausedMs += r.paused_ms - (prev?.paused_ms ?? 0);
+  s.lastReport = { ...r };
+  if (r.last_seq >= 0) pushBounded(s.reports, { lastSeq: r.last_seq, at: atMs });
+  return true;
+}
+
 export interface ReportOptions {
-  /** The sender has stopped: seqs above the highest received are not expected, so not lost. */
+  /** The sender has stopped: seqs above the highest received or reported are not expected, so not lost. */
   senderStopped?: boolean;
+  /** Bulk traffic flowed in this window: its delays show queueing and must not move the baseline. */
+  loaded?: boolean;
+  /** Bulk goodput received in this direction in this window, bits per second. */
+  throughputBps?: number;
 }
 
 /** Closes the current window at `nowMs`: returns its stats and starts the next window. */
 export function takeReport(s: ReceiverState, nowMs: number, opts: ReportOptions = {}): DirectionStats {
-  const baseline = pushBaselineWindow(s.baseline, s.delays) ?? 0;
+  const loaded = opts.loaded ?? false;
+  const baseline = loaded ? (currentBaseline(s.baseline) ?? provisionalBaseline(s.delays)) : (pushBaselineWindow(s.baseline, s.delays) ?? 0);
   const { lost, settled } = settle(s, nowMs, opts.senderStopped ?? false);
   const stats: DirectionStats = {
-    delay_deviation_ms: quad(s.delays.map((d) => d - baseline)),
-    rtt_ms: quad(s.rtts),
-    jitter_ms: quad(s.jitters),
+    delay_deviation_ms: finiteQuad(quad(s.delays.map((d) => d - baseline))),
+    rtt_ms: finiteQuad(quad(s.rtts)),
+    jitter_ms: finiteQuad(quad(s.jitters)),
     loss_rate: settled ? (lost / settled) * 100 : 0,
     reorder_rate: s.received ? (s.reordered / s.received) * 100 : 0,
     probe_count: s.received,
-    baseline_delay_ms: currentBaseline(s.baseline) ?? 0,
+    baseline_delay_ms: finite(currentBaseline(s.baseline) ?? baseline),
     loss_tmax_ms: s.lossTmaxMs,
+    probes_expected: settled,
+    late_count: s.late,
+    sender_paused_ms: Math.min(finite(s.pausedMs), 3_600_000),
+    loaded,
+    ...(opts.throughputBps !== undefined ? { throughput_bps: finite(opts.throughputBps) } : {}),
   };
   s.delays = [];
   s.jitters = [];
   s.rtts = [];
   s.received = 0;
   s.reordered = 0;
+  s.late = 0;
+  s.pausedMs = 0;
   return stats;
 }
 
 /** Settles every seq that is overdue by more than Tmax at `nowMs`. */
 function settle(s: ReceiverState, nowMs: number, senderStopped: boolean): { lost: number; settled: number } {
-  const h = s.highest;
-  if (!h) return { lost: 0, settled: 0 };
-  // Highest seq whose expected arrival is at least Tmax ago.
-  let horizon = h.seq + Math.floor((nowMs - s.lossTmaxMs - h.receivedAt) / s.intervalMs);
-  if (senderStopped) horizon = Math.min(horizon, h.seq);
+  const due = nowMs - s.lossTmaxMs;
+  let horizon = s.settledUpTo - 1;
+  // Below an arrival at least Tmax old, every seq was sent earlier and had its time.
+  while (s.advances.length > 0 && s.advances[0]!.at <= due) horizon = Math.max(horizon, s.advances.shift()!.seq);
+  if (s.lastReport) {
+    while (s.reports.length > 0 && s.reports[0]!.at <= due) horizon = Math.max(horizon, s.reports.shift()!.lastSeq);
+  } else if (s.highest && !senderStopped) {
+    // An older peer that sends no reports: it is assumed to keep sending one probe per interval.
+    horizon = Math.max(horizon, s.highest.seq + Math.floor((due - s.highest.receivedAt) / s.intervalMs));
+  }
   horizon = Math.min(horizon, s.settledUpTo + MAX_SETTLE_PER_REPORT - 1);
   let lost = 0;
   let settled = 0;
@@ -178,6 +254,8 @@ function settle(s: ReceiverState, nowMs: number, senderStopped: boolean): { lost
     }
   }
   if (horizon >= s.settledUpTo) s.settledUpTo = horizon + 1;
+  // A settled seq pairs for IPDV only with its successor, which may still arrive.
+  for (const seq of s.recentDelays.keys()) if (seq < s.settledUpTo - 1) s.recentDelays.delete(seq);
   if (s.lost.size > MAX_REMEMBERED_LOST) {
     for (const seq of s.lost) {
       s.lost.delete(seq);
@@ -185,6 +263,25 @@ function settle(s: ReceiverState, nowMs: number, senderStopped: boolean): { lost
     }
   }
   return { lost, settled };
+}
+
+/** Before any unloaded window the lowest delay under load stands in (a minimum is the least queued); it is never stored. */
+function provisionalBaseline(delays: readonly number[]): number {
+  return delays.length ? nearestRank([...delays].sort((a, b) => a - b), 5) : 0;
+}
+
+/** Appends to a bounded record list; when full the new record replaces the newest one, which only delays settling. */
+function pushBounded<T extends object>(list: T[], rec: T): void {
+  if (list.length < MAX_PENDING_RECORDS) list.push(rec);
+  else Object.assign(list[list.length - 1]!, rec);
+}
+
+function finite(v: number): number {
+  return Number.isFinite(v) ? v : 0;
+}
+
+function finiteQuad(q: Quad): Quad {
+  return [finite(q[0]), finite(q[1]), finite(q[2]), finite(q[3])];
 }
 
 /** Round-trip time from an echo of our own probe: now − its send time − how long the peer held it; null if nonsensical. */

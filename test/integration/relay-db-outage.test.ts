@@ -20,7 +20,7 @@ describe('a database outage mid-survey', () => {
       onEvent: (e) => {
         if (e.type !== 'stats') return;
         seconds++;
-        if (down) duringOutage.push(e.s2c.probe_count, e.c2s.probe_count);
+        if (down) duringOutage.push(e.s2c.probe_count, e.c2s?.probe_count ?? 0);
         if (seconds === 2) {
           down = true;
           outage = sys.db.stop();

@@ -63,7 +63,7 @@ describe('tick group', () => {
     vi.useFakeTimers({ now: 1_000 });
     const group = createTickGroup(10, () => Date.now());
     const sent = [0, 0];
-    const eps = [0, 1].map((i) => createProbeEndpoint({ sendDirection: 's2c', connId: `c${i}`, schedule: group.schedule, send: () => sent[i]!++, now: () => Date.now() }));
+    const eps = [0, 1].map((i) => createProbeEndpoint({ sendDirection: 's2c', connId: `c${i}`, schedule: group.schedule, send: () => void sent[i]!++, now: () => Date.now() }));
     for (const e of eps) e.start();
     vi.advanceTimersByTime(1000);
     expect(sent).toEqual([100, 100]);

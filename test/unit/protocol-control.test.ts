@@ -23,9 +23,10 @@ const valid: Record<string, object> = {
   stop_probe_streams: { survey_session_id: SID, conn_id: CID },
   start_server_traffic: { survey_session_id: SID, conn_id: CID },
   stop_server_traffic: { survey_session_id: SID, conn_id: CID },
-  probe_stats: { survey_session_id: SID, conn_id: CID, timestamp_ms: 1764000000123.25, c2s_stats: stats, s2c_stats: stats },
+  probe_stats: { survey_session_id: SID, conn_id: CID, timestamp_ms: 1764000000123.25, c2s_stats: stats, s2c_stats: { ...stats, probes_expected: 100, late_count: 0, sender_paused_ms: 0, loaded: true, throughput_bps: 12e6 } },
   stop_survey_session: { survey_session_id: SID, conn_id: CID },
   survey_session_stopped: { survey_session_id: SID, conn_id: CID, pcap_available: true },
+  sender_report: { survey_session_id: SID, conn_id: CID, timestamp_ms: 1764000000123.25, last_seq: 41, sent: 42, paused_ms: 950 },
   error: { code: 'invalid_message', message: 'x' },
 };
 

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import {
   aggregateStats,
+  splitByLoad,
+  windowCounts,
   createReceiver,
   emptyDirectionStats,
   nearestRank,
@@ -49,6 +51,10 @@ describe('receiver stats on crafted sequences', () => {
       probe_count: 100,
       baseline_delay_ms: 20,
       loss_tmax_ms: 500,
+      probes_expected: 100,
+      late_count: 0,
+      sender_paused_ms: 0,
+      loaded: false,
     });
   });
 
@@ -99,16 +105,17 @@ describe('receiver stats on crafted sequences', () => {
     expect(r.loss_rate).toBe(0);
   });
 
-  it('a probe later than Tmax is lost when it settles and reordered when it finally arrives', () => {
+  it('a probe later than Tmax is lost when it settles, and late when it finally arrives: still lost, its delay unused', () => {
     const s = createReceiver({ lossTmaxMs: 100 });
     deliver(s, range(0, 100).filter((q) => q !== 30));
     const r1 = takeReport(s, sentAt(99) + 20 + 100);
     expect(r1.loss_rate).toBeCloseTo(1, 10);
+    expect(r1.probes_expected).toBe(100);
     expect(recordProbe(s, 30, sentAt(30), sentAt(99) + 500)).toBe('late');
     const r2 = takeReport(s, sentAt(99) + 600, { senderStopped: true });
-    expect(r2.probe_count).toBe(1);
-    expect(r2.reorder_rate).toBe(100);
-    expect(r2.loss_rate).toBe(0);
+    expect(r2).toMatchObject({ probe_count: 0, late_count: 1, reorder_rate: 0, loss_rate: 0, probes_expected: 0 });
+    // Its delay (≈ 200 ms) is not a sample: RFC 7680 treats it as never arrived.
+    expect(r2.delay_deviation_ms).toEqual([0, 0, 0, 0]);
     // A second copy of the late probe is a duplicate now.
     expect(recordProbe(s, 30, sentAt(30), sentAt(99) + 700)).toBe('duplicate');
   });
@@ -247,20 +254,47 @@ describe('receiver stats on crafted sequences', () => {
 describe('aggregateStats', () => {
   const sec = (p: Partial<DirectionStats>): DirectionStats => ({ ...emptyDirectionStats(), ...p });
 
-  it('merges per-second stats conservatively', () => {
-    const a = sec({ delay_deviation_ms: [1, 5, 0, 6], rtt_ms: [2, 3, 1, 4], jitter_ms: [0.5, 1, 0, 2], loss_rate: 0, reorder_rate: 2, probe_count: 100, baseline_delay_ms: 10 });
-    const b = sec({ delay_deviation_ms: [3, 9, -1, 12], rtt_ms: [4, 8, 2, 9], jitter_ms: [1, 3, 0, 4], loss_rate: 10, reorder_rate: 0, probe_count: 100, baseline_delay_ms: 11 });
-    const c = sec({ delay_deviation_ms: [2, 4, 0, 5], rtt_ms: [3, 5, 1, 6], jitter_ms: [0.7, 2, 0, 3], loss_rate: 0, reorder_rate: 0, probe_count: 50, baseline_delay_ms: 12 });
-    const empty = sec({ probe_count: 0, baseline_delay_ms: 13 });
+  it('merges per-second stats by counts; quads conservatively', () => {
+    const a = sec({ delay_deviation_ms: [1, 5, 0, 6], rtt_ms: [2, 3, 1, 4], jitter_ms: [0.5, 1, 0, 2], loss_rate: 0, reorder_rate: 2, probe_count: 100, probes_expected: 100, baseline_delay_ms: 10 });
+    const b = sec({ delay_deviation_ms: [3, 9, -1, 12], rtt_ms: [4, 8, 2, 9], jitter_ms: [1, 3, 0, 4], loss_rate: 10, reorder_rate: 0, probe_count: 90, probes_expected: 100, baseline_delay_ms: 11, loaded: true });
+    const c = sec({ delay_deviation_ms: [2, 4, 0, 5], rtt_ms: [3, 5, 1, 6], jitter_ms: [0.7, 2, 0, 3], loss_rate: 0, reorder_rate: 0, probe_count: 50, probes_expected: 50, baseline_delay_ms: 12, late_count: 1, sender_paused_ms: 500 });
+    const empty = sec({ probe_count: 0, probes_expected: 0, baseline_delay_ms: 13 });
     expect(aggregateStats([a, b, c, empty])).toEqual({
       delay_deviation_ms: [2, 9, -1, 12],
       rtt_ms: [3, 8, 1, 9],
       jitter_ms: [0.7, 3, 0, 4],
-      loss_rate: (10 * 100) / 250,
-      reorder_rate: (2 * 100) / 250,
-      probe_count: 250,
+      loss_rate: (10 / 250) * 100,
+      reorder_rate: (2 / 240) * 100,
+      probe_count: 240,
       baseline_delay_ms: 12,
+      probes_expected: 250,
+      late_count: 1,
+      sender_paused_ms: 500,
+      loaded: true,
     });
+  });
+
+  it('counts an outage: 5 s with nothing arriving out of 10 s is 50 % loss, not 0 %', () => {
+    const ok = sec({ probe_count: 100, probes_expected: 100, loss_rate: 0 });
+    const out = sec({ probe_count: 0, probes_expected: 100, loss_rate: 100 });
+    expect(aggregateStats([ok, ok, ok, ok, ok, out, out, out, out, out]).loss_rate).toBe(50);
+    expect(aggregateStats([out, out]).loss_rate).toBe(100);
+    expect(aggregateStats([out, out]).probes_expected).toBe(200);
+  });
+
+  it('recovers the counts of an older peer’s stats without probes_expected', () => {
+    const old = sec({ probe_count: 90, loss_rate: 10 });
+    expect(windowCounts(old)).toEqual({ lost: 10, expected: 100, received: 90, reordered: 0, late: 0, pausedMs: 0 });
+  });
+
+  it('splits idle latency from latency under load, with responsiveness in round trips per minute', () => {
+    const idle = sec({ rtt_ms: [20, 25, 19, 30], probe_count: 100, probes_expected: 100 });
+    const loaded = sec({ rtt_ms: [80, 120, 60, 150], probe_count: 100, probes_expected: 100, loaded: true });
+    const split = splitByLoad([idle, loaded, idle, loaded]);
+    expect(split.idle.rtt_ms[0]).toBe(20);
+    expect(split.loaded.rtt_ms[0]).toBe(80);
+    expect(split.responsiveness_rpm).toBe(750);
+    expect(splitByLoad([idle]).responsiveness_rpm).toBeNull();
   });
 
   it('is empty for no data', () => {
