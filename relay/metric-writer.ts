@@ -41,7 +41,7 @@ export interface MetricWriterCounters {
   failedAttempts: number;
   /** Batches the database confirmed. */
   batches: number;
-  /** How long the last flush that wrote anything took, start to end; null before the first. */
+  /** How long the last flush that had rows to write took, start to end (retries and halving included); null before the first. */
   lastFlushMs: number | null;
 }
 
@@ -150,6 +150,7 @@ export function createMetricWriter(db: Db, log: Logger, opts: MetricWriterOption
       onTransportFailure(err);
       return false;
     }
+    if (drained) return false;
     inFlight.splice(0, 1);
     counts.dropped.refused++;
     report.drop('refused', errorKind(err), rows[0]!.stmt, err);
