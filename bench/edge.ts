@@ -23,7 +23,7 @@ export async function benchEdge(): Promise<Record<string, number | string>> {
   let edge: TestEdge | null = null;
   try {
     relay = await startTestRelay(db, { capacity: 1000 });
-    edge = await startTestEdge({ libsqlUrl: db.url });
+    edge = await startTestEdge({ libsqlUrl: db.url, libsqlAuthToken: db.authToken });
     const key = (await createMagicKey(db.db, { label: 'bench', ttlMs: 3_600_000 })).key;
     const r = relay;
     const e = edge;

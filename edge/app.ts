@@ -1,11 +1,13 @@
 import { Hono } from 'hono';
 import { SignalingIceRequestSchema, SignalingStartRequestSchema } from '../shared/protocol/signaling.js';
+import { assetOrNotFound } from './assets.js';
 import { readJsonBody } from './body.js';
 import { configFor, type EdgeConfig } from './config.js';
 import { withDb } from './db.js';
-import { notFound, onError } from './errors.js';
+import { onError } from './errors.js';
 import { placeholderPage } from './placeholder-page.js';
 import { clientAddress } from './rate-limit.js';
+import { refuseForeignOrigins, requireJsonBodies, securityHeaders } from './security.js';
 import type { ClientPlace } from './relay-choice.js';
 import { startSignaling, trickleCandidate } from './signaling.js';
 import { currentUserLogin } from './user.js';
@@ -22,13 +24,16 @@ type EdgeEnv = { Bindings: EdgeBindings; Variables: { config: EdgeConfig } };
 export function createApp(): Hono<EdgeEnv> {
   const app = new Hono<EdgeEnv>();
   app.onError(onError);
-  app.notFound(notFound);
+  app.notFound(assetOrNotFound);
+  // Outermost, so that errors and assets get the headers too.
+  app.use('*', securityHeaders);
 
   // Validated once per isolate; a bad variable fails every route, /health included, with its name.
   app.use('*', async (c, next) => {
     c.set('config', configFor(c.env ?? {}));
     await next();
   });
+  app.use('*', refuseForeignOrigins, requireJsonBodies);
 
   app.get('/health', (c) => c.json({ ok: true }));
 

@@ -11,13 +11,39 @@ import { concatBytes } from '../shared/bytes.js';
  */
 const DRAIN_LIMIT_BYTES = 1024 * 1024;
 
+/** Whether a Content-Type header names JSON (`application/json`, parameters such as charset allowed). */
+export function isJsonContentType(header: string | null): boolean {
+  return /^application\/json\s*(;|$)/i.test(header?.trim() ?? '');
+}
+
+/**
+ * Refuses a request whose body is not declared as JSON with 415
+ * `unsupported_media_type`. Browsers send `text/plain` (and form types)
+ * cross-site without a CORS preflight; JSON needs one, so this keeps other
+ * pages from posting to the API. The body is drained so the client sees the 415.
+ */
+export async function requireJsonContentType(req: Request): Promise<void> {
+  if (isJsonContentType(req.headers.get('content-type'))) return;
+  await discardBody(req);
+  throw new HttpError('unsupported_media_type', 'body: Content-Type must be application/json');
+}
+
+/** Reads and drops a body the edge refuses, up to a bound, so the refusal reaches the client instead of a reset. */
+export async function discardBody(req: Request): Promise<void> {
+  if (!req.body || req.bodyUsed) return;
+  const declared = Number(req.headers.get('content-length') ?? NaN);
+  if (declared > DRAIN_LIMIT_BYTES) await req.body.cancel().catch(() => undefined);
+  else await drain(req.body.getReader(), DRAIN_LIMIT_BYTES);
+}
+
 /**
  * Reads a JSON body of at most `maxBytes` and validates it with `schema`:
- * 413 `too_large` past the limit (declared or streamed; nothing past the
+ * 415 `unsupported_media_type` unless it is declared as JSON, 413 `too_large` past the limit (declared or streamed; nothing past the
  * limit is kept in memory), 400 `invalid_request` for bad JSON or a failing
  * field, named.
  */
 export async function readJsonBody<S extends z.ZodType>(req: Request, schema: S, maxBytes: number): Promise<z.infer<S>> {
+  await requireJsonContentType(req);
   const declared = Number(req.headers.get('content-length') ?? NaN);
   if (declared > maxBytes) {
     if (declared <= DRAIN_LIMIT_BYTES) await drain(req.body?.getReader(), DRAIN_LIMIT_BYTES);

@@ -28,6 +28,20 @@ const LIBSQL_SCHEMES = ['libsql:', 'http:', 'https:', 'ws:', 'wss:'];
 /** `REGION_MAP`: a `cf.colo` (e.g. "LHR") or `cf.continent` (e.g. "EU") → relay region(s), best first; "*" for everyone else. */
 const RegionMapSchema = z.record(z.string(), z.union([z.string().min(1), z.array(z.string().min(1))]));
 
+/** `ALLOWED_ORIGINS`: comma-separated `scheme://host[:port]` origins, besides the edge's own, whose pages may make state-changing calls. */
+const OriginListSchema = z.string().transform((text, ctx) => {
+  const origins: string[] = [];
+  for (const item of text.split(',').map((s) => s.trim()).filter(Boolean)) {
+    const url = URL.canParse(item) ? new URL(item) : null;
+    if (!url || !['http:', 'https:'].includes(url.protocol) || url.origin !== item.replace(/\/$/, '').toLowerCase()) {
+      ctx.addIssue({ code: 'custom', message: `"${item}" is not an origin like https://example.com or http://127.0.0.1:8787` });
+      return z.NEVER;
+    }
+    origins.push(url.origin);
+  }
+  return origins;
+});
+
 const EdgeEnvSchema = z.object({
   LIBSQL_URL: z
     .string({ error: 'is required (the libSQL/Turso database URL)' })
@@ -46,6 +60,7 @@ const EdgeEnvSchema = z.object({
   KEY_FAILURE_LIMIT: z.coerce.number().int().min(1).default(10),
   KEY_FAILURE_WINDOW_MS: ms(1000, 10 * 60_000),
   RELAY_TIMEOUT_MS: ms(100, 8_000),
+  ALLOWED_ORIGINS: OriginListSchema.optional(),
 });
 
 /** The edge's settings, validated once per isolate. */
@@ -67,6 +82,8 @@ export interface EdgeConfig {
   keyFailureWindowMs: number;
   /** Bound on a create-peer call (the relay gathers candidates, ~2 s at most, before answering). */
   relayTimeoutMs: number;
+  /** Origins besides the edge's own allowed to make state-changing calls; absent when ALLOWED_ORIGINS is not set. */
+  allowedOrigins?: string[];
 }
 
 /** Validates the worker's env bindings; throws a ConfigError naming every bad variable. */
@@ -85,6 +102,7 @@ export function edgeConfigFromEnv(env: Record<string, unknown>): EdgeConfig {
     keyFailureLimit: e.KEY_FAILURE_LIMIT,
     keyFailureWindowMs: e.KEY_FAILURE_WINDOW_MS,
     relayTimeoutMs: e.RELAY_TIMEOUT_MS,
+    ...(e.ALLOWED_ORIGINS?.length ? { allowedOrigins: e.ALLOWED_ORIGINS } : {}),
   };
 }
 

@@ -37,14 +37,16 @@ export async function startSignaling(ctx: StartContext, body: SignalingStartRequ
   const now = Date.now();
   const limit = { limit: config.keyFailureLimit, windowMs: config.keyFailureWindowMs };
   // One round trip's wait for the three independent reads.
-  const [limited, found, relays] = await Promise.all([
-    isRateLimited(db, ctx.address, limit, now),
+  const [found, limited, relays] = await Promise.all([
     lookUpKey(db, keyText, now),
+    isRateLimited(db, ctx.address, limit, now),
     candidateRelays(db, { freshMs: config.relayFreshMs, regionMap: config.regionMap, place: ctx.place, now }),
   ]);
-  if (limited) throw new HttpError('rate_limited', 'too many failed magic-key attempts from this address; try again later');
+  // The key decides first: a valid key passes even from a locked address (PROTOCOL.md §1), so one
+  // guesser behind a shared address (office, carrier NAT) cannot lock out everyone else there.
   if (!found.ok) {
     await recordKeyFailure(db, ctx.address, limit, now);
+    if (limited) throw new HttpError('rate_limited', 'too many failed magic-key attempts from this address; try again later');
     throw keyRefused(found.code);
   }
   await checkConcurrency(db, found.key, now - config.relayFreshMs);

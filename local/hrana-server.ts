@@ -5,7 +5,15 @@
  * would keep in Turso. It is deliberately narrow: loopback only by default,
  * one process, one file, no replication, no protobuf, no cursors (clients
  * fall back to v2 when `GET /v3-protobuf` answers 404). Never expose it.
+ *
+ * Any web page its user visits can send it requests (a cross-origin
+ * `text/plain` POST needs no preflight; DNS rebinding gives a page a
+ * same-origin name for loopback), so every request must carry the bearer
+ * token, requests from pages (an `Origin` header) and for names other than
+ * loopback (the `Host` header) are refused, and SQL that reaches other
+ * files (ATTACH, VACUUM INTO) is never run.
  */
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -21,6 +29,7 @@ import {
   type HranaStmt,
   type StreamRequest,
 } from './hrana-wire.js';
+import { refusedSql } from './sql-guard.js';
 
 type Conn = InstanceType<typeof Database>;
 
@@ -29,8 +38,8 @@ export interface HranaServerOptions {
   host?: string;
   /** 0 picks a free port. */
   port?: number;
-  /** When set, every request must carry `Authorization: Bearer <authToken>`. */
-  authToken?: string;
+  /** Every request must carry `Authorization: Bearer <authToken>`. */
+  authToken: string;
   allowNonLoopback?: boolean;
   /** A stream idle this long is rolled back and closed. */
   streamIdleMs?: number;
@@ -61,8 +70,20 @@ export function isLoopback(address: string | undefined): boolean {
   return a === '::1';
 }
 
+/** Whether a `Host` header names loopback (127.0.0.1, localhost or [::1], any port), not a name a DNS-rebinding page could use. */
+export function isLoopbackHost(host: string | undefined): boolean {
+  return /^(127\.0\.0\.1|localhost|\[::1\])(:\d{1,5})?$/i.test(host ?? '');
+}
+
+/** Whether `header` is `Bearer <token>`, compared in constant time. */
+function bearerMatches(header: string | undefined, token: string): boolean {
+  const digest = (text: string) => createHash('sha256').update(text).digest();
+  return timingSafeEqual(digest(header ?? ''), digest(`Bearer ${token}`));
+}
+
 /** Starts the local libSQL HTTP server on `host:port` for `dbPath`. */
 export async function startHranaServer(opts: HranaServerOptions): Promise<HranaServer> {
+  if (!opts.authToken) throw new Error('the local database server needs an auth token');
   const host = opts.host ?? '127.0.0.1';
   if (!opts.allowNonLoopback && !isLoopback(host)) {
     throw new Error(`refusing to serve the database on ${host}: the local libSQL server is for loopback only`);
@@ -175,10 +196,16 @@ export async function startHranaServer(opts: HranaServerOptions): Promise<HranaS
 
   const route = async (req: IncomingMessage, res: ServerResponse) => {
     if (!opts.allowNonLoopback && !isLoopback(req.socket.remoteAddress)) {
-      return sendJson(res, 403, { message: 'only loopback clients may use the local database server' });
+      return sendJson(res, 403, { message: 'only loopback clients may use the local database server', code: 'FORBIDDEN' });
     }
-    if (opts.authToken && req.headers.authorization !== `Bearer ${opts.authToken}`) {
-      return sendJson(res, 401, { message: 'missing or wrong bearer token' });
+    if (!opts.allowNonLoopback && !isLoopbackHost(req.headers.host)) {
+      return sendJson(res, 403, { message: 'the Host header must name loopback (127.0.0.1, localhost or [::1])', code: 'FORBIDDEN' });
+    }
+    if (req.headers.origin !== undefined) {
+      return sendJson(res, 403, { message: 'requests from web pages (with an Origin header) are refused', code: 'FORBIDDEN' });
+    }
+    if (!bearerMatches(req.headers.authorization, opts.authToken)) {
+      return sendJson(res, 401, { message: 'missing or wrong bearer token', code: 'UNAUTHORIZED' });
     }
     const path = (req.url ?? '/').split('?')[0];
     if (req.method === 'GET' && (path === '/' || path === '/v2' || path === '/health')) {
@@ -253,11 +280,13 @@ function runRequest(s: Stream, req: Exclude<StreamRequest, { type: 'close' }>): 
   }
 }
 
+/** The SQL a request runs (its own text or a stored one), refused as SQLITE_AUTH when it would reach other files. */
 function sqlOf(s: Stream, sql: string | undefined, sqlId: number | undefined): string {
-  if (sql != null) return sql;
-  const stored = sqlId == null ? undefined : s.sqls.get(sqlId);
-  if (stored == null) throw new HranaRequestError(`unknown sql_id ${sqlId}`, 'SQL_NOT_FOUND', 200);
-  return stored;
+  const text = sql ?? (sqlId == null ? undefined : s.sqls.get(sqlId));
+  if (text == null) throw new HranaRequestError(`unknown sql_id ${sqlId}`, 'SQL_NOT_FOUND', 200);
+  const refused = refusedSql(text);
+  if (refused) throw new HranaRequestError(refused, 'SQLITE_AUTH', 200);
+  return text;
 }
 
 function execute(s: Stream, stmt: HranaStmt): object {

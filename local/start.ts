@@ -2,7 +2,7 @@
 // loopback, one relay in this process, and the edge under `wrangler dev`. Ctrl-C stops all three.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -11,10 +11,10 @@ import * as z from 'zod';
 import { ConfigError, parseConfig } from '../shared/config.js';
 import { ensureDemoKey } from '../shared/db/keys.js';
 import { migrate } from '../shared/db/migrate.js';
-import { randomToken } from '../shared/ids.js';
 import { relayConfigFromEnv } from '../relay/config.js';
 import { startRelay, type RelayHandle } from '../relay/relay.js';
 import { startHranaServer, type HranaServer } from './hrana-server.js';
+import { localDbToken, localSecret, writeSecretFile } from './secrets.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const port = z.coerce.number().int().min(1).max(65535);
@@ -48,6 +48,7 @@ async function main(): Promise<void> {
 
   mkdirSync(dataDir, { recursive: true });
   const secret = localSecret(dataDir);
+  const dbToken = localDbToken(dataDir);
   const stops: Stopper[] = [];
   let stopping: Promise<void> | null = null;
   const stopAll = (code: number) => {
@@ -62,9 +63,9 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => void stopAll(0));
 
   try {
-    const hrana: HranaServer = await startHranaServer({ dbPath: join(dataDir, 'netpoke.db'), port: env.NETPOKE_DB_PORT });
+    const hrana: HranaServer = await startHranaServer({ dbPath: join(dataDir, 'netpoke.db'), port: env.NETPOKE_DB_PORT, authToken: dbToken });
     stops.push(() => hrana.close());
-    const db = createClient({ url: hrana.url });
+    const db = createClient({ url: hrana.url, authToken: dbToken });
     try {
       await migrate(db);
       await ensureDemoKey(db, env.NETPOKE_DEMO_KEY);
@@ -73,7 +74,7 @@ async function main(): Promise<void> {
     }
 
     const relay: RelayHandle = await startRelay(
-      relayConfigFromEnv({ ...process.env, LIBSQL_URL: hrana.url, LIBSQL_AUTH_TOKEN: undefined, RELAY_SHARED_SECRET: secret, NETPOKE_DATA_DIR: dataDir }),
+      relayConfigFromEnv({ ...process.env, LIBSQL_URL: hrana.url, LIBSQL_AUTH_TOKEN: dbToken, RELAY_SHARED_SECRET: secret, NETPOKE_DATA_DIR: dataDir }),
     );
     stops.push(() => relay.close());
 
@@ -81,7 +82,7 @@ async function main(): Promise<void> {
 
     const edgeUrl = `http://127.0.0.1:${env.NETPOKE_EDGE_PORT}`;
     const varsFile = join(dataDir, 'edge.dev.vars');
-    writeSecretFile(varsFile, devVars({ LIBSQL_URL: hrana.url, RELAY_SHARED_SECRET: secret, NETPOKE_MODE: 'local', NETPOKE_DEMO_KEY: env.NETPOKE_DEMO_KEY }));
+    writeSecretFile(varsFile, devVars({ LIBSQL_URL: hrana.url, LIBSQL_AUTH_TOKEN: dbToken, RELAY_SHARED_SECRET: secret, NETPOKE_MODE: 'local', NETPOKE_DEMO_KEY: env.NETPOKE_DEMO_KEY }));
     const wrangler = startWrangler(env.NETPOKE_EDGE_PORT, varsFile);
     stops.push(() => stopGroup(wrangler));
     wrangler.once('exit', (code, signal) => {
@@ -97,33 +98,13 @@ NetPoke is running (local mode)
   open      ${edgeUrl}/?key=${key}
   headless  npm run probe -- --url ${edgeUrl} --key ${key} --duration 30s
   keys      npm run keys -- create --label "Site A" --ttl 48h
-  data      ${dataDir} (database on ${hrana.url}, relay ${relay.relayId} on ${relay.url} + UDP ${relay.udpPort})
+  data      ${dataDir} (database on ${hrana.url}, token in db-token; relay ${relay.relayId} on ${relay.url} + UDP ${relay.udpPort})
 Ctrl-C stops everything.
 `);
   } catch (e) {
     console.error(`npm start: ${(e as Error).message}`);
     await stopAll(1);
   }
-}
-
-/** The shared secret of the local edge and relay: random, kept in the data dir (mode 0600) and reused, never in the repo. */
-function localSecret(dataDir: string): string {
-  const file = join(dataDir, 'local-secret');
-  if (existsSync(file)) {
-    const text = readFileSync(file, 'utf8').trim();
-    if (text.length >= 32) {
-      chmodSync(file, 0o600);
-      return text;
-    }
-  }
-  const secret = randomToken(32);
-  writeSecretFile(file, `${secret}\n`);
-  return secret;
-}
-
-function writeSecretFile(file: string, text: string): void {
-  writeFileSync(file, text, { mode: 0o600 });
-  chmodSync(file, 0o600); // writeFileSync keeps the mode of a file that already exists
 }
 
 function devVars(vars: Record<string, string>): string {

@@ -18,6 +18,8 @@ export async function buildPage(outDir = join(ROOT, 'edge/assets')): Promise<Pag
   await mkdir(outDir, { recursive: true });
   const js = await build({
     entryPoints: [join(ROOT, 'page/main.ts')],
+    // Before any page code: the page runs under a CSP without 'unsafe-eval' (edge/security.ts).
+    inject: [join(ROOT, 'page/csp.ts')],
     bundle: true,
     minify: true,
     format: 'esm',

@@ -18,6 +18,12 @@ const countdownEl = $<HTMLParagraphElement>('countdown');
 const sessionEl = $<HTMLParagraphElement>('session');
 
 keyInput.value = new URLSearchParams(location.search).get('key') ?? '';
+// The key is a credential: once read, keep it out of the address bar, history and shared links.
+if (new URLSearchParams(location.search).has('key')) {
+  const clean = new URL(location.href);
+  clean.searchParams.delete('key');
+  window.history.replaceState(window.history.state, '', clean);
+}
 const charts = createCharts($('charts'));
 const renderTable = createSummaryTable($<HTMLTableElement>('summary'));
 

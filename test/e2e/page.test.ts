@@ -30,7 +30,7 @@ let browser: Browser;
 beforeAll(async () => {
   mkdirSync(ARTIFACTS, { recursive: true });
   sys = await startLocalSystem();
-  db = createClient({ url: sys.dbUrl });
+  db = createClient({ url: sys.dbUrl, authToken: sys.dbAuthToken });
   browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
 });
 afterAll(async () => {

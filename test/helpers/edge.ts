@@ -48,6 +48,8 @@ export interface TestEdge {
 
 export interface TestEdgeOptions {
   libsqlUrl: string;
+  /** The database's bearer token (TestDb.authToken). */
+  libsqlAuthToken?: string;
   secret?: string;
   /** More env vars (strings, as wrangler passes them). */
   vars?: Record<string, string>;
@@ -71,10 +73,11 @@ export async function startTestEdge(opts: TestEdgeOptions): Promise<TestEdge> {
     bindings: {
       NETPOKE_MODE: 'local',
       LIBSQL_URL: opts.libsqlUrl,
+      ...(opts.libsqlAuthToken ? { LIBSQL_AUTH_TOKEN: opts.libsqlAuthToken } : {}),
       RELAY_SHARED_SECRET: opts.secret ?? TEST_SECRET,
       ...opts.vars,
     },
-    ...(hasAssets ? { assets: { directory: ASSETS_DIR, binding: 'ASSETS', routerConfig: { has_user_worker: true } } } : {}),
+    ...(hasAssets ? { assets: { directory: ASSETS_DIR, binding: 'ASSETS', routerConfig: { has_user_worker: true, invoke_user_worker_ahead_of_assets: true } } } : {}),
   });
   const url = (await mf.ready).origin;
   return {

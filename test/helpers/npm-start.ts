@@ -1,6 +1,6 @@
 // Runs the README's `npm start` on free ports and a temp data dir, for tests that need the system exactly as a user starts it.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -13,6 +13,8 @@ export interface LocalSystem {
   url: string;
   /** The local libSQL server (Hrana over HTTP). */
   dbUrl: string;
+  /** Its bearer token, as npm start keeps it in the data dir. */
+  dbAuthToken: string;
   dataDir: string;
   ports: { db: number; relay: number; edge: number; udp: number };
   /** Everything npm start printed so far. */
@@ -78,6 +80,7 @@ export async function startLocalSystem(): Promise<LocalSystem> {
     return {
       url,
       dbUrl: `http://127.0.0.1:${ports.db}`,
+      dbAuthToken: readFileSync(join(dataDir, 'db-token'), 'utf8').trim(),
       dataDir,
       ports,
       output: () => output,

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { createClient, type Client } from '@libsql/client';
 import { startHranaServer, type HranaServer } from '../../local/hrana-server.js';
 import { migrate } from '../../shared/db/migrate.js';
-import { uuid } from '../../shared/ids.js';
+import { randomToken, uuid } from '../../shared/ids.js';
 import { signRelayToken } from '../../shared/relay-token.js';
 import { RelayCreatePeerResponseSchema, type RelayTokenClaims } from '../../shared/protocol/relay-api.js';
 import { startRelay, type RelayHandle } from '../../relay/relay.js';
@@ -21,6 +21,8 @@ export interface TestDb {
   dbPath: string;
   server: HranaServer;
   url: string;
+  /** The bearer token the server requires (LIBSQL_AUTH_TOKEN for the relay and the edge). */
+  authToken: string;
   db: Client;
   /** Stops the server (the file stays), e.g. to simulate an outage. */
   stop(): Promise<void>;
@@ -33,19 +35,21 @@ export interface TestDb {
 export async function startTestDb(): Promise<TestDb> {
   const dir = mkdtempSync(join(tmpdir(), 'netpoke-it-'));
   const dbPath = join(dir, 'netpoke.db');
-  let server = await startHranaServer({ dbPath });
+  const authToken = randomToken(24);
+  let server = await startHranaServer({ dbPath, authToken });
   const port = server.port;
-  const db = createClient({ url: server.url });
+  const db = createClient({ url: server.url, authToken });
   await migrate(db);
   const t: TestDb = {
     dir,
     dbPath,
     server,
     url: server.url,
+    authToken,
     db,
     stop: () => server.close(),
     restart: async () => {
-      server = await startHranaServer({ dbPath, port });
+      server = await startHranaServer({ dbPath, port, authToken });
       t.server = server;
     },
     close: async () => {
@@ -81,6 +85,7 @@ export async function startTestRelay(db: TestDb, overrides: Partial<RelayConfig>
       defaultMaxMeasuringMs: 600_000,
       logLevel: 'warn',
       libsqlUrl: db.url,
+      libsqlAuthToken: db.authToken,
       dataDir: db.dir,
       heartbeatMs: 500,
       ...overrides,

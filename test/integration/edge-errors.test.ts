@@ -50,7 +50,7 @@ async function dropRelays(ids: string[]): Promise<void> {
 
 beforeAll(async () => {
   db = await startTestDb();
-  edge = await startTestEdge({ libsqlUrl: db.url, vars: { KEY_FAILURE_LIMIT: String(FAILURE_LIMIT), RELAY_TIMEOUT_MS: '3000' } });
+  edge = await startTestEdge({ libsqlUrl: db.url, libsqlAuthToken: db.authToken, vars: { KEY_FAILURE_LIMIT: String(FAILURE_LIMIT), RELAY_TIMEOUT_MS: '3000' } });
   offer = await makeOffer();
   keys.valid = (await createMagicKey(db.db, { label: 'valid', ttlMs: 3_600_000 })).key;
   keys.expired = (await createMagicKey(db.db, { label: 'expired', ttlMs: 1_000 }, Date.now() - 60_000)).key;
@@ -126,7 +126,7 @@ describe('bad input: 400 invalid_request naming the field', () => {
         ctl.close();
       },
     });
-    const resp = await fetch(`${edge.url}/api/signaling/start`, { method: 'POST', body: chunks, duplex: 'half' } as RequestInit);
+    const resp = await fetch(`${edge.url}/api/signaling/start`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: chunks, duplex: 'half' } as RequestInit);
     await expectError(resp, 413, 'too_large');
     await expectError(await edge.post('/api/signaling/ice', { session_id: 'x'.repeat(80 * 1024), candidate: '' }), 413, 'too_large');
   });
@@ -156,25 +156,30 @@ describe('magic keys', () => {
     await expectError(await start({ magic_key: 'np_unknown' }, { authorization: `MagicKey ${keys.valid}` }), 403, 'key_invalid');
   });
 
-  it('failed attempts are rate-limited per client address: 429 after the limit, even for a good key', async () => {
+  it('failed attempts are rate-limited per client address: bad keys get 429 after the limit, a valid key still passes', async () => {
     const address = '203.0.113.7';
     for (let i = 0; i < FAILURE_LIMIT; i++) {
       await expectError(await start({ magic_key: `np_guess-${i}` }, { 'cf-connecting-ip': address }), 403, 'key_invalid');
     }
     await expectError(await start({ magic_key: 'np_guess-again' }, { 'cf-connecting-ip': address }), 429, 'rate_limited');
-    await expectError(await start({ magic_key: keys.valid }, { 'cf-connecting-ip': address }), 429, 'rate_limited');
-    // Another address is not affected.
-    await expectError(await start({ magic_key: keys.valid }, { 'cf-connecting-ip': '203.0.113.8' }), 503, 'no_relay');
+    await expectError(await start({ magic_key: keys.expired }, { 'cf-connecting-ip': address }), 429, 'rate_limited');
+    // PROTOCOL.md §1: a valid key is never refused for its address's failures (no relay here, so it gets as far as relay choice).
+    await expectError(await start({ magic_key: keys.valid }, { 'cf-connecting-ip': address }), 503, 'no_relay');
+    await expectError(await start({}, { 'cf-connecting-ip': address, authorization: `MagicKey ${keys.valid}` }), 503, 'no_relay');
+    // Refused keys from a locked address still count.
     const rs = await db.db.execute({ sql: 'SELECT count FROM key_failures WHERE address = ?', args: [address] });
-    expect(Number(rs.rows[0]?.count)).toBe(FAILURE_LIMIT);
+    expect(Number(rs.rows[0]?.count)).toBe(FAILURE_LIMIT + 2);
+    // Another address is not affected.
+    await expectError(await start({ magic_key: 'np_guess-again' }, { 'cf-connecting-ip': '203.0.113.8' }), 403, 'key_invalid');
   });
 
   it('IPv6 clients share one counter per /64', async () => {
     for (let i = 0; i < FAILURE_LIMIT; i++) {
       await expectError(await start({ magic_key: 'np_guess' }, { 'cf-connecting-ip': `2001:db8:7:1::${i + 1}` }), 403, 'key_invalid');
     }
-    await expectError(await start({ magic_key: keys.valid }, { 'cf-connecting-ip': '2001:db8:7:1:ffff::9' }), 429, 'rate_limited');
-    await expectError(await start({ magic_key: keys.valid }, { 'cf-connecting-ip': '2001:db8:7:2::1' }), 503, 'no_relay');
+    await expectError(await start({ magic_key: 'np_guess' }, { 'cf-connecting-ip': '2001:db8:7:1:ffff::9' }), 429, 'rate_limited');
+    await expectError(await start({ magic_key: keys.valid }, { 'cf-connecting-ip': '2001:db8:7:1:ffff::9' }), 503, 'no_relay');
+    await expectError(await start({ magic_key: 'np_guess' }, { 'cf-connecting-ip': '2001:db8:7:2::1' }), 403, 'key_invalid');
   });
 });
 
@@ -221,7 +226,7 @@ describe('relay choice without a working relay', () => {
   });
 
   it('a relay that does not answer in time counts as failed, and the peer it may have made is deleted', async () => {
-    const impatient = await startTestEdge({ libsqlUrl: db.url, vars: { RELAY_TIMEOUT_MS: '300' } });
+    const impatient = await startTestEdge({ libsqlUrl: db.url, libsqlAuthToken: db.authToken, vars: { RELAY_TIMEOUT_MS: '300' } });
     const silent = await startFakeRelay((call) => (call.method === 'DELETE' ? { status: 204 } : null));
     try {
       await upsertRelay(db.db, relayRow('silent', silent.url));
@@ -246,7 +251,7 @@ describe('relay choice without a working relay', () => {
   });
 
   it('prefers a relay in the client region (REGION_MAP by continent), even when it is busier', async () => {
-    const regional = await startTestEdge({ libsqlUrl: db.url, vars: { REGION_MAP: JSON.stringify({ EU: ['eu'], '*': ['us'] }) }, cf: { continent: 'EU', colo: 'AMS' } });
+    const regional = await startTestEdge({ libsqlUrl: db.url, libsqlAuthToken: db.authToken, vars: { REGION_MAP: JSON.stringify({ EU: ['eu'], '*': ['us'] }) }, cf: { continent: 'EU', colo: 'AMS' } });
     const order: string[] = [];
     const fake = (name: string) => startFakeRelay(() => (order.push(name), { status: 503, body: { error: { code: 'no_relay', message: 'full' } } }));
     const us = await fake('us');

@@ -17,7 +17,7 @@ let key: string;
 beforeAll(async () => {
   db = await startTestDb();
   relay = await startTestRelay(db);
-  edge = await startTestEdge({ libsqlUrl: db.url });
+  edge = await startTestEdge({ libsqlUrl: db.url, libsqlAuthToken: db.authToken });
   key = (await createMagicKey(db.db, { label: 'edge survey', ttlMs: 3_600_000 })).key;
 });
 

@@ -1,0 +1,70 @@
+// The edge's public-surface guards: security headers on every response, and the checks a
+// state-changing request passes before any route sees it (Origin, JSON content type).
+import type { MiddlewareHandler } from 'hono';
+import { discardBody, requireJsonContentType } from './body.js';
+import { configFor } from './config.js';
+import { HttpError } from './errors.js';
+
+/**
+ * Headers every response carries, the page's above all: no framing, no
+ * foreign scripts or styles, no inline code (the page is `/app.js` and
+ * `/app.css`), no referrer (page URLs may hold a magic key).
+ */
+export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
+  'Content-Security-Policy': "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'; form-action 'self'; img-src 'self' data:",
+  'Referrer-Policy': 'no-referrer',
+  'X-Content-Type-Options': 'nosniff',
+  'X-Frame-Options': 'DENY',
+};
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/**
+ * Adds SECURITY_HEADERS to every response, errors and static assets included
+ * (wrangler.toml runs the worker before the assets layer for this).
+ */
+export const securityHeaders: MiddlewareHandler = async (c, next) => {
+  await next();
+  // Responses of the assets binding have immutable headers; assigning c.res gives a mutable copy.
+  c.res = new Response(c.res.body, c.res);
+  for (const [name, value] of Object.entries(SECURITY_HEADERS)) c.res.headers.set(name, value);
+};
+
+/**
+ * Whether a request was made by a page of another origin: an `Origin` that is
+ * neither the edge's own nor listed in ALLOWED_ORIGINS, or, without one,
+ * `Sec-Fetch-Site: cross-site`. Clients that send neither (curl, the
+ * headless client) are not foreign.
+ */
+export function isForeignRequest(req: Request, allowedOrigins: readonly string[]): boolean {
+  const origin = req.headers.get('origin');
+  if (origin !== null) return origin !== new URL(req.url).origin && !allowedOrigins.includes(origin);
+  return req.headers.get('sec-fetch-site')?.toLowerCase() === 'cross-site';
+}
+
+/** Refuses a state-changing request from a foreign page with 403 `forbidden` before any route runs. */
+export const refuseForeignOrigins: MiddlewareHandler = async (c, next) => {
+  if (!SAFE_METHODS.has(c.req.method)) {
+    const allowed = configFor(c.env ?? {}).allowedOrigins ?? [];
+    if (isForeignRequest(c.req.raw, allowed)) {
+      await discardBody(c.req.raw);
+      throw new HttpError('forbidden', 'Origin: requests that change state must come from this site');
+    }
+  }
+  await next();
+};
+
+/**
+ * Refuses a state-changing request that carries a body not declared as JSON
+ * with 415 `unsupported_media_type`; every body the API takes is JSON. A
+ * route reading JSON checks again (readJsonBody), so a missing body is judged there.
+ */
+export const requireJsonBodies: MiddlewareHandler = async (c, next) => {
+  if (!SAFE_METHODS.has(c.req.method) && hasBody(c.req.raw)) await requireJsonContentType(c.req.raw);
+  await next();
+};
+
+function hasBody(req: Request): boolean {
+  const length = req.headers.get('content-length');
+  return req.body !== null && (length === null || Number(length) > 0);
+}
