@@ -101,6 +101,11 @@ describe('requests another page could make', () => {
     expect(await peerRows()).toBe(before);
   });
 
+  it('a POST without a body is not judged by a type it does not have; a route that wants JSON still refuses it', async () => {
+    await expectError(await fetch(`${edge.url}/api/nope`, { method: 'POST' }), 404, 'not_found');
+    await expectError(await fetch(`${edge.url}/api/signaling/start`, { method: 'POST' }), 415, 'unsupported_media_type');
+  });
+
   it('JSON with parameters is JSON', async () => {
     const resp = await edge.post('/api/signaling/start', startBody(key), { 'content-type': 'Application/JSON; charset=utf-8', 'cf-connecting-ip': freshAddress() });
     expect(resp.status).toBe(200);
