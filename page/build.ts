@@ -29,6 +29,17 @@ export async function buildPage(outDir = join(ROOT, 'edge/assets')): Promise<Pag
     legalComments: 'none',
     logLevel: 'warning',
   });
+  const worker = await build({
+    entryPoints: [join(ROOT, 'page/tick-worker.ts')],
+    bundle: true,
+    minify: true,
+    format: 'esm',
+    target: 'es2020',
+    platform: 'browser',
+    write: false,
+    legalComments: 'none',
+    logLevel: 'warning',
+  });
   const css = await build({
     stdin: {
       contents: `@import "uplot/dist/uPlot.min.css";\n${await readFile(join(ROOT, 'page/styles.css'), 'utf8')}`,
@@ -43,6 +54,7 @@ export async function buildPage(outDir = join(ROOT, 'edge/assets')): Promise<Pag
   const out: Record<string, Uint8Array | string> = {
     'index.html': await readFile(join(ROOT, 'page/index.html'), 'utf8'),
     'app.js': js.outputFiles[0]!.contents,
+    'tick-worker.js': worker.outputFiles[0]!.contents,
     'app.css': css.outputFiles[0]!.contents,
   };
   const files: PageBuild['files'] = {};

@@ -3,19 +3,21 @@ import { startSurvey, type SurveyEvent, type SurveyHandle } from '../client/surv
 import { nowMs } from '../shared/time.js';
 import { errorText, formatClock } from './messages.js';
 import { createHistory, pushTick, type History } from './model.js';
+import { workerClock } from './worker-schedule.js';
 import { createCharts } from './ui/charts.js';
 import { createSummaryTable } from './ui/table.js';
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const keyInput = $<HTMLInputElement>('key');
 const connections = $<HTMLSelectElement>('connections');
-const traffic = $<HTMLInputElement>('traffic');
+const traffic = $<HTMLSelectElement>('traffic');
 const startBtn = $<HTMLButtonElement>('start');
 const stopBtn = $<HTMLButtonElement>('stop');
 const retryBtn = $<HTMLButtonElement>('retry');
 const statusEl = $<HTMLParagraphElement>('status');
 const countdownEl = $<HTMLParagraphElement>('countdown');
 const sessionEl = $<HTMLParagraphElement>('session');
+const pausedEl = $<HTMLParagraphElement>('paused');
 
 keyInput.value = new URLSearchParams(location.search).get('key') ?? '';
 // The key is a credential: once read, keep it out of the address bar, history and shared links.
@@ -31,6 +33,10 @@ let survey: SurveyHandle | null = null;
 let history: History = createHistory();
 let pending = new Map<string, Extract<SurveyEvent, { type: 'stats' }>>();
 let deadline: number | null = null;
+/** Where the tab was hidden, and how much of the schedule the page had missed by then. */
+let hiddenSince: { at: number; paused: number } | null = null;
+let pausedTotal = 0;
+const clock = workerClock();
 let countdownTimer: ReturnType<typeof setInterval> | undefined;
 
 function setStatus(text: string, kind: 'idle' | 'busy' | 'ok' | 'error'): void {
@@ -76,11 +82,41 @@ function onStats(e: Extract<SurveyEvent, { type: 'stats' }>): void {
   pending.set(e.conn_id, e);
   const expected = survey?.connIds.length ?? Number(connections.value);
   if (pending.size < expected) return;
-  const perConn = [...pending.values()].map((p) => ({ c2s: p.c2s, s2c: p.s2c, c2s_bps: p.throughput?.c2s_bytes_per_s ?? 0, s2c_bps: p.throughput?.s2c_bytes_per_s ?? 0 }));
+  const perConn = [...pending.values()].map((p) => ({
+    c2s: p.c2s,
+    s2c: p.s2c,
+    c2s_bps: p.throughput?.c2s_bytes_per_s ?? 0,
+    s2c_bps: p.throughput?.s2c_bytes_per_s ?? 0,
+    paused_ms: p.own_paused_ms,
+  }));
+  pausedTotal += Math.max(0, ...perConn.map((p) => p.paused_ms));
   pending = new Map();
   pushTick(history, nowMs(), perConn);
   renderTable(history);
   charts.update(history);
+}
+
+/** Says in words what happened to the measurement while the tab was hidden. */
+function onVisibility(): void {
+  if (!survey) return;
+  if (document.hidden) {
+    hiddenSince = { at: Date.now(), paused: pausedTotal };
+    return;
+  }
+  if (!hiddenSince) return;
+  const hiddenS = Math.round((Date.now() - hiddenSince.at) / 1000);
+  const pausedS = (pausedTotal - hiddenSince.paused) / 1000;
+  pausedEl.textContent =
+    pausedS >= 0.05
+      ? `Measurement paused while the tab was hidden (${pausedS.toFixed(1)} s of ${hiddenS} s); probes not sent then are not counted as loss.`
+      : `The tab was hidden for ${hiddenS} s; measuring went on.`;
+  pausedEl.dataset.paused = pausedS >= 0.05 ? 'yes' : 'no';
+  hiddenSince = null;
+}
+
+function trafficMode(): { download: boolean; upload: boolean } {
+  const v = traffic.value;
+  return { download: v === 'download' || v === 'both', upload: v === 'upload' || v === 'both' };
 }
 
 function tickCountdown(): void {
@@ -117,6 +153,9 @@ async function start(): Promise<void> {
   pending = new Map();
   charts.reset();
   countdownEl.textContent = '';
+  pausedEl.textContent = '';
+  pausedTotal = 0;
+  hiddenSince = null;
   setRunning(true);
   try {
     survey = await startSurvey({
@@ -124,10 +163,11 @@ async function start(): Promise<void> {
       magicKey: key,
       connections: Number(connections.value),
       RTCPeerConnection,
+      every: clock,
       onEvent,
     });
     sessionEl.textContent = `Survey ${survey.surveySessionId}`;
-    if (traffic.checked) survey.setServerTraffic(true);
+    survey.setTraffic(trafficMode());
   } catch {
     // onEvent already showed the error in words.
     endUi();
@@ -140,6 +180,7 @@ stopBtn.addEventListener('click', () => {
   stopBtn.disabled = true;
   void survey?.stop();
 });
-traffic.addEventListener('change', () => survey?.setServerTraffic(traffic.checked));
+traffic.addEventListener('change', () => survey?.setTraffic(trafficMode()));
+document.addEventListener('visibilitychange', onVisibility);
 window.addEventListener('pagehide', () => survey?.close());
 setStatus(keyInput.value ? 'Ready: press Start to measure.' : 'Enter your magic key, then press Start.', 'idle');

@@ -6,6 +6,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildPage } from '../../page/build.js';
 import { startLocalSystem, type LocalSystem } from '../helpers/npm-start.js';
+import { startRawChromium } from '../helpers/raw-chromium.js';
 import { eventually, metricRows } from '../helpers/system.js';
 
 const ARTIFACTS = resolve(import.meta.dirname, '../../test-artifacts');
@@ -129,10 +130,64 @@ describe('measurement page in headless Chromium', () => {
     const dir = mkdtempSync(join(tmpdir(), 'netpoke-page-'));
     try {
       const built = await buildPage(dir);
-      expect(Object.keys(built.files).sort()).toEqual(['app.css', 'app.js', 'index.html']);
+      expect(Object.keys(built.files)).toEqual(expect.arrayContaining(['app.css', 'app.js', 'index.html', 'tick-worker.js']));
       expect(built.gzip).toBeLessThan(100 * 1024);
     } finally {
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('a hidden tab', () => {
+  it('hides the page for 5 s mid-survey: the rows of that time show no loss and no reordering, and the page says what happened', async () => {
+    // Raw Chromium: tabs switched as a person switches them (Playwright would keep the page visible).
+    const chrome = await startRawChromium(CHROMIUM_ARGS.slice(7));
+    try {
+      const tab = await chrome.open(`${sys.url}/?key=demo`);
+      await eventually(() => tab.evaluate<boolean>("document.readyState === 'complete' && !!document.querySelector('#start')"));
+      await tab.evaluate("document.querySelector('#start').click()");
+      await eventually(() => tab.evaluate<boolean>("document.querySelector('#status').textContent.startsWith('Measuring')"), 20_000);
+      await eventually(() => tab.evaluate<boolean>(`Number(document.querySelector('td[data-metric="probe_count"][data-dir="s2c"][data-window="60s"]').textContent) >= 250`), 20_000);
+      const surveyId = (await tab.evaluate<string>("document.querySelector('#session').textContent")).replace('Survey ', '');
+
+      const other = await chrome.open('about:blank');
+      await eventually(() => tab.evaluate<boolean>("document.visibilityState === 'hidden'"));
+      const hiddenFrom = Date.now();
+      // The scenario itself: five seconds in the background.
+      await new Promise((r) => setTimeout(r, 5_000));
+      await tab.activate();
+      await eventually(() => tab.evaluate<boolean>("document.visibilityState === 'visible'"));
+      const hiddenTo = Date.now();
+      other.close();
+      const note = await eventually(() => tab.evaluate<string>("document.querySelector('#paused').textContent"));
+      expect(note).toMatch(/^(The tab was hidden for \d+ s; measuring went on\.|Measurement paused while the tab was hidden)/);
+
+      // Measuring goes on until both sides have written a window that began after the tab came back.
+      await eventually(async () => {
+        const r = await metricRows(db, surveyId);
+        return ['server', 'client'].every((src) => r.some((x) => x.source === src && Number(x.timestamp_ms) > hiddenTo + 1_500));
+      }, 15_000);
+      await tab.evaluate("document.querySelector('#stop').click()");
+      await eventually(() => tab.evaluate<boolean>("document.querySelector('#status').textContent.startsWith('Stopped')"), 15_000);
+      const rows = await metricRows(db, surveyId);
+      // Rows are stamped when their window closes: those of the hidden seconds end within it or just after.
+      const during = rows.filter((r) => Number(r.timestamp_ms) > hiddenFrom + 1_000 && Number(r.timestamp_ms) <= hiddenTo + 1_000);
+      for (const source of ['server', 'client']) expect(during.filter((r) => r.source === source).length).toBeGreaterThanOrEqual(4);
+      for (const r of during) {
+        expect(Number(r.loss_rate), `${r.source} row at ${r.timestamp_ms}`).toBe(0);
+        expect(Number(r.reorder_rate), `${r.source} row at ${r.timestamp_ms}`).toBe(0);
+      }
+      const paused = during.filter((r) => r.source === 'server').reduce((n, r) => n + Number(r.sender_paused_ms), 0);
+      if (note.includes('went on')) {
+        // Kept measuring: the relay got the page's probes all along.
+        for (const r of during.filter((x) => x.source === 'server')) expect(Number(r.probe_count)).toBeGreaterThanOrEqual(80);
+        expect(paused).toBeLessThan(500);
+      } else {
+        expect(paused).toBeGreaterThan(0);
+      }
+      tab.close();
+    } finally {
+      await chrome.stop();
     }
   });
 });

@@ -1,0 +1,91 @@
+// Debian's Chromium driven over its own DevTools protocol, without Playwright: Playwright keeps every page
+// "visible" (focus emulation), so a test of what a hidden tab does needs tabs switched the way a person does.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import WebSocket from 'ws';
+import { freeTcpPort } from './npm-start.js';
+import { eventually } from './system.js';
+
+export interface RawTab {
+  id: string;
+  /** Evaluates an expression in the tab and returns its JSON value. */
+  evaluate<T>(expression: string): Promise<T>;
+  /** Brings the tab to the front (the others become hidden). */
+  activate(): Promise<void>;
+  close(): void;
+}
+
+export interface RawChromium {
+  open(url: string): Promise<RawTab>;
+  stop(): Promise<void>;
+}
+
+/** Starts headless Chromium with remote debugging on a free loopback port. */
+export async function startRawChromium(extraArgs: string[] = []): Promise<RawChromium> {
+  const port = await freeTcpPort();
+  const profile = mkdtempSync(join(tmpdir(), 'netpoke-chromium-'));
+  const proc: ChildProcess = spawn(
+    '/usr/bin/chromium',
+    [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+      `--user-data-dir=${profile}`,
+      `--remote-debugging-port=${port}`,
+      '--remote-debugging-address=127.0.0.1',
+      ...extraArgs,
+      'about:blank',
+    ],
+    { stdio: 'ignore' },
+  );
+  const base = `http://127.0.0.1:${port}/json`;
+  await eventually(async () => (await fetch(`${base}/version`).catch(() => null))?.ok, 15_000);
+  const sockets: WebSocket[] = [];
+  return {
+    async open(url) {
+      const target = (await (await fetch(`${base}/new?${url}`, { method: 'PUT' })).json()) as { id: string; webSocketDebuggerUrl: string };
+      const ws = new WebSocket(target.webSocketDebuggerUrl);
+      sockets.push(ws);
+      await new Promise<void>((resolve, reject) => {
+        ws.once('open', () => resolve());
+        ws.once('error', reject);
+      });
+      let next = 1;
+      const pending = new Map<number, (v: unknown) => void>();
+      ws.on('message', (data) => {
+        const msg = JSON.parse(String(data)) as { id?: number; result?: unknown };
+        if (msg.id !== undefined) pending.get(msg.id)?.(msg.result);
+      });
+      const call = (method: string, params: object) =>
+        new Promise<unknown>((resolve) => {
+          const id = next++;
+          pending.set(id, resolve);
+          ws.send(JSON.stringify({ id, method, params }));
+        });
+      return {
+        id: target.id,
+        async evaluate<T>(expression: string) {
+          const r = (await call('Runtime.evaluate', { expression, returnByValue: true, awaitPromise: true })) as { result?: { value?: unknown }; exceptionDetails?: unknown };
+          if (r.exceptionDetails) throw new Error(`evaluate failed: ${JSON.stringify(r.exceptionDetails).slice(0, 500)}`);
+          return r.result?.value as T;
+        },
+        async activate() {
+          await fetch(`${base}/activate/${target.id}`);
+        },
+        close: () => ws.close(),
+      };
+    },
+    async stop() {
+      for (const ws of sockets) ws.close();
+      proc.kill('SIGTERM');
+      await new Promise((r) => (proc.exitCode !== null ? r(null) : proc.once('exit', r)));
+      rmSync(profile, { recursive: true, force: true });
+    },
+  };
+}
