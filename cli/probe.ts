@@ -1,4 +1,4 @@
-// `npm run probe -- --url http://127.0.0.1:8787 --key KEY --duration 30s [--json] [--connections N] [--throughput]`:
+// `npm run probe -- --url http://127.0.0.1:8787 --key KEY --duration 30s [--json] [--connections N] [--throughput] [--relay-only]`:
 // the headless NetPoke client. Runs one survey and prints per-second stats of both directions, then a summary.
 import { parseArgs } from 'node:util';
 import * as z from 'zod';
@@ -22,9 +22,10 @@ const ArgsSchema = z.object({
   connections: z.coerce.number().int().min(1).max(4),
   json: z.boolean(),
   throughput: z.boolean(),
+  'relay-only': z.boolean(),
 });
 
-const USAGE = 'usage: npm run probe -- --url http://127.0.0.1:8787 --key KEY [--duration 30s] [--connections 1..4] [--throughput] [--json]';
+const USAGE = 'usage: npm run probe -- --url http://127.0.0.1:8787 --key KEY [--duration 30s] [--connections 1..4] [--throughput] [--relay-only] [--json]';
 
 /** Exit codes: 0 ok, 1 failure while measuring, 2 bad arguments or refused key. */
 async function main(): Promise<number> {
@@ -38,6 +39,8 @@ async function main(): Promise<number> {
         connections: { type: 'string', default: '1' },
         json: { type: 'boolean', default: false },
         throughput: { type: 'boolean', default: false },
+        // Only TURN-relayed paths: checks that a network blocking direct UDP can still measure.
+        'relay-only': { type: 'boolean', default: false },
         help: { type: 'boolean', default: false },
       },
     }).values;
@@ -58,7 +61,7 @@ async function main(): Promise<number> {
   const abort = new AbortController();
   process.once('SIGINT', () => abort.abort());
   if (!args.json) {
-    console.log(`NetPoke survey against ${args.url} for ${args.duration / 1000} s (${args.connections} connection${args.connections > 1 ? 's' : ''}); Ctrl-C stops early.`);
+    console.log(`NetPoke survey against ${args.url} for ${args.duration / 1000} s (${args.connections} connection${args.connections > 1 ? 's' : ''}${args['relay-only'] ? ', through TURN only' : ''}); Ctrl-C stops early.`);
     console.log(HEADER);
   }
   let t0 = 0;
@@ -70,6 +73,7 @@ async function main(): Promise<number> {
       durationMs: args.duration,
       connections: args.connections,
       throughput: args.throughput,
+      relayOnly: args['relay-only'],
       abort: abort.signal,
       onEvent: (e) => {
         if (e.type === 'status' && e.status === 'measuring') t0 = Date.now();

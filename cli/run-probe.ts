@@ -1,6 +1,6 @@
-import { RTCPeerConnection } from 'node-datachannel/polyfill';
 import { startSurvey, type SurveyEvent } from '../client/survey-client.js';
 import type { Signal } from '../client/signaling.js';
+import { NodeRTCPeerConnection } from './node-peer-connection.js';
 
 export type StatsEvent = Extract<SurveyEvent, { type: 'stats' }>;
 
@@ -12,6 +12,12 @@ export interface RunProbeOptions {
   throughput?: boolean;
   /** Replaces edge signaling, e.g. to talk straight to a relay. */
   signal?: Signal;
+  /** Connect through the edge's TURN server only (`--relay-only`). */
+  relayOnly?: boolean;
+  /** Gather with these instead of the edge's `GET /api/ice-servers`. */
+  iceServers?: RTCIceServer[];
+  /** The WebRTC implementation; node-datachannel's polyfill (with TURN credentials escaped) unless given. */
+  RTCPeerConnection?: typeof globalThis.RTCPeerConnection;
   /** Skip the explicit stop and just drop the connections (like closing a tab). */
   abrupt?: boolean;
   onEvent?: (e: SurveyEvent) => void;
@@ -36,8 +42,10 @@ export async function runProbe(opts: RunProbeOptions): Promise<RunProbeResult> {
     baseUrl: opts.url.replace(/\/+$/, ''),
     magicKey: opts.key,
     connections: opts.connections,
-    RTCPeerConnection: RTCPeerConnection as unknown as typeof globalThis.RTCPeerConnection,
+    RTCPeerConnection: opts.RTCPeerConnection ?? NodeRTCPeerConnection,
     signal: opts.signal,
+    ...(opts.relayOnly ? { iceTransportPolicy: 'relay' as const } : {}),
+    ...(opts.iceServers ? { iceServers: opts.iceServers } : {}),
     onEvent: (e) => {
       if (e.type === 'stats') seconds.push(e);
       if (e.type === 'stopped' && e.reason === 'time_limit') ended?.('time_limit');

@@ -20,7 +20,10 @@ export interface ConnectOptions {
   RTCPeerConnection: typeof RTCPeerConnection;
   signal: Signal;
   connId: string;
+  /** Gather with these instead of the ones `signal.iceServers` gives. */
   iceServers?: RTCIceServer[];
+  /** 'relay': only TURN-relayed paths, as for a network that blocks direct UDP. */
+  iceTransportPolicy?: RTCIceTransportPolicy;
   /** Gathering and channel opening must finish within this. */
   iceTimeoutMs: number;
 }
@@ -31,9 +34,13 @@ export interface ConnectOptions {
  * channels are open. Closes the peer on any failure.
  */
 export async function openConnection(opts: ConnectOptions): Promise<Connection> {
+  const iceServers = opts.iceServers ?? (await opts.signal.iceServers?.()) ?? [];
+  if (opts.iceTransportPolicy === 'relay' && !iceServers.some(isTurn)) {
+    throw new SurveyError('ice_failed', 'a relay-only connection needs a TURN server, and none is configured (TURN_SECRET and TURN_URLS on the edge)');
+  }
   for (let tries = 1; ; tries++) {
     try {
-      return await attempt(opts);
+      return await attempt(opts, iceServers);
     } catch (e) {
       // libdatachannel (the headless client's WebRTC stack) now and then refuses a
       // good answer under load ("remote candidate without ICE transport"); a fresh
@@ -44,8 +51,9 @@ export async function openConnection(opts: ConnectOptions): Promise<Connection> 
   }
 }
 
-async function attempt(opts: ConnectOptions): Promise<Connection> {
-  const pc = new opts.RTCPeerConnection({ iceServers: opts.iceServers ?? [] });
+async function attempt(opts: ConnectOptions, iceServers: RTCIceServer[]): Promise<Connection> {
+  const relayOnly = opts.iceTransportPolicy === 'relay';
+  const pc = new opts.RTCPeerConnection({ iceServers, iceTransportPolicy: opts.iceTransportPolicy ?? 'all' });
   try {
     const channels: Channels = {
       probe: pc.createDataChannel('probe', { ordered: false, maxRetransmits: 0 }),
@@ -54,17 +62,28 @@ async function attempt(opts: ConnectOptions): Promise<Connection> {
     };
     channels.bulk.binaryType = 'arraybuffer';
     await pc.setLocalDescription(await pc.createOffer());
-    await withTimeout(gatheringComplete(pc), opts.iceTimeoutMs, 'ice_timeout', 'gathering network candidates took too long');
+    await withTimeout(gatheringComplete(pc), opts.iceTimeoutMs, relayOnly ? turnNoAllocation() : new SurveyError('ice_timeout', 'gathering network candidates took too long'));
     const offerSdp = pc.localDescription?.sdp;
     if (!offerSdp) throw new SurveyError('ice_timeout', 'no local description');
+    // Relay-only gathering yields nothing but TURN allocations: none means the TURN server said no or never answered.
+    if (relayOnly && !/ typ relay/.test(offerSdp)) throw turnNoAllocation();
     const answer = await opts.signal({ sdp: offerSdp, type: 'offer', conn_id: opts.connId });
     await pc.setRemoteDescription({ type: 'answer', sdp: answer.sdp });
+    const failed = relayOnly ? turnNoPath() : new SurveyError('ice_timeout', 'the connection to the measurement server failed');
     await withTimeout(
-      Promise.all(Object.values(channels).map((c: RTCDataChannel) => channelOpen(c, pc))),
+      Promise.all(Object.values(channels).map((c: RTCDataChannel) => channelOpen(c, pc, failed))),
       opts.iceTimeoutMs,
-      'ice_timeout',
-      'could not connect to the measurement server in time (a firewall may block UDP)',
+      relayOnly ? turnNoPath() : new SurveyError('ice_timeout', 'could not connect to the measurement server in time (a firewall may block UDP)'),
     );
+    // Relay-only must never measure a direct path. node-datachannel (libjuice) announces only relayed
+    // candidates but still runs connectivity checks from its own socket, and takes the direct path when it works.
+    const via = relayOnly ? await selectedLocalCandidateType(pc) : null;
+    if (via !== null && via !== 'relay') {
+      throw new SurveyError(
+        'relay_not_enforced',
+        `relay-only was asked for, but this WebRTC implementation connected directly (${via} candidate), not through the TURN server; the TURN server did allocate an address. node-datachannel does not enforce relay-only: use a browser, or a network that blocks direct UDP`,
+      );
+    }
     return { pc, channels, connId: opts.connId, sessionId: answer.session_id, relayId: answer.relay_id, close: () => closeQuietly(pc) };
   } catch (e) {
     closeQuietly(pc);
@@ -85,21 +104,47 @@ function gatheringComplete(pc: RTCPeerConnection): Promise<void> {
   });
 }
 
-function channelOpen(c: RTCDataChannel, pc: RTCPeerConnection): Promise<void> {
+/** The type of the local candidate of the selected pair ('host', 'srflx', 'prflx', 'relay'), from standard stats; null if not reported. */
+async function selectedLocalCandidateType(pc: RTCPeerConnection): Promise<string | null> {
+  const stats = await pc.getStats();
+  let pairId: string | undefined;
+  stats.forEach((s: { type: string; id: string; selectedCandidatePairId?: string; selected?: boolean }) => {
+    if (s.type === 'transport' && s.selectedCandidatePairId) pairId = s.selectedCandidatePairId;
+    // Firefox marks the pair instead of naming it on the transport.
+    if (s.type === 'candidate-pair' && s.selected) pairId ??= s.id;
+  });
+  const pair = pairId ? (stats.get(pairId) as { localCandidateId?: string } | undefined) : undefined;
+  const local = pair?.localCandidateId ? (stats.get(pair.localCandidateId) as { candidateType?: string } | undefined) : undefined;
+  return local?.candidateType ?? null;
+}
+
+function isTurn(server: RTCIceServer): boolean {
+  return (Array.isArray(server.urls) ? server.urls : [server.urls]).some((u) => /^turns?:/i.test(u));
+}
+
+function turnNoAllocation(): SurveyError {
+  return new SurveyError('ice_failed', 'relay-only connection failed: the TURN server refused the credentials or could not be reached (it gave no relayed address)');
+}
+
+function turnNoPath(): SurveyError {
+  return new SurveyError('ice_failed', 'relay-only connection failed: no path through the TURN server to the measurement server (the TURN server refused to relay or could not reach it)');
+}
+
+function channelOpen(c: RTCDataChannel, pc: RTCPeerConnection, failed: SurveyError): Promise<void> {
   return new Promise((resolve, reject) => {
     if (c.readyState === 'open') return resolve();
     c.addEventListener('open', () => resolve(), { once: true });
     c.addEventListener('close', () => reject(new SurveyError('channel_closed', `the ${c.label} channel closed before opening`)), { once: true });
     pc.addEventListener('connectionstatechange', () => {
-      if (pc.connectionState === 'failed') reject(new SurveyError('ice_timeout', 'the connection to the measurement server failed'));
+      if (pc.connectionState === 'failed') reject(failed);
     });
   });
 }
 
-function withTimeout<T>(p: Promise<T>, ms: number, code: string, message: string): Promise<T> {
+function withTimeout<T>(p: Promise<T>, ms: number, error: SurveyError): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new SurveyError(code, message)), ms);
+    timer = setTimeout(() => reject(error), ms);
   });
   return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
 }

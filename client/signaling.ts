@@ -1,4 +1,5 @@
-import { SignalingStartResponseSchema } from '../shared/protocol/signaling.js';
+import type { z } from 'zod';
+import { IceServersResponseSchema, SignalingStartResponseSchema } from '../shared/protocol/signaling.js';
 
 /** What the client sends to get an answer: its offer and the connection id it chose. */
 export interface OfferToSignal {
@@ -13,7 +14,12 @@ export interface SignaledAnswer {
   relay_id: string;
 }
 
-export type Signal = (offer: OfferToSignal) => Promise<SignaledAnswer>;
+/** Gets the relay's answer to an offer. */
+export interface Signal {
+  (offer: OfferToSignal): Promise<SignaledAnswer>;
+  /** STUN/TURN servers to gather with, asked for before each offer; absent means none (e.g. straight to a relay). */
+  iceServers?: () => Promise<RTCIceServer[]>;
+}
 
 /** A failure the user should see in words: an error code of PROTOCOL.md §1, or a client-side one. */
 export class SurveyError extends Error {
@@ -25,26 +31,39 @@ export class SurveyError extends Error {
   }
 }
 
-/** Signals through the edge's `POST /api/signaling/start`, mapping error bodies to SurveyErrors. */
+/** Signals through the edge's `POST /api/signaling/start`, with ICE servers from `GET /api/ice-servers`; error bodies become SurveyErrors. */
 export function edgeSignal(baseUrl: string, magicKey: string, fetchFn: typeof fetch = fetch): Signal {
-  return async (offer) => {
-    let resp: Response;
-    try {
-      resp = await fetchFn(`${baseUrl}/api/signaling/start`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ ...offer, magic_key: magicKey }),
-      });
-    } catch (e) {
-      throw new SurveyError('network_error', `cannot reach ${baseUrl || 'the server'}: ${(e as Error).message}`);
-    }
-    const body: unknown = await resp.json().catch(() => null);
-    if (!resp.ok) {
-      const err = (body as { error?: { code?: unknown; message?: unknown } } | null)?.error;
-      throw new SurveyError(typeof err?.code === 'string' ? err.code : `http_${resp.status}`, typeof err?.message === 'string' ? err.message : `HTTP ${resp.status}`);
-    }
-    const parsed = SignalingStartResponseSchema.safeParse(body);
-    if (!parsed.success) throw new SurveyError('protocol_error', 'the server sent an answer this client does not understand');
-    return parsed.data;
-  };
+  const signal: Signal = async (offer) =>
+    callEdge(
+      baseUrl,
+      fetchFn,
+      '/api/signaling/start',
+      { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ...offer, magic_key: magicKey }) },
+      SignalingStartResponseSchema,
+    );
+  signal.iceServers = () => edgeIceServers(baseUrl, magicKey, fetchFn);
+  return signal;
+}
+
+/** The edge's `GET /api/ice-servers`: STUN servers and a TURN server with credentials minted for this call. */
+export async function edgeIceServers(baseUrl: string, magicKey: string, fetchFn: typeof fetch = fetch): Promise<RTCIceServer[]> {
+  const answer = await callEdge(baseUrl, fetchFn, '/api/ice-servers', { headers: { authorization: `MagicKey ${magicKey}` } }, IceServersResponseSchema);
+  return answer.ice_servers;
+}
+
+async function callEdge<S extends z.ZodType>(baseUrl: string, fetchFn: typeof fetch, path: string, init: RequestInit, schema: S): Promise<z.infer<S>> {
+  let resp: Response;
+  try {
+    resp = await fetchFn(`${baseUrl}${path}`, init);
+  } catch (e) {
+    throw new SurveyError('network_error', `cannot reach ${baseUrl || 'the server'}: ${(e as Error).message}`);
+  }
+  const body: unknown = await resp.json().catch(() => null);
+  if (!resp.ok) {
+    const err = (body as { error?: { code?: unknown; message?: unknown } } | null)?.error;
+    throw new SurveyError(typeof err?.code === 'string' ? err.code : `http_${resp.status}`, typeof err?.message === 'string' ? err.message : `HTTP ${resp.status}`);
+  }
+  const parsed = schema.safeParse(body);
+  if (!parsed.success) throw new SurveyError('protocol_error', 'the server sent an answer this client does not understand');
+  return parsed.data;
 }

@@ -5,6 +5,7 @@ import { readJsonBody } from './body.js';
 import { configFor, type EdgeConfig } from './config.js';
 import { withDb } from './db.js';
 import { onError } from './errors.js';
+import { iceServersRoute } from './ice-servers.js';
 import { placeholderPage } from './placeholder-page.js';
 import { clientAddress } from './rate-limit.js';
 import { refuseForeignOrigins, requireJsonBodies, securityHeaders } from './security.js';
@@ -65,6 +66,8 @@ export function createApp(): Hono<EdgeEnv> {
     );
     return c.json(answer);
   });
+
+  app.get('/api/ice-servers', iceServersRoute);
 
   app.post('/api/signaling/ice', async (c) => {
     const config = c.get('config');

@@ -28,6 +28,27 @@ const LIBSQL_SCHEMES = ['libsql:', 'http:', 'https:', 'ws:', 'wss:'];
 /** `REGION_MAP`: a `cf.colo` (e.g. "LHR") or `cf.continent` (e.g. "EU") → relay region(s), best first; "*" for everyone else. */
 const RegionMapSchema = z.record(z.string(), z.union([z.string().min(1), z.array(z.string().min(1))]));
 
+/** `TURN_URLS`: a JSON array (or a wrangler [vars] array) or a comma-separated list of turn:/turns: URLs. */
+const TurnUrlsSchema = z
+  .unknown()
+  .transform((v) => (typeof v === 'string' && !v.trim().startsWith('[') ? JSON.stringify(v.split(',').map((u) => u.trim()).filter(Boolean)) : v))
+  .pipe(json(z.array(z.string().regex(/^turns?:[^\s,@]+$/, 'must be a turn: or turns: URL without credentials')).min(1, 'must list at least one URL')));
+
+/** An empty variable (e.g. a blank placeholder in [vars]) counts as unset. */
+const unsetIfEmpty = (v: unknown) => (v === '' ? undefined : v);
+
+/** Lifetime of minted TURN credentials unless TURN_TTL_S says otherwise: short, since a browser may leak them. */
+export const DEFAULT_TURN_TTL_S = 600;
+
+/** A TURN server using coturn's `use-auth-secret` (TURN REST API credentials). */
+export interface TurnConfig {
+  /** coturn's `static-auth-secret`. */
+  secret: string;
+  urls: string[];
+  /** Lifetime of each minted credential. */
+  ttlS: number;
+}
+
 /** `ALLOWED_ORIGINS`: comma-separated `scheme://host[:port]` origins, besides the edge's own, whose pages may make state-changing calls. */
 const OriginListSchema = z.string().transform((text, ctx) => {
   const origins: string[] = [];
@@ -61,6 +82,13 @@ const EdgeEnvSchema = z.object({
   KEY_FAILURE_WINDOW_MS: ms(1000, 10 * 60_000),
   RELAY_TIMEOUT_MS: ms(100, 8_000),
   ALLOWED_ORIGINS: OriginListSchema.optional(),
+  TURN_SECRET: z.preprocess(unsetIfEmpty, z.string().min(16, "must be at least 16 characters (the TURN server's static-auth-secret)").optional()),
+  TURN_URLS: z.preprocess(unsetIfEmpty, TurnUrlsSchema.optional()),
+  TURN_TTL_S: z.coerce.number().int().min(60).max(86_400).default(DEFAULT_TURN_TTL_S),
+}).superRefine((e, ctx) => {
+  // Half a TURN setup would silently hand out no TURN server.
+  if (e.TURN_SECRET && !e.TURN_URLS) ctx.addIssue({ code: 'custom', path: ['TURN_URLS'], message: 'is required when TURN_SECRET is set' });
+  if (e.TURN_URLS && !e.TURN_SECRET) ctx.addIssue({ code: 'custom', path: ['TURN_SECRET'], message: 'is required when TURN_URLS is set (`wrangler secret put TURN_SECRET`)' });
 });
 
 /** The edge's settings, validated once per isolate. */
@@ -84,6 +112,8 @@ export interface EdgeConfig {
   relayTimeoutMs: number;
   /** Origins besides the edge's own allowed to make state-changing calls; absent when ALLOWED_ORIGINS is not set. */
   allowedOrigins?: string[];
+  /** Absent when TURN_SECRET/TURN_URLS are not set. */
+  turn?: TurnConfig;
 }
 
 /** Validates the worker's env bindings; throws a ConfigError naming every bad variable. */
@@ -103,6 +133,7 @@ export function edgeConfigFromEnv(env: Record<string, unknown>): EdgeConfig {
     keyFailureWindowMs: e.KEY_FAILURE_WINDOW_MS,
     relayTimeoutMs: e.RELAY_TIMEOUT_MS,
     ...(e.ALLOWED_ORIGINS?.length ? { allowedOrigins: e.ALLOWED_ORIGINS } : {}),
+    ...(e.TURN_SECRET && e.TURN_URLS ? { turn: { secret: e.TURN_SECRET, urls: e.TURN_URLS, ttlS: e.TURN_TTL_S } } : {}),
   };
 }
 

@@ -2,6 +2,7 @@ import type { Db } from '../shared/db/client.js';
 import { findMagicKey, keyState, type MagicKey } from '../shared/db/keys.js';
 import { countOpenPeers } from '../shared/db/relays.js';
 import { HttpError } from './errors.js';
+import { isRateLimited, recordKeyFailure, type FailureLimit } from './rate-limit.js';
 
 /** The magic key of a request: the body field wins over `Authorization: MagicKey <key>`; null when neither is there. */
 export function requestMagicKey(bodyKey: string | undefined, authorization: string | undefined): string | null {
@@ -30,6 +31,20 @@ export async function lookUpKey(db: Db, text: string, now = Date.now()): Promise
 /** The error a refused key gets. */
 export function keyRefused(code: KeyRefusal): HttpError {
   return new HttpError(code, REFUSALS[code]);
+}
+
+/**
+ * The key check of every keyed route: the key when it may be used now; else its
+ * refusal (429 once the caller's address has used up its failed attempts),
+ * counted as a failed attempt. The key decides first, so a valid key passes
+ * even from a locked address (PROTOCOL.md §1).
+ */
+export async function admitKey(db: Db, address: string, text: string, limit: FailureLimit, now = Date.now()): Promise<MagicKey> {
+  const [found, limited] = await Promise.all([lookUpKey(db, text, now), isRateLimited(db, address, limit, now)]);
+  if (found.ok) return found.key;
+  await recordKeyFailure(db, address, limit, now);
+  if (limited) throw new HttpError('rate_limited', 'too many failed magic-key attempts from this address; try again later');
+  throw keyRefused(found.code);
 }
 
 /** Refuses a key already holding its `max_concurrent_sessions` open peers on live relays. */

@@ -3,6 +3,7 @@ import { uuid } from '../shared/ids.js';
 import type { SignalingIceRequest, SignalingStartRequest, SignalingStartResponse } from '../shared/protocol/signaling.js';
 import type { EdgeConfig } from './config.js';
 import { HttpError } from './errors.js';
+import { iceServersFor } from './ice-servers.js';
 import { checkConcurrency, keyRefused, lookUpKey, requestMagicKey } from './keys.js';
 import { isRateLimited, recordKeyFailure } from './rate-limit.js';
 import { candidateRelays, type ClientPlace } from './relay-choice.js';
@@ -64,7 +65,7 @@ export async function startSignaling(ctx: StartContext, body: SignalingStartRequ
       if (out.ok) {
         try {
           const sessionId = await issueHandle(config.sharedSecret, { relay_id: relay.id, relay_url: target.url, peer_id: peerId });
-          return { session_id: sessionId, relay_id: relay.id, sdp: out.value.sdp, type: 'answer', ice_servers: config.iceServers, conn_id: out.value.conn_id };
+          return { session_id: sessionId, relay_id: relay.id, sdp: out.value.sdp, type: 'answer', ice_servers: await iceServersFor(config), conn_id: out.value.conn_id };
         } catch (e) {
           cleanups.push(closePeer(target, config.sharedSecret, peerId));
           throw e;

@@ -23,6 +23,13 @@ export const IceServerSchema = z.object({
 });
 export type IceServer = z.infer<typeof IceServerSchema>;
 
+/** Answer of `GET /api/ice-servers`: what to gather with, and for how many seconds its TURN credentials hold. */
+export const IceServersResponseSchema = z.object({
+  ice_servers: z.array(IceServerSchema),
+  ttl_s: z.number().int().nonnegative(),
+});
+export type IceServersResponse = z.infer<typeof IceServersResponseSchema>;
+
 /** Answer of `POST /api/signaling/start`. */
 export const SignalingStartResponseSchema = z.object({
   session_id: z.string(),
