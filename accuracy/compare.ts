@@ -1,0 +1,38 @@
+// Puts the forwarder's truth next to NetPoke's numbers, metric by metric, for one direction of one run.
+import type { ScenarioResult } from './run-scenario.js';
+import { roundTripTruth } from './truth.js';
+
+export interface ComparedMetric {
+  metric: string;
+  unit: '%' | 'ms' | 'probes';
+  truth: number;
+  netpoke: number;
+}
+
+export type Compared = Record<'c2s' | 's2c', ComparedMetric[]>;
+
+/** Each direction's metrics, truth beside NetPoke (c2s as the relay measured it, s2c as the client did). */
+export function compare(r: ScenarioResult): Compared {
+  const rtt = roundTripTruth(r.truth.c2s, r.truth.s2c);
+  const one = (dir: 'c2s' | 's2c'): ComparedMetric[] => {
+    const t = r.truth[dir];
+    const m = r.measured[dir].stats;
+    return [
+      { metric: 'loss', unit: '%', truth: t.lossPct, netpoke: m.loss_rate },
+      { metric: 'reordered', unit: 'probes', truth: t.reordered, netpoke: r.measured[dir].reordered },
+      { metric: 'RTT p50', unit: 'ms', truth: rtt.p50, netpoke: m.rtt_ms[0] },
+      { metric: 'IPDV p50', unit: 'ms', truth: t.ipdv.p50, netpoke: m.jitter_ms[0] },
+      { metric: 'IPDV p99', unit: 'ms', truth: t.ipdv.p99, netpoke: m.jitter_ms[1] },
+      { metric: 'delay variation p50', unit: 'ms', truth: t.deviation.p50, netpoke: m.delay_deviation_ms[0] },
+      { metric: 'delay variation p99', unit: 'ms', truth: t.deviation.p99, netpoke: m.delay_deviation_ms[1] },
+    ];
+  };
+  return { c2s: one('c2s'), s2c: one('s2c') };
+}
+
+/** One metric by name (the integration test asserts on a few). */
+export function metric(list: readonly ComparedMetric[], name: string): ComparedMetric {
+  const m = list.find((x) => x.metric === name);
+  if (!m) throw new Error(`no metric ${name}`);
+  return m;
+}

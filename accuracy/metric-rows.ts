@@ -1,0 +1,69 @@
+// NetPoke's side of the comparison: a survey's survey_metrics rows, back as DirectionStats and aggregated by counts.
+import type { Client } from '@libsql/client';
+import * as z from 'zod';
+import { aggregateStats } from '../shared/stats/aggregate.js';
+import type { DirectionStats } from '../shared/stats/direction-stats.js';
+
+const num = z.number();
+const opt = z.number().nullable().optional();
+const MetricRowSchema = z.object({
+  source: z.enum(['server', 'client']),
+  direction: z.enum(['c2s', 's2c']),
+  delay_p50_ms: num,
+  delay_p99_ms: num,
+  delay_min_ms: num,
+  delay_max_ms: num,
+  jitter_p50_ms: num,
+  jitter_p99_ms: num,
+  jitter_min_ms: num,
+  jitter_max_ms: num,
+  rtt_p50_ms: num,
+  rtt_p99_ms: num,
+  rtt_min_ms: num,
+  rtt_max_ms: num,
+  loss_rate: num,
+  reorder_rate: num,
+  probe_count: num,
+  baseline_delay_ms: num,
+  probes_expected: opt,
+  late_count: opt,
+  loss_tmax_ms: opt,
+  sender_paused_ms: opt,
+});
+type MetricRow = z.infer<typeof MetricRowSchema>;
+
+/** One row as the DirectionStats it was written from (optional counts only where the row has them). */
+export function rowToStats(r: MetricRow): DirectionStats {
+  return {
+    delay_deviation_ms: [r.delay_p50_ms, r.delay_p99_ms, r.delay_min_ms, r.delay_max_ms],
+    rtt_ms: [r.rtt_p50_ms, r.rtt_p99_ms, r.rtt_min_ms, r.rtt_max_ms],
+    jitter_ms: [r.jitter_p50_ms, r.jitter_p99_ms, r.jitter_min_ms, r.jitter_max_ms],
+    loss_rate: r.loss_rate,
+    reorder_rate: r.reorder_rate,
+    probe_count: r.probe_count,
+    baseline_delay_ms: r.baseline_delay_ms,
+    ...(r.probes_expected != null ? { probes_expected: r.probes_expected } : {}),
+    ...(r.late_count != null ? { late_count: r.late_count } : {}),
+    ...(r.loss_tmax_ms != null ? { loss_tmax_ms: r.loss_tmax_ms } : {}),
+    ...(r.sender_paused_ms != null ? { sender_paused_ms: r.sender_paused_ms } : {}),
+  };
+}
+
+export interface MeasuredDirection {
+  rows: number;
+  stats: DirectionStats;
+  /** Reordered probes: Σ reorder_rate × probe_count over the rows. */
+  reordered: number;
+}
+
+/** What NetPoke recorded for a survey: c2s as the relay measured it, s2c as the client measured and reported it. */
+export async function measuredBySurvey(db: Client, surveyId: string): Promise<Record<'c2s' | 's2c', MeasuredDirection>> {
+  const rs = await db.execute({ sql: 'SELECT * FROM survey_metrics WHERE session_id = ? ORDER BY id', args: [surveyId] });
+  const rows = rs.rows.map((r) => MetricRowSchema.parse({ ...r }));
+  const pick = (source: MetricRow['source'], direction: MetricRow['direction']): MeasuredDirection => {
+    const list = rows.filter((r) => r.source === source && r.direction === direction).map(rowToStats);
+    const stats = aggregateStats(list);
+    return { rows: list.length, stats, reordered: Math.round((stats.reorder_rate / 100) * stats.probe_count) };
+  };
+  return { c2s: pick('server', 'c2s'), s2c: pick('client', 's2c') };
+}

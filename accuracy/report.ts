@@ -1,0 +1,32 @@
+// Prints a scenario's comparison as a plain-text table.
+import { compare } from './compare.js';
+import type { ScenarioResult } from './run-scenario.js';
+import { describeSpec } from './scenarios.js';
+
+const fmt = (x: number, unit: string) => (unit === 'probes' ? String(Math.round(x)) : x.toFixed(2));
+const pad = (s: string, n: number) => s.padEnd(n);
+const padL = (s: string, n: number) => s.padStart(n);
+
+/** The table for one scenario: per direction, what the forwarder did and what NetPoke measured. */
+export function formatScenario(r: ScenarioResult): string {
+  const lines: string[] = [];
+  const c = compare(r);
+  lines.push(`== ${r.scenario.name} (seed ${r.scenario.seed}, ${r.seconds} s of probing)`);
+  for (const dir of ['c2s', 's2c'] as const) {
+    const t = r.truth[dir];
+    const m = r.measured[dir];
+    const by = dir === 'c2s' ? 'relay' : 'client';
+    lines.push(`-- ${dir}: injected ${describeSpec(r.scenario[dir])}`);
+    lines.push(
+      `   forwarder: ${t.seen} probe-sized datagrams while probing, ${t.forwarded} forwarded, ${t.dropped} dropped, ${t.held} held back, ${t.reordered} reordered; applied delay p50 ${t.applied.p50.toFixed(2)} ms`,
+    );
+    lines.push(`   NetPoke (${by}): ${m.rows} rows, ${m.stats.probes_expected ?? '?'} probes expected, ${m.stats.probe_count} received`);
+    lines.push(`   ${pad('metric', 22)}${padL('truth', 10)}${padL('NetPoke', 10)}${padL('diff', 10)}`);
+    for (const x of c[dir]) {
+      const unit = x.unit === 'probes' ? '' : ` ${x.unit}`;
+      lines.push(`   ${pad(x.metric + unit, 22)}${padL(fmt(x.truth, x.unit), 10)}${padL(fmt(x.netpoke, x.unit), 10)}${padL(fmt(x.netpoke - x.truth, x.unit), 10)}`);
+    }
+  }
+  lines.push(`   path: relay selected client ${r.relaySawClient.ip}:${r.relaySawClient.port} = forwarder upstream; client-facing port ${r.log.port}`);
+  return lines.join('\n');
+}

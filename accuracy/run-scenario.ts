@@ -1,0 +1,76 @@
+// Runs one survey through the forwarder and gathers both sides of the comparison: the forwarder's log and NetPoke's rows.
+import { join } from 'node:path';
+import type { Client } from '@libsql/client';
+import { RTCPeerConnection } from 'node-datachannel/polyfill';
+import { startSurvey, type SurveyEvent } from '../client/survey-client.js';
+import type { RelayHandle } from '../relay/relay.js';
+import { directSignal, eventually } from '../test/helpers/system.js';
+import { captureClientAddr } from './capture-client.js';
+import type { ForwarderLog } from './forwarder.js';
+import { HarnessError } from './harness-error.js';
+import { checkNoBypass } from './no-bypass.js';
+import { measuredBySurvey, type MeasuredDirection } from './metric-rows.js';
+import type { Scenario } from './scenarios.js';
+import { signalThrough } from './signal-through.js';
+import { spawnForwarder } from './spawn-forwarder.js';
+import { directionTruth, type DirectionTruth } from './truth.js';
+
+export interface ScenarioResult {
+  scenario: Scenario;
+  seconds: number;
+  truth: Record<'c2s' | 's2c', DirectionTruth>;
+  measured: Record<'c2s' | 's2c', MeasuredDirection>;
+  /** The client address the relay selected, read back from its capture. */
+  relaySawClient: { ip: string; port: number };
+  /** Everything the forwarder did, datagram by datagram. */
+  log: ForwarderLog;
+}
+
+export interface Harness {
+  relay: RelayHandle;
+  db: Client;
+  /** The relay's data directory (captures are written under it). */
+  dataDir: string;
+}
+
+/** Runs `scenario` for `seconds` of probing; throws HarnessError if the run or the path through the forwarder is not sound. */
+export async function runScenario(h: Harness, scenario: Scenario, seconds: number): Promise<ScenarioResult> {
+  const fwd = await spawnForwarder({ relayPort: h.relay.udpPort, c2s: scenario.c2s, s2c: scenario.s2c, seed: scenario.seed });
+  try {
+    const errors: string[] = [];
+    const onEvent = (e: SurveyEvent) => {
+      if (e.type === 'error') errors.push(`${e.code}: ${e.message}`);
+    };
+    const survey = await startSurvey({
+      baseUrl: '',
+      magicKey: 'accuracy',
+      RTCPeerConnection: RTCPeerConnection as unknown as typeof globalThis.RTCPeerConnection,
+      signal: signalThrough(directSignal(h.relay, { magicKey: 'accuracy' }), fwd.address),
+      onEvent,
+    });
+    await fwd.arm(true);
+    const armedAt = Date.now();
+    // The measurement itself: probing runs for this long.
+    await new Promise((r) => setTimeout(r, seconds * 1000));
+    await fwd.arm(false);
+    const probedMs = Date.now() - armedAt;
+    const { pcap_available } = await survey.stop();
+    if (errors.length) throw new HarnessError(`survey errors: ${errors.join('; ')}`);
+    if (!pcap_available) throw new HarnessError('the relay saved no capture, so the client address it selected is unknown');
+    // The stop's last rows are queued; wait until the writer has them all in the database.
+    await eventually(async () => (await h.relay.writer.flush(), h.relay.writer.buffered === 0), 10_000);
+    const log = await fwd.log();
+    const relaySawClient = await captureClientAddr(join(h.dataDir, 'captures', survey.surveySessionId, `${survey.connIds[0]}.pcapng`), h.relay.udpPort);
+    checkNoBypass(log, relaySawClient, probedMs);
+    return {
+      scenario,
+      seconds,
+      truth: { c2s: directionTruth(log.c2s), s2c: directionTruth(log.s2c) },
+      measured: await measuredBySurvey(h.db, survey.surveySessionId),
+      relaySawClient: relaySawClient!,
+      log,
+    };
+  } finally {
+    await fwd.close();
+  }
+}

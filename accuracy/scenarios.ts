@@ -1,0 +1,26 @@
+// The accuracy scenarios: what the forwarder does to each direction.
+import type { ImpairmentSpec } from './impairment.js';
+
+export interface Scenario {
+  name: string;
+  c2s: ImpairmentSpec;
+  s2c: ImpairmentSpec;
+  seed: number;
+}
+
+const spec = (delayMs: number, jitterMs = 0, lossPct = 0, reorderPct = 0): ImpairmentSpec => ({ delayMs, jitterMs, lossPct, reorderPct });
+const both = (name: string, s: ImpairmentSpec, seed: number): Scenario => ({ name, c2s: s, s2c: s, seed });
+
+/** Every scenario `npm run accuracy` knows, in the order it runs them. */
+export const SCENARIOS: readonly Scenario[] = [
+  both('clean-0ms', spec(0), 1),
+  both('clean-10ms', spec(10), 2),
+  both('10ms-jitter3-loss1-reorder1', spec(10, 3, 1, 1), 3),
+  both('25ms-jitter10-loss3', spec(25, 10, 3), 4),
+  { name: 'asymmetric-5ms-40ms', c2s: spec(5), s2c: spec(40), seed: 5 },
+];
+
+/** A one-line description of a direction's impairment. */
+export function describeSpec(s: ImpairmentSpec): string {
+  return `${s.delayMs}±${s.jitterMs} ms, loss ${s.lossPct} %, reorder ${s.reorderPct} %`;
+}

@@ -1,0 +1,146 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { captureClientAddr } from '../../accuracy/capture-client.js';
+import { classifyDatagram } from '../../accuracy/datagram-kind.js';
+import type { DatagramRecord, ForwarderLog } from '../../accuracy/forwarder.js';
+import { HarnessError } from '../../accuracy/harness-error.js';
+import { checkNoBypass } from '../../accuracy/no-bypass.js';
+import { pointCandidatesAt, stripCandidates } from '../../accuracy/signal-through.js';
+import { directionTruth, roundTripTruth } from '../../accuracy/truth.js';
+import { writePcapng } from '../../relay/capture/pcapng.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'netpoke-accuracy-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const offer = [
+  'v=0',
+  'o=rtc 1 0 IN IP4 127.0.0.1',
+  'm=application 9 UDP/DTLS/SCTP webrtc-datachannel',
+  'c=IN IP4 0.0.0.0',
+  'a=candidate:1 1 UDP 2122317823 172.17.0.2 40001 typ host',
+  'a=candidate:2 1 UDP 2122317567 127.0.0.1 40001 typ host',
+  'a=candidate:3 1 TCP 1010827775 127.0.0.1 9 typ host tcptype active',
+  'a=candidate:4 1 UDP 1686052607 203.0.113.5 50000 typ srflx raddr 172.17.0.2 rport 40001',
+  'a=end-of-candidates',
+  '',
+].join('\r\n');
+
+describe('signaling through the forwarder', () => {
+  it('strips every candidate from the offer and keeps the rest', () => {
+    const out = stripCandidates(offer);
+    expect(out).not.toContain('a=candidate');
+    expect(out).toContain('a=end-of-candidates');
+    expect(out).toContain('m=application 9 UDP/DTLS/SCTP');
+  });
+
+  it('points every UDP candidate of the answer at the forwarder, once, and drops the rest', () => {
+    const out = pointCandidatesAt(offer, { ip: '127.0.0.1', port: 5555 });
+    const cands = out.split('\r\n').filter((l) => l.startsWith('a=candidate:'));
+    expect(cands).toEqual(['a=candidate:1 1 UDP 2122317823 127.0.0.1 5555 typ host']);
+    expect(out).not.toMatch(/172\.17|203\.0\.113|TCP/);
+    expect(() => pointCandidatesAt(stripCandidates(offer), { ip: '127.0.0.1', port: 5555 })).toThrow(/without a UDP candidate/);
+  });
+});
+
+describe('datagram classes', () => {
+  it('tells STUN, DTLS handshake, application data and bare SCTP control apart', () => {
+    expect(classifyDatagram(Uint8Array.of(0, 1, 0, 0), 130)).toBe('stun');
+    expect(classifyDatagram(Uint8Array.of(22, 254, 253), 130)).toBe('dtls-handshake');
+    expect(classifyDatagram(Uint8Array.of(20, 254, 253), 130)).toBe('dtls-handshake');
+    expect(classifyDatagram(new Uint8Array(300).fill(23, 0, 1), 130)).toBe('dtls-app');
+    expect(classifyDatagram(new Uint8Array(70).fill(23, 0, 1), 130)).toBe('dtls-app-small');
+    expect(classifyDatagram(Uint8Array.of(128, 0), 130)).toBe('other');
+    expect(classifyDatagram(new Uint8Array(0), 130)).toBe('other');
+  });
+});
+
+/** A record of an impairable datagram. */
+const rec = (i: number, atMs: number, sentAtMs: number | null, out: number | null, extra: Partial<DatagramRecord> = {}): DatagramRecord => ({
+  i,
+  atMs,
+  size: 300,
+  kind: 'dtls-app',
+  armed: true,
+  impairable: true,
+  dropped: sentAtMs === null,
+  held: false,
+  sentAtMs,
+  out,
+  ...extra,
+});
+
+describe('truth from the forwarder log', () => {
+  it('counts loss over impairable datagrams, RFC 4737 reordering on departures, IPDV of consecutive pairs', () => {
+    const log = [
+      rec(0, 0, 10, 0),
+      rec(1, 10, 24, 2, { held: true }), // left after 2: reordered
+      rec(2, 20, 31, 1),
+      rec(3, 30, null, null), // dropped
+      rec(4, 40, 52, 3),
+      rec(5, 45, 45.1, 4, { kind: 'dtls-app-small', impairable: false, size: 60 }),
+      rec(6, 50, 60, 5, { armed: false, impairable: false }),
+    ];
+    const t = directionTruth(log);
+    expect(t.datagrams).toBe(7);
+    expect(t.seen).toBe(5);
+    expect(t.dropped).toBe(1);
+    expect(t.forwarded).toBe(4);
+    expect(t.lossPct).toBe(20);
+    expect(t.held).toBe(1);
+    expect(t.reordered).toBe(1);
+    expect(t.appliedMs).toEqual([10, 14, 11, 12]);
+    // Pairs (0,1) and (1,2); (2,3) and (3,4) have a lost member.
+    expect(t.ipdv.p50).toBe(3);
+    expect(t.ipdv.p99).toBe(4);
+    expect(t.applied.p50).toBe(11);
+    expect(t.deviation.p99).toBe(4);
+  });
+
+  it('puts the round trip at the median of the summed delays', () => {
+    const c2s = directionTruth(Array.from({ length: 100 }, (_, i) => rec(i, i * 10, i * 10 + 5 + (i % 5), i)));
+    const s2c = directionTruth(Array.from({ length: 100 }, (_, i) => rec(i, i * 10, i * 10 + 40, i)));
+    const rtt = roundTripTruth(c2s, s2c);
+    expect(rtt.p50).toBe(47);
+    expect(rtt.meanSum).toBeCloseTo(47, 9);
+  });
+});
+
+describe('bypass check', () => {
+  const steady = (dirName: 'c2s' | 's2c', seconds: number) =>
+    Array.from({ length: seconds * 100 }, (_, i) => rec(i, i * 10, i * 10 + 1, i, dirName === 's2c' ? { size: 400 } : {}));
+  const log = (over: Partial<ForwarderLog> = {}): ForwarderLog => ({
+    c2s: steady('c2s', 3),
+    s2c: steady('s2c', 3),
+    port: 4000,
+    upstreams: [{ client: '127.0.0.1:5000', port: 4001 }],
+    foreign: 0,
+    ...over,
+  });
+
+  it('passes when the relay saw the upstream port and traffic flowed every second', () => {
+    expect(() => checkNoBypass(log(), { ip: '127.0.0.1', port: 4001 }, 3000)).not.toThrow();
+  });
+
+  it('fails when the relay selected another address, or a second of probing went quiet', () => {
+    expect(() => checkNoBypass(log(), { ip: '127.0.0.1', port: 5000 }, 3000)).toThrow(HarnessError);
+    expect(() => checkNoBypass(log(), null, 3000)).toThrow(/no client address/);
+    const quiet = log({ s2c: steady('s2c', 3).filter((r) => r.atMs < 1000 || r.atMs >= 2000) });
+    expect(() => checkNoBypass(quiet, { ip: '127.0.0.1', port: 4001 }, 3000)).toThrow(/only 0 s2c .* second 1/);
+    expect(() => checkNoBypass(log({ upstreams: [] }), { ip: '127.0.0.1', port: 4001 }, 3000)).toThrow(/one client/);
+  });
+});
+
+describe('client address from a relay capture', () => {
+  it('reads the client end of the packets the relay wrote', async () => {
+    const file = join(dir, 'c.pcapng');
+    const meta = { client: { ip: '127.0.0.1', port: 41000 }, relay: { ip: '127.0.0.1', port: 50000 } };
+    await writePcapng(file, [{ at_ms: 1, dir: 'r2c', channel: 'control', data: '{"type":"x"}' }], meta);
+    expect(await captureClientAddr(file, 50000)).toEqual({ ip: '127.0.0.1', port: 41000 });
+    await writePcapng(file, [{ at_ms: 1, dir: 'c2r', channel: 'probe', data: '{}' }], meta);
+    expect(await captureClientAddr(file, 50000)).toEqual({ ip: '127.0.0.1', port: 41000 });
+    await writePcapng(file, [], meta);
+    expect(await captureClientAddr(file, 50000)).toBeNull();
+  });
+});
