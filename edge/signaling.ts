@@ -4,8 +4,7 @@ import type { SignalingIceRequest, SignalingStartRequest, SignalingStartResponse
 import type { EdgeConfig } from './config.js';
 import { HttpError } from './errors.js';
 import { iceServersFor } from './ice-servers.js';
-import { checkConcurrency, keyRefused, lookUpKey, requestMagicKey } from './keys.js';
-import { isRateLimited, recordKeyFailure } from './rate-limit.js';
+import { admitKey, checkConcurrency, requestMagicKey } from './keys.js';
 import { candidateRelays, type ClientPlace } from './relay-choice.js';
 import { addCandidate, closePeer, createPeer, type RelayTarget } from './relay-client.js';
 import { issueHandle, readHandle } from './session-handle.js';
@@ -37,20 +36,13 @@ export async function startSignaling(ctx: StartContext, body: SignalingStartRequ
   if (!keyText) throw new HttpError('auth_required', 'magic_key: a magic key is required (in the body or as `Authorization: MagicKey <key>`)');
   const now = Date.now();
   const limit = { limit: config.keyFailureLimit, windowMs: config.keyFailureWindowMs };
-  // One round trip's wait for the three independent reads.
-  const [found, limited, relays] = await Promise.all([
-    lookUpKey(db, keyText, now),
-    isRateLimited(db, ctx.address, limit, now),
+  // One round trip's wait for the three independent reads (key, failure count, relays). The key
+  // decides first, so one guesser behind a shared address (office, carrier NAT) locks out no valid key.
+  const [key, relays] = await Promise.all([
+    admitKey(db, ctx.address, keyText, limit, now),
     candidateRelays(db, { freshMs: config.relayFreshMs, regionMap: config.regionMap, place: ctx.place, now }),
   ]);
-  // The key decides first: a valid key passes even from a locked address (PROTOCOL.md §1), so one
-  // guesser behind a shared address (office, carrier NAT) cannot lock out everyone else there.
-  if (!found.ok) {
-    await recordKeyFailure(db, ctx.address, limit, now);
-    if (limited) throw new HttpError('rate_limited', 'too many failed magic-key attempts from this address; try again later');
-    throw keyRefused(found.code);
-  }
-  await checkConcurrency(db, found.key, now - config.relayFreshMs);
+  await checkConcurrency(db, key, now - config.relayFreshMs);
   if (relays.length === 0) throw new HttpError('no_relay', 'no measurement server is available right now; try again shortly');
 
   const offer = { sdp: body.sdp, type: body.type, conn_id: body.conn_id, ip_version: body.ip_version };
@@ -60,7 +52,7 @@ export async function startSignaling(ctx: StartContext, body: SignalingStartRequ
     for (const relay of relays.slice(0, RELAY_ATTEMPTS)) {
       const target: RelayTarget = { id: relay.id, url: relay.internal_url };
       const peerId = uuid();
-      const grant = { peerId, magicKey: found.key.key, userLogin: ctx.userLogin, maxMeasuringMs: found.key.max_measuring_ms };
+      const grant = { peerId, magicKey: key.key, userLogin: ctx.userLogin, maxMeasuringMs: key.max_measuring_ms };
       const out = await createPeer(target, config.sharedSecret, grant, offer, config.relayTimeoutMs);
       if (out.ok) {
         try {
