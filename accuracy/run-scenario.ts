@@ -48,15 +48,21 @@ export async function runScenario(h: Harness, scenario: Scenario, seconds: numbe
       signal: signalThrough(directSignal(h.relay, { magicKey: 'accuracy' }), fwd.address),
       onEvent,
     });
-    await fwd.arm(true);
-    const armedAt = Date.now();
-    // The measurement itself: probing runs for this long.
-    await new Promise((r) => setTimeout(r, seconds * 1000));
-    await fwd.arm(false);
-    const probedMs = Date.now() - armedAt;
-    const { pcap_available } = await survey.stop();
+    let probedMs: number;
+    let pcapAvailable: boolean;
+    try {
+      await fwd.arm(true);
+      const armedAt = Date.now();
+      // The measurement itself: probing runs for this long.
+      await new Promise((r) => setTimeout(r, seconds * 1000));
+      await fwd.arm(false);
+      probedMs = Date.now() - armedAt;
+      pcapAvailable = (await survey.stop()).pcap_available;
+    } finally {
+      survey.close(); // A no-op after a clean stop; ends the survey if anything above threw.
+    }
     if (errors.length) throw new HarnessError(`survey errors: ${errors.join('; ')}`);
-    if (!pcap_available) throw new HarnessError('the relay saved no capture, so the client address it selected is unknown');
+    if (!pcapAvailable) throw new HarnessError('the relay saved no capture, so the client address it selected is unknown');
     // The stop's last rows are queued; wait until the writer has them all in the database.
     await eventually(async () => (await h.relay.writer.flush(), h.relay.writer.buffered === 0), 10_000);
     const log = await fwd.log();

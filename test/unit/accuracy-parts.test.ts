@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -9,7 +9,6 @@ import { HarnessError } from '../../accuracy/harness-error.js';
 import { checkNoBypass } from '../../accuracy/no-bypass.js';
 import { pointCandidatesAt, stripCandidates } from '../../accuracy/signal-through.js';
 import { directionTruth, roundTripTruth } from '../../accuracy/truth.js';
-import { writePcapng } from '../../relay/capture/pcapng.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'netpoke-accuracy-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -132,15 +131,61 @@ describe('bypass check', () => {
   });
 });
 
+/** A pcapng block: type, length, body (padded to 4), length again. */
+function block(type: number, body: Uint8Array): Uint8Array {
+  const len = 12 + ((body.length + 3) & ~3);
+  const out = new Uint8Array(len);
+  const v = new DataView(out.buffer);
+  v.setUint32(0, type, true);
+  v.setUint32(4, len, true);
+  out.set(body, 8);
+  v.setUint32(len - 4, len, true);
+  return out;
+}
+
+/** A file as the relay writes one (section header, interface, then synthetic IPv4/UDP packets in enhanced packet blocks). */
+function pcapng(packets: { src: number[]; dst: number[]; sport: number; dport: number }[]): Uint8Array {
+  const shb = new Uint8Array(16);
+  new DataView(shb.buffer).setUint32(0, 0x1a2b3c4d, true);
+  const idb = new Uint8Array(8);
+  new DataView(idb.buffer).setUint16(0, 101, true);
+  const blocks = [block(0x0a0d0d0a, shb), block(1, idb)];
+  for (const p of packets) {
+    const body = new Uint8Array(20 + 28 + 4);
+    const v = new DataView(body.buffer);
+    v.setUint32(12, 32, true);
+    v.setUint32(16, 32, true);
+    body[20] = 0x45;
+    body.set(p.src, 20 + 12);
+    body.set(p.dst, 20 + 16);
+    v.setUint16(20 + 20, p.sport);
+    v.setUint16(20 + 22, p.dport);
+    blocks.push(block(6, body));
+  }
+  const out = new Uint8Array(blocks.reduce((n, b) => n + b.length, 0));
+  let at = 0;
+  for (const b of blocks) {
+    out.set(b, at);
+    at += b.length;
+  }
+  return out;
+}
+
 describe('client address from a relay capture', () => {
-  it('reads the client end of the packets the relay wrote', async () => {
-    const file = join(dir, 'c.pcapng');
-    const meta = { client: { ip: '127.0.0.1', port: 41000 }, relay: { ip: '127.0.0.1', port: 50000 } };
-    await writePcapng(file, [{ at_ms: 1, dir: 'r2c', channel: 'control', data: '{"type":"x"}' }], meta);
+  const client = [127, 0, 0, 1];
+  const relay = [127, 0, 0, 2];
+  const file = join(dir, 'c.pcapng');
+  it('reads the client end of the packets the relay wrote, either way round', async () => {
+    writeFileSync(file, pcapng([{ src: relay, dst: client, sport: 50002, dport: 41000 }]));
     expect(await captureClientAddr(file, 50000)).toEqual({ ip: '127.0.0.1', port: 41000 });
-    await writePcapng(file, [{ at_ms: 1, dir: 'c2r', channel: 'probe', data: '{}' }], meta);
+    writeFileSync(file, pcapng([{ src: client, dst: relay, sport: 41000, dport: 50000 }]));
     expect(await captureClientAddr(file, 50000)).toEqual({ ip: '127.0.0.1', port: 41000 });
-    await writePcapng(file, [], meta);
+  });
+
+  it('finds none in a file without packets or without the relay port', async () => {
+    writeFileSync(file, pcapng([]));
+    expect(await captureClientAddr(file, 50000)).toBeNull();
+    writeFileSync(file, pcapng([{ src: client, dst: relay, sport: 41000, dport: 60000 }]));
     expect(await captureClientAddr(file, 50000)).toBeNull();
   });
 });
