@@ -66,6 +66,8 @@ export async function startSignaling(ctx: StartContext, body: SignalingStartRequ
       if (out.mayExist) cleanups.push(closePeer(target, config.sharedSecret, peerId));
       // The relay judged the offer itself (an SDP it cannot answer): that is the client's input, not a relay failure.
       if (out.status === 400 && out.code === 'invalid_request') throw new HttpError('invalid_request', out.message);
+      // A live conn_id is the client's conflict (PROTOCOL.md §2), not a relay failure: no other relay is tried.
+      if (out.status === 409 && out.code === 'conflict') throw new HttpError('conflict', out.message);
       failures.push(`${relay.id}: ${out.status ?? 'no answer'} ${out.message}`);
     }
     console.warn(`edge: no relay answered the offer: ${failures.join('; ')}`);

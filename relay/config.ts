@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { parseConfig } from '../shared/config.js';
+import { DEFAULT_CAPTURE_MAX_BYTES, DEFAULT_CAPTURE_MAX_BYTES_PER_CONN, MIN_CAPTURE_BYTES_PER_CONN } from './capture/capture-buffer.js';
 
 const port = z.coerce.number().int().min(0).max(65535);
 
@@ -19,6 +20,11 @@ const RelayEnvSchema = z.object({
   LIBSQL_URL: z.string().min(1),
   LIBSQL_AUTH_TOKEN: z.string().optional(),
   NETPOKE_DATA_DIR: z.string().min(1).default('./data'),
+  RELAY_CAPTURE_MAX_BYTES: z.coerce.number().int().min(MIN_CAPTURE_BYTES_PER_CONN).default(DEFAULT_CAPTURE_MAX_BYTES),
+  RELAY_CAPTURE_MAX_BYTES_PER_CONN: z.coerce.number().int().min(MIN_CAPTURE_BYTES_PER_CONN).default(DEFAULT_CAPTURE_MAX_BYTES_PER_CONN),
+}).refine((e) => e.RELAY_CAPTURE_MAX_BYTES_PER_CONN <= e.RELAY_CAPTURE_MAX_BYTES, {
+  path: ['RELAY_CAPTURE_MAX_BYTES_PER_CONN'],
+  message: 'must not exceed RELAY_CAPTURE_MAX_BYTES',
 });
 
 /** Everything a relay process needs, validated once at start-up. */
@@ -43,8 +49,13 @@ export interface RelayConfig {
   gatherTimeoutMs?: number;
   /** A peer whose channels are not all open by then is closed. */
   openTimeoutMs?: number;
+  /** Control messages a connection may send in a burst and per second after it (default 20 and 5). */
+  controlBudget?: { burst: number; perSecond: number };
   /** Heartbeat period of the relays row. */
   heartbeatMs?: number;
+  /** Capture memory for the whole relay (the largest capture loses its oldest records past it) and per connection. */
+  captureMaxBytes?: number;
+  captureMaxBytesPerConn?: number;
 }
 
 /** Reads the relay's config from env, or throws a ConfigError naming the bad variables. */
@@ -66,5 +77,7 @@ export function relayConfigFromEnv(env: Record<string, string | undefined>): Rel
     libsqlUrl: e.LIBSQL_URL,
     libsqlAuthToken: e.LIBSQL_AUTH_TOKEN,
     dataDir: e.NETPOKE_DATA_DIR,
+    captureMaxBytes: e.RELAY_CAPTURE_MAX_BYTES,
+    captureMaxBytesPerConn: e.RELAY_CAPTURE_MAX_BYTES_PER_CONN,
   };
 }

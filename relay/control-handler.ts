@@ -19,6 +19,8 @@ export interface ControlContext {
   relayAddr: { ip: string; port: number };
   /** Written on the peer's row with its survey, for ending it after a crash. */
   relayId: string;
+  /** The magic key a survey was started with (live on this relay or recorded), null for a new survey. */
+  surveyOwner: (surveyId: string) => Promise<string | null>;
   /** Ends a connection that keeps abusing its budget. */
   close?: (s: Session, why: string) => void;
 }
@@ -31,15 +33,25 @@ const RELAY_TO_CLIENT = new Set<ControlType>(['server_side_ready', 'measuring_ti
 
 type ClientMessage = Exclude<ControlOf<ControlType>, ControlOf<'server_side_ready' | 'measuring_time_response' | 'survey_session_stopped' | 'error'>>;
 
-/** Handles one control text from the client: malformed, misdirected or out-of-place messages get an `error` and change nothing. */
-export async function handleControl(ctx: ControlContext, s: Session, text: unknown): Promise<void> {
+/**
+ * Takes a control message into the connection's ordered inbox, or refuses it
+ * there and then when the connection is over its budget: a flood costs no
+ * parsing, no queueing and no writes; one error per streak, and persistent
+ * abuse closes the connection.
+ */
+export function receiveControl(ctx: ControlContext, s: Session, text: unknown): void {
   if (!takeControlToken(s)) {
-    // Over budget: refused before parsing, so a flood costs little and writes nothing; one error per streak.
     if (s.controlRefused++ === 0) sendControl(s, controlError('rate_limited', 'too many control messages on this connection; slow down'));
     if (s.controlRefused === MAX_REFUSED_IN_A_ROW) ctx.close?.(s, 'control message flood');
     return;
   }
   s.controlRefused = 0;
+  // One message at a time per connection, in arrival order, even when a handler awaits the database.
+  s.inbox = s.inbox.then(() => handleControl(ctx, s, text)).catch((e: unknown) => ctx.log('error', 'control handler failed', { conn_id: s.connId, error: String(e) }));
+}
+
+/** Handles one control text from the client: malformed, misdirected or out-of-place messages get an `error` and change nothing. */
+export async function handleControl(ctx: ControlContext, s: Session, text: unknown): Promise<void> {
   const parsed = parseControlMessage(text);
   if (!parsed.ok) {
     sendControl(s, controlError(parsed.error.code, parsed.error.message));
@@ -73,12 +85,25 @@ function endStreams(ctx: ControlContext, s: Session): void {
 type Handler<T extends ClientMessage['type']> = (ctx: ControlContext, s: Session, m: ControlOf<T>) => void | Promise<void>;
 
 const HANDLERS: { [T in ClientMessage['type']]: Handler<T> } = {
-  start_survey_session(ctx, s, m) {
+  async start_survey_session(ctx, s, m) {
     if (s.surveyId !== null && s.surveyId !== m.survey_session_id) {
       sendControl(s, controlError('invalid_state', `survey_session_id: this connection already belongs to survey ${s.surveyId}`));
       return;
     }
     if (s.surveyId === null) {
+      // A survey belongs to the magic key that started it: another key's client cannot attach to it.
+      let owner: string | null;
+      try {
+        owner = await ctx.surveyOwner(m.survey_session_id);
+      } catch {
+        sendControl(s, controlError('unavailable', 'start_survey_session: the survey record cannot be checked right now; try again shortly'));
+        return;
+      }
+      if (owner !== null && owner !== s.magicKey) {
+        ctx.log('warn', 'refused an attach to another key’s survey', { conn_id: s.connId, survey_session_id: m.survey_session_id });
+        sendControl(s, controlError('forbidden', 'survey_session_id: this survey belongs to another magic key'));
+        return;
+      }
       s.surveyId = m.survey_session_id;
       // Repeats (a second connection of a multi-path survey) are absorbed by ON CONFLICT DO NOTHING.
       ctx.writer.enqueue({ stmt: insertSurveySession({ session_id: m.survey_session_id, magic_key: s.magicKey, user_login: s.userLogin, now: Date.now() }) });

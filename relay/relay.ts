@@ -10,7 +10,7 @@ import { nowMs } from '../shared/time.js';
 import { ApiError, createRelayApi, type RelayService } from './api.js';
 import { capture } from './capture/capture-ring.js';
 import type { RelayConfig } from './config.js';
-import { handleControl, type ControlContext } from './control-handler.js';
+import { receiveControl, type ControlContext } from './control-handler.js';
 import { createLogger, type Logger } from './log.js';
 import { createMetricWriter, type MetricWriter } from './metric-writer.js';
 import { answerOffer, BadOfferError } from './peer.js';
@@ -42,6 +42,11 @@ export async function startRelay(config: RelayConfig, deps: { log?: Logger } = {
     relayId: config.relayId,
     relayAddr: { ip: config.publicAddress ?? config.bindAddress, port: config.udpPort },
     close: (s, why) => release(s, why),
+    surveyOwner: async (surveyId) => {
+      for (const live of sessions.values()) if (live.surveyId === surveyId) return live.magicKey;
+      const rs = await db.execute({ sql: 'SELECT magic_key FROM survey_sessions WHERE session_id = ?', args: [surveyId] });
+      return rs.rows[0] ? String(rs.rows[0].magic_key) : null;
+    },
   };
   let registry: Registry | null = null;
   // Every session's s2c probes go out on one 10 ms timer.
@@ -85,12 +90,61 @@ export async function startRelay(config: RelayConfig, deps: { log?: Logger } = {
         } else {
           const text = typeof data === 'string' ? data : null;
           capture(s.capture, { at_ms: at, dir: 'c2r', channel: 'control', data: asPayload(data) });
-          void handleControl(ctx, s, text).catch((e: unknown) => log('error', 'control handler failed', { conn_id: s.connId, error: String(e) }));
+          receiveControl(ctx, s, text);
         }
       } catch (e) {
         log('error', 'message handler failed', { conn_id: s.connId, label, error: String(e) });
       }
     });
+  };
+
+  let reserved = 0;
+  const pendingConnIds = new Set<string>();
+
+  /** Answers the offer and sets the session up, with room and conn_id already reserved. */
+  const createPeerReserved = async (claims: RelayTokenClaims & { peer_id: string }, req: RelayCreatePeerRequest, connId: string, admitted: () => void) => {
+    let answer;
+    try {
+      answer = await answerOffer(claims.peer_id, req.sdp, {
+        bindAddress: config.bindAddress,
+        udpPort: config.udpPort,
+        publicAddress: config.publicAddress,
+        gatherTimeoutMs: config.gatherTimeoutMs ?? 2_000,
+      });
+    } catch (e) {
+      if (e instanceof BadOfferError) throw new ApiError('invalid_request', e.message);
+      throw e;
+    }
+    const s = createSession({
+      peerId: claims.peer_id,
+      connId,
+      magicKey: claims.magic_key ?? '',
+      userLogin: claims.user_login ?? null,
+      maxMeasuringMs: claims.max_measuring_ms ?? config.defaultMaxMeasuringMs,
+      pc: answer.pc,
+      schedule: probeTicks.schedule,
+      ...(config.controlBudget ? { controlBudget: config.controlBudget } : {}),
+    });
+    sessions.set(s.peerId, s);
+    admitted();
+    // The row is in before the answer goes out, so the edge counts this peer against the key's limit at once;
+    // a slow or failing database delays answers by at most a second.
+    await atMost(1_000, registry?.peerOpened({ peer_id: s.peerId, relay_id: config.relayId, magic_key: s.magicKey, conn_id: connId }));
+    answer.pc.onDataChannel((dc) => onChannel(s, dc));
+    answer.pc.onStateChange((state) => {
+      if (state === 'connected') {
+        const pair = answer.pc.getSelectedCandidatePair();
+        if (pair) s.clientAddr = { ip: pair.remote.address, port: pair.remote.port };
+      }
+      if (state === 'failed' || state === 'closed' || state === 'disconnected') release(s, `peer ${state}`);
+    });
+    const openTimer = setTimeout(() => {
+      s.timers.delete(openTimer);
+      if (!CHANNEL_LABELS.every((l) => s.channels[l]?.isOpen())) release(s, 'channels not open in time');
+    }, config.openTimeoutMs ?? 15_000);
+    s.timers.add(openTimer);
+    log('info', 'peer created', { peer_id: s.peerId, conn_id: connId });
+    return { peer_id: s.peerId, conn_id: connId, sdp: answer.sdp, type: 'answer' as const };
   };
 
   const service: RelayService = {
@@ -110,49 +164,27 @@ export async function startRelay(config: RelayConfig, deps: { log?: Logger } = {
 
     async createPeer(claims: RelayTokenClaims & { peer_id: string }, req: RelayCreatePeerRequest) {
       if (sessions.has(claims.peer_id)) throw new ApiError('conflict', 'a peer with this id exists');
-      if (sessions.size >= config.capacity) throw new ApiError('no_relay', 'this relay is full');
+      if (sessions.size + reserved >= config.capacity) throw new ApiError('no_relay', 'this relay is full');
       const connId = req.conn_id ?? uuid();
-      let answer;
+      // A conn_id names one live connection: reusing a live one (another client's) is a conflict, not a takeover.
+      if ([...sessions.values()].some((live) => live.connId === connId) || pendingConnIds.has(connId)) throw new ApiError('conflict', 'conn_id: a connection with this id is live');
+      // Room and the conn_id are held from here, before any await, so a burst cannot overshoot the capacity.
+      reserved++;
+      pendingConnIds.add(connId);
+      let held = true;
+      const unreserve = () => {
+        if (!held) return;
+        held = false;
+        reserved--;
+        pendingConnIds.delete(connId);
+      };
       try {
-        answer = await answerOffer(claims.peer_id, req.sdp, {
-          bindAddress: config.bindAddress,
-          udpPort: config.udpPort,
-          publicAddress: config.publicAddress,
-          gatherTimeoutMs: config.gatherTimeoutMs ?? 2_000,
-        });
-      } catch (e) {
-        if (e instanceof BadOfferError) throw new ApiError('invalid_request', e.message);
-        throw e;
+        return await createPeerReserved(claims, req, connId, unreserve);
+      } finally {
+        unreserve();
       }
-      const s = createSession({
-        peerId: claims.peer_id,
-        connId,
-        magicKey: claims.magic_key ?? '',
-        userLogin: claims.user_login ?? null,
-        maxMeasuringMs: claims.max_measuring_ms ?? config.defaultMaxMeasuringMs,
-        pc: answer.pc,
-        schedule: probeTicks.schedule,
-      });
-      sessions.set(s.peerId, s);
-      // The row is in before the answer goes out, so the edge counts this peer against the key's limit at once;
-      // a slow or failing database delays answers by at most a second.
-      await atMost(1_000, registry?.peerOpened({ peer_id: s.peerId, relay_id: config.relayId, magic_key: s.magicKey, conn_id: connId }));
-      answer.pc.onDataChannel((dc) => onChannel(s, dc));
-      answer.pc.onStateChange((state) => {
-        if (state === 'connected') {
-          const pair = answer.pc.getSelectedCandidatePair();
-          if (pair) s.clientAddr = { ip: pair.remote.address, port: pair.remote.port };
-        }
-        if (state === 'failed' || state === 'closed' || state === 'disconnected') release(s, `peer ${state}`);
-      });
-      const openTimer = setTimeout(() => {
-        s.timers.delete(openTimer);
-        if (!CHANNEL_LABELS.every((l) => s.channels[l]?.isOpen())) release(s, 'channels not open in time');
-      }, config.openTimeoutMs ?? 15_000);
-      s.timers.add(openTimer);
-      log('info', 'peer created', { peer_id: s.peerId, conn_id: connId });
-      return { peer_id: s.peerId, conn_id: connId, sdp: answer.sdp, type: 'answer' as const };
     },
+
 
     addCandidate(peerId, candidate, sdpMid) {
       const s = sessions.get(peerId);

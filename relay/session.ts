@@ -5,7 +5,7 @@ import type { Schedule } from '../shared/probe/tick-group.js';
 import type { Ticker } from '../shared/probe/ticker.js';
 import { emptyDirectionStats, type DirectionStats } from '../shared/stats/direction-stats.js';
 import { nowMs } from '../shared/time.js';
-import { capture, createCaptureRing, type CaptureRing } from './capture/capture-ring.js';
+import { captureMessage, type ConnCapture } from './capture/capture-buffer.js';
 import type { BulkSender } from './throughput.js';
 
 export type ChannelLabel = 'probe' | 'bulk' | 'control';
@@ -35,7 +35,9 @@ export interface Session {
   /** The client may still send its final probe_stats after the streams stopped. */
   clientFinalDue: boolean;
   /** Control messages this connection may still send now (token bucket), and when it was last refilled. */
-  controlBudget: { tokens: number; at: number };
+  controlBudget: { tokens: number; at: number; burst: number; perSecond: number };
+  /** The control messages taken so far, handled one after another. */
+  inbox: Promise<void>;
   /** Control messages refused in a row for being over budget. */
   controlRefused: number;
   /** The measuring-time limit of the current streaming period. */
@@ -47,7 +49,8 @@ export interface Session {
   statsTicker: Ticker | null;
   /** Bulk bytes this second, each way. */
   bytes: { c2s: number; s2c: number };
-  capture: CaptureRing;
+  /** The survey's capture of this connection's messages: null before start_survey_session; sealed at its stop. */
+  capture: ConnCapture | null;
   /** The client's address as ICE selected it, for the capture file. */
   clientAddr: { ip: string; port: number } | null;
   createdAt: number;
@@ -60,9 +63,11 @@ export function createSession(
   init: Pick<Session, 'peerId' | 'connId' | 'magicKey' | 'userLogin' | 'maxMeasuringMs' | 'pc'> & {
     /** The relay's shared probe schedule. */
     schedule?: Schedule;
+    /** Control messages a connection may send in a burst and per second after it. */
+    controlBudget?: { burst: number; perSecond: number };
   },
 ): Session {
-  const { schedule: _schedule, ...fields } = init;
+  const { schedule: _schedule, controlBudget: _budget, ...fields } = init;
   const s: Session = {
     ...fields,
     channels: {},
@@ -74,14 +79,15 @@ export function createSession(
     clientS2c: emptyDirectionStats(),
     finalReport: null,
     clientFinalDue: false,
-    controlBudget: { tokens: CONTROL_BURST, at: Date.now() },
+    controlBudget: { tokens: init.controlBudget?.burst ?? CONTROL_BURST, at: Date.now(), burst: init.controlBudget?.burst ?? CONTROL_BURST, perSecond: init.controlBudget?.perSecond ?? CONTROL_PER_SECOND },
     controlRefused: 0,
+    inbox: Promise.resolve(),
     limitTimer: null,
     rowSeq: { server: 0, client: 0 },
     traffic: null,
     statsTicker: null,
     bytes: { c2s: 0, s2c: 0 },
-    capture: createCaptureRing(),
+    capture: null,
     clientAddr: null,
     createdAt: Date.now(),
     closed: false,
@@ -97,7 +103,7 @@ export function createSession(
       // A throw (channel closing) is taken by the endpoint as a probe not sent; the close handler ends the session.
       // sendMessage's false means "queued", not "dropped".
       dc.sendMessage(text);
-      capture(s.capture, { at_ms: nowMs(), dir: 'r2c', channel: 'probe', data: text });
+      captureMessage(s.capture, nowMs(), 'r2c', 'probe', text);
       return true;
     },
   });
@@ -114,7 +120,7 @@ export function sendControl(s: Session, msg: ControlMessage): boolean {
   } catch {
     return false;
   }
-  capture(s.capture, { at_ms: nowMs(), dir: 'r2c', channel: 'control', data: text });
+  captureMessage(s.capture, nowMs(), 'r2c', 'control', text);
   return true;
 }
 
@@ -130,7 +136,7 @@ export const CONTROL_PER_SECOND = 5;
 /** Takes one control message from the connection's budget; false when it is over budget. */
 export function takeControlToken(s: Session, now = Date.now()): boolean {
   const b = s.controlBudget;
-  b.tokens = Math.min(CONTROL_BURST, b.tokens + ((now - b.at) / 1000) * CONTROL_PER_SECOND);
+  b.tokens = Math.min(b.burst, b.tokens + ((now - b.at) / 1000) * b.perSecond);
   b.at = now;
   if (b.tokens < 1) return false;
   b.tokens--;

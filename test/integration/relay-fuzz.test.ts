@@ -14,7 +14,8 @@ const waiters: { pred: (m: ControlMessage[]) => boolean; resolve: () => void }[]
 
 beforeAll(async () => {
   db = await startTestDb();
-  relay = await startTestRelay(db);
+  // The fuzz pours messages far faster than a client may: a budget this large lets each reach the parser.
+  relay = await startTestRelay(db, { controlBudget: { burst: 1_000_000, perSecond: 1_000_000 } });
   conn = await openConnection({
     RTCPeerConnection: RTCPeerConnection as unknown as typeof globalThis.RTCPeerConnection,
     signal: directSignal(relay, { magicKey: 'fuzz-key' }),
