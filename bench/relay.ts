@@ -1,11 +1,11 @@
 // Relay capacity on this machine, next to the raw message rate of bare node-datachannel measured in the same run.
-import { spawn, type ChildProcess } from 'node:child_process';
 import nodeDataChannel, { type DataChannel } from 'node-datachannel';
 import { RTCPeerConnection } from 'node-datachannel/polyfill';
 import { startSurvey, type SurveyHandle } from '../client/survey-client.js';
 import { RelayLoadSchema } from '../shared/protocol/relay-api.js';
 import { windowCounts } from '../shared/stats/aggregate.js';
-import { directSignal, freeUdpPort, relayToken, startTestDb, TEST_SECRET } from '../test/helpers/system.js';
+import { directSignal, relayToken, startTestDb } from '../test/helpers/system.js';
+import { startRelayProcess } from './relay-process.js';
 
 /** Messages per second one unordered, unreliable channel carries one way on loopback, sending as fast as it takes them. */
 export async function rawDataChannelRate(seconds = 3): Promise<number> {
@@ -40,33 +40,6 @@ export async function rawDataChannelRate(seconds = 3): Promise<number> {
   a.close();
   b.close();
   return received / seconds;
-}
-
-async function startRelayProcess(dbUrl: string, dbToken: string, dataDir: string): Promise<{ child: ChildProcess; url: string; relayId: string }> {
-  const port = 20000 + Math.floor(Math.random() * 20000);
-  const relayId = 'bench-relay';
-  const child = spawn(process.execPath, ['--import', 'tsx', 'relay/main.ts'], {
-    env: {
-      ...process.env,
-      RELAY_ID: relayId,
-      RELAY_PORT: String(port),
-      RELAY_UDP_PORT: String(await freeUdpPort()),
-      RELAY_CAPACITY: '1000',
-      RELAY_SHARED_SECRET: TEST_SECRET,
-      RELAY_LOG_LEVEL: 'error',
-      LIBSQL_URL: dbUrl,
-      LIBSQL_AUTH_TOKEN: dbToken,
-      NETPOKE_DATA_DIR: dataDir,
-    },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 100; i++) {
-    if (await fetch(`${url}/health`).then((r) => r.ok, () => false)) return { child, url, relayId };
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  child.kill();
-  throw new Error('bench relay did not start');
 }
 
 /** Runs `n` probing sessions for `seconds`; returns the c2s loss the relay measured and the s2c loss clients measured over the steady seconds. */
@@ -129,8 +102,7 @@ export async function benchRelay(): Promise<Record<string, number | string>> {
       slipAtSustained = r.slipP99;
     }
   } finally {
-    relay.child.kill('SIGTERM');
-    await new Promise((r) => relay.child.once('exit', r));
+    await relay.stop();
     await db.close();
   }
   out['sessions sustained with < 0.1 % loss (clients share this machine)'] = sustained === levels.at(-1) ? `>= ${sustained} (highest level tried)` : sustained;

@@ -1,0 +1,45 @@
+// A relay in its own process (real relay/main.ts with its database), so a bench's clients don't share its event loop.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { freeUdpPort, TEST_SECRET } from '../test/helpers/system.js';
+
+export interface RelayProcess {
+  child: ChildProcess;
+  url: string;
+  relayId: string;
+  /** Stops the relay (SIGTERM, its clean shutdown) and waits for it to exit. */
+  stop(): Promise<void>;
+}
+
+/** Starts `relay/main.ts` on free ports against the given database; resolves once /health answers. */
+export async function startRelayProcess(dbUrl: string, dbToken: string, dataDir: string): Promise<RelayProcess> {
+  const port = 20000 + Math.floor(Math.random() * 20000);
+  const relayId = 'bench-relay';
+  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('../relay/main.ts', import.meta.url))], {
+    env: {
+      ...process.env,
+      RELAY_ID: relayId,
+      RELAY_PORT: String(port),
+      RELAY_UDP_PORT: String(await freeUdpPort()),
+      RELAY_CAPACITY: '1000',
+      RELAY_SHARED_SECRET: TEST_SECRET,
+      RELAY_LOG_LEVEL: 'error',
+      LIBSQL_URL: dbUrl,
+      LIBSQL_AUTH_TOKEN: dbToken,
+      NETPOKE_DATA_DIR: dataDir,
+    },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    await exited;
+  };
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 100; i++) {
+    if (await fetch(`${url}/health`).then((r) => r.ok, () => false)) return { child, url, relayId, stop };
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  await stop();
+  throw new Error('bench relay did not start');
+}
