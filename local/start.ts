@@ -1,5 +1,5 @@
 // `npm start`: the whole system on this machine, in local mode: the libSQL file served over HTTP on
-// loopback, one relay in this process, and the edge under `wrangler dev`. Ctrl-C stops all three.
+// loopback, the database server in a process of its own, one relay in this process, and the edge under `wrangler dev`. Ctrl-C stops all three.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { existsSync, mkdirSync } from 'node:fs';
@@ -13,7 +13,6 @@ import { ensureDemoKey } from '../shared/db/keys.js';
 import { migrate } from '../shared/db/migrate.js';
 import { relayConfigFromEnv } from '../relay/config.js';
 import { startRelay, type RelayHandle } from '../relay/relay.js';
-import { startHranaServer, type HranaServer } from './hrana-server.js';
 import { localDbToken, localSecret, writeSecretFile } from './secrets.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
@@ -63,8 +62,11 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => void stopAll(0));
 
   try {
-    const hrana: HranaServer = await startHranaServer({ dbPath: join(dataDir, 'netpoke.db'), port: env.NETPOKE_DB_PORT, authToken: dbToken });
-    stops.push(() => hrana.close());
+    // The database server runs in its own process: its synchronous libsql calls must never share an event
+    // loop with the relay's probe timestamps (the instrument must be quieter than the network).
+    const dbChild = startDbServer(dataDir, env.NETPOKE_DB_PORT);
+    stops.push(() => stopGroup(dbChild));
+    const hrana = { url: await dbServerUrl(dbChild) };
     const db = createClient({ url: hrana.url, authToken: dbToken });
     try {
       await migrate(db);
@@ -131,6 +133,32 @@ async function buildPageIfPresent(): Promise<void> {
  * `wrangler dev` in its own process group, so that stopping it also stops
  * the workerd and esbuild processes it starts (no orphans).
  */
+/** Starts `local/db-main.ts` (the libSQL file over Hrana on loopback) as a child process group. */
+function startDbServer(dataDir: string, port: number): ChildProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'local/db-main.ts')], {
+    cwd: ROOT,
+    detached: true,
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, NETPOKE_DATA_DIR: dataDir, NETPOKE_DB_PORT: String(port) },
+  });
+  process.once('exit', () => signalGroup(child, 'SIGKILL'));
+  return child;
+}
+
+/** Resolves with the database server's URL once it says it listens (migrations done); rejects if it exits first. */
+function dbServerUrl(child: ChildProcess): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout!.setEncoding('utf8');
+    child.stdout!.on('data', (chunk: string) => {
+      out += chunk;
+      const m = /libSQL \(local, loopback only\) at (\S+);/.exec(out);
+      if (m) resolve(m[1]!);
+    });
+    child.once('exit', (code, signal) => reject(new StartError(`the database server exited (${signal ?? `code ${code}`}) before it was ready`)));
+  });
+}
+
 function startWrangler(edgePort: number, varsFile: string): ChildProcess {
   const child = spawn(
     join(ROOT, 'node_modules/.bin/wrangler'),
