@@ -1,9 +1,8 @@
-import { join } from 'node:path';
 import { controlError, parseControlMessage, type ControlOf, type ControlType } from '../shared/protocol/control.js';
-import { insertSurveySession, setSurveyCaptureFiles } from '../shared/db/surveys.js';
+import { insertSurveySession } from '../shared/db/surveys.js';
 import { nowMs } from '../shared/time.js';
-import { snapshot } from './capture/capture-ring.js';
-import { writePcapng } from './capture/pcapng.js';
+import { startCapture } from './capture/capture-buffer.js';
+import { saveCapture, type CaptureStore } from './capture/save-capture.js';
 import type { Logger } from './log.js';
 import type { MetricWriter } from './metric-writer.js';
 import { measuredSoFar, sendControl, stopStreams, takeControlToken, type Session } from './session.js';
@@ -17,6 +16,8 @@ export interface ControlContext {
   log: Logger;
   dataDir: string;
   relayAddr: { ip: string; port: number };
+  /** Capture memory and the file writer. */
+  captures: CaptureStore;
   /** Written on the peer's row with its survey, for ending it after a crash. */
   relayId: string;
   /** The magic key a survey was started with (live on this relay or recorded), null for a new survey. */
@@ -105,6 +106,8 @@ const HANDLERS: { [T in ClientMessage['type']]: Handler<T> } = {
         return;
       }
       s.surveyId = m.survey_session_id;
+      // Messages are captured from here until the survey's stop.
+      s.capture = startCapture(ctx.captures.budget);
       // Repeats (a second connection of a multi-path survey) are absorbed by ON CONFLICT DO NOTHING.
       ctx.writer.enqueue({ stmt: insertSurveySession({ session_id: m.survey_session_id, magic_key: s.magicKey, user_login: s.userLogin, now: Date.now() }) });
       linkPeerToSurvey(ctx.writer, ctx.relayId, s);
@@ -178,21 +181,8 @@ const HANDLERS: { [T in ClientMessage['type']]: Handler<T> } = {
     if (s.streaming) endStreams(ctx, s);
     // The last window goes out (and into the queue) before the answer, so the client's summary has it.
     await s.finalReport?.done;
-    const path = join(ctx.dataDir, 'captures', m.survey_session_id, `${s.connId}.pcapng`);
-    let saved = false;
-    try {
-      const records = snapshot(s.capture);
-      await writePcapng(path, records, {
-        client: s.clientAddr ?? { ip: '0.0.0.0', port: 0 },
-        relay: ctx.relayAddr,
-        comment: `NetPoke survey ${m.survey_session_id} conn ${s.connId}, ${records.length} messages${s.capture.dropped ? `, ${s.capture.dropped} oldest dropped` : ''}, written ${new Date(nowMs()).toISOString()}`,
-      });
-      saved = true;
-      // keylog_path stays NULL: libdatachannel links OpenSSL statically and exposes no DTLS key export.
-      ctx.writer.enqueue({ stmt: setSurveyCaptureFiles(m.survey_session_id, path, null) });
-    } catch (e) {
-      ctx.log('error', 'could not write the capture file', { path, error: String((e as Error).message ?? e) });
-    }
+    // Written once per connection (off the event loop); a repeated stop gets the same answer.
+    const saved = await saveCapture(ctx, s, m.survey_session_id);
     sendControl(s, { type: 'survey_session_stopped', survey_session_id: m.survey_session_id, conn_id: s.connId, pcap_available: saved });
   },
 };

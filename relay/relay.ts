@@ -8,7 +8,8 @@ import { startTicker, type Ticker } from '../shared/probe/ticker.js';
 import type { RelayCreatePeerRequest, RelayLoad, RelayTokenClaims } from '../shared/protocol/relay-api.js';
 import { nowMs } from '../shared/time.js';
 import { ApiError, createRelayApi, type RelayService } from './api.js';
-import { capture } from './capture/capture-ring.js';
+import { captureCounters, captureMessage, createCaptureBudget, discardCapture, type CaptureCounters } from './capture/capture-buffer.js';
+import { createCaptureWriter } from './capture/capture-writer.js';
 import type { RelayConfig } from './config.js';
 import { receiveControl, type ControlContext } from './control-handler.js';
 import { createLogger, type Logger } from './log.js';
@@ -16,6 +17,8 @@ import { createMetricWriter, type MetricWriter } from './metric-writer.js';
 import { answerOffer, BadOfferError } from './peer.js';
 import { startRegistry, type Registry } from './registry.js';
 import { endSurvey } from './survey-end.js';
+import { isRefused, refuseOversize } from './oversize.js';
+import { oversizeMessage } from '../shared/protocol/limits.js';
 import { CHANNEL_LABELS, closeSession, createSession, type ChannelLabel, type Session } from './session.js';
 
 export interface RelayHandle {
@@ -25,6 +28,8 @@ export interface RelayHandle {
   relayId: string;
   activePeers(): number;
   writer: MetricWriter;
+  /** Capture memory held and records dropped, for a metrics endpoint. */
+  captureCounters(): CaptureCounters;
   close(): Promise<void>;
 }
 
@@ -35,8 +40,13 @@ export async function startRelay(config: RelayConfig, deps: { log?: Logger } = {
   await migrate(db);
   const writer = createMetricWriter(db, log);
   const sessions = new Map<string, Session>();
+  const captures = {
+    budget: createCaptureBudget({ maxBytes: config.captureMaxBytes, perConnMaxBytes: config.captureMaxBytesPerConn }),
+    files: createCaptureWriter(),
+  };
   const ctx: ControlContext = {
     writer,
+    captures,
     log,
     dataDir: config.dataDir,
     relayId: config.relayId,
@@ -59,6 +69,7 @@ export async function startRelay(config: RelayConfig, deps: { log?: Logger } = {
     endSurvey(writer, s, shuttingDown ? 'relay_shutdown' : 'closed');
     sessions.delete(s.peerId);
     closeSession(s);
+    discardCapture(s.capture);
     void registry?.peerClosed({ peer_id: s.peerId, relay_id: config.relayId, magic_key: s.magicKey, conn_id: s.connId });
     log('info', 'peer closed', { peer_id: s.peerId, conn_id: s.connId, why });
   };
@@ -76,20 +87,28 @@ export async function startRelay(config: RelayConfig, deps: { log?: Logger } = {
     dc.onError((err) => log('warn', 'data channel error', { conn_id: s.connId, label, err }));
     dc.onMessage((data) => {
       const at = nowMs();
+      // Sizes first: nothing of an oversized message is stored or parsed.
+      if (isRefused(s)) return;
+      const tooLarge = oversizeMessage(label, data);
+      if (tooLarge) {
+        log('warn', 'oversized message', { conn_id: s.connId, label });
+        refuseOversize(s, tooLarge, () => release(s, `oversized ${label} message`));
+        return;
+      }
       try {
         if (label === 'probe') {
           if (typeof data !== 'string') return;
           // Probes count only while streams run (and until the last window after they stop).
           if (!s.streaming && !s.finalReport) return;
-          capture(s.capture, { at_ms: at, dir: 'c2r', channel: 'probe', data });
+          captureMessage(s.capture, at, 'c2r', 'probe', data);
           s.endpoint.receive(data, at);
         } else if (label === 'bulk') {
           const payload = asPayload(data);
           s.bytes.c2s += typeof payload === 'string' ? Buffer.byteLength(payload) : payload.byteLength;
-          capture(s.capture, { at_ms: at, dir: 'c2r', channel: 'bulk', data: payload });
+          captureMessage(s.capture, at, 'c2r', 'bulk', payload);
         } else {
           const text = typeof data === 'string' ? data : null;
-          capture(s.capture, { at_ms: at, dir: 'c2r', channel: 'control', data: asPayload(data) });
+          captureMessage(s.capture, at, 'c2r', 'control', asPayload(data));
           receiveControl(ctx, s, text);
         }
       } catch (e) {
@@ -228,11 +247,14 @@ export async function startRelay(config: RelayConfig, deps: { log?: Logger } = {
     relayId: config.relayId,
     activePeers: () => sessions.size,
     writer,
+    captureCounters: () => captureCounters(captures.budget),
     async close() {
       ticker.stop();
       shuttingDown = true;
       for (const s of [...sessions.values()]) release(s, 'relay shutting down');
       await registry?.stop();
+      // Files being written still get their survey_captures rows into the drain.
+      await captures.files.close(3_000);
       await writer.drain(3_000);
       await new Promise<void>((resolve) => server.close(() => resolve()));
       db.close();

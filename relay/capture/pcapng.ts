@@ -1,8 +1,9 @@
-import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { closeSync, linkSync, mkdirSync, openSync, unlinkSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { isIPv4 } from 'node:net';
+import { randomUUID } from 'node:crypto';
 import { concatBytes } from '../../shared/bytes.js';
-import type { CaptureRecord } from './capture-ring.js';
+import { CHANNEL_CODES, forEachRecord, MAX_RECORD_BYTES } from './record-format.js';
 
 /**
  * Writes captured data-channel messages as pcapng. The relay sees messages,
@@ -18,39 +19,93 @@ export interface PcapMeta {
   comment?: string;
 }
 
-const LINKTYPE_RAW = 101;
-const CHANNEL_PORT_OFFSET = { probe: 0, bulk: 1, control: 2 } as const;
-const enc = new TextEncoder();
-
-/** Encodes records as a whole pcapng file. */
-export function encodePcapng(records: readonly CaptureRecord[], meta: PcapMeta): Uint8Array {
-  const blocks: Uint8Array[] = [sectionHeader(meta.comment), interfaceDescription()];
-  const client = ipv4Bytes(meta.client.ip, [192, 0, 2, 1]);
-  const relay = ipv4Bytes(meta.relay.ip, [192, 0, 2, 2]);
-  for (const r of records) {
-    const payload = typeof r.data === 'string' ? enc.encode(r.data) : r.data;
-    const relayPort = (meta.relay.port + CHANNEL_PORT_OFFSET[r.channel]) & 0xffff;
-    const fromClient = r.dir === 'c2r';
-    const origPayload = r.orig_len ?? payload.length;
-    const packet = ipv4Udp(
-      fromClient ? client : relay,
-      fromClient ? relay : client,
-      fromClient ? meta.client.port : relayPort,
-      fromClient ? relayPort : meta.client.port,
-      payload,
-      origPayload,
-    );
-    blocks.push(enhancedPacket(r.at_ms, packet, 28 + origPayload));
-  }
-  return concatBytes(blocks);
+/** Record chunks as the capture buffer hands them over: `bytes[0..used)` holds whole records. */
+export interface RecordChunk {
+  bytes: Uint8Array;
+  used: number;
 }
 
-/** Writes the file atomically (temp file, then rename), creating its folder. */
-export async function writePcapng(path: string, records: readonly CaptureRecord[], meta: PcapMeta): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
-  const tmp = `${path}.${process.pid}.tmp`;
-  await writeFile(tmp, encodePcapng(records, meta));
-  await rename(tmp, path);
+const LINKTYPE_RAW = 101;
+const IP_UDP_BYTES = 28;
+/** Enhanced Packet Block: 28 bytes before the packet, 4 after. */
+const EPB_OVERHEAD = 32;
+const PIECE_BYTES = 1024 * 1024;
+const enc = new TextEncoder();
+
+/**
+ * Encodes records as pcapng, handing it to `out` in pieces of about 1 MiB
+ * (`out` must consume each piece before it returns: the buffer is reused).
+ */
+export function encodePcapng(chunks: readonly RecordChunk[], meta: PcapMeta, out: (piece: Uint8Array) => void): { records: number; bytes: number } {
+  const head = concatBytes([sectionHeader(meta.comment), interfaceDescription()]);
+  out(head);
+  const client = ipv4Bytes(meta.client.ip, [192, 0, 2, 1]);
+  const relay = ipv4Bytes(meta.relay.ip, [192, 0, 2, 2]);
+  const buf = new Uint8Array(PIECE_BYTES);
+  const v = new DataView(buf.buffer);
+  let at = 0;
+  let records = 0;
+  let bytes = head.length;
+  for (const chunk of chunks) {
+    forEachRecord(chunk.bytes, chunk.used, (r) => {
+      if (at + EPB_OVERHEAD + IP_UDP_BYTES + MAX_RECORD_BYTES > buf.length) {
+        out(buf.subarray(0, at));
+        bytes += at;
+        at = 0;
+      }
+      const relayPort = (meta.relay.port + CHANNEL_CODES[r.channel]) & 0xffff;
+      const fromClient = r.dir === 'c2r';
+      const pktLen = IP_UDP_BYTES + r.data.length;
+      const blockLen = EPB_OVERHEAD + pad4(pktLen);
+      const micros = Math.round(r.atMs * 1000);
+      v.setUint32(at, 0x00000006, true);
+      v.setUint32(at + 4, blockLen, true);
+      v.setUint32(at + 8, 0, true); // interface 0
+      v.setUint32(at + 12, Math.floor(micros / 2 ** 32), true);
+      v.setUint32(at + 16, micros >>> 0, true);
+      v.setUint32(at + 20, pktLen, true);
+      v.setUint32(at + 24, IP_UDP_BYTES + r.origLen, true);
+      writeIpv4Udp(buf, v, at + 28, {
+        src: fromClient ? client : relay,
+        dst: fromClient ? relay : client,
+        sport: fromClient ? meta.client.port : relayPort,
+        dport: fromClient ? relayPort : meta.client.port,
+        origPayload: r.origLen,
+      });
+      buf.set(r.data, at + 28 + IP_UDP_BYTES);
+      buf.fill(0, at + 28 + pktLen, at + blockLen - 4);
+      v.setUint32(at + blockLen - 4, blockLen, true);
+      at += blockLen;
+      records++;
+    });
+  }
+  out(buf.subarray(0, at));
+  return { records, bytes: bytes + at };
+}
+
+/**
+ * Writes the file under a unique temp name, then links it into place: an
+ * existing file at `path` is never replaced (EEXIST). Synchronous, for the
+ * capture worker thread, never the relay's event loop.
+ */
+export function writePcapngFileSync(path: string, chunks: readonly RecordChunk[], meta: PcapMeta): { records: number; bytes: number } {
+  mkdirSync(dirname(path), { recursive: true });
+  const tmp = `${path}.${randomUUID()}.tmp`;
+  const fd = openSync(tmp, 'wx');
+  try {
+    let result;
+    try {
+      result = encodePcapng(chunks, meta, (piece) => {
+        for (let off = 0; off < piece.length; ) off += writeSync(fd, piece, off);
+      });
+    } finally {
+      closeSync(fd);
+    }
+    linkSync(tmp, path);
+    return result;
+  } finally {
+    unlinkSync(tmp);
+  }
 }
 
 function ipv4Bytes(ip: string, fallback: number[]): number[] {
@@ -58,27 +113,23 @@ function ipv4Bytes(ip: string, fallback: number[]): number[] {
   return isIPv4(plain) ? plain.split('.').map(Number) : fallback;
 }
 
-function ipv4Udp(src: number[], dst: number[], sport: number, dport: number, payload: Uint8Array, origPayload: number): Uint8Array {
-  const pkt = new Uint8Array(28 + payload.length);
-  const v = new DataView(pkt.buffer);
-  const totalLen = Math.min(28 + origPayload, 0xffff);
-  v.setUint8(0, 0x45);
-  v.setUint16(2, totalLen);
-  v.setUint16(6, 0x4000); // don't fragment
-  v.setUint8(8, 64);
-  v.setUint8(9, 17); // UDP
-  pkt.set(src, 12);
-  pkt.set(dst, 16);
+function writeIpv4Udp(buf: Uint8Array, v: DataView, at: number, p: { src: number[]; dst: number[]; sport: number; dport: number; origPayload: number }): void {
+  buf.fill(0, at, at + IP_UDP_BYTES);
+  v.setUint8(at, 0x45);
+  v.setUint16(at + 2, Math.min(IP_UDP_BYTES + p.origPayload, 0xffff));
+  v.setUint16(at + 6, 0x4000); // don't fragment
+  v.setUint8(at + 8, 64);
+  v.setUint8(at + 9, 17); // UDP
+  buf.set(p.src, at + 12);
+  buf.set(p.dst, at + 16);
   let sum = 0;
-  for (let i = 0; i < 20; i += 2) sum += v.getUint16(i);
+  for (let i = 0; i < 20; i += 2) sum += v.getUint16(at + i);
   while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
-  v.setUint16(10, ~sum & 0xffff);
-  v.setUint16(20, sport);
-  v.setUint16(22, dport);
-  v.setUint16(24, Math.min(8 + origPayload, 0xffff));
-  v.setUint16(26, 0); // checksum optional over IPv4
-  pkt.set(payload, 28);
-  return pkt;
+  v.setUint16(at + 10, ~sum & 0xffff);
+  v.setUint16(at + 20, p.sport);
+  v.setUint16(at + 22, p.dport);
+  v.setUint16(at + 24, Math.min(8 + p.origPayload, 0xffff));
+  // UDP checksum 0: optional over IPv4.
 }
 
 function block(type: number, body: Uint8Array): Uint8Array {
@@ -128,20 +179,6 @@ function interfaceDescription(): Uint8Array {
     [3, enc.encode('NetPoke data-channel messages (synthetic IPv4/UDP)')],
   ]);
   return block(0x00000001, concatBytes([head, opts]));
-}
-
-function enhancedPacket(atMs: number, packet: Uint8Array, origLen: number): Uint8Array {
-  const head = new Uint8Array(20);
-  const v = new DataView(head.buffer);
-  const micros = BigInt(Math.round(atMs * 1000));
-  v.setUint32(0, 0, true);
-  v.setUint32(4, Number(micros >> 32n), true);
-  v.setUint32(8, Number(micros & 0xffffffffn), true);
-  v.setUint32(12, packet.length, true);
-  v.setUint32(16, origLen, true);
-  const data = new Uint8Array(pad4(packet.length));
-  data.set(packet);
-  return block(0x00000006, concatBytes([head, data]));
 }
 
 function pad4(n: number): number {

@@ -170,4 +170,22 @@ export const MIGRATIONS: readonly Migration[] = [
       `ALTER TABLE relay_peers ADD COLUMN survey_session_id TEXT`,
     ],
   },
+  {
+    version: 7,
+    name: 'survey_captures',
+    statements: [
+      // Every connection's capture file of a survey (survey_sessions.pcap_path keeps only the first).
+      `CREATE TABLE IF NOT EXISTS survey_captures (
+  session_id TEXT NOT NULL,
+  conn_id TEXT NOT NULL,
+  peer_id TEXT NOT NULL,
+  path TEXT NOT NULL,
+  bytes INTEGER NOT NULL,
+  records INTEGER NOT NULL,
+  dropped INTEGER NOT NULL,
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY (session_id, conn_id, peer_id)
+)`,
+    ],
+  },
 ];

@@ -68,11 +68,20 @@ export function touchSurveySession(sessionId: string, at: number): InStatement {
   };
 }
 
-/** Stores the capture file paths of an explicitly stopped session. */
+/** Stores the capture file paths of an explicitly stopped session; the first stored stays (every capture is in survey_captures). */
 export function setSurveyCaptureFiles(sessionId: string, pcapPath: string | null, keylogPath: string | null): InStatement {
   return {
-    sql: 'UPDATE survey_sessions SET pcap_path = ?, keylog_path = ? WHERE session_id = ?',
+    sql: 'UPDATE survey_sessions SET pcap_path = COALESCE(pcap_path, ?), keylog_path = COALESCE(keylog_path, ?) WHERE session_id = ?',
     args: [pcapPath, keylogPath, sessionId],
+  };
+}
+
+/** One connection's capture file of a survey; a retried write lands once. */
+export function insertSurveyCapture(c: { session_id: string; conn_id: string; peer_id: string; path: string; bytes: number; records: number; dropped: number; created_at: number }): InStatement {
+  return {
+    sql: `INSERT INTO survey_captures (session_id, conn_id, peer_id, path, bytes, records, dropped, created_at)
+          VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(session_id, conn_id, peer_id) DO NOTHING`,
+    args: [c.session_id, c.conn_id, c.peer_id, c.path, c.bytes, c.records, c.dropped, Math.round(c.created_at)],
   };
 }
 
