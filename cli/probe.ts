@@ -4,7 +4,8 @@ import { parseArgs } from 'node:util';
 import * as z from 'zod';
 import { SurveyError } from '../client/signaling.js';
 import { describeZodError } from '../shared/protocol/errors.js';
-import { aggregateStats, type DirectionStats } from '../shared/stats/index.js';
+import { summarizeSurvey, type SurveySummary } from '../client/summary.js';
+import { emptyDirectionStats, type DirectionStats } from '../shared/stats/index.js';
 import { parseDuration } from './duration.js';
 import { runProbe, type StatsEvent } from './run-probe.js';
 
@@ -93,8 +94,7 @@ async function main(): Promise<number> {
       seconds: result.seconds.length,
       stopped_by: result.stoppedBy,
       pcap_available: result.pcapAvailable,
-      c2s: aggregateStats(result.seconds.map((s) => s.c2s)),
-      s2c: aggregateStats(result.seconds.map((s) => s.s2c)),
+      ...summarizeSurvey(result.seconds),
     };
     if (args.json) console.log(JSON.stringify({ summary }));
     else printSummary(summary);
@@ -129,19 +129,24 @@ function row(sec: number, e: StatsEvent): string {
         (i === 0 ? String(v) : v.toFixed(i <= 2 ? 1 : 3)).padStart(8),
       ),
     ].join(' ');
-  return `${line('c2s', e.c2s, e.throughput?.c2s_bytes_per_s)}\n${line('s2c', e.s2c, e.throughput?.s2c_bytes_per_s)}`;
+  // A second in which no relay window arrived shows a dash row rather than zeros.
+  const c2s = e.c2s ? line('c2s', e.c2s, e.throughput?.c2s_bytes_per_s) : `${line('c2s', emptyDirectionStats(), 0).slice(0, 9)}${'–'.padStart(8)}`;
+  return `${c2s}\n${line('s2c', e.s2c, e.throughput?.s2c_bytes_per_s)}${e.own_paused_ms > 0 ? `  (client paused ${e.own_paused_ms} ms)` : ''}`;
 }
 
-function printSummary(s: { survey_session_id: string; seconds: number; stopped_by: string; pcap_available: boolean; c2s: DirectionStats; s2c: DirectionStats }): void {
+function printSummary(s: SurveySummary & { survey_session_id: string; seconds: number; stopped_by: string; pcap_available: boolean }): void {
   console.log(`\nsurvey ${s.survey_session_id}: ${s.seconds} s measured, stopped by ${s.stopped_by}, capture ${s.pcap_available ? 'saved' : 'not saved'}`);
   for (const dir of ['c2s', 's2c'] as const) {
     const d = s[dir];
     console.log(
-      `  ${dir}: ${d.probe_count} probes, loss ${d.loss_rate.toFixed(2)} %, reorder ${d.reorder_rate.toFixed(2)} %, ` +
+      `  ${dir}: ${d.probe_count} probes of ${d.probes_expected ?? d.probe_count} expected, loss ${d.loss_rate.toFixed(2)} %, reorder ${d.reorder_rate.toFixed(2)} %, ` +
         `delay deviation p50/p99 ${d.delay_deviation_ms[0].toFixed(3)}/${d.delay_deviation_ms[1].toFixed(3)} ms, ` +
-        `jitter p50 ${d.jitter_ms[0].toFixed(3)} ms, RTT p50/p99 ${d.rtt_ms[0].toFixed(3)}/${d.rtt_ms[1].toFixed(3)} ms`,
+        `jitter p50 ${d.jitter_ms[0].toFixed(3)} ms, RTT p50/p99 ${d.rtt_ms[0].toFixed(3)}/${d.rtt_ms[1].toFixed(3)} ms` +
+        (d.sender_paused_ms ? `, sender paused ${(d.sender_paused_ms / 1000).toFixed(1)} s (not counted as loss)` : ''),
     );
   }
+  const rpm = s.responsiveness_rpm === null ? 'no throughput test' : `${Math.round(s.responsiveness_rpm)} RPM`;
+  console.log(`  latency: RTT p50 idle ${s.rtt_idle_ms.toFixed(3)} ms, under load ${s.rtt_loaded_ms ? `${s.rtt_loaded_ms.toFixed(3)} ms` : '–'}; responsiveness ${rpm}`);
 }
 
 process.exitCode = await main();
