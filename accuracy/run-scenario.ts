@@ -1,5 +1,4 @@
 // Runs one survey through the forwarder and gathers both sides of the comparison: the forwarder's log and NetPoke's rows.
-import { join } from 'node:path';
 import type { Client } from '@libsql/client';
 import { RTCPeerConnection } from 'node-datachannel/polyfill';
 import { startSurvey, type SurveyEvent } from '../client/survey-client.js';
@@ -66,7 +65,11 @@ export async function runScenario(h: Harness, scenario: Scenario, seconds: numbe
     // The stop's last rows are queued; wait until the writer has them all in the database.
     await eventually(async () => (await h.relay.writer.flush(), h.relay.writer.buffered === 0), 10_000);
     const log = await fwd.log();
-    const relaySawClient = await captureClientAddr(join(h.dataDir, 'captures', survey.surveySessionId, `${survey.connIds[0]}.pcapng`), h.relay.udpPort);
+    // The relay names each connection's capture; the survey row points at it.
+    const row = await h.db.execute({ sql: 'SELECT pcap_path FROM survey_sessions WHERE session_id = ?', args: [survey.surveySessionId] });
+    const pcapPath = row.rows[0]?.pcap_path;
+    if (typeof pcapPath !== 'string') throw new HarnessError('the survey row names no capture file');
+    const relaySawClient = await captureClientAddr(pcapPath, h.relay.udpPort);
     checkNoBypass(log, relaySawClient, probedMs);
     return {
       scenario,
