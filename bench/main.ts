@@ -2,16 +2,20 @@
 // printed ratios hold on a shared, noisy machine where absolute numbers don't.
 import { benchRelay } from './relay.js';
 import { benchEdge } from './edge.js';
+import { benchNoise } from './noise.js';
+import { cpus } from 'node:os';
 
 type Bench = { name: string; run: () => Promise<Record<string, number | string>> };
 
 const benches: Bench[] = [
   { name: 'relay', run: benchRelay },
   { name: 'edge', run: benchEdge },
+  { name: 'noise', run: () => benchNoise() },
 ];
 
 const only = process.argv[2];
 let failed = false;
+process.stdout.write(`machine: ${cpus()[0]?.model ?? 'unknown cpu'}, ${cpus().length} cores\n`);
 for (const b of benches) {
   if (only && b.name !== only) continue;
   process.stdout.write(`\n== ${b.name} ==\n`);
