@@ -105,6 +105,8 @@ const HANDLERS: { [T in ClientMessage['type']]: Handler<T> } = {
         sendControl(s, controlError('forbidden', 'survey_session_id: this survey belongs to another magic key'));
         return;
       }
+      // The connection went while the owner was looked up: nothing may start on it (no capture, no timers).
+      if (s.closed) return;
       s.surveyId = m.survey_session_id;
       // Messages are captured from here until the survey's stop.
       s.capture = startCapture(ctx.captures.budget);
