@@ -1,6 +1,6 @@
 import type { Db } from '../shared/db/client.js';
-import { findMagicKey, keyState, type MagicKey } from '../shared/db/keys.js';
-import { countOpenPeers } from '../shared/db/relays.js';
+import { findMagicKey, KEY_REFUSAL_WORDS, keyState, type KeyRefusal, type MagicKey } from '../shared/db/keys.js';
+import { releaseRelayPeer, reserveRelayPeer } from '../shared/db/relays.js';
 import { HttpError } from './errors.js';
 import { isRateLimited, recordKeyFailure, type FailureLimit } from './rate-limit.js';
 
@@ -10,15 +10,6 @@ export function requestMagicKey(bodyKey: string | undefined, authorization: stri
   const m = /^MagicKey\s+(\S{1,256})\s*$/i.exec(authorization ?? '');
   return m?.[1] ?? null;
 }
-
-/** Codes of a key that was refused for what it is (these count as failed attempts for the rate limit). */
-export type KeyRefusal = 'key_invalid' | 'key_expired' | 'key_revoked';
-
-const REFUSALS: Record<KeyRefusal, string> = {
-  key_invalid: 'this magic key is not known',
-  key_expired: 'this magic key has expired',
-  key_revoked: 'this magic key has been revoked',
-};
 
 /** Looks a key up by its hash and checks it may be used now. */
 export async function lookUpKey(db: Db, text: string, now = Date.now()): Promise<{ ok: true; key: MagicKey } | { ok: false; code: KeyRefusal }> {
@@ -30,7 +21,7 @@ export async function lookUpKey(db: Db, text: string, now = Date.now()): Promise
 
 /** The error a refused key gets. */
 export function keyRefused(code: KeyRefusal): HttpError {
-  return new HttpError(code, REFUSALS[code]);
+  return new HttpError(code, KEY_REFUSAL_WORDS[code]);
 }
 
 /**
@@ -47,10 +38,23 @@ export async function admitKey(db: Db, address: string, text: string, limit: Fai
   throw keyRefused(found.code);
 }
 
-/** Refuses a key already holding its `max_concurrent_sessions` open peers on live relays. */
-export async function checkConcurrency(db: Db, key: MagicKey, freshSince: number): Promise<void> {
+/**
+ * Reserves one of the key's `max_concurrent_sessions` for a peer on `relayId`, before the relay is asked:
+ * refused with key_limit_reached when all are in use (counted on relays fresh since `freshSince`). The caller
+ * releases the reservation (releaseSession) if the relay does not take the peer.
+ */
+export async function reserveSession(db: Db, key: MagicKey, peer: { peerId: string; relayId: string; connId: string }, freshSince: number, now = Date.now()): Promise<void> {
   const max = key.max_concurrent_sessions;
-  if (max == null) return;
-  const open = await countOpenPeers(db, key.key, freshSince);
-  if (open >= max) throw new HttpError('key_limit_reached', `this magic key allows ${max} concurrent connection${max === 1 ? '' : 's'}, and ${open} ${open === 1 ? 'is' : 'are'} open`);
+  const row = { peer_id: peer.peerId, relay_id: peer.relayId, magic_key: key.key, conn_id: peer.connId };
+  if (await reserveRelayPeer(db, row, max, freshSince, now)) return;
+  throw new HttpError('key_limit_reached', `this magic key allows ${max} concurrent connection${max === 1 ? '' : 's'}, and ${max === 1 ? 'it is' : 'all are'} in use; stop one, or try again shortly`);
+}
+
+/** Gives a reservation back; a failure is logged, and the relay's sweep of stray rows closes it later. */
+export async function releaseSession(db: Db, peerId: string): Promise<void> {
+  try {
+    await releaseRelayPeer(db, peerId);
+  } catch (e) {
+    console.warn(`edge: releasing the reservation of peer ${peerId} failed: ${String((e as Error).message ?? e)}`);
+  }
 }

@@ -4,7 +4,7 @@ import type { SignalingIceRequest, SignalingStartRequest, SignalingStartResponse
 import type { EdgeConfig } from './config.js';
 import { HttpError } from './errors.js';
 import { iceServersFor } from './ice-servers.js';
-import { admitKey, checkConcurrency, requestMagicKey } from './keys.js';
+import { admitKey, releaseSession, requestMagicKey, reserveSession } from './keys.js';
 import { candidateRelays, type ClientPlace } from './relay-choice.js';
 import { addCandidate, closePeer, createPeer, type RelayTarget } from './relay-client.js';
 import { issueHandle, readHandle } from './session-handle.js';
@@ -27,6 +27,8 @@ const ICE_TIMEOUT_MS = 5_000;
 
 /**
  * Validates the key, picks a relay and gets the relay's answer to the offer.
+ * One of the key's concurrent sessions is reserved in the database before
+ * each relay is asked, and given back if that relay does not take the peer.
  * Any peer a relay may have created is closed again if the client does not
  * get it (failed call, bad answer, or a failure after the answer).
  */
@@ -42,16 +44,18 @@ export async function startSignaling(ctx: StartContext, body: SignalingStartRequ
     admitKey(db, ctx.address, keyText, limit, now),
     candidateRelays(db, { freshMs: config.relayFreshMs, regionMap: config.regionMap, place: ctx.place, now }),
   ]);
-  await checkConcurrency(db, key, now - config.relayFreshMs);
   if (relays.length === 0) throw new HttpError('no_relay', 'no measurement server is available right now; try again shortly');
 
-  const offer = { sdp: body.sdp, type: body.type, conn_id: body.conn_id, ip_version: body.ip_version };
+  // The reservation row needs the conn_id, so the edge picks it when the client did not (the relay would have).
+  const connId = body.conn_id ?? uuid();
+  const offer = { sdp: body.sdp, type: body.type, conn_id: connId, ip_version: body.ip_version };
   const cleanups: Promise<unknown>[] = [];
   const failures: string[] = [];
   try {
     for (const relay of relays.slice(0, RELAY_ATTEMPTS)) {
       const target: RelayTarget = { id: relay.id, url: relay.internal_url };
       const peerId = uuid();
+      await reserveSession(db, key, { peerId, relayId: relay.id, connId }, Date.now() - config.relayFreshMs);
       const grant = { peerId, magicKey: key.key, userLogin: ctx.userLogin, maxMeasuringMs: key.max_measuring_ms };
       const out = await createPeer(target, config.sharedSecret, grant, offer, config.relayTimeoutMs);
       if (out.ok) {
@@ -59,10 +63,12 @@ export async function startSignaling(ctx: StartContext, body: SignalingStartRequ
           const sessionId = await issueHandle(config.sharedSecret, { relay_id: relay.id, relay_url: target.url, peer_id: peerId });
           return { session_id: sessionId, relay_id: relay.id, sdp: out.value.sdp, type: 'answer', ice_servers: await iceServersFor(config), conn_id: out.value.conn_id };
         } catch (e) {
-          cleanups.push(closePeer(target, config.sharedSecret, peerId));
+          cleanups.push(closePeer(target, config.sharedSecret, peerId), releaseSession(db, peerId));
           throw e;
         }
       }
+      // Given back before the next relay is asked, which needs the slot again (a throw above leaves it to the relay's sweep).
+      await releaseSession(db, peerId);
       if (out.mayExist) cleanups.push(closePeer(target, config.sharedSecret, peerId));
       // The relay judged the offer itself (an SDP it cannot answer): that is the client's input, not a relay failure.
       if (out.status === 400 && out.code === 'invalid_request') throw new HttpError('invalid_request', out.message);

@@ -74,7 +74,29 @@ export async function findMagicKey(db: Db, key: string): Promise<MagicKey | null
   return row ? toKey(row as unknown as Record<string, unknown>) : null;
 }
 
+/** The stored keys among these key hashes, by hash: one query however many (relays check their live sessions' keys). */
+export async function findMagicKeysByHash(db: Db, hashes: readonly string[]): Promise<Map<string, MagicKey>> {
+  const found = new Map<string, MagicKey>();
+  if (hashes.length === 0) return found;
+  const rs = await db.execute({ sql: 'SELECT * FROM magic_keys WHERE key_hash IN (SELECT value FROM json_each(?))', args: [JSON.stringify(hashes)] });
+  for (const row of rs.rows) {
+    const r = row as unknown as Record<string, unknown>;
+    found.set(String(r.key_hash), toKey(r));
+  }
+  return found;
+}
+
 export type KeyState = 'valid' | 'key_expired' | 'key_revoked';
+
+/** Codes of a key refused for what it is. */
+export type KeyRefusal = 'key_invalid' | Exclude<KeyState, 'valid'>;
+
+/** What a refused key is told, in words (the edge at signaling, the relay when it ends a live session). */
+export const KEY_REFUSAL_WORDS: Readonly<Record<KeyRefusal, string>> = {
+  key_invalid: 'this magic key is not known',
+  key_expired: 'this magic key has expired',
+  key_revoked: 'this magic key has been revoked',
+};
 
 /** Whether a stored key may be used at `now`. */
 export function keyState(k: MagicKey, now = Date.now()): KeyState {

@@ -55,7 +55,51 @@ export interface RelayPeer {
   conn_id: string;
 }
 
-/** Records a peer a relay now holds, for the key's concurrency limit; does nothing if its close was recorded first. */
+/**
+ * Reserves a key's connection before the edge asks the relay for it: the peer's row goes in only while the key
+ * holds fewer than `max` open peers on relays whose heartbeat is newer than `freshSince` (null: no limit).
+ * Count and insert are one statement in one write transaction, so parallel reservations cannot overshoot.
+ * True if the row went in.
+ */
+export async function reserveRelayPeer(db: Db, p: RelayPeer, max: number | null, freshSince: number, now = Date.now()): Promise<boolean> {
+  const [rs] = await db.batch(
+    [
+      {
+        sql: `INSERT INTO relay_peers (peer_id, relay_id, magic_key, conn_id, created_at)
+              SELECT ?1, ?2, ?3, ?4, ?5
+              WHERE ?6 IS NULL OR (SELECT COUNT(*) FROM relay_peers p JOIN relays r ON r.id = p.relay_id
+                                   WHERE p.magic_key = ?3 AND p.closed_at IS NULL AND r.last_heartbeat >= ?7) < ?6`,
+        args: [p.peer_id, p.relay_id, p.magic_key, p.conn_id, Math.round(now), max, Math.round(freshSince)],
+      },
+    ],
+    'write',
+  );
+  return (rs?.rowsAffected ?? 0) > 0;
+}
+
+/**
+ * Gives a reservation back (the relay did not take the peer): a refused request leaves no row. Should the relay
+ * have made the peer after all, its own open and close writes of it still leave it closed (closeRelayPeer upserts).
+ */
+export async function releaseRelayPeer(db: Db, peerId: string): Promise<void> {
+  await db.execute({ sql: 'DELETE FROM relay_peers WHERE peer_id = ?', args: [peerId] });
+}
+
+/**
+ * Closes the open rows of a relay's peers that it does not hold and that are older than `before`: reservations
+ * an edge made and never released (it died mid-call), which would otherwise count against their key for ever.
+ * Returns how many it closed.
+ */
+export async function closeStrayPeers(db: Db, relayId: string, livePeerIds: readonly string[], before: number, now = Date.now()): Promise<number> {
+  const rs = await db.execute({
+    sql: `UPDATE relay_peers SET closed_at = ? WHERE relay_id = ? AND closed_at IS NULL AND created_at < ?
+            AND peer_id NOT IN (SELECT value FROM json_each(?))`,
+    args: [Math.round(now), relayId, Math.round(before), JSON.stringify(livePeerIds)],
+  });
+  return rs.rowsAffected;
+}
+
+/** Records a peer a relay now holds, for the key's concurrency limit; does nothing if it was reserved by the edge or its close was recorded first. */
 export async function openRelayPeer(db: Db, p: RelayPeer): Promise<void> {
   await db.execute({
     sql: 'INSERT OR IGNORE INTO relay_peers (peer_id, relay_id, magic_key, conn_id, created_at) VALUES (?, ?, ?, ?, ?)',
