@@ -188,4 +188,12 @@ export const MIGRATIONS: readonly Migration[] = [
 )`,
     ],
   },
+  {
+    version: 8,
+    name: 'survey_measured_ms',
+    statements: [
+      // Measuring time a survey has used over all its connections and reconnects: the key's limit is per survey, not per connection.
+      `ALTER TABLE survey_sessions ADD COLUMN measured_ms INTEGER NOT NULL DEFAULT 0`,
+    ],
+  },
 ];

@@ -23,7 +23,7 @@ const SEED_COLUMNS = {
 };
 /** Columns later migrations add after the seed's, in order: the seed's columns stay exactly as they were. */
 const ADDED_COLUMNS: Record<string, string> = {
-  survey_sessions: ' end_time end_reason',
+  survey_sessions: ' end_time end_reason measured_ms',
   survey_metrics: ' probes_expected late_count sender_paused_ms loaded throughput_bps loss_tmax_ms row_key',
 };
 const SEED_INDEXES = [
