@@ -2,6 +2,7 @@
 // coturn (use-auth-secret) accepts them, and a relay-only headless client measures through coturn's relayed address.
 import { execFileSync } from 'node:child_process';
 import { createHmac } from 'node:crypto';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NodePeerConnection } from '../../cli/node-peer-connection.js';
@@ -126,7 +127,9 @@ interface BrowserRun {
 
 /** Ports the relay saw the client's packets come from, per its capture of the survey (tshark reads the pcapng). */
 function capturedClientPorts(surveyId: string, connId: string): number[] {
-  const pcap = join(db.dir, 'captures', surveyId, `${connId}.pcapng`);
+  // One file per connection: <conn_id>-<peer_id>.pcapng (relay/capture/save-capture.ts).
+  const folder = join(db.dir, 'captures', surveyId);
+  const pcap = join(folder, readdirSync(folder).find((f) => f.startsWith(`${connId}-`) && f.endsWith('.pcapng')) ?? `${connId}.pcapng`);
   // The relay's side of each channel is its UDP port plus 0..2 (relay/capture/pcapng.ts).
   const toRelay = `udp.dstport >= ${relay.udpPort} && udp.dstport <= ${relay.udpPort + 2}`;
   return execFileSync('tshark', ['-r', pcap, '-T', 'fields', '-e', 'udp.srcport', '-Y', toRelay], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })
