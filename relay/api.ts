@@ -12,6 +12,8 @@ import {
   type RelayTokenClaims,
 } from '../shared/protocol/relay-api.js';
 import { verifyToken } from '../shared/signing.js';
+import { bearerMatches } from './bearer.js';
+import type { Scrape } from './metrics.js';
 
 /** What the internal API needs from the relay. */
 export interface RelayService {
@@ -37,7 +39,7 @@ export class ApiError extends Error {
 type Env = { Variables: { claims: RelayTokenClaims } };
 
 /** The relay's internal API (edge → relay); every call but /health carries a short-lived token signed with the shared secret. */
-export function createRelayApi(relay: RelayService): Hono<Env> {
+export function createRelayApi(relay: RelayService, opts: { scrape?: () => Promise<Scrape> } = {}): Hono<Env> {
   const app = new Hono<Env>();
 
   app.onError((err, c) => {
@@ -47,6 +49,14 @@ export function createRelayApi(relay: RelayService): Hono<Env> {
   app.notFound((c) => fail(c, 'not_found', `no route ${c.req.method} ${c.req.path}`));
 
   app.get('/health', (c) => c.json({ ok: true, relay_id: relay.relayId }));
+
+  // Prometheus scrape: the shared secret itself as the bearer (a scraper cannot mint the edge's short-lived tokens).
+  app.get('/metrics', async (c) => {
+    if (!opts.scrape) return fail(c, 'not_found', 'this relay serves no metrics');
+    if (!bearerMatches(c.req.header('authorization'), relay.sharedSecret)) return fail(c, 'auth_required', 'metrics need Authorization: Bearer <RELAY_SHARED_SECRET>');
+    const m = await opts.scrape();
+    return c.body(m.body, 200, { 'content-type': m.contentType });
+  });
 
   const auth = (op: RelayTokenClaims['op']) => async (c: Context<Env>, next: () => Promise<void>) => {
     const header = c.req.header('authorization') ?? '';

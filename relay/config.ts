@@ -14,6 +14,8 @@ const RelayEnvSchema = z.object({
   RELAY_PUBLIC_ADDRESS: z.string().min(1).optional(),
   RELAY_INTERNAL_URL: z.url().optional(),
   RELAY_CAPACITY: z.coerce.number().int().min(1).default(200),
+  RELAY_METRICS_PORT: z.preprocess((v) => (v === '' ? undefined : v), port.optional()),
+  RELAY_METRICS_HOST: z.string().min(1).default('127.0.0.1'),
   RELAY_SHARED_SECRET: z.string().min(16, 'must be at least 16 characters'),
   RELAY_DEFAULT_MAX_MEASURING_MS: z.coerce.number().int().min(1000).default(600_000),
   RELAY_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
@@ -39,6 +41,9 @@ export interface RelayConfig {
   /** The URL the edge calls; defaults to http://host:port once the port is known. */
   internalUrl?: string;
   capacity: number;
+  /** The ops port serving GET /metrics without auth (off when unset), and its bind address. */
+  metricsPort?: number;
+  metricsHost?: string;
   sharedSecret: string;
   defaultMaxMeasuringMs: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
@@ -71,6 +76,8 @@ export function relayConfigFromEnv(env: Record<string, string | undefined>): Rel
     publicAddress: e.RELAY_PUBLIC_ADDRESS,
     internalUrl: e.RELAY_INTERNAL_URL,
     capacity: e.RELAY_CAPACITY,
+    metricsPort: e.RELAY_METRICS_PORT,
+    metricsHost: e.RELAY_METRICS_HOST,
     sharedSecret: e.RELAY_SHARED_SECRET,
     defaultMaxMeasuringMs: e.RELAY_DEFAULT_MAX_MEASURING_MS,
     logLevel: e.RELAY_LOG_LEVEL,

@@ -5,6 +5,7 @@ import { startCapture } from './capture/capture-buffer.js';
 import { saveCapture, type CaptureStore } from './capture/save-capture.js';
 import type { Logger } from './log.js';
 import type { MetricWriter } from './metric-writer.js';
+import { countRejected } from './metrics.js';
 import { measuredSoFar, sendControl, stopStreams, takeControlToken, type Session } from './session.js';
 import { queueMetric, reportSecond } from './stats-report.js';
 import { endSurvey, linkPeerToSurvey } from './survey-end.js';
@@ -42,6 +43,7 @@ type ClientMessage = Exclude<ControlOf<ControlType>, ControlOf<'server_side_read
  */
 export function receiveControl(ctx: ControlContext, s: Session, text: unknown): void {
   if (!takeControlToken(s)) {
+    countRejected('rate_limited');
     if (s.controlRefused++ === 0) sendControl(s, controlError('rate_limited', 'too many control messages on this connection; slow down'));
     if (s.controlRefused === MAX_REFUSED_IN_A_ROW) ctx.close?.(s, 'control message flood');
     return;
@@ -55,20 +57,24 @@ export function receiveControl(ctx: ControlContext, s: Session, text: unknown): 
 export async function handleControl(ctx: ControlContext, s: Session, text: unknown): Promise<void> {
   const parsed = parseControlMessage(text);
   if (!parsed.ok) {
+    countRejected(parsed.error.code);
     sendControl(s, controlError(parsed.error.code, parsed.error.message));
     return;
   }
   const msg = parsed.message;
   if (RELAY_TO_CLIENT.has(msg.type)) {
+    countRejected('wrong_direction');
     sendControl(s, controlError('wrong_direction', `${msg.type} is sent by the relay, not the client`));
     return;
   }
   const m = msg as ClientMessage;
   if (m.conn_id !== s.connId) {
+    countRejected('invalid_message');
     sendControl(s, controlError('invalid_message', `conn_id: ${m.conn_id} is not this connection's (${s.connId})`));
     return;
   }
   if (m.type !== 'start_survey_session' && s.surveyId !== m.survey_session_id) {
+    countRejected('invalid_state');
     const why = s.surveyId === null ? 'no survey session started on this connection' : `this connection's survey session is ${s.surveyId}`;
     sendControl(s, controlError('invalid_state', `survey_session_id: ${why}`));
     return;
@@ -88,6 +94,7 @@ type Handler<T extends ClientMessage['type']> = (ctx: ControlContext, s: Session
 const HANDLERS: { [T in ClientMessage['type']]: Handler<T> } = {
   async start_survey_session(ctx, s, m) {
     if (s.surveyId !== null && s.surveyId !== m.survey_session_id) {
+      countRejected('invalid_state');
       sendControl(s, controlError('invalid_state', `survey_session_id: this connection already belongs to survey ${s.surveyId}`));
       return;
     }
@@ -101,6 +108,7 @@ const HANDLERS: { [T in ClientMessage['type']]: Handler<T> } = {
         return;
       }
       if (owner !== null && owner !== s.magicKey) {
+        countRejected('forbidden');
         ctx.log('warn', 'refused an attach to another key’s survey', { conn_id: s.connId, survey_session_id: m.survey_session_id });
         sendControl(s, controlError('forbidden', 'survey_session_id: this survey belongs to another magic key'));
         return;
@@ -151,6 +159,7 @@ const HANDLERS: { [T in ClientMessage['type']]: Handler<T> } = {
 
   sender_report(_ctx, s, m) {
     if (!s.endpoint.receiveSenderReport({ last_seq: m.last_seq, sent: m.sent, paused_ms: m.paused_ms }, nowMs())) {
+      countRejected('invalid_message');
       sendControl(s, controlError('invalid_message', 'sender_report: last_seq, sent and paused_ms may only grow, by a plausible amount'));
     }
   },
@@ -159,6 +168,7 @@ const HANDLERS: { [T in ClientMessage['type']]: Handler<T> } = {
     const dc = s.channels.bulk;
     if (s.traffic || !dc) return;
     if (!s.streaming) {
+      countRejected('invalid_state');
       sendControl(s, controlError('invalid_state', 'start_server_traffic: probe streams are not running'));
       return;
     }

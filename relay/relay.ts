@@ -14,6 +14,8 @@ import type { RelayConfig } from './config.js';
 import { receiveControl, type ControlContext } from './control-handler.js';
 import { createLogger, type Logger } from './log.js';
 import { createMetricWriter, type MetricWriter } from './metric-writer.js';
+import { countRejected, createRelayMetrics } from './metrics.js';
+import { startOpsServer } from './ops-server.js';
 import { answerOffer, BadOfferError } from './peer.js';
 import { startRegistry, type Registry } from './registry.js';
 import { endSurvey } from './survey-end.js';
@@ -30,6 +32,8 @@ export interface RelayHandle {
   writer: MetricWriter;
   /** Capture memory held and records dropped, for a metrics endpoint. */
   captureCounters(): CaptureCounters;
+  /** Base URL of the ops port serving /metrics without auth; null when RELAY_METRICS_PORT is unset. */
+  opsUrl: string | null;
   close(): Promise<void>;
 }
 
@@ -69,6 +73,7 @@ export async function startRelay(config: RelayConfig, deps: { log?: Logger } = {
     endSurvey(writer, s, shuttingDown ? 'relay_shutdown' : 'closed');
     sessions.delete(s.peerId);
     closeSession(s);
+    metrics.sessionClosed(s);
     discardCapture(s.capture);
     void registry?.peerClosed({ peer_id: s.peerId, relay_id: config.relayId, magic_key: s.magicKey, conn_id: s.connId });
     log('info', 'peer closed', { peer_id: s.peerId, conn_id: s.connId, why });
@@ -92,6 +97,7 @@ export async function startRelay(config: RelayConfig, deps: { log?: Logger } = {
       const tooLarge = oversizeMessage(label, data);
       if (tooLarge) {
         log('warn', 'oversized message', { conn_id: s.connId, label });
+        countRejected('too_large');
         refuseOversize(s, tooLarge, () => release(s, `oversized ${label} message`));
         return;
       }
@@ -226,13 +232,23 @@ export async function startRelay(config: RelayConfig, deps: { log?: Logger } = {
   // Once a second, every session's queued rows leave in one batched write.
   const ticker: Ticker = startTicker(1000, () => void writer.flush());
 
-  const api = createRelayApi(service);
+  const metrics = createRelayMetrics({
+    relayId: config.relayId,
+    region: config.region,
+    sessions: () => sessions.values(),
+    load: () => service.load(),
+    writer: () => writer.counters(),
+    capture: () => captureCounters(captures.budget),
+    captureFilesWriting: () => captures.files.pending,
+  });
+  const api = createRelayApi(service, { scrape: metrics.scrape });
   let server: ServerType;
   const port = await new Promise<number>((resolve, reject) => {
     server = serve({ fetch: api.fetch, hostname: config.host, port: config.port }, (info) => resolve(info.port));
     server.once('error', reject);
   });
   const url = config.internalUrl ?? `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+  const ops = config.metricsPort === undefined ? null : await startOpsServer({ host: config.metricsHost ?? '127.0.0.1', port: config.metricsPort, scrape: metrics.scrape });
 
   registry = await startRegistry(db, log, {
     relay: { id: config.relayId, region: config.region, public_address: `${config.publicAddress ?? config.bindAddress}:${config.udpPort}`, internal_url: url, capacity: config.capacity },
@@ -248,6 +264,7 @@ export async function startRelay(config: RelayConfig, deps: { log?: Logger } = {
     activePeers: () => sessions.size,
     writer,
     captureCounters: () => captureCounters(captures.budget),
+    opsUrl: ops?.url ?? null,
     async close() {
       ticker.stop();
       shuttingDown = true;
@@ -257,6 +274,7 @@ export async function startRelay(config: RelayConfig, deps: { log?: Logger } = {
       await captures.files.close(3_000);
       await writer.drain(3_000);
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      await ops?.close();
       db.close();
     },
   };

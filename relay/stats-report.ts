@@ -2,6 +2,7 @@ import { insertMetric } from '../shared/db/surveys.js';
 import type { DirectionStats } from '../shared/stats/direction-stats.js';
 import { nowMs } from '../shared/time.js';
 import type { MetricWriter } from './metric-writer.js';
+import { countProbeWindow } from './metrics.js';
 import { sendControl, type Session } from './session.js';
 
 /**
@@ -19,6 +20,7 @@ export function reportSecond(writer: MetricWriter, s: Session, final = false): v
   // Bulk traffic either way makes this a loaded window: its delays are latency under load, not baseline.
   const loaded = s.bytes.c2s > 0 || s.bytes.s2c > 0 || s.traffic !== null;
   const c2s = s.endpoint.report(nowMs(), { senderStopped: final, loaded, throughputBps: s.bytes.c2s * 8 });
+  countProbeWindow(c2s);
   const throughput = { c2s_bytes_per_s: s.bytes.c2s, s2c_bytes_per_s: s.bytes.s2c };
   s.bytes = { c2s: 0, s2c: 0 };
   if (!surveyId) return;
