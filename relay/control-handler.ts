@@ -55,6 +55,8 @@ export function receiveControl(ctx: ControlContext, s: Session, text: unknown): 
 
 /** Handles one control text from the client: malformed, misdirected or out-of-place messages get an `error` and change nothing. */
 export async function handleControl(ctx: ControlContext, s: Session, text: unknown): Promise<void> {
+  // A connection that closed while earlier messages were handled takes no more: nothing may start on it.
+  if (s.closed) return;
   const parsed = parseControlMessage(text);
   if (!parsed.ok) {
     countRejected(parsed.error.code);

@@ -1,10 +1,11 @@
 import * as z from 'zod';
 import { describeZodError } from './errors.js';
+import { MAX_MESSAGE_BYTES } from './limits.js';
 import { EpochMs } from './probe.js';
 import { DirectionStatsSchema, ThroughputSchema } from './stats.js';
 
 /** Largest control text we parse (PROTOCOL's 4 KiB channel limit): a probe_stats message is well under 2 KiB. */
-export const MAX_CONTROL_CHARS = 4 * 1024;
+export const MAX_CONTROL_CHARS = MAX_MESSAGE_BYTES.control;
 
 const ids = {
   survey_session_id: z.uuid(),

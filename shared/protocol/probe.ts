@@ -1,7 +1,8 @@
 import * as z from 'zod';
+import { MAX_MESSAGE_BYTES } from './limits.js';
 
 /** Largest probe text we parse (PROTOCOL's 4 KiB channel limit); real probes are ~300 bytes, ~1.3 KiB with a full set of echoes. */
-export const MAX_PROBE_CHARS = 4096;
+export const MAX_PROBE_CHARS = MAX_MESSAGE_BYTES.probe;
 
 export const DirectionSchema = z.enum(['c2s', 's2c']);
 export type Direction = z.infer<typeof DirectionSchema>;
