@@ -1,4 +1,4 @@
-// The IPC messages between the accuracy harness and the forwarder's own process.
+// The requests the harness sends to the forwarder's own process, and the shape of its log coming back.
 import * as z from 'zod';
 
 const Spec = z.object({ delayMs: z.number().min(0), jitterMs: z.number().min(0), lossPct: z.number().min(0).max(100), reorderPct: z.number().min(0).max(100) });
@@ -6,12 +6,11 @@ const Spec = z.object({ delayMs: z.number().min(0), jitterMs: z.number().min(0),
 export const ForwarderRequestSchema = z.discriminatedUnion('op', [
   z.object({
     op: z.literal('start'),
-    id: z.number(),
     config: z.object({ relayPort: z.number().int().min(1).max(65535), c2s: Spec, s2c: Spec, seed: z.number().int(), smallBelow: z.number().int().optional() }),
   }),
-  z.object({ op: z.literal('arm'), id: z.number(), on: z.boolean() }),
-  z.object({ op: z.literal('log'), id: z.number() }),
-  z.object({ op: z.literal('close'), id: z.number() }),
+  z.object({ op: z.literal('arm'), on: z.boolean() }),
+  z.object({ op: z.literal('log') }),
+  z.object({ op: z.literal('close') }),
 ]);
 export type ForwarderRequest = z.infer<typeof ForwarderRequestSchema>;
 
@@ -28,18 +27,12 @@ const RecordSchema = z.object({
   out: z.number().nullable(),
 });
 
-export const ForwarderReplySchema = z.object({
-  id: z.number(),
-  error: z.string().optional(),
-  port: z.number().optional(),
-  log: z
-    .object({
-      c2s: z.array(RecordSchema),
-      s2c: z.array(RecordSchema),
-      port: z.number(),
-      upstreams: z.array(z.object({ client: z.string(), port: z.number() })),
-      foreign: z.number(),
-    })
-    .optional(),
+export const ForwarderLogSchema = z.object({
+  c2s: z.array(RecordSchema),
+  s2c: z.array(RecordSchema),
+  port: z.number(),
+  upstreams: z.array(z.object({ client: z.string(), port: z.number() })),
+  foreign: z.number(),
 });
-export type ForwarderReply = z.infer<typeof ForwarderReplySchema>;
+
+export const ForwarderStartedSchema = z.object({ port: z.number().int() });

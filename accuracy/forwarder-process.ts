@@ -1,37 +1,24 @@
 // Runs the forwarder in a process of its own, so the relay's and the client's work cannot delay it: its log is then the truth.
 import { startForwarder, type Forwarder } from './forwarder.js';
-import { ForwarderRequestSchema, type ForwarderReply } from './forwarder-messages.js';
+import { ForwarderRequestSchema } from './forwarder-messages.js';
+import { serveRequests } from './ipc.js';
 
 let fwd: Forwarder | null = null;
-const reply = (r: ForwarderReply) => process.send?.(r);
 
-process.on('message', (raw) => {
-  const parsed = ForwarderRequestSchema.safeParse(raw);
-  if (!parsed.success) return reply({ id: -1, error: `bad request: ${parsed.error.message}` });
-  const m = parsed.data;
-  void (async () => {
-    try {
-      if (m.op === 'start') {
-        if (fwd) throw new Error('already started');
-        fwd = await startForwarder(m.config);
-        reply({ id: m.id, port: fwd.address.port });
-      } else if (!fwd) {
-        throw new Error('not started');
-      } else if (m.op === 'arm') {
-        fwd.arm(m.on);
-        reply({ id: m.id });
-      } else if (m.op === 'log') {
-        reply({ id: m.id, log: fwd.log() });
-      } else {
-        await fwd.close();
-        reply({ id: m.id });
-        process.disconnect();
-      }
-    } catch (e) {
-      reply({ id: m.id, error: String((e as Error).message ?? e) });
+serveRequests(
+  async (body) => {
+    const m = ForwarderRequestSchema.parse(body);
+    if (m.op === 'start') {
+      if (fwd) throw new Error('already started');
+      fwd = await startForwarder(m.config);
+      return { port: fwd.address.port };
     }
-  })();
-});
-
-// The harness went away: nothing is left listening.
-process.on('disconnect', () => void fwd?.close().finally(() => process.exit(0)));
+    if (!fwd) throw new Error('not started');
+    if (m.op === 'arm') return fwd.arm(m.on);
+    if (m.op === 'log') return fwd.log();
+    await fwd.close();
+    setImmediate(() => process.disconnect());
+    return null;
+  },
+  async () => void (await fwd?.close()),
+);

@@ -40,7 +40,7 @@ if (opts.help) {
 const chosen = opts.scenario.length ? SCENARIOS.filter((s) => opts.scenario.includes(s.name)) : SCENARIOS;
 
 console.log(describeMachine());
-console.log(`${chosen.length} scenario(s), ${opts.seconds} s of probing each; relay and headless client in this process, forwarder in its own.`);
+console.log(`${chosen.length} scenario(s), ${opts.seconds} s of probing each; relay in this process; headless client and forwarder each in their own.`);
 console.log('truth: from the forwarder\'s own log of what it did to each datagram; NetPoke: the survey_metrics rows, aggregated by counts.\n');
 
 const db = await startTestDb();

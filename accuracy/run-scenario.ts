@@ -1,16 +1,14 @@
 // Runs one survey through the forwarder and gathers both sides of the comparison: the forwarder's log and NetPoke's rows.
 import type { Client } from '@libsql/client';
-import { RTCPeerConnection } from 'node-datachannel/polyfill';
-import { startSurvey, type SurveyEvent } from '../client/survey-client.js';
 import type { RelayHandle } from '../relay/relay.js';
-import { directSignal, eventually } from '../test/helpers/system.js';
+import { eventually } from '../test/helpers/system.js';
 import { captureClientAddr } from './capture-client.js';
 import type { ForwarderLog } from './forwarder.js';
 import { HarnessError } from './harness-error.js';
 import { checkNoBypass } from './no-bypass.js';
 import { measuredBySurvey, type MeasuredDirection } from './metric-rows.js';
 import type { Scenario } from './scenarios.js';
-import { signalThrough } from './signal-through.js';
+import { spawnClient } from './spawn-client.js';
 import { spawnForwarder } from './spawn-forwarder.js';
 import { directionTruth, type DirectionTruth } from './truth.js';
 
@@ -36,19 +34,9 @@ export interface Harness {
 export async function runScenario(h: Harness, scenario: Scenario, seconds: number): Promise<ScenarioResult> {
   const fwd = await spawnForwarder({ relayPort: h.relay.udpPort, c2s: scenario.c2s, s2c: scenario.s2c, seed: scenario.seed });
   try {
-    const errors: string[] = [];
-    const onEvent = (e: SurveyEvent) => {
-      if (e.type === 'error') errors.push(`${e.code}: ${e.message}`);
-    };
-    const survey = await startSurvey({
-      baseUrl: '',
-      magicKey: 'accuracy',
-      RTCPeerConnection: RTCPeerConnection as unknown as typeof globalThis.RTCPeerConnection,
-      signal: signalThrough(directSignal(h.relay, { magicKey: 'accuracy' }), fwd.address),
-      onEvent,
-    });
+    const survey = await spawnClient(h.relay, fwd.address);
     let probedMs: number;
-    let pcapAvailable: boolean;
+    let stopped: { pcapAvailable: boolean; errors: string[] };
     try {
       await fwd.arm(true);
       const armedAt = Date.now();
@@ -56,12 +44,12 @@ export async function runScenario(h: Harness, scenario: Scenario, seconds: numbe
       await new Promise((r) => setTimeout(r, seconds * 1000));
       await fwd.arm(false);
       probedMs = Date.now() - armedAt;
-      pcapAvailable = (await survey.stop()).pcap_available;
+      stopped = await survey.stop();
     } finally {
-      survey.close(); // A no-op after a clean stop; ends the survey if anything above threw.
+      await survey.close(); // Ends the survey too if anything above threw.
     }
-    if (errors.length) throw new HarnessError(`survey errors: ${errors.join('; ')}`);
-    if (!pcapAvailable) throw new HarnessError('the relay saved no capture, so the client address it selected is unknown');
+    if (stopped.errors.length) throw new HarnessError(`survey errors: ${stopped.errors.join('; ')}`);
+    if (!stopped.pcapAvailable) throw new HarnessError('the relay saved no capture, so the client address it selected is unknown');
     // The stop's last rows are queued; wait until the writer has them all in the database.
     await eventually(async () => (await h.relay.writer.flush(), h.relay.writer.buffered === 0), 10_000);
     const log = await fwd.log();

@@ -1,0 +1,17 @@
+// The requests the harness sends to the headless client's own process, and its replies.
+import * as z from 'zod';
+
+export const ClientRequestSchema = z.discriminatedUnion('op', [
+  z.object({
+    op: z.literal('start'),
+    relay: z.object({ url: z.string().url(), relayId: z.string().min(1) }),
+    forwarder: z.object({ ip: z.string(), port: z.number().int().min(1).max(65535) }),
+    magicKey: z.string().min(1),
+  }),
+  z.object({ op: z.literal('stop') }),
+  z.object({ op: z.literal('close') }),
+]);
+export type ClientRequest = z.infer<typeof ClientRequestSchema>;
+
+export const ClientStartedSchema = z.object({ surveySessionId: z.string(), connIds: z.array(z.string()).min(1) });
+export const ClientStoppedSchema = z.object({ pcapAvailable: z.boolean(), errors: z.array(z.string()) });
