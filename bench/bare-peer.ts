@@ -8,6 +8,7 @@ import { createProbeEndpoint, type ProbeEndpoint } from '../shared/probe/endpoin
 import { createTickGroup } from '../shared/probe/tick-group.js';
 import type { DirectionStats } from '../shared/stats/direction-stats.js';
 import { nowMs } from '../shared/time.js';
+import { retried, startSessions } from './start-sessions.js';
 
 const OfferSchema = z.object({ sdp: z.string().min(1).max(20_000), conn_id: z.string().min(1).max(64) });
 const AnswerSchema = z.object({ sdp: z.string().min(1) });
@@ -129,27 +130,10 @@ async function openBareClient(url: string): Promise<{ pc: PeerConnection; dc: Da
   }
 }
 
-/** Opens a bare client, on a fresh peer connection if libdatachannel refuses a good answer (it does now and then under load, as the headless client also finds). */
-async function openBareClientRetrying(url: string): Promise<Awaited<ReturnType<typeof openBareClient>>> {
-  for (let tries = 1; ; tries++) {
-    try {
-      return await openBareClient(url);
-    } catch (e) {
-      if (tries >= 3) throw e;
-      await new Promise((r) => setTimeout(r, 50 * tries));
-    }
-  }
-}
-
 /** `sessions` bare clients of the server at `url`, each probing on its own timer like the headless client. */
 export async function startBareClients(url: string, sessions: number, onWindow: (s: DirectionStats) => void): Promise<BareSide> {
-  const opened = await Promise.allSettled(Array.from({ length: sessions }, () => openBareClientRetrying(url)));
-  const peers = opened.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
-  const failed = opened.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-  if (failed) {
-    for (const p of peers) p.pc.close();
-    throw failed.reason;
-  }
+  // A fresh peer connection when libdatachannel refuses a good answer, as the headless client also does.
+  const peers = await startSessions(sessions, () => retried(() => openBareClient(url)), (p) => p.pc.close());
   const endpoints = new Set(peers.map((p) => probeOver(p.dc, p.connId, 'c2s')));
   const stopReports = reportEverySecond(endpoints, onWindow);
   return {

@@ -3,24 +3,9 @@ import { RTCPeerConnection } from 'node-datachannel/polyfill';
 import { startSurvey } from '../client/survey-client.js';
 import type { DirectionStats } from '../shared/stats/direction-stats.js';
 import { directSignal } from '../test/helpers/system.js';
+import { retried, startSessions } from './start-sessions.js';
 
 /** Starts `sessions` surveys straight against the relay; every per-second window (both directions) goes to `onWindow`. */
-/**
- * A session that could not be set up is started afresh: libdatachannel now and
- * then refuses good answers in a burst of set-ups ("remote candidate without ICE
- * transport"), beyond the client's own retries. Set-up is not what is measured.
- */
-async function retried<T>(start: () => Promise<T>, tries = 3): Promise<T> {
-  for (let i = 1; ; i++) {
-    try {
-      return await start();
-    } catch (e) {
-      if (i >= tries) throw e;
-      await new Promise((r) => setTimeout(r, 200 * i));
-    }
-  }
-}
-
 export async function startRelayClients(relay: { url: string; relayId: string }, sessions: number, onWindow: (s: DirectionStats) => void): Promise<{ stop(): Promise<unknown> }> {
   const start = () =>
     startSurvey({
@@ -35,12 +20,7 @@ export async function startRelayClients(relay: { url: string; relayId: string },
         if (e.c2s) onWindow(e.c2s);
       },
     });
-  const started = await Promise.allSettled(Array.from({ length: sessions }, () => retried(start)));
-  const handles = started.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
-  const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-  if (failed) {
-    for (const h of handles) h.close();
-    throw failed.reason;
-  }
+  // libdatachannel now and then refuses good answers in a burst of set-ups, beyond the client's own retries; set-up is not what is measured.
+  const handles = await startSessions(sessions, () => retried(start), (h) => h.close());
   return { stop: () => Promise.allSettled(handles.map((h) => h.stop())) };
 }
