@@ -2,15 +2,28 @@
 import type { ForwarderLog } from './forwarder.js';
 import { HarnessError } from './harness-error.js';
 
-/** Fewer data-channel datagrams than this in a second of probing (100 probes a second each way) means traffic took another path. */
-const MIN_PER_SECOND = 50;
+/**
+ * Below this share of the probes NetPoke received, the forwarder did not
+ * carry the survey. Not 1: a probe may share a datagram with another message
+ * (SCTP bundling after a sender stall), and the probes of the few
+ * milliseconds before arming and after disarming are not counted here.
+ */
+const MIN_CARRIED_SHARE = 0.9;
 
 /**
  * Throws unless the relay's selected client address is the forwarder's one
- * upstream socket and the forwarder carried data-channel traffic both ways in
- * every whole second of probing.
+ * upstream socket, the forwarder carried data-channel traffic both ways in
+ * every whole second of probing (a path that changed mid-survey would leave
+ * it silent), and it forwarded about as many data datagrams each way as
+ * NetPoke received probes. A machine stall of over a second fails it too:
+ * such a run measures the machine, not the path.
  */
-export function checkNoBypass(log: ForwarderLog, relaySawClient: { ip: string; port: number } | null, probedMs: number): void {
+export function checkNoBypass(
+  log: ForwarderLog,
+  relaySawClient: { ip: string; port: number } | null,
+  probedMs: number,
+  probesReceived: Record<'c2s' | 's2c', number>,
+): void {
   if (log.upstreams.length !== 1) throw new HarnessError(`expected one client behind the forwarder, saw ${log.upstreams.length}`);
   const up = log.upstreams[0]!;
   if (!relaySawClient) throw new HarnessError('the relay capture names no client address');
@@ -23,11 +36,17 @@ export function checkNoBypass(log: ForwarderLog, relaySawClient: { ip: string; p
   const seconds = Math.floor(probedMs / 1000);
   for (const dir of ['c2s', 's2c'] as const) {
     const perSecond = new Array<number>(seconds).fill(0);
+    let carried = 0;
     for (const r of log[dir]) {
+      if (!r.armed || r.kind !== 'dtls-app') continue;
+      if (r.sentAtMs !== null) carried++;
       const k = Math.floor((r.atMs - t0) / 1000);
-      if (r.armed && r.kind === 'dtls-app' && k >= 0 && k < seconds) perSecond[k]!++;
+      if (k >= 0 && k < seconds) perSecond[k]!++;
     }
-    const thin = perSecond.findIndex((n) => n < MIN_PER_SECOND);
-    if (thin >= 0) throw new HarnessError(`bypass or stall: the forwarder carried only ${perSecond[thin]} ${dir} data datagrams in second ${thin} of probing`);
+    const silent = perSecond.indexOf(0);
+    if (silent >= 0) throw new HarnessError(`bypass or stall: the forwarder carried no ${dir} data in second ${silent} of probing`);
+    if (carried < MIN_CARRIED_SHARE * probesReceived[dir]) {
+      throw new HarnessError(`bypass: NetPoke received ${probesReceived[dir]} ${dir} probes, the forwarder carried only ${carried} data datagrams`);
+    }
   }
 }

@@ -58,12 +58,13 @@ export async function runScenario(h: Harness, scenario: Scenario, seconds: numbe
     const pcapPath = row.rows[0]?.pcap_path;
     if (typeof pcapPath !== 'string') throw new HarnessError('the survey row names no capture file');
     const relaySawClient = await captureClientAddr(pcapPath, h.relay.udpPort);
-    checkNoBypass(log, relaySawClient, probedMs);
+    const measured = await measuredBySurvey(h.db, survey.surveySessionId);
+    checkNoBypass(log, relaySawClient, probedMs, { c2s: measured.c2s.stats.probe_count, s2c: measured.s2c.stats.probe_count });
     return {
       scenario,
       seconds,
       truth: { c2s: directionTruth(log.c2s), s2c: directionTruth(log.s2c) },
-      measured: await measuredBySurvey(h.db, survey.surveySessionId),
+      measured,
       relaySawClient: relaySawClient!,
       log,
     };

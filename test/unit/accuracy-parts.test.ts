@@ -107,27 +107,32 @@ describe('truth from the forwarder log', () => {
 });
 
 describe('bypass check', () => {
-  const steady = (dirName: 'c2s' | 's2c', seconds: number) =>
-    Array.from({ length: seconds * 100 }, (_, i) => rec(i, i * 10, i * 10 + 1, i, dirName === 's2c' ? { size: 400 } : {}));
+  const steady = (seconds: number) => Array.from({ length: seconds * 100 }, (_, i) => rec(i, i * 10, i * 10 + 1, i));
   const log = (over: Partial<ForwarderLog> = {}): ForwarderLog => ({
-    c2s: steady('c2s', 3),
-    s2c: steady('s2c', 3),
+    c2s: steady(3),
+    s2c: steady(3),
     port: 4000,
     upstreams: [{ client: '127.0.0.1:5000', port: 4001 }],
     foreign: 0,
     ...over,
   });
+  const relaySaw = { ip: '127.0.0.1', port: 4001 };
+  const received = { c2s: 300, s2c: 300 };
 
-  it('passes when the relay saw the upstream port and traffic flowed every second', () => {
-    expect(() => checkNoBypass(log(), { ip: '127.0.0.1', port: 4001 }, 3000)).not.toThrow();
+  it('passes when the relay saw the upstream port and the forwarder carried the probes every second', () => {
+    expect(() => checkNoBypass(log(), relaySaw, 3000, received)).not.toThrow();
+    // A thin second (a sender stall) is not a bypass.
+    const thin = log({ s2c: steady(3).filter((r) => r.atMs < 1000 || r.atMs >= 1900) });
+    expect(() => checkNoBypass(thin, relaySaw, 3000, { c2s: 300, s2c: 210 })).not.toThrow();
   });
 
-  it('fails when the relay selected another address, or a second of probing went quiet', () => {
-    expect(() => checkNoBypass(log(), { ip: '127.0.0.1', port: 5000 }, 3000)).toThrow(HarnessError);
-    expect(() => checkNoBypass(log(), null, 3000)).toThrow(/no client address/);
-    const quiet = log({ s2c: steady('s2c', 3).filter((r) => r.atMs < 1000 || r.atMs >= 2000) });
-    expect(() => checkNoBypass(quiet, { ip: '127.0.0.1', port: 4001 }, 3000)).toThrow(/only 0 s2c .* second 1/);
-    expect(() => checkNoBypass(log({ upstreams: [] }), { ip: '127.0.0.1', port: 4001 }, 3000)).toThrow(/one client/);
+  it('fails when the relay selected another address, a second went silent, or NetPoke got probes the forwarder never carried', () => {
+    expect(() => checkNoBypass(log(), { ip: '127.0.0.1', port: 5000 }, 3000, received)).toThrow(HarnessError);
+    expect(() => checkNoBypass(log(), null, 3000, received)).toThrow(/no client address/);
+    const quiet = log({ s2c: steady(3).filter((r) => r.atMs < 1000 || r.atMs >= 2000) });
+    expect(() => checkNoBypass(quiet, relaySaw, 3000, received)).toThrow(/no s2c data in second 1/);
+    expect(() => checkNoBypass(log(), relaySaw, 3000, { c2s: 300, s2c: 600 })).toThrow(/received 600 s2c probes, the forwarder carried only 300/);
+    expect(() => checkNoBypass(log({ upstreams: [] }), relaySaw, 3000, received)).toThrow(/one client/);
   });
 });
 
