@@ -21,7 +21,8 @@ export function formatScenario(r: ScenarioResult): string {
       `   forwarder: ${t.seen} probe-sized datagrams while probing, ${t.forwarded} forwarded, ${t.dropped} dropped, ${t.held} held back, ${t.reordered} reordered; applied delay p50 ${t.applied.p50.toFixed(2)} ms`,
     );
     const paused = m.stats.sender_paused_ms ? `; the sender reported ${Math.round(m.stats.sender_paused_ms)} ms of pauses (machine stalls)` : '';
-    lines.push(`   NetPoke (${by}): ${m.rows} rows, ${m.stats.probes_expected ?? '?'} probes expected, ${m.stats.probe_count} received${paused}`);
+    const bundled = (m.stats.probes_expected ?? 0) > t.seen ? '\n   (more probes than datagrams: SCTP bundled some after stalls, so one drop may have lost several)' : '';
+    lines.push(`   NetPoke (${by}): ${m.rows} rows, ${m.stats.probes_expected ?? '?'} probes expected, ${m.stats.probe_count} received${paused}${bundled}`);
     lines.push(`   ${pad('metric', 22)}${padL('truth', 10)}${padL('NetPoke', 10)}${padL('diff', 10)}`);
     for (const x of c[dir]) {
       const unit = x.unit === 'probes' ? '' : ` ${x.unit}`;
