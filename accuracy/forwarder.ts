@@ -174,6 +174,7 @@ export async function startForwarder(config: ForwarderConfig): Promise<Forwarder
       foreign,
     }),
     async close() {
+      if (closed) return;
       closed = true;
       clearInterval(staleTimer);
       for (const dir of ['c2s', 's2c'] as const) if (timers[dir]) clearTimeout(timers[dir]!);
