@@ -1,11 +1,20 @@
 // The line protocol between the noise bench and its worker processes: one JSON object per stdout line.
 import { z } from 'zod';
+import { windowCounts } from '../shared/stats/aggregate.js';
 import type { DirectionStats } from '../shared/stats/direction-stats.js';
 
 const QuadSchema = z.tuple([z.number(), z.number(), z.number(), z.number()]);
 
 /** One session-direction-second: when its window closed (epoch ms) and the quads [p50, p99, min, max] it had data for. */
-export const NoiseSampleSchema = z.object({ at: z.number(), rtt: QuadSchema.optional(), dv: QuadSchema.optional(), ipdv: QuadSchema.optional() });
+export const NoiseSampleSchema = z.object({
+  at: z.number(),
+  rtt: QuadSchema.optional(),
+  dv: QuadSchema.optional(),
+  ipdv: QuadSchema.optional(),
+  /** Probes settled in the window and how many of them were lost (late ones included): a level that saturates the machine shows here. */
+  expected: z.number().int().min(0).optional(),
+  lost: z.number().int().min(0).optional(),
+});
 export type NoiseSample = z.infer<typeof NoiseSampleSchema>;
 
 export const WorkerMessageSchema = z.discriminatedUnion('type', [
@@ -28,9 +37,10 @@ export type WorkerArgs = z.infer<typeof WorkerArgsSchema>;
 
 /** The figures one window of DirectionStats gives; null when it had no data (a quad with max 0 was never filled). */
 export function sampleOf(s: DirectionStats, at = Date.now()): NoiseSample | null {
-  const out: NoiseSample = { at };
+  const counts = windowCounts(s);
+  const out: NoiseSample = { at, expected: counts.expected, lost: counts.lost };
   if (s.rtt_ms[3] > 0) out.rtt = s.rtt_ms;
   if (s.probe_count > 0) out.dv = s.delay_deviation_ms;
   if (s.jitter_ms[3] > 0) out.ipdv = s.jitter_ms;
-  return out.rtt || out.dv || out.ipdv ? out : null;
+  return out.rtt || out.dv || out.ipdv || counts.expected > 0 ? out : null;
 }

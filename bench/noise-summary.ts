@@ -13,6 +13,8 @@ export interface NoiseFigures {
   dvP99Max: number | null;
   /** Median over session-direction-seconds of each second's IPDV p99. */
   ipdvP99Median: number | null;
+  /** Percent of the settled probes that were lost or late; null for a path that does not count them (UDP). */
+  lossPct: number | null;
   /** Session-direction-seconds behind the figures (RTT, delay). */
   rttSeconds: number;
   delaySeconds: number;
@@ -27,12 +29,14 @@ export function summarise(samples: readonly NoiseSample[]): NoiseFigures {
   const rtt = samples.flatMap((s) => (s.rtt ? [s.rtt] : []));
   const dv = samples.flatMap((s) => (s.dv ? [s.dv] : []));
   const ipdv = samples.flatMap((s) => (s.ipdv ? [s.ipdv] : []));
+  const expected = samples.reduce((n, s) => n + (s.expected ?? 0), 0);
   return {
     rttP50: median(rtt.map((q) => q[0])),
     rttP99: median(rtt.map((q) => q[1])),
     dvP99Median: median(dv.map((q) => q[1])),
     dvP99Max: dv.length ? Math.max(...dv.map((q) => q[1])) : null,
     ipdvP99Median: median(ipdv.map((q) => q[1])),
+    lossPct: expected > 0 ? (100 * samples.reduce((n, s) => n + (s.lost ?? 0), 0)) / expected : null,
     rttSeconds: rtt.length,
     delaySeconds: dv.length,
   };

@@ -48,6 +48,8 @@ function split(n: number): number[] {
   return Array.from({ length: workers }, (_, i) => Math.floor(n / workers) + (i < n % workers ? 1 : 0));
 }
 
+const pct = (v: number | null) => (v === null ? 'n/a' : v.toFixed(3));
+
 const sleep = (msec: number) => new Promise((r) => setTimeout(r, msec));
 
 /** One path at one level: an optional server worker, the client workers, and what to do around the steady window. */
@@ -183,6 +185,7 @@ export function noiseReport(opts: NoiseOptions, levels: NoiseLevel[]): Record<st
     row('delay-var p99, median of seconds', (f) => f.dvP99Median, false);
     row('delay-var p99, max of seconds', (f) => f.dvP99Max, false);
     row('IPDV p99, median of seconds', (f) => f.ipdvP99Median, false);
+    out[`${at} probes lost or late % (saturation check)`] = `relay ${pct(relay.lossPct)} | bare ndc ${pct(bare.lossPct)}`;
     out[`${at} relay's own probe-timer slip p99`] = ms(relaySlipP99);
     out[`${at} session-direction-seconds used`] = `relay ${relay.rttSeconds} RTT / ${relay.delaySeconds} delay | bare ndc ${bare.rttSeconds} / ${bare.delaySeconds} | udp ${udp.rttSeconds}`;
   }

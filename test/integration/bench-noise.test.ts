@@ -9,6 +9,7 @@ const figures = (over: Partial<NoiseFigures>): NoiseFigures => ({
   dvP99Median: 1,
   dvP99Max: 3,
   ipdvP99Median: 1,
+  lossPct: 0,
   rttSeconds: 10,
   delaySeconds: 10,
   ...over,
@@ -31,10 +32,13 @@ describe('noise bench', () => {
       expect(f.dvP99Median).not.toBeNull();
       expect(f.ipdvP99Median).toBeGreaterThan(0);
       expect(f.dvP99Max!).toBeGreaterThanOrEqual(f.dvP99Median!);
+      expect(f.lossPct).toBeGreaterThanOrEqual(0);
+      expect(f.lossPct).toBeLessThan(50);
     }
     // UDP ping-pong measures RTT only.
     expect(level!.udp.delaySeconds).toBe(0);
     expect(level!.udp.dvP99Median).toBeNull();
+    expect(level!.udp.lossPct).toBeNull();
     const rows = noiseReport(opts, [level!]);
     expect(rows['2 sessions: RTT p50']).toMatch(/^relay \d+\.\d{3} \| bare ndc \d+\.\d{3} \| udp \d+\.\d{3} \| relay − bare [+−]/);
     expect(rows['target: relay RTT p50 ≤ bare UDP + 0.5 ms']).toMatch(/^2: (PASS|MISS) \([+−]\d/);
