@@ -1,8 +1,13 @@
 import * as z from 'zod';
 import { parseConfig } from '../shared/config.js';
 import { DEFAULT_CAPTURE_MAX_BYTES, DEFAULT_CAPTURE_MAX_BYTES_PER_CONN, MIN_CAPTURE_BYTES_PER_CONN } from './capture/capture-buffer.js';
+import { DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_MAX_CONNECTION_MS } from './connection-watch.js';
+import { DEFAULT_LIMIT_GRACE_MS } from './end-connection.js';
+import { DEFAULT_KEY_CHECK_MS } from './key-watch.js';
 
 const port = z.coerce.number().int().min(0).max(65535);
+/** A timer's duration: setTimeout takes at most 2^31 - 1 ms. */
+const timerMs = (min: number, fallback: number) => z.coerce.number().int().min(min).max(2 ** 31 - 1).default(fallback);
 
 const RelayEnvSchema = z.object({
   RELAY_ID: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, _ . - (1–64)').default('local-1'),
@@ -18,6 +23,10 @@ const RelayEnvSchema = z.object({
   RELAY_METRICS_HOST: z.string().min(1).default('127.0.0.1'),
   RELAY_SHARED_SECRET: z.string().min(16, 'must be at least 16 characters'),
   RELAY_DEFAULT_MAX_MEASURING_MS: z.coerce.number().int().min(1000).default(600_000),
+  RELAY_IDLE_TIMEOUT_MS: timerMs(1_000, DEFAULT_IDLE_TIMEOUT_MS),
+  RELAY_MAX_CONNECTION_MS: timerMs(1_000, DEFAULT_MAX_CONNECTION_MS),
+  RELAY_KEY_CHECK_MS: timerMs(100, DEFAULT_KEY_CHECK_MS),
+  RELAY_LIMIT_GRACE_MS: timerMs(0, DEFAULT_LIMIT_GRACE_MS),
   RELAY_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
   LIBSQL_URL: z.string().min(1),
   LIBSQL_AUTH_TOKEN: z.string().optional(),
@@ -46,6 +55,13 @@ export interface RelayConfig {
   metricsHost?: string;
   sharedSecret: string;
   defaultMaxMeasuringMs: number;
+  /** A connection the client sends nothing on for this long is closed (default 60 s); none stays open past maxConnectionMs (default 2 h). */
+  idleTimeoutMs?: number;
+  maxConnectionMs?: number;
+  /** How often the keys of live sessions are checked for revocation and expiry (default 3 s). */
+  keyCheckMs?: number;
+  /** How long a connection whose measuring time is used up stays open, to stop its survey (default 5 s). */
+  limitGraceMs?: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
   libsqlUrl: string;
   libsqlAuthToken?: string;
@@ -80,6 +96,10 @@ export function relayConfigFromEnv(env: Record<string, string | undefined>): Rel
     metricsHost: e.RELAY_METRICS_HOST,
     sharedSecret: e.RELAY_SHARED_SECRET,
     defaultMaxMeasuringMs: e.RELAY_DEFAULT_MAX_MEASURING_MS,
+    idleTimeoutMs: e.RELAY_IDLE_TIMEOUT_MS,
+    maxConnectionMs: e.RELAY_MAX_CONNECTION_MS,
+    keyCheckMs: e.RELAY_KEY_CHECK_MS,
+    limitGraceMs: e.RELAY_LIMIT_GRACE_MS,
     logLevel: e.RELAY_LOG_LEVEL,
     libsqlUrl: e.LIBSQL_URL,
     libsqlAuthToken: e.LIBSQL_AUTH_TOKEN,

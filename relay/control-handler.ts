@@ -6,8 +6,10 @@ import { saveCapture, type CaptureStore } from './capture/save-capture.js';
 import type { Logger } from './log.js';
 import type { MetricWriter } from './metric-writer.js';
 import { countRejected } from './metrics.js';
+import { closeAfter, DEFAULT_LIMIT_GRACE_MS } from './end-connection.js';
 import { measuredSoFar, sendControl, stopStreams, takeControlToken, type Session } from './session.js';
 import { queueMetric, reportSecond } from './stats-report.js';
+import type { SurveyClock } from './survey-clock.js';
 import { endSurvey, linkPeerToSurvey } from './survey-end.js';
 import { startBulkSender } from './throughput.js';
 import { startTicker } from '../shared/probe/ticker.js';
@@ -25,6 +27,10 @@ export interface ControlContext {
   surveyOwner: (surveyId: string) => Promise<string | null>;
   /** Ends a connection that keeps abusing its budget. */
   close?: (s: Session, why: string) => void;
+  /** Measuring time of each survey over all its connections (the key's limit is per survey). */
+  clock: SurveyClock;
+  /** How long a connection whose measuring time is used up stays open (default DEFAULT_LIMIT_GRACE_MS). */
+  limitGraceMs?: number;
 }
 
 /** Over-budget messages in a row after which the connection is closed: persistent abuse, not a burst. */
@@ -91,6 +97,18 @@ function endStreams(ctx: ControlContext, s: Session): void {
   if (s.surveyId) sendControl(s, { type: 'sender_report', survey_session_id: s.surveyId, conn_id: s.connId, timestamp_ms: nowMs(), ...s.endpoint.senderReport() });
 }
 
+/** Brings the session's view of its survey's measuring time up to date (other connections of the survey, earlier ones). */
+async function refreshMeasured(ctx: ControlContext, s: Session): Promise<void> {
+  if (s.surveyId === null || s.streaming) return;
+  s.measuredMs = Math.max(s.measuredMs, await ctx.clock.used(s.surveyId));
+}
+
+/** Tells the client its key's measuring time is used up, and closes the connection after a grace (it must not stay open for ever). */
+function timeUsedUp(ctx: ControlContext, s: Session, message: string): void {
+  sendControl(s, controlError('time_limit_reached', message));
+  closeAfter(s, ctx.limitGraceMs ?? DEFAULT_LIMIT_GRACE_MS, () => ctx.close?.(s, 'measuring time used up'));
+}
+
 type Handler<T extends ClientMessage['type']> = (ctx: ControlContext, s: Session, m: ControlOf<T>) => void | Promise<void>;
 
 const HANDLERS: { [T in ClientMessage['type']]: Handler<T> } = {
@@ -128,15 +146,20 @@ const HANDLERS: { [T in ClientMessage['type']]: Handler<T> } = {
     sendControl(s, { type: 'server_side_ready', survey_session_id: m.survey_session_id, conn_id: s.connId });
   },
 
-  get_measuring_time(_ctx, s, m) {
-    sendControl(s, { type: 'measuring_time_response', survey_session_id: m.survey_session_id, conn_id: s.connId, max_duration_ms: s.maxMeasuringMs });
+  async get_measuring_time(ctx, s, m) {
+    // What is left of the survey's limit: a reconnect does not start it afresh.
+    await refreshMeasured(ctx, s);
+    const left = Math.max(0, s.maxMeasuringMs - measuredSoFar(s));
+    sendControl(s, { type: 'measuring_time_response', survey_session_id: m.survey_session_id, conn_id: s.connId, max_duration_ms: left });
   },
 
-  start_probe_streams(ctx, s) {
+  async start_probe_streams(ctx, s) {
     if (s.streaming) return;
+    await refreshMeasured(ctx, s);
+    if (s.closed) return;
     const left = s.maxMeasuringMs - measuredSoFar(s);
     if (left <= 0) {
-      sendControl(s, controlError('time_limit_reached', 'the measuring-time limit of this key is used up'));
+      timeUsedUp(ctx, s, 'the measuring-time limit of this key is used up for this survey');
       return;
     }
     // A window still due from an earlier streaming period is closed first, so windows never overlap.
@@ -151,7 +174,7 @@ const HANDLERS: { [T in ClientMessage['type']]: Handler<T> } = {
       if (!s.streaming) return;
       endStreams(ctx, s);
       ctx.log('info', 'measuring-time limit reached', { conn_id: s.connId });
-      sendControl(s, controlError('time_limit_reached', 'probe streams stopped: the measuring-time limit of this key was reached'));
+      timeUsedUp(ctx, s, 'probe streams stopped: the measuring-time limit of this key was reached');
     }, left);
   },
 

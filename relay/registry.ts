@@ -1,5 +1,5 @@
 import type { Db } from '../shared/db/client.js';
-import { closeAllRelayPeers, closeLeftoverPeers, closeRelayPeer, openRelayPeer, upsertRelay, type RelayPeer, type RelayRecord } from '../shared/db/relays.js';
+import { closeAllRelayPeers, closeLeftoverPeers, closeRelayPeer, closeStrayPeers, openRelayPeer, upsertRelay, type RelayPeer, type RelayRecord } from '../shared/db/relays.js';
 import type { Logger } from './log.js';
 
 export interface Registry {
@@ -8,6 +8,10 @@ export interface Registry {
   peerClosed(p: RelayPeer): Promise<void>;
   stop(): Promise<void>;
 }
+
+/** How often the relay looks for open peer rows it does not hold, and how old such a row must be (an edge's call takes seconds at most). */
+const STRAY_SWEEP_EVERY_MS = 30_000;
+const STRAY_AFTER_MS = 60_000;
 
 /**
  * Keeps this relay's row in the relays table fresh (the edge only picks relays
@@ -18,7 +22,13 @@ export interface Registry {
 export async function startRegistry(
   db: Db,
   log: Logger,
-  opts: { relay: Omit<RelayRecord, 'active_sessions' | 'last_heartbeat' | 'started_at'>; activeSessions: () => number; heartbeatMs: number },
+  opts: {
+    relay: Omit<RelayRecord, 'active_sessions' | 'last_heartbeat' | 'started_at'>;
+    activeSessions: () => number;
+    /** The peers this relay holds: open rows of others are strays (see closeStrayPeers). */
+    livePeerIds?: () => string[];
+    heartbeatMs: number;
+  },
 ): Promise<Registry> {
   const startedAt = Date.now();
   const record = (heartbeat: number): RelayRecord => ({ ...opts.relay, active_sessions: opts.activeSessions(), last_heartbeat: heartbeat, started_at: startedAt });
@@ -27,6 +37,7 @@ export async function startRegistry(
   if (ended > 0) log('warn', 'surveys left live by an earlier run of this relay ended as relay_restart', { surveys: ended });
   await upsertRelay(db, record(Date.now()));
   let failing = false;
+  let lastSweep = Date.now();
   const beat = async () => {
     try {
       await upsertRelay(db, record(Date.now()));
@@ -35,6 +46,14 @@ export async function startRegistry(
     } catch (e) {
       if (!failing) log('warn', 'relay heartbeat failed', { error: String((e as Error).message ?? e) });
       failing = true;
+    }
+    if (failing || !opts.livePeerIds || Date.now() - lastSweep < STRAY_SWEEP_EVERY_MS) return;
+    lastSweep = Date.now();
+    try {
+      const closed = await closeStrayPeers(db, opts.relay.id, opts.livePeerIds(), Date.now() - STRAY_AFTER_MS);
+      if (closed > 0) log('warn', 'closed peer rows this relay does not hold (reservations never released)', { closed });
+    } catch (e) {
+      log('warn', 'closing stray peer rows failed; tried again later', { error: String((e as Error).message ?? e) });
     }
   };
   const timer = setInterval(() => void beat(), opts.heartbeatMs);

@@ -11,13 +11,17 @@ import { ApiError, createRelayApi, type RelayService } from './api.js';
 import { captureCounters, captureMessage, createCaptureBudget, discardCapture, type CaptureCounters } from './capture/capture-buffer.js';
 import { createCaptureWriter } from './capture/capture-writer.js';
 import type { RelayConfig } from './config.js';
+import { DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_MAX_CONNECTION_MS, watchConnection } from './connection-watch.js';
 import { receiveControl, type ControlContext } from './control-handler.js';
+import { endConnection, isEnding } from './end-connection.js';
+import { DEFAULT_KEY_CHECK_MS, startKeyWatch, type KeyWatch } from './key-watch.js';
 import { createLogger, type Logger } from './log.js';
 import { createMetricWriter, type MetricWriter } from './metric-writer.js';
 import { countRejected, createRelayMetrics } from './metrics.js';
 import { startOpsServer } from './ops-server.js';
 import { answerOffer, BadOfferError } from './peer.js';
 import { startRegistry, type Registry } from './registry.js';
+import { createSurveyClock } from './survey-clock.js';
 import { endSurvey } from './survey-end.js';
 import { isRefused, refuseOversize } from './oversize.js';
 import { oversizeMessage } from '../shared/protocol/limits.js';
@@ -44,6 +48,7 @@ export async function startRelay(config: RelayConfig, deps: { log?: Logger } = {
   await migrate(db);
   const writer = createMetricWriter(db, log);
   const sessions = new Map<string, Session>();
+  const clock = createSurveyClock(db, writer, log, () => sessions.values());
   const captures = {
     budget: createCaptureBudget({ maxBytes: config.captureMaxBytes, perConnMaxBytes: config.captureMaxBytesPerConn }),
     files: createCaptureWriter(),
@@ -56,6 +61,8 @@ export async function startRelay(config: RelayConfig, deps: { log?: Logger } = {
     relayId: config.relayId,
     relayAddr: { ip: config.publicAddress ?? config.bindAddress, port: config.udpPort },
     close: (s, why) => release(s, why),
+    clock,
+    limitGraceMs: config.limitGraceMs,
     surveyOwner: async (surveyId) => {
       for (const live of sessions.values()) if (live.surveyId === surveyId) return live.magicKey;
       const rs = await db.execute({ sql: 'SELECT magic_key FROM survey_sessions WHERE session_id = ?', args: [surveyId] });
@@ -75,8 +82,17 @@ export async function startRelay(config: RelayConfig, deps: { log?: Logger } = {
     closeSession(s);
     metrics.sessionClosed(s);
     discardCapture(s.capture);
+    // After closeSession: its streaming period is counted in.
+    clock.closed(s);
     void registry?.peerClosed({ peer_id: s.peerId, relay_id: config.relayId, magic_key: s.magicKey, conn_id: s.connId });
     log('info', 'peer closed', { peer_id: s.peerId, conn_id: s.connId, why });
+  };
+
+  /** Ends a connection with an `error` that tells the client why (idle, too long open, key revoked or expired). */
+  const endWith = (s: Session, code: string, message: string) => {
+    if (!sessions.has(s.peerId)) return;
+    log('info', 'ending a connection', { peer_id: s.peerId, conn_id: s.connId, code });
+    endConnection(writer, s, code, message, () => release(s, code));
   };
 
   const onChannel = (s: Session, dc: DataChannel) => {
@@ -92,8 +108,9 @@ export async function startRelay(config: RelayConfig, deps: { log?: Logger } = {
     dc.onError((err) => log('warn', 'data channel error', { conn_id: s.connId, label, err }));
     dc.onMessage((data) => {
       const at = nowMs();
+      s.lastHeardAt = Date.now();
       // Sizes first: nothing of an oversized message is stored or parsed.
-      if (isRefused(s)) return;
+      if (isRefused(s) || isEnding(s)) return;
       const tooLarge = oversizeMessage(label, data);
       if (tooLarge) {
         log('warn', 'oversized message', { conn_id: s.connId, label });
@@ -168,6 +185,7 @@ export async function startRelay(config: RelayConfig, deps: { log?: Logger } = {
       if (!CHANNEL_LABELS.every((l) => s.channels[l]?.isOpen())) release(s, 'channels not open in time');
     }, config.openTimeoutMs ?? 15_000);
     s.timers.add(openTimer);
+    watchConnection(s, { idleMs: config.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS, maxMs: config.maxConnectionMs ?? DEFAULT_MAX_CONNECTION_MS }, (code, message) => endWith(s, code, message));
     log('info', 'peer created', { peer_id: s.peerId, conn_id: connId });
     return { peer_id: s.peerId, conn_id: connId, sdp: answer.sdp, type: 'answer' as const };
   };
@@ -253,8 +271,10 @@ export async function startRelay(config: RelayConfig, deps: { log?: Logger } = {
   registry = await startRegistry(db, log, {
     relay: { id: config.relayId, region: config.region, public_address: `${config.publicAddress ?? config.bindAddress}:${config.udpPort}`, internal_url: url, capacity: config.capacity },
     activeSessions: () => sessions.size,
+    livePeerIds: () => [...sessions.keys()],
     heartbeatMs: config.heartbeatMs ?? 2_000,
   });
+  const keyWatch: KeyWatch = startKeyWatch(db, log, { everyMs: config.keyCheckMs ?? DEFAULT_KEY_CHECK_MS, live: () => sessions.values(), end: endWith });
   log('info', 'relay started', { relay_id: config.relayId, api: url, udp_port: config.udpPort });
 
   return {
@@ -267,6 +287,7 @@ export async function startRelay(config: RelayConfig, deps: { log?: Logger } = {
     opsUrl: ops?.url ?? null,
     async close() {
       ticker.stop();
+      await keyWatch.stop();
       shuttingDown = true;
       for (const s of [...sessions.values()]) release(s, 'relay shutting down');
       await registry?.stop();

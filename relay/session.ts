@@ -25,7 +25,10 @@ export interface Session {
   surveyId: string | null;
   /** Probe streams are on. */
   streaming: boolean;
-  /** Measuring time used before the current streaming period, and when that period began. */
+  /**
+   * Measuring time the survey used before the current streaming period, over all its connections as known when
+   * the period began (the key's limit is per survey), and when that period began.
+   */
   measuredMs: number;
   streamingSince: number | null;
   /** The latest s2c stats the client reported. */
@@ -42,6 +45,8 @@ export interface Session {
   controlRefused: number;
   /** The measuring-time limit of the current streaming period. */
   limitTimer: ReturnType<typeof setTimeout> | null;
+  /** When the client last sent anything (Date.now()): a connection quiet for too long is closed. */
+  lastHeardAt: number;
   /** Metric rows written so far by source: with the peer id they make each row's idempotency key. */
   rowSeq: { server: number; client: number };
   traffic: BulkSender | null;
@@ -83,6 +88,7 @@ export function createSession(
     controlRefused: 0,
     inbox: Promise.resolve(),
     limitTimer: null,
+    lastHeardAt: Date.now(),
     rowSeq: { server: 0, client: 0 },
     traffic: null,
     statsTicker: null,

@@ -1,16 +1,17 @@
-import { insertMetric } from '../shared/db/surveys.js';
+import { insertMetric, raiseSurveyMeasured } from '../shared/db/surveys.js';
 import type { DirectionStats } from '../shared/stats/direction-stats.js';
 import { nowMs } from '../shared/time.js';
 import type { MetricWriter } from './metric-writer.js';
 import { countProbeWindow } from './metrics.js';
-import { sendControl, type Session } from './session.js';
+import { measuredSoFar, sendControl, type Session } from './session.js';
 
 /**
  * One window of a session: the c2s stats it measured go to the client (with
  * the client's latest s2c and the bulk throughput) and into the write queue,
  * after the relay's own sender_report. Runs on the session's own second from
  * the moment its streams start, so every report covers a whole second; the
- * writes of all sessions still leave in one batch per relay tick. `final` is
+ * writes of all sessions (and their surveys' measuring time) still leave in
+ * one batch per relay tick. `final` is
  * the last, partial window after the streams stopped: the client's probes
  * beyond its last report are not expected then.
  */
@@ -28,6 +29,8 @@ export function reportSecond(writer: MetricWriter, s: Session, final = false): v
   sendControl(s, { type: 'sender_report', ...ids, ...s.endpoint.senderReport() });
   sendControl(s, { type: 'probe_stats', ...ids, c2s_stats: c2s, s2c_stats: s.clientS2c, throughput });
   queueMetric(writer, s, surveyId, 'server', c2s);
+  // The survey's measuring time leaves in the same batch: a reconnect gets only what is left of the key's limit.
+  writer.enqueue({ stmt: raiseSurveyMeasured(surveyId, measuredSoFar(s)) });
 }
 
 /** Queues one survey_metrics row of this connection, moving its session's last_update_time: the relay's c2s or the client's s2c. */

@@ -96,3 +96,20 @@ export function endSurveySession(sessionId: string, at: number, reason: SurveyEn
     args: [t, reason, sessionId, t],
   };
 }
+
+/**
+ * Raises a survey's measured time (all its connections) to `ms`, never lowering it: each connection writes the
+ * survey's total as it knows it, so a retried or late write counts nothing twice, and parallel connections of
+ * one survey count their common time once.
+ */
+export function raiseSurveyMeasured(sessionId: string, ms: number): InStatement {
+  return {
+    sql: 'UPDATE survey_sessions SET measured_ms = MAX(measured_ms, ?) WHERE session_id = ?',
+    args: [Math.round(ms), sessionId],
+  };
+}
+
+/** Reads a survey's measured time (no row: none used yet). */
+export function selectSurveyMeasured(sessionId: string): InStatement {
+  return { sql: 'SELECT measured_ms FROM survey_sessions WHERE session_id = ?', args: [sessionId] };
+}
