@@ -18,6 +18,8 @@ export interface NoiseFigures {
   /** Session-direction-seconds behind the figures (RTT, delay). */
   rttSeconds: number;
   delaySeconds: number;
+  /** Why the path could not be measured at this level (e.g. set-up timed out on a saturated machine). */
+  failed?: string;
 }
 
 function median(values: number[]): number | null {

@@ -41,15 +41,15 @@ async function start(args: WorkerArgs): Promise<{ stop: () => Promise<unknown> |
 
 async function main() {
   const args = WorkerArgsSchema.parse(JSON.parse(process.argv[2] ?? ''));
-  const running = await start(args);
-  emit({ type: 'ready', ...(running.url ? { url: running.url } : {}), ...(running.port ? { port: running.port } : {}) });
+  let running: Awaited<ReturnType<typeof start>> | null = null;
   let stopping = false;
   const stop = async () => {
     if (stopping) return;
     stopping = true;
     clearInterval(flushing);
     flush();
-    await running.stop();
+    // Asked to stop mid set-up (the bench gave up on it): nothing to measure, just go.
+    await running?.stop();
     nodeDataChannel.cleanup();
     process.exit(0);
   };
@@ -57,6 +57,8 @@ async function main() {
     if (d.toString().includes('stop')) void stop();
   });
   process.stdin.on('end', () => void stop());
+  running = await start(args);
+  if (!stopping) emit({ type: 'ready', ...(running.url ? { url: running.url } : {}), ...(running.port ? { port: running.port } : {}) });
 }
 
 main().catch((e: unknown) => {

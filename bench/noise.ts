@@ -16,6 +16,8 @@ export interface NoiseOptions {
   seconds: number;
   /** Wait after every session is probing before measuring (DTLS handshakes stall the loops). */
   settleMs: number;
+  /** A path whose sessions are not all probing by then is reported as not measured, so the bench stays bounded on a saturated machine. */
+  setUpLimitMs: number;
 }
 
 const EnvSchema = z.object({
@@ -31,7 +33,7 @@ const EnvSchema = z.object({
 /** Options from NOISE_SECONDS (default 15) and NOISE_LEVELS (default "1,50,200"). */
 export function noiseOptionsFromEnv(env: Record<string, string | undefined> = process.env): NoiseOptions {
   const e = EnvSchema.parse({ NOISE_SECONDS: env.NOISE_SECONDS || undefined, NOISE_LEVELS: env.NOISE_LEVELS || undefined });
-  return { levels: e.NOISE_LEVELS, seconds: e.NOISE_SECONDS, settleMs: 2_000 };
+  return { levels: e.NOISE_LEVELS, seconds: e.NOISE_SECONDS, settleMs: 2_000, setUpLimitMs: 60_000 };
 }
 
 /** Clients per worker process: the client load is spread so no one process's loop dominates what it measures. */
@@ -48,6 +50,7 @@ function split(n: number): number[] {
   return Array.from({ length: workers }, (_, i) => Math.floor(n / workers) + (i < n % workers ? 1 : 0));
 }
 
+const sessionsText = (n: number) => `${n} session${n === 1 ? '' : 's'}`;
 const pct = (v: number | null) => (v === null ? 'n/a' : v.toFixed(3));
 
 const sleep = (msec: number) => new Promise((r) => setTimeout(r, msec));
@@ -62,8 +65,17 @@ interface PathRun {
   steady?: { open(): Promise<void>; close(): Promise<void> };
 }
 
-/** Runs one path at one level; keeps the samples of the windows that closed within the steady window. */
+/** Runs one path at one level; a path that cannot be set up is reported as failed, and the other paths and levels go on. */
 async function measure(opts: NoiseOptions, run: PathRun): Promise<NoiseFigures> {
+  try {
+    return await measureSteady(opts, run);
+  } catch (e) {
+    return { ...summarise([]), failed: String((e as Error)?.message ?? e).split('\n')[0]!.slice(0, 200) };
+  }
+}
+
+/** Runs one path at one level; keeps the samples of the windows that closed within the steady window. */
+async function measureSteady(opts: NoiseOptions, run: PathRun): Promise<NoiseFigures> {
   const samples: NoiseSample[] = [];
   const steady = { from: Infinity, to: Infinity };
   const onSamples = (s: NoiseSample[]) => samples.push(...s);
@@ -76,7 +88,11 @@ async function measure(opts: NoiseOptions, run: PathRun): Promise<NoiseFigures> 
       at = await servers[0]!.ready;
     }
     clients.push(...split(run.n).map((sessions) => spawnNoiseWorker(run.clients(at, sessions), onSamples)));
-    await Promise.all(clients.map((w) => w.ready));
+    let limit: ReturnType<typeof setTimeout> | undefined;
+    const tooLong = new Promise<never>((_, reject) => {
+      limit = setTimeout(() => reject(new Error(`set-up of ${sessionsText(run.n)} took over ${opts.setUpLimitMs / 1000} s`)), opts.setUpLimitMs);
+    });
+    await Promise.race([Promise.all(clients.map((w) => w.ready)), tooLong]).finally(() => clearTimeout(limit));
     await sleep(run.settleMs);
     await run.steady?.open();
     steady.from = Date.now();
@@ -131,7 +147,7 @@ export async function measureNoise(opts: NoiseOptions): Promise<NoiseLevel[]> {
     const relay = await startRelayProcess(db.url, db.authToken, db.dir);
     try {
       for (const n of opts.levels) {
-        progress(`${n} sessions: relay path`);
+        progress(`${sessionsText(n)}: relay path`);
         let relaySlipP99: number | null = null;
         const relayFigures = await measure(opts, {
           n,
@@ -144,14 +160,14 @@ export async function measureNoise(opts: NoiseOptions): Promise<NoiseLevel[]> {
           },
         });
         await relayIdle(relay);
-        progress(`${n} sessions: bare node-datachannel`);
+        progress(`${sessionsText(n)}: bare node-datachannel`);
         const bare = await measure(opts, {
           n,
           server: { mode: 'bare-server' },
           clients: (at, sessions) => ({ mode: 'bare-clients', url: at.url ?? '', sessions }),
           settleMs: opts.settleMs,
         });
-        progress(`${n} sessions: bare UDP`);
+        progress(`${sessionsText(n)}: bare UDP`);
         // No handshakes to settle after: a moment for the sockets is enough.
         const udp = await measure(opts, { n, server: { mode: 'udp-echo' }, clients: (at, sessions) => ({ mode: 'udp-ping', port: at.port ?? 0, sessions }), settleMs: 500 });
         levels.push({ n, relay: relayFigures, bare, udp, relaySlipP99 });
@@ -172,7 +188,7 @@ export function noiseReport(opts: NoiseOptions, levels: NoiseLevel[]): Record<st
     'figures (ms)': `over session-direction-seconds, both directions: RTT p50/p99 = median of each second's p50/p99; delay-var and IPDV = each second's p99`,
   };
   for (const { n, relay, bare, udp, relaySlipP99 } of levels) {
-    const at = `${n} session${n === 1 ? '' : 's'}:`;
+    const at = `${sessionsText(n)}:`;
     const row = (name: string, pick: (f: NoiseFigures) => number | null, withUdp: boolean) => {
       const cells = [`relay ${ms(pick(relay))}`, `bare ndc ${ms(pick(bare))}`];
       if (withUdp) cells.push(`udp ${ms(pick(udp))}`);
@@ -185,6 +201,8 @@ export function noiseReport(opts: NoiseOptions, levels: NoiseLevel[]): Record<st
     row('delay-var p99, median of seconds', (f) => f.dvP99Median, false);
     row('delay-var p99, max of seconds', (f) => f.dvP99Max, false);
     row('IPDV p99, median of seconds', (f) => f.ipdvP99Median, false);
+    const failed = Object.entries({ relay, bare, udp }).flatMap(([path, f]) => (f.failed ? [`${path}: ${f.failed}`] : []));
+    if (failed.length > 0) out[`${at} NOT MEASURED`] = failed.join(' | ');
     out[`${at} probes lost or late % (saturation check)`] = `relay ${pct(relay.lossPct)} | bare ndc ${pct(bare.lossPct)}`;
     out[`${at} relay's own probe-timer slip p99`] = ms(relaySlipP99);
     out[`${at} session-direction-seconds used`] = `relay ${relay.rttSeconds} RTT / ${relay.delaySeconds} delay | bare ndc ${bare.rttSeconds} / ${bare.delaySeconds} | udp ${udp.rttSeconds}`;

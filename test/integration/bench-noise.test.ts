@@ -17,7 +17,7 @@ const figures = (over: Partial<NoiseFigures>): NoiseFigures => ({
 
 describe('noise bench', () => {
   it('measures the relay path, bare node-datachannel and bare UDP side by side', async () => {
-    const opts = { levels: [2], seconds: 2, settleMs: 500 };
+    const opts = { levels: [2], seconds: 2, settleMs: 500, setUpLimitMs: 30_000 };
     const [level] = await measureNoise(opts);
     expect(level!.n).toBe(2);
     for (const f of [level!.relay, level!.bare, level!.udp]) {
@@ -46,8 +46,22 @@ describe('noise bench', () => {
     expect(level!.relaySlipP99).toBeGreaterThanOrEqual(0);
   }, 90_000);
 
+  it('reports a path whose set-up outlasts the limit as not measured, stops its workers, and goes on', async () => {
+    const opts = { levels: [1], seconds: 1, settleMs: 0, setUpLimitMs: 1 };
+    const started = Date.now();
+    const [level] = await measureNoise(opts);
+    // Workers asked to stop mid set-up exit at once, not after the stop's grace period.
+    expect(Date.now() - started).toBeLessThan(30_000);
+    for (const f of [level!.relay, level!.bare, level!.udp]) {
+      expect(f.failed).toBe('set-up of 1 session took over 0.001 s');
+      expect(f.rttP50).toBeNull();
+    }
+    const rows = noiseReport(opts, [level!]);
+    expect(rows['1 session: NOT MEASURED']).toMatch(/^relay: set-up of 1 session took over 0\.001 s \| bare: .* \| udp: /);
+  }, 60_000);
+
   it('reads PASS and MISS against the targets from the figures', () => {
-    const opts = { levels: [1, 50], seconds: 15, settleMs: 2000 };
+    const opts = { levels: [1, 50], seconds: 15, settleMs: 2000, setUpLimitMs: 60_000 };
     const level = (n: number, relay: Partial<NoiseFigures>, udp: Partial<NoiseFigures>): NoiseLevel => ({ n, relay: figures(relay), bare: figures({}), udp: figures(udp), relaySlipP99: 0.5 });
     const rows = noiseReport(opts, [level(1, { rttP50: 0.7 }, { rttP50: 0.25 }), level(50, { rttP50: 1.2, ipdvP99Median: 1.9 }, { rttP50: 0.3 })]);
     expect(rows['target: relay RTT p50 ≤ bare UDP + 0.5 ms']).toBe('1: PASS (+0.450) · 50: MISS (+0.900)');
@@ -55,10 +69,14 @@ describe('noise bench', () => {
     expect(rows['50 sessions: IPDV p99, median of seconds']).toBe('relay 1.900 | bare ndc 1.000 | relay − bare +0.900 (×1.90)');
     const missed = noiseReport(opts, [level(50, { ipdvP99Median: 2.5 }, {})]);
     expect(missed['target: relay IPDV p99 < 2 ms at 50 sessions']).toBe('MISS (2.500, median of seconds)');
+    const unmeasured = noiseReport(opts, [{ ...level(200, {}, {}), relay: { ...figures({ rttP50: null, ipdvP99Median: null }), failed: 'set-up timed out' } }]);
+    expect(unmeasured['200 sessions: NOT MEASURED']).toBe('relay: set-up timed out');
+    expect(unmeasured['200 sessions: RTT p50']).toMatch(/^relay n\/a \| bare ndc 0\.500 /);
+    expect(unmeasured['target: relay RTT p50 ≤ bare UDP + 0.5 ms']).toBe('200: n/a');
   });
 
   it('takes NOISE_SECONDS and NOISE_LEVELS from the environment and refuses nonsense', () => {
-    expect(noiseOptionsFromEnv({})).toEqual({ levels: [1, 50, 200], seconds: 15, settleMs: 2000 });
+    expect(noiseOptionsFromEnv({})).toEqual({ levels: [1, 50, 200], seconds: 15, settleMs: 2000, setUpLimitMs: 60_000 });
     expect(noiseOptionsFromEnv({ NOISE_SECONDS: '3', NOISE_LEVELS: '1,5' })).toMatchObject({ levels: [1, 5], seconds: 3 });
     expect(() => noiseOptionsFromEnv({ NOISE_SECONDS: '-1' })).toThrow();
     expect(() => noiseOptionsFromEnv({ NOISE_LEVELS: '1,,x' })).toThrow();
