@@ -116,6 +116,7 @@ async function openBareClient(url: string): Promise<{ pc: PeerConnection; dc: Da
         resolve();
       });
     });
+    open.catch(() => undefined); // Awaited below; when a step before that throws, its later timeout must not go unhandled.
     await ready;
     const local = pc.localDescription();
     if (!local) throw new Error('no local description');

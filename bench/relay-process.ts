@@ -11,8 +11,8 @@ export interface RelayProcess {
   stop(): Promise<void>;
 }
 
-/** Starts `relay/main.ts` on free ports against the given database; resolves once /health answers. */
-export async function startRelayProcess(dbUrl: string, dbToken: string, dataDir: string): Promise<RelayProcess> {
+/** Starts `relay/main.ts` on free ports against the given database; resolves once /health answers. `env` adds to (or overrides) its environment. */
+export async function startRelayProcess(dbUrl: string, dbToken: string, dataDir: string, env: Record<string, string> = {}): Promise<RelayProcess> {
   const port = 20000 + Math.floor(Math.random() * 20000);
   const relayId = 'bench-relay';
   const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('../relay/main.ts', import.meta.url))], {
@@ -27,6 +27,7 @@ export async function startRelayProcess(dbUrl: string, dbToken: string, dataDir:
       LIBSQL_URL: dbUrl,
       LIBSQL_AUTH_TOKEN: dbToken,
       NETPOKE_DATA_DIR: dataDir,
+      ...env,
     },
     stdio: ['ignore', 'ignore', 'inherit'],
   });

@@ -1,0 +1,116 @@
+// Runs one load level: the process under test (a relay with its database, or the bare echo) in its own process, the
+// clients in worker processes, and a steady span read only at its two ends, so nothing the bench does lands inside it.
+import { createServer } from 'node:net';
+import type { TestDb } from '../test/helpers/system.js';
+import { bareLevelFigures, relayLevelFigures, type BareLevelFigures, type RelayLevelFigures } from './capacity-figures.js';
+import type { CapacityArgs, Records } from './capacity-messages.js';
+import { spawnCapacityWorker, type CapacityWorker } from './capacity-worker-process.js';
+import { startRelayProcess } from './relay-process.js';
+import { scrapeRelay } from './relay-scrape.js';
+
+export interface LevelTiming {
+  /** Steady seconds measured. */
+  seconds: number;
+  /** Wait after every session is probing, before the span opens (the last DTLS handshakes and survey rows settle). */
+  settleMs: number;
+}
+
+/** Clients per worker process: the client load is spread so no one process's loop falls behind its sessions. */
+export const SESSIONS_PER_WORKER = 25;
+const MAX_WORKERS = 8;
+/** After the span closes, every client's next window (the one that brackets the end) must close before the workers stop. */
+const AFTER_SPAN_MS = 1_500;
+/** How long a fresh relay runs before its idle RSS is read. */
+const IDLE_MS = 2_000;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Splits `n` sessions over worker processes as evenly as they go. */
+export function splitSessions(n: number): number[] {
+  const workers = Math.min(MAX_WORKERS, Math.ceil(n / SESSIONS_PER_WORKER));
+  return Array.from({ length: workers }, (_, i) => Math.floor(n / workers) + (i < n % workers ? 1 : 0));
+}
+
+/** Adds a worker's records to the level's. */
+function collect(into: Records, r: Records): void {
+  for (const w of r.windows) into.windows.push(w);
+  for (const s of r.sent) into.sent.push(s);
+}
+
+/** A TCP port nothing listens on right now (for the relay's ops port). */
+async function freeTcpPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const address = server.address();
+  await new Promise<void>((r) => server.close(() => r()));
+  if (!address || typeof address === 'string') throw new Error('no TCP port');
+  return address.port;
+}
+
+/** Starts the client workers for `n` sessions and waits until every session is probing; on failure stops those started and throws. */
+async function startClients(n: number, args: (sessions: number) => CapacityArgs, onRecords: (r: Records) => void): Promise<CapacityWorker[]> {
+  const workers = splitSessions(n).map((sessions) => spawnCapacityWorker(args(sessions), onRecords));
+  try {
+    await Promise.all(workers.map((w) => w.ready));
+  } catch (e) {
+    await Promise.all(workers.map((w) => w.stop()));
+    throw e;
+  }
+  return workers;
+}
+
+/**
+ * `n` survey sessions against a fresh relay process: its idle RSS first, then
+ * the clients, the settle time, and the span between two scrapes of the
+ * relay's /metrics (its ops port); nothing else reaches the relay in between.
+ */
+export async function measureRelayLevel(db: TestDb, n: number, timing: LevelTiming): Promise<RelayLevelFigures> {
+  const metricsPort = await freeTcpPort();
+  const relay = await startRelayProcess(db.url, db.authToken, db.dir, { RELAY_METRICS_PORT: String(metricsPort) });
+  const metricsUrl = `http://127.0.0.1:${metricsPort}`;
+  const records: Records = { windows: [], sent: [] };
+  let workers: CapacityWorker[] = [];
+  try {
+    // The idle figure once start-up (compiling, migrations, first heartbeat) has passed.
+    await sleep(IDLE_MS);
+    const idle = await scrapeRelay(metricsUrl);
+    workers = await startClients(n, (sessions) => ({ mode: 'relay-clients', url: relay.url, relayId: relay.relayId, sessions }), (r) => collect(records, r));
+    await sleep(timing.settleMs);
+    const start = await scrapeRelay(metricsUrl);
+    await sleep(timing.seconds * 1000);
+    const end = await scrapeRelay(metricsUrl);
+    await sleep(AFTER_SPAN_MS);
+    // Each worker sends the windows it still holds before it stops.
+    await Promise.all(workers.map((w) => w.stop()));
+    workers = [];
+    return relayLevelFigures(n, idle, start, end, records);
+  } finally {
+    await Promise.all(workers.map((w) => w.stop()));
+    await relay.stop();
+  }
+}
+
+/** `n` sessions of the same probing through the bare node-datachannel echo in its own process; its CPU read by itself at the span's ends. */
+export async function measureBareLevel(n: number, timing: LevelTiming): Promise<BareLevelFigures> {
+  const records: Records = { windows: [], sent: [] };
+  const onRecords = (r: Records) => collect(records, r);
+  const server = spawnCapacityWorker({ mode: 'bare-server' }, onRecords);
+  let clients: CapacityWorker[] = [];
+  try {
+    const { url } = await server.ready;
+    if (!url) throw new Error('bare server gave no URL');
+    clients = await startClients(n, (sessions) => ({ mode: 'bare-clients', url, sessions }), onRecords);
+    await sleep(timing.settleMs);
+    const start = await server.usage();
+    await sleep(timing.seconds * 1000);
+    const end = await server.usage();
+    await sleep(AFTER_SPAN_MS);
+    await Promise.all(clients.map((w) => w.stop()));
+    clients = [];
+    await server.stop();
+    return bareLevelFigures(n, start, end, records.windows);
+  } finally {
+    await Promise.all(clients.map((w) => w.stop()));
+    await server.stop();
+  }
+}
