@@ -20,6 +20,31 @@ export interface DirectionFigures {
   relayTotal: number;
 }
 
+/** The machine's CPU times and the client workers' own CPU at one end of a span. */
+export interface MachineEdge {
+  busyMs: number;
+  totalMs: number;
+  cores: number;
+  clientCpuUs: number;
+}
+
+/** How busy the whole machine was over the span (every process, others' too), and how many cores the client workers took. */
+export interface MachineShare {
+  busyPct: number;
+  clientCores: number;
+  cores: number;
+}
+
+/** The machine's share over a span from its two ends. */
+export function machineShare(start: MachineEdge, end: MachineEdge, spanSeconds: number): MachineShare {
+  const total = end.totalMs - start.totalMs;
+  return {
+    busyPct: total > 0 ? (100 * (end.busyMs - start.busyMs)) / total : 0,
+    clientCores: (end.clientCpuUs - start.clientCpuUs) / 1e6 / spanSeconds,
+    cores: end.cores,
+  };
+}
+
 export interface RelayLevelFigures {
   sessions: number;
   spanSeconds: number;
@@ -32,6 +57,7 @@ export interface RelayLevelFigures {
   s2c: DirectionFigures;
   /** Sessions the relay had streaming at the start and at the end of the span. */
   streaming: [number, number];
+  machine?: MachineShare;
 }
 
 export interface BareLevelFigures {
@@ -40,6 +66,7 @@ export interface BareLevelFigures {
   cpuMsPerSessionSecond: number;
   c2sLossPct: number;
   s2cLossPct: number;
+  machine?: MachineShare;
 }
 
 function median(values: number[]): number | null {

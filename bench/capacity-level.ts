@@ -1,8 +1,9 @@
 // Runs one load level: the process under test (a relay with its database, or the bare echo) in its own process, the
 // clients in worker processes, and a steady span read only at its two ends, so nothing the bench does lands inside it.
 import { createServer } from 'node:net';
+import { cpus } from 'node:os';
 import type { TestDb } from '../test/helpers/system.js';
-import { bareLevelFigures, relayLevelFigures, type BareLevelFigures, type RelayLevelFigures } from './capacity-figures.js';
+import { bareLevelFigures, machineShare, relayLevelFigures, type BareLevelFigures, type MachineEdge, type RelayLevelFigures } from './capacity-figures.js';
 import type { CapacityArgs, Records } from './capacity-messages.js';
 import { spawnCapacityWorker, type CapacityWorker } from './capacity-worker-process.js';
 import { startRelayProcess } from './relay-process.js';
@@ -47,6 +48,18 @@ async function freeTcpPort(): Promise<number> {
   return address.port;
 }
 
+/** The machine's CPU times (all cores, every process) and the client workers' own CPU, at one end of the span. */
+async function machineEdge(clients: readonly CapacityWorker[]): Promise<MachineEdge> {
+  const usages = await Promise.all(clients.map((w) => w.usage()));
+  let busyMs = 0;
+  let totalMs = 0;
+  for (const { times } of cpus()) {
+    busyMs += times.user + times.nice + times.sys + times.irq;
+    totalMs += times.user + times.nice + times.sys + times.irq + times.idle;
+  }
+  return { busyMs, totalMs, cores: cpus().length, clientCpuUs: usages.reduce((n, u) => n + u.cpu_us, 0) };
+}
+
 /** Starts the client workers for `n` sessions and waits until every session is probing; on failure stops those started and throws. */
 async function startClients(n: number, args: (sessions: number) => CapacityArgs, onRecords: (r: Records) => void): Promise<CapacityWorker[]> {
   const workers = splitSessions(n).map((sessions) => spawnCapacityWorker(args(sessions), onRecords));
@@ -76,14 +89,14 @@ export async function measureRelayLevel(db: TestDb, n: number, timing: LevelTimi
     const idle = await scrapeRelay(metricsUrl);
     workers = await startClients(n, (sessions) => ({ mode: 'relay-clients', url: relay.url, relayId: relay.relayId, sessions }), (r) => collect(records, r));
     await sleep(timing.settleMs);
-    const start = await scrapeRelay(metricsUrl);
+    const [start, machineStart] = await Promise.all([scrapeRelay(metricsUrl), machineEdge(workers)]);
     await sleep(timing.seconds * 1000);
-    const end = await scrapeRelay(metricsUrl);
+    const [end, machineEnd] = await Promise.all([scrapeRelay(metricsUrl), machineEdge(workers)]);
     await sleep(AFTER_SPAN_MS);
     // Each worker sends the windows it still holds before it stops.
     await Promise.all(workers.map((w) => w.stop()));
     workers = [];
-    return relayLevelFigures(n, idle, start, end, records);
+    return { ...relayLevelFigures(n, idle, start, end, records), machine: machineShare(machineStart, machineEnd, (end.at - start.at) / 1000) };
   } finally {
     await Promise.all(workers.map((w) => w.stop()));
     await relay.stop();
@@ -101,14 +114,14 @@ export async function measureBareLevel(n: number, timing: LevelTiming): Promise<
     if (!url) throw new Error('bare server gave no URL');
     clients = await startClients(n, (sessions) => ({ mode: 'bare-clients', url, sessions }), onRecords);
     await sleep(timing.settleMs);
-    const start = await server.usage();
+    const [start, machineStart] = await Promise.all([server.usage(), machineEdge(clients)]);
     await sleep(timing.seconds * 1000);
-    const end = await server.usage();
+    const [end, machineEnd] = await Promise.all([server.usage(), machineEdge(clients)]);
     await sleep(AFTER_SPAN_MS);
     await Promise.all(clients.map((w) => w.stop()));
     clients = [];
     await server.stop();
-    return bareLevelFigures(n, start, end, records.windows);
+    return { ...bareLevelFigures(n, start, end, records.windows), machine: machineShare(machineStart, machineEnd, (end.at - start.at) / 1000) };
   } finally {
     await Promise.all(clients.map((w) => w.stop()));
     await server.stop();

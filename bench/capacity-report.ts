@@ -1,6 +1,6 @@
 // The capacity verdict and the printed rows: per level what the relay process itself spent and what it delivered,
 // the capacity the pass rule gives, the bare node-datachannel echo beside it, and PASS/MISS against the targets.
-import type { BareLevelFigures, DirectionFigures, RelayLevelFigures } from './capacity-figures.js';
+import type { BareLevelFigures, DirectionFigures, MachineShare, RelayLevelFigures } from './capacity-figures.js';
 
 /** The pass rule of a level. */
 export const PASS_RULE = { maxLossPct: 0.1, minDeliveredPct: 99.9, maxLagP99Ms: 5 } as const;
@@ -45,6 +45,7 @@ const ms = (v: number | null, digits = 3) => (v === null ? 'n/a' : v.toFixed(dig
 const kib = (bytes: number) => `${(bytes / 1024).toFixed(0)} KiB`;
 const pct = (v: number) => `${v.toFixed(3)} %`;
 const passMiss = (ok: boolean) => (ok ? 'PASS' : 'MISS');
+const machineRow = (m: MachineShare) => `${m.busyPct.toFixed(0)} % of ${m.cores} cores (every process on the machine) / ${m.clientCores.toFixed(2)} cores`;
 const figuresOf = <T>(l: { figures: T } | { error: string }): T | null => ('figures' in l ? l.figures : null);
 
 /** The rows of one relay level. */
@@ -64,6 +65,7 @@ function levelRows(level: RelayLevel): Record<string, string> {
     [`${at} relay-added delay-var p99 ms c2s / s2c`]: `${ms(f.c2s.delayP99Ms)} / ${ms(f.s2c.delayP99Ms)}`,
     [`${at} sent ÷ schedule c2s / s2c`]: `${pct((100 * f.c2s.sent) / (f.sessions * f.spanSeconds * 100))} / ${pct((100 * f.s2c.sent) / (f.sessions * f.spanSeconds * 100))}`,
     [`${at} sessions streaming at start / end`]: `${f.streaming[0]} / ${f.streaming[1]}`,
+    ...(f.machine ? { [`${at} machine busy / client workers' CPU`]: machineRow(f.machine) } : {}),
     [`${at} verdict`]: failures.length ? `FAIL: ${failures.join('; ')}` : 'pass',
   };
 }
@@ -84,6 +86,7 @@ export function capacityReport(setup: Record<string, string>, relay: readonly Re
     const rf = r ? figuresOf(r) : null;
     out[`${at} CPU ms per session-second`] = ms(f.cpuMsPerSessionSecond);
     out[`${at} loss c2s / s2c`] = `${pct(f.c2sLossPct)} / ${pct(f.s2cLossPct)}`;
+    if (f.machine) out[`${at} machine busy / client workers' CPU`] = machineRow(f.machine);
     out[`${at} ratio relay ÷ bare CPU`] = rf ? (rf.cpuMsPerSessionSecond / f.cpuMsPerSessionSecond).toFixed(2) : `n/a (no relay level of ${b.n} ran)`;
   }
   const measured = relay.flatMap((l) => {

@@ -74,7 +74,7 @@ export async function benchRelay(opts: CapacityOptions = capacityOptionsFromEnv(
   return capacityReport(
     {
       'set-up': `loopback; per level a fresh relay process (relay/main.ts, its database, capture on) and ${opts.seconds} s steady after set-up + ${opts.settleMs / 1000} s; clients (startSurvey, polyfill) in worker processes of ≤ ${SESSIONS_PER_WORKER} sessions on the same cores; 100 probes/s each way per session`,
-      'how it is read': `relay figures from its own /metrics (ops port), scraped only at the span's two ends; c2s sent and s2c received are the clients' per-session counts at those instants (within their 1 s windows); loss by counts`,
+      'how it is read': `the relay's CPU, RSS and lag from its own /metrics (ops port), scraped only at the span's two ends; delivered ÷ sent per session at those instants, each sender's own count (client probe sends, relay sender_report) against the receiver's windows (relay c2s, client s2c), stamped where counted, within their 1 s reports; loss by counts`,
       'pass rule': `loss < ${PASS_RULE.maxLossPct} % both ways, delivered ≥ ${PASS_RULE.minDeliveredPct} % of sent both ways, relay event-loop lag p99 < ${PASS_RULE.maxLagP99Ms} ms, every session streaming; climbing stops at the first level that fails`,
       'bench time': `${((Date.now() - t0) / 1000).toFixed(0)} s`,
     },

@@ -190,6 +190,9 @@ describe('capacity bench, measured', () => {
     expect(f.spanSeconds).toBeLessThan(4);
     expect(f.cpuMsPerSessionSecond).toBeGreaterThan(0);
     expect(f.streaming).toEqual([3, 3]);
+    expect(f.machine!.busyPct).toBeGreaterThan(0);
+    expect(f.machine!.busyPct).toBeLessThanOrEqual(100);
+    expect(f.machine!.clientCores).toBeGreaterThan(0);
     for (const d of [f.c2s, f.s2c]) {
       // 3 sessions × ~3 s × 100/s, whatever a loaded machine skipped.
       expect(d.sent).toBeGreaterThan(300);
@@ -206,5 +209,6 @@ describe('capacity bench, measured', () => {
     expect(f.sessions).toBe(3);
     expect(f.cpuMsPerSessionSecond).toBeGreaterThan(0);
     expect(f.c2sLossPct).toBeLessThan(50);
+    expect(f.machine!.clientCores).toBeGreaterThan(0);
   }, 90_000);
 });
