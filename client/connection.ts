@@ -31,27 +31,15 @@ export interface ConnectOptions {
 /**
  * Opens one peer connection with the three channels: offer, gather every
  * candidate (so no trickling is needed), signal, and wait until all three
- * channels are open. Closes the peer on any failure.
+ * channels are open. Closes the peer on any failure, which is final: it is
+ * thrown as a SurveyError that says what went wrong, never retried (a retry
+ * would hide a fault, not fix it).
  */
 export async function openConnection(opts: ConnectOptions): Promise<Connection> {
   const iceServers = opts.iceServers ?? (await opts.signal.iceServers?.()) ?? [];
   if (opts.iceTransportPolicy === 'relay' && !iceServers.some(isTurn)) {
     throw new SurveyError('ice_failed', 'a relay-only connection needs a TURN server, and none is configured (TURN_SECRET and TURN_URLS on the edge)');
   }
-  for (let tries = 1; ; tries++) {
-    try {
-      return await attempt(opts, iceServers);
-    } catch (e) {
-      // libdatachannel (the headless client's WebRTC stack) now and then refuses a
-      // good answer under load ("remote candidate without ICE transport"); a fresh
-      // peer connection succeeds. Refusals in words (SurveyError) are final.
-      if (e instanceof SurveyError || tries >= 3) throw e;
-      await new Promise((r) => setTimeout(r, 50 * tries));
-    }
-  }
-}
-
-async function attempt(opts: ConnectOptions, iceServers: RTCIceServer[]): Promise<Connection> {
   const relayOnly = opts.iceTransportPolicy === 'relay';
   const pc = new opts.RTCPeerConnection({ iceServers, iceTransportPolicy: opts.iceTransportPolicy ?? 'all' });
   try {
@@ -68,10 +56,14 @@ async function attempt(opts: ConnectOptions, iceServers: RTCIceServer[]): Promis
     // Relay-only gathering yields nothing but TURN allocations: none means the TURN server said no or never answered.
     if (relayOnly && !/ typ relay/.test(offerSdp)) throw turnNoAllocation();
     const answer = await opts.signal({ sdp: offerSdp, type: 'offer', conn_id: opts.connId });
-    await pc.setRemoteDescription({ type: 'answer', sdp: answer.sdp });
-    const failed = relayOnly ? turnNoPath() : new SurveyError('ice_timeout', 'the connection to the measurement server failed');
+    try {
+      await pc.setRemoteDescription({ type: 'answer', sdp: answer.sdp });
+    } catch (e) {
+      throw new SurveyError('ice_failed', `this client's WebRTC stack refused the measurement server's answer: ${(e as Error)?.message ?? String(e)}`);
+    }
+    const failed = relayOnly ? turnNoPath() : new SurveyError('ice_timeout', 'the connection to the measurement server failed (no network path, or the secure handshake failed)');
     await withTimeout(
-      Promise.all(Object.values(channels).map((c: RTCDataChannel) => channelOpen(c, pc, failed))),
+      Promise.race([Promise.all(Object.values(channels).map(channelOpen)), peerFailed(pc, failed)]),
       opts.iceTimeoutMs,
       relayOnly ? turnNoPath() : new SurveyError('ice_timeout', 'could not connect to the measurement server in time (a firewall may block UDP)'),
     );
@@ -130,14 +122,22 @@ function turnNoPath(): SurveyError {
   return new SurveyError('ice_failed', 'relay-only connection failed: no path through the TURN server to the measurement server (the TURN server refused to relay or could not reach it)');
 }
 
-function channelOpen(c: RTCDataChannel, pc: RTCPeerConnection, failed: SurveyError): Promise<void> {
+function channelOpen(c: RTCDataChannel): Promise<void> {
   return new Promise((resolve, reject) => {
     if (c.readyState === 'open') return resolve();
     c.addEventListener('open', () => resolve(), { once: true });
     c.addEventListener('close', () => reject(new SurveyError('channel_closed', `the ${c.label} channel closed before opening`)), { once: true });
-    pc.addEventListener('connectionstatechange', () => {
-      if (pc.connectionState === 'failed') reject(failed);
-    });
+  });
+}
+
+/** Rejects with `failed` once the peer connection fails or closes; never resolves. */
+function peerFailed(pc: RTCPeerConnection, failed: SurveyError): Promise<never> {
+  return new Promise((_, reject) => {
+    const check = () => {
+      if (pc.connectionState === 'failed' || pc.connectionState === 'closed') reject(failed);
+    };
+    pc.addEventListener('connectionstatechange', check);
+    check();
   });
 }
 

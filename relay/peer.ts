@@ -15,18 +15,22 @@ export class BadOfferError extends Error {}
  * returns it with its answer. Every peer shares one UDP port (ICE UDP mux),
  * as a relay behind a firewall needs; the answer is taken only after
  * gathering completes (or times out), so it already holds the candidates.
+ *
+ * The relay applies the offer without the client's candidates, so it sends no
+ * connectivity check of its own: it answers the client's checks (learning the
+ * client's address from them, as an ICE-lite server does). A relay that checks
+ * first reaches the client before the client has applied the answer, and
+ * libdatachannel (the headless client's stack) then connects ICE inside
+ * setRemoteDescription before it stores the answer's fingerprint: its DTLS
+ * refuses the relay's certificate ("unknown CA"), both peers fail, and the
+ * client throws "remote candidate without ICE transport". A relay is at a known
+ * address, so it never needs to reach the client first.
  */
 export async function answerOffer(name: string, offerSdp: string, opts: PeerOptions): Promise<{ pc: PeerConnection; sdp: string }> {
   if (!/^v=0/m.test(offerSdp) || !/^m=application /m.test(offerSdp)) {
     throw new BadOfferError('sdp: not an SDP offer with a data channel (m=application) section');
   }
-  const pc = new nodeDataChannel.PeerConnection(name, {
-    iceServers: [],
-    bindAddress: opts.bindAddress,
-    enableIceUdpMux: true,
-    portRangeBegin: opts.udpPort,
-    portRangeEnd: opts.udpPort,
-  });
+  const pc = new nodeDataChannel.PeerConnection(name, muxConfig(opts));
   try {
     const gathered = new Promise<void>((resolve) => {
       const timer = setTimeout(resolve, opts.gatherTimeoutMs);
@@ -38,18 +42,87 @@ export async function answerOffer(name: string, offerSdp: string, opts: PeerOpti
       });
     });
     try {
-      pc.setRemoteDescription(offerSdp, 'offer');
+      pc.setRemoteDescription(withoutCandidates(offerSdp), 'offer');
     } catch (e) {
-      throw new BadOfferError(`sdp: ${(e as Error).message}`);
+      const message = (e as Error).message;
+      // Only a refusal of the SDP itself is the client's fault; gathering on the relay's port is the relay's.
+      if (/gather|ICE transport initialization/i.test(message)) throw new Error(`the relay could not use its UDP port ${opts.udpPort}: ${message}`);
+      throw new BadOfferError(`sdp: ${message}`);
     }
     await gathered;
     const local = pc.localDescription();
     if (!local) throw new Error('no local description after gathering');
+    if (!/^a=candidate:/m.test(local.sdp)) throw new Error(`the relay gathered no candidate on UDP port ${opts.udpPort} within ${opts.gatherTimeoutMs} ms`);
     return { pc, sdp: opts.publicAddress ? rewriteHostCandidates(local.sdp, opts.bindAddress, opts.publicAddress) : local.sdp };
   } catch (e) {
     pc.close();
     throw e;
   }
+}
+
+/** The offer without its candidate lines (see answerOffer); `a=end-of-candidates` stays, so the relay knows none will follow. */
+export function withoutCandidates(sdp: string): string {
+  return sdp
+    .split(/\r?\n/)
+    .filter((line) => !line.startsWith('a=candidate:'))
+    .join('\r\n');
+}
+
+/** Whether a trickled candidate is well-formed (`candidate:<foundation> <component> <transport> <priority> <address> <port> typ <type> ...`). */
+export function isCandidate(candidate: string): boolean {
+  return /^(a=)?candidate:\S+ \d+ (udp|tcp) \d+ \S+ \d+ typ (host|srflx|prflx|relay)( .*)?$/i.test(candidate.trim());
+}
+
+/** Holds the relay's UDP port while the relay lives. */
+export interface PortHold {
+  close(): void;
+}
+
+/**
+ * Binds the relay's UDP port for as long as the relay runs. libjuice opens the
+ * mux socket with the first peer and closes it when the last one goes, so
+ * between surveys the port was free: any process on the host (the kernel hands
+ * out ports in that range to every `bind(0)`, a headless client's included)
+ * could take it, and the next offer then failed with "Failed to gather local
+ * ICE candidates". A peer that never connects keeps the socket open, and a
+ * port already taken fails the relay's start instead of a later offer.
+ */
+export async function holdUdpPort(opts: Omit<PeerOptions, 'publicAddress'>): Promise<PortHold> {
+  const pc = new nodeDataChannel.PeerConnection('udp-port-hold', muxConfig(opts));
+  try {
+    const gathered = new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, opts.gatherTimeoutMs);
+      pc.onGatheringStateChange((state) => {
+        if (state === 'complete') {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+    });
+    const taken = (why: string) => new Error(`cannot bind the relay's UDP port ${opts.bindAddress}:${opts.udpPort} (RELAY_UDP_PORT): ${why}`);
+    try {
+      // A data channel makes an offer, and the offer starts gathering, which binds the port.
+      pc.createDataChannel('hold');
+    } catch (e) {
+      throw taken(`${(e as Error).message}; is another process using it?`);
+    }
+    await gathered;
+    if (!new RegExp(` ${opts.udpPort} typ host`).test(pc.localDescription()?.sdp ?? '')) throw taken('no candidate on it');
+  } catch (e) {
+    pc.close();
+    throw e;
+  }
+  return { close: () => pc.close() };
+}
+
+function muxConfig(opts: Pick<PeerOptions, 'bindAddress' | 'udpPort'>) {
+  return {
+    iceServers: [],
+    bindAddress: opts.bindAddress,
+    enableIceUdpMux: true,
+    portRangeBegin: opts.udpPort,
+    portRangeEnd: opts.udpPort,
+  };
 }
 
 /** Puts the public address in place of the bind address in host candidates (1:1 NAT in front of the relay). */

@@ -19,7 +19,7 @@ import { createLogger, type Logger } from './log.js';
 import { createMetricWriter, type MetricWriter } from './metric-writer.js';
 import { countRejected, createRelayMetrics } from './metrics.js';
 import { startOpsServer } from './ops-server.js';
-import { answerOffer, BadOfferError } from './peer.js';
+import { answerOffer, BadOfferError, holdUdpPort, isCandidate } from './peer.js';
 import { startRegistry, type Registry } from './registry.js';
 import { createSurveyClock } from './survey-clock.js';
 import { endSurvey } from './survey-end.js';
@@ -44,6 +44,8 @@ export interface RelayHandle {
 /** Starts a relay in this process: migrations, registry heartbeat, internal API, and the per-second batched write. */
 export async function startRelay(config: RelayConfig, deps: { log?: Logger } = {}): Promise<RelayHandle> {
   const log = deps.log ?? createLogger(config.logLevel);
+  // First, so a port already taken fails the start before anything else runs; bound from here to close(), with or without peers (see holdUdpPort).
+  const udpPort = await holdUdpPort({ bindAddress: config.bindAddress, udpPort: config.udpPort, gatherTimeoutMs: config.gatherTimeoutMs ?? 2_000 });
   const db = createClient({ url: config.libsqlUrl, authToken: config.libsqlAuthToken });
   await migrate(db);
   const writer = createMetricWriter(db, log);
@@ -178,6 +180,7 @@ export async function startRelay(config: RelayConfig, deps: { log?: Logger } = {
         const pair = answer.pc.getSelectedCandidatePair();
         if (pair) s.clientAddr = { ip: pair.remote.address, port: pair.remote.port };
       }
+      // Not transient: libdatachannel closes the transports itself on 'disconnected' and 'failed'.
       if (state === 'failed' || state === 'closed' || state === 'disconnected') release(s, `peer ${state}`);
     });
     const openTimer = setTimeout(() => {
@@ -229,15 +232,12 @@ export async function startRelay(config: RelayConfig, deps: { log?: Logger } = {
     },
 
 
-    addCandidate(peerId, candidate, sdpMid) {
+    addCandidate(peerId, candidate) {
       const s = sessions.get(peerId);
       if (!s) return false;
       if (candidate.trim() === '') return true; // end-of-candidates
-      try {
-        s.pc.addRemoteCandidate(candidate.replace(/^a=/, ''), sdpMid ?? '0');
-      } catch (e) {
-        throw new ApiError('invalid_request', `candidate: ${(e as Error).message}`);
-      }
+      // Checked, then not used: the relay answers the client's checks and never checks first (see answerOffer).
+      if (!isCandidate(candidate)) throw new ApiError('invalid_request', 'candidate: not an ICE candidate line');
       return true;
     },
 
@@ -290,6 +290,7 @@ export async function startRelay(config: RelayConfig, deps: { log?: Logger } = {
       await keyWatch.stop();
       shuttingDown = true;
       for (const s of [...sessions.values()]) release(s, 'relay shutting down');
+      udpPort.close();
       await registry?.stop();
       // Files being written still get their survey_captures rows into the drain.
       await captures.files.close(3_000);
