@@ -109,6 +109,18 @@ function timeUsedUp(ctx: ControlContext, s: Session, message: string): void {
   closeAfter(s, ctx.limitGraceMs ?? DEFAULT_LIMIT_GRACE_MS, () => ctx.close?.(s, 'measuring time used up'));
 }
 
+/** (Re)sets the limit of the current streaming period to what is left of the survey's measuring time. */
+function armLimit(ctx: ControlContext, s: Session): void {
+  if (s.limitTimer) clearTimeout(s.limitTimer);
+  s.limitTimer = setTimeout(() => {
+    s.limitTimer = null;
+    if (!s.streaming) return;
+    endStreams(ctx, s);
+    ctx.log('info', 'measuring-time limit reached', { conn_id: s.connId });
+    timeUsedUp(ctx, s, 'probe streams stopped: the measuring-time limit of this key was reached');
+  }, Math.max(0, s.maxMeasuringMs - measuredSoFar(s)));
+}
+
 type Handler<T extends ClientMessage['type']> = (ctx: ControlContext, s: Session, m: ControlOf<T>) => void | Promise<void>;
 
 const HANDLERS: { [T in ClientMessage['type']]: Handler<T> } = {
@@ -153,29 +165,29 @@ const HANDLERS: { [T in ClientMessage['type']]: Handler<T> } = {
     sendControl(s, { type: 'measuring_time_response', survey_session_id: m.survey_session_id, conn_id: s.connId, max_duration_ms: left });
   },
 
-  async start_probe_streams(ctx, s) {
-    if (s.streaming) return;
-    await refreshMeasured(ctx, s);
-    if (s.closed) return;
-    const left = s.maxMeasuringMs - measuredSoFar(s);
-    if (left <= 0) {
+  start_probe_streams(ctx, s) {
+    if (s.streaming || s.surveyId === null) return;
+    // Streams start at once on what this relay knows; the database's word follows without holding them back.
+    s.measuredMs = Math.max(s.measuredMs, ctx.clock.known(s.surveyId));
+    if (s.maxMeasuringMs - measuredSoFar(s) <= 0) {
       timeUsedUp(ctx, s, 'the measuring-time limit of this key is used up for this survey');
       return;
     }
     // A window still due from an earlier streaming period is closed first, so windows never overlap.
     s.finalReport?.now();
     s.streaming = true;
-    s.streamingSince = Date.now();
+    const since = Date.now();
+    s.streamingSince = since;
     s.clientFinalDue = false;
     s.endpoint.start();
     s.statsTicker = startTicker(1000, () => reportSecond(ctx.writer, s));
-    s.limitTimer = setTimeout(() => {
-      s.limitTimer = null;
-      if (!s.streaming) return;
-      endStreams(ctx, s);
-      ctx.log('info', 'measuring-time limit reached', { conn_id: s.connId });
-      timeUsedUp(ctx, s, 'probe streams stopped: the measuring-time limit of this key was reached');
-    }, left);
+    armLimit(ctx, s);
+    void ctx.clock.used(s.surveyId).then((used) => {
+      // Time the survey's other connections used (earlier ones, other relays) shortens this period, if it is still on.
+      if (s.streamingSince !== since || used <= s.measuredMs) return;
+      s.measuredMs = used;
+      armLimit(ctx, s);
+    });
   },
 
   stop_probe_streams(ctx, s) {

@@ -12,7 +12,9 @@ import { measuredSoFar, type Session } from './session.js';
  * their metric rows, see reportSecond) and when they close.
  */
 export interface SurveyClock {
-  /** Measuring time the survey has used so far: the most that the database, this relay's live connections and its recently closed ones know of. */
+  /** Measuring time the survey has used so far as this relay knows it (its live connections and its recently closed ones), without waiting. */
+  known(surveyId: string): number;
+  /** The same, and what the database knows (other relays' connections, and this one's from before a restart). */
   used(surveyId: string): Promise<number>;
   /** Records the total of a connection that closed: queued for the next batched write, and kept here until that write has surely landed. */
   closed(s: Session): void;
@@ -31,20 +33,25 @@ export function createSurveyClock(db: Db, writer: MetricWriter, log: Logger, liv
     for (const [id, r] of recent) if (now - r.at > REMEMBER_MS) recent.delete(id);
   };
   let failing = false;
+  const known = (surveyId: string) => {
+    forgetOld(Date.now());
+    let ms = recent.get(surveyId)?.ms ?? 0;
+    for (const s of live()) if (s.surveyId === surveyId) ms = Math.max(ms, measuredSoFar(s));
+    return ms;
+  };
   return {
+    known,
     async used(surveyId) {
-      forgetOld(Date.now());
-      let known = recent.get(surveyId)?.ms ?? 0;
-      for (const s of live()) if (s.surveyId === surveyId) known = Math.max(known, measuredSoFar(s));
+      let ms = known(surveyId);
       try {
         const rs = await withDeadline(db.execute(selectSurveyMeasured(surveyId)), READ_TIMEOUT_MS, new Error(`no answer in ${READ_TIMEOUT_MS} ms`));
-        known = Math.max(known, Number(rs.rows[0]?.measured_ms ?? 0));
+        ms = Math.max(ms, Number(rs.rows[0]?.measured_ms ?? 0));
         failing = false;
       } catch (e) {
         if (!failing) log('warn', 'reading a survey’s measuring time failed; going by what this relay knows', { error: String((e as Error).message ?? e) });
         failing = true;
       }
-      return known;
+      return ms;
     },
     closed(s) {
       if (s.surveyId === null) return;

@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { edgeSignal } from '../../client/signaling.js';
 import { createMagicKey, revokeMagicKey } from '../../shared/db/keys.js';
+import { closeStrayPeers, reserveRelayPeer, upsertRelay } from '../../shared/db/relays.js';
 import { uuid } from '../../shared/ids.js';
 import type { ControlMessage } from '../../shared/protocol/control.js';
 import { SignalingStartResponseSchema } from '../../shared/protocol/signaling.js';
@@ -91,6 +92,31 @@ describe('concurrent sessions of a key', () => {
     for (const s of sessions) await closeHandedOut(s);
     await eventually(async () => (await openPeersOf(key)) === 0);
     expect(relay.activePeers()).toBe(0);
+  });
+});
+
+describe('reservations in the database', () => {
+  it('twenty parallel reservations against a limit of three: exactly three go in; a dead relay’s peers do not count', async () => {
+    const now = Date.now();
+    const relayRow = (id: string, heartbeat: number) => ({ id, region: 'local', public_address: '127.0.0.1:9', internal_url: 'http://127.0.0.1:9', capacity: 10, active_sessions: 0, last_heartbeat: heartbeat, started_at: now });
+    await upsertRelay(db.db, relayRow('resv-live', now));
+    await upsertRelay(db.db, relayRow('resv-dead', now - 60_000));
+    const peer = (relayId: string) => ({ peer_id: uuid(), relay_id: relayId, magic_key: 'resv-key', conn_id: uuid() });
+    // A peer left open on a relay that stopped beating does not hold a slot.
+    expect(await reserveRelayPeer(db.db, peer('resv-dead'), 3, now - 60_000)).toBe(true);
+    const results = await Promise.all(Array.from({ length: 20 }, () => reserveRelayPeer(db.db, peer('resv-live'), 3, now - 10_000)));
+    expect(results.filter(Boolean)).toHaveLength(3);
+    // No limit: always in.
+    expect(await reserveRelayPeer(db.db, peer('resv-live'), null, now - 10_000)).toBe(true);
+  });
+
+  it('a relay closes old open rows of peers it does not hold (an edge that died before releasing), not its live ones', async () => {
+    const now = Date.now();
+    const row = (peerId: string, createdAt: number) => ({ sql: 'INSERT INTO relay_peers (peer_id, relay_id, magic_key, conn_id, created_at) VALUES (?, ?, ?, ?, ?)', args: [peerId, 'sweep-relay', 'sweep-key', uuid(), createdAt] });
+    await db.db.batch([row('stray-old', now - 120_000), row('live-old', now - 120_000), row('stray-new', now)], 'write');
+    expect(await closeStrayPeers(db.db, 'sweep-relay', ['live-old'], now - 60_000)).toBe(1);
+    const rs = await db.db.execute({ sql: "SELECT peer_id FROM relay_peers WHERE relay_id = 'sweep-relay' AND closed_at IS NULL ORDER BY peer_id", args: [] });
+    expect(rs.rows.map((r) => r.peer_id)).toEqual(['live-old', 'stray-new']);
   });
 });
 
