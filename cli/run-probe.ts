@@ -25,6 +25,9 @@ export interface RunProbeOptions {
   abort?: AbortSignal;
 }
 
+/** Seconds without anything from the relay (no probe, no stats window) after which the connection counts as dropped. */
+export const RELAY_SILENCE_S = 5;
+
 export interface RunProbeResult {
   surveySessionId: string;
   connIds: string[];
@@ -33,11 +36,25 @@ export interface RunProbeResult {
   stoppedBy: 'duration' | 'abort' | 'time_limit' | 'error';
 }
 
-/** Runs one survey end to end with the headless (node-datachannel) client; what `npm run probe` and the tests use. */
+/**
+ * Runs one survey end to end with the headless (node-datachannel) client; what `npm run probe` and the tests use.
+ * A relay that goes away ends it with stoppedBy 'error' and an `error` event in words, whether it closed the
+ * connection (the channels close) or died without a word (nothing arrives for RELAY_SILENCE_S seconds; ICE
+ * itself would notice only after its 30 s consent timeout).
+ */
 export async function runProbe(opts: RunProbeOptions): Promise<RunProbeResult> {
   const seconds: StatsEvent[] = [];
   let ended: ((why: RunProbeResult['stoppedBy']) => void) | null = null;
   const end = new Promise<RunProbeResult['stoppedBy']>((resolve) => (ended = resolve));
+  const silentFor = new Map<string, number>();
+  let failure: { code: string; message: string } | null = null;
+  /** Ends the survey on a fault this function found itself, told like the client's own errors. */
+  const failWith = (code: string, message: string) => {
+    if (failure) return;
+    failure = { code, message };
+    opts.onEvent?.({ type: 'error', code, message });
+    ended?.('error');
+  };
   const survey = await startSurvey({
     baseUrl: opts.url.replace(/\/+$/, ''),
     magicKey: opts.key,
@@ -47,7 +64,15 @@ export async function runProbe(opts: RunProbeOptions): Promise<RunProbeResult> {
     ...(opts.relayOnly ? { iceTransportPolicy: 'relay' as const } : {}),
     ...(opts.iceServers ? { iceServers: opts.iceServers } : {}),
     onEvent: (e) => {
-      if (e.type === 'stats') seconds.push(e);
+      if (e.type === 'stats') {
+        seconds.push(e);
+        // A live relay sends 100 probes and one stats window a second.
+        const silent = e.c2s === null && e.s2c.probe_count === 0 && !e.final ? (silentFor.get(e.conn_id) ?? 0) + 1 : 0;
+        silentFor.set(e.conn_id, silent);
+        if (silent >= RELAY_SILENCE_S) {
+          failWith('channel_closed', `the connection to the measurement server dropped: nothing has arrived from it for ${silent} s (the server went away or the network failed)`);
+        }
+      }
       if (e.type === 'stopped' && e.reason === 'time_limit') ended?.('time_limit');
       if (e.type === 'status' && e.status === 'error') ended?.('error');
       opts.onEvent?.(e);
@@ -61,7 +86,13 @@ export async function runProbe(opts: RunProbeOptions): Promise<RunProbeResult> {
   clearTimeout(timer);
   opts.abort?.removeEventListener('abort', onAbort);
   let pcapAvailable = false;
-  if (opts.abrupt) survey.close();
+  if (opts.abrupt || stoppedBy === 'error') survey.close();
   else pcapAvailable = (await survey.stop()).pcap_available;
+  // The relay sends its last window before it confirms the stop: a last second without it means the relay did not answer.
+  const lastWindows = seconds.filter((e) => e.final);
+  if (stoppedBy !== 'error' && lastWindows.some((e) => e.c2s === null)) {
+    failWith('relay_failed', 'the measurement server did not confirm the end of the survey, so its last second is missing (the server went away or the network failed)');
+    return { surveySessionId: survey.surveySessionId, connIds: survey.connIds, seconds, pcapAvailable, stoppedBy: 'error' };
+  }
   return { surveySessionId: survey.surveySessionId, connIds: survey.connIds, seconds, pcapAvailable, stoppedBy };
 }

@@ -11,7 +11,8 @@ const HIGH_WATER = 1024 * 1024;
 /**
  * Sends bulk data on a W3C data channel as fast as the path takes it (the
  * client's side of the throughput test): fill to a high-water mark, then wait
- * for `bufferedamountlow`. A channel that closes or throws just ends it.
+ * for `bufferedamountlow`. A channel that closes or throws just ends it (no
+ * call on the channel throws out of here: the channel's close ends the survey).
  */
 export function startBulkUpload(dc: RTCDataChannel, onSent: (bytes: number) => void): BulkUpload {
   const payload = new Uint8Array(CHUNK_BYTES);
@@ -26,7 +27,12 @@ export function startBulkUpload(dc: RTCDataChannel, onSent: (bytes: number) => v
       stopped = true;
     }
   };
-  dc.bufferedAmountLowThreshold = LOW_WATER;
+  try {
+    // node-datachannel's polyfill throws here too once its channel is gone.
+    dc.bufferedAmountLowThreshold = LOW_WATER;
+  } catch {
+    stopped = true;
+  }
   dc.addEventListener('bufferedamountlow', fill);
   fill();
   return {
