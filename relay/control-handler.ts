@@ -116,6 +116,8 @@ function armLimit(ctx: ControlContext, s: Session): void {
     s.limitTimer = null;
     if (!s.streaming) return;
     endStreams(ctx, s);
+    // The limit is reached by definition: a timer that fired a millisecond early (clock rounding) leaves no crumb.
+    s.measuredMs = Math.max(s.measuredMs, s.maxMeasuringMs);
     ctx.log('info', 'measuring-time limit reached', { conn_id: s.connId });
     timeUsedUp(ctx, s, 'probe streams stopped: the measuring-time limit of this key was reached');
   }, Math.max(0, s.maxMeasuringMs - measuredSoFar(s)));

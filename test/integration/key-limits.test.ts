@@ -166,6 +166,39 @@ describe('measuring time of a survey', () => {
   });
 });
 
+describe('measuring time across relays', () => {
+  let other: RelayHandle;
+  beforeAll(async () => {
+    other = await startTestRelay(db, { limitGraceMs: LIMIT_GRACE_MS });
+  });
+  afterAll(async () => {
+    await other?.close();
+  });
+
+  it('a reconnect to another relay gets only what the database says is left, even when it starts streams without asking', async () => {
+    const key = 'cross-relay-key';
+    const surveyId = uuid();
+    const first = await openRawClient(directSignal(relay, { magicKey: key, maxMeasuringMs: 3_000 }));
+    await startSurvey(first, surveyId);
+    first.send({ type: 'start_probe_streams', survey_session_id: surveyId });
+    await first.until((r) => count('probe_stats')(r) >= 2);
+    first.conn.close();
+    // What the first relay measured reaches the database in its batched writes.
+    await eventually(async () => {
+      const rs = await db.db.execute({ sql: 'SELECT measured_ms FROM survey_sessions WHERE session_id = ?', args: [surveyId] });
+      return Number(rs.rows[0]?.measured_ms ?? 0) >= 1_900;
+    });
+
+    const second = await openRawClient(directSignal(other, { magicKey: key, maxMeasuringMs: 3_000 }));
+    await startSurvey(second, surveyId);
+    const started = Date.now();
+    second.send({ type: 'start_probe_streams', survey_session_id: surveyId });
+    await second.until(hasError('time_limit_reached'));
+    expect(Date.now() - started).toBeLessThan(1_800);
+    await second.closed;
+  });
+});
+
 describe('revocation and expiry', () => {
   it('revoking the key of a live session ends it within 10 s with key_revoked, its last window written', async () => {
     const key = (await createMagicKey(db.db, { label: 'to be revoked' })).key;
