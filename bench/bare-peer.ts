@@ -109,6 +109,9 @@ async function openBareClient(url: string): Promise<{ pc: PeerConnection; dc: Da
   try {
     const ready = gathered(pc);
     const dc = pc.createDataChannel('probe', { unordered: true, maxRetransmits: 0 });
+    // Drained (and dropped) until probing starts: the server probes as soon as the channel opens, and an undrained
+    // channel fills libdatachannel's receive queue, blocking its worker threads and so the next peer's set-up (a deadlock).
+    dc.onMessage(() => undefined);
     const open = new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error('bare probe channel did not open')), 30_000);
       dc.onOpen(() => {
