@@ -21,6 +21,8 @@ export const SESSIONS_PER_WORKER = 25;
 const MAX_WORKERS = 8;
 /** After the span closes, every client's next window (the one that brackets the end) must close before the workers stop. */
 const AFTER_SPAN_MS = 1_500;
+/** Every worker must have its sessions probing within this. */
+const SET_UP_TIMEOUT_MS = 180_000;
 /** How long a fresh relay runs before its idle RSS is read. */
 const IDLE_MS = 2_000;
 
@@ -63,11 +65,18 @@ async function machineEdge(clients: readonly CapacityWorker[]): Promise<MachineE
 /** Starts the client workers for `n` sessions and waits until every session is probing; on failure stops those started and throws. */
 async function startClients(n: number, args: (sessions: number) => CapacityArgs, onRecords: (r: Records) => void): Promise<CapacityWorker[]> {
   const workers = splitSessions(n).map((sessions) => spawnCapacityWorker(args(sessions), onRecords));
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  // A worker stuck in set-up (a native deadlock, a peer that never answers) must end the level, not hang the bench.
+  const tooLong = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`set-up of ${n} sessions took over ${SET_UP_TIMEOUT_MS / 1000} s`)), SET_UP_TIMEOUT_MS);
+  });
   try {
-    await Promise.all(workers.map((w) => w.ready));
+    await Promise.race([Promise.all(workers.map((w) => w.ready)), tooLong]);
   } catch (e) {
     await Promise.all(workers.map((w) => w.stop()));
     throw e;
+  } finally {
+    clearTimeout(timer);
   }
   return workers;
 }
