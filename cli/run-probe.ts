@@ -1,6 +1,7 @@
 import { startSurvey, type SurveyEvent } from '../client/survey-client.js';
 import type { Signal } from '../client/signaling.js';
 import { NodeRTCPeerConnection } from './node-peer-connection.js';
+import { createSilenceWatch } from './relay-silence.js';
 
 export type StatsEvent = Extract<SurveyEvent, { type: 'stats' }>;
 
@@ -25,9 +26,6 @@ export interface RunProbeOptions {
   abort?: AbortSignal;
 }
 
-/** Seconds without anything from the relay (no probe, no stats window) after which the connection counts as dropped. */
-export const RELAY_SILENCE_S = 5;
-
 export interface RunProbeResult {
   surveySessionId: string;
   connIds: string[];
@@ -39,19 +37,19 @@ export interface RunProbeResult {
 /**
  * Runs one survey end to end with the headless (node-datachannel) client; what `npm run probe` and the tests use.
  * A relay that goes away ends it with stoppedBy 'error' and an `error` event in words, whether it closed the
- * connection (the channels close) or died without a word (nothing arrives for RELAY_SILENCE_S seconds; ICE
- * itself would notice only after its 30 s consent timeout).
+ * connection (the channels close) or died without a word (nothing arrives for a few seconds, see relay-silence.ts;
+ * ICE itself would notice only after its 30 s consent timeout).
  */
 export async function runProbe(opts: RunProbeOptions): Promise<RunProbeResult> {
   const seconds: StatsEvent[] = [];
   let ended: ((why: RunProbeResult['stoppedBy']) => void) | null = null;
   const end = new Promise<RunProbeResult['stoppedBy']>((resolve) => (ended = resolve));
-  const silentFor = new Map<string, number>();
-  let failure: { code: string; message: string } | null = null;
+  const silence = createSilenceWatch();
+  let failed = false;
   /** Ends the survey on a fault this function found itself, told like the client's own errors. */
   const failWith = (code: string, message: string) => {
-    if (failure) return;
-    failure = { code, message };
+    if (failed) return;
+    failed = true;
     opts.onEvent?.({ type: 'error', code, message });
     ended?.('error');
   };
@@ -66,10 +64,8 @@ export async function runProbe(opts: RunProbeOptions): Promise<RunProbeResult> {
     onEvent: (e) => {
       if (e.type === 'stats') {
         seconds.push(e);
-        // A live relay sends 100 probes and one stats window a second.
-        const silent = e.c2s === null && e.s2c.probe_count === 0 && !e.final ? (silentFor.get(e.conn_id) ?? 0) + 1 : 0;
-        silentFor.set(e.conn_id, silent);
-        if (silent >= RELAY_SILENCE_S) {
+        const silent = silence(e);
+        if (silent !== null) {
           failWith('channel_closed', `the connection to the measurement server dropped: nothing has arrived from it for ${silent} s (the server went away or the network failed)`);
         }
       }
