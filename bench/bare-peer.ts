@@ -13,6 +13,8 @@ import { retried, startSessions } from './start-sessions.js';
 const OfferSchema = z.object({ sdp: z.string().min(1).max(20_000), conn_id: z.string().min(1).max(64) });
 const AnswerSchema = z.object({ sdp: z.string().min(1) });
 const GATHER_TIMEOUT_MS = 5_000;
+/** A loopback channel opens in milliseconds; one that has not after this is given up and tried afresh. */
+const OPEN_TIMEOUT_MS = 10_000;
 
 /** A running side of the bare exchange: its per-second windows go to `onWindow`. */
 export interface BareSide {
@@ -113,7 +115,7 @@ async function openBareClient(url: string): Promise<{ pc: PeerConnection; dc: Da
     // channel fills libdatachannel's receive queue, blocking its worker threads and so the next peer's set-up (a deadlock).
     dc.onMessage(() => undefined);
     const open = new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('bare probe channel did not open')), 30_000);
+      const timer = setTimeout(() => reject(new Error('bare probe channel did not open')), OPEN_TIMEOUT_MS);
       dc.onOpen(() => {
         clearTimeout(timer);
         resolve();

@@ -13,7 +13,8 @@ export async function startRelayClients(relay: { url: string; relayId: string },
       magicKey: 'bench',
       RTCPeerConnection: RTCPeerConnection as unknown as typeof globalThis.RTCPeerConnection,
       signal: directSignal(relay, { magicKey: 'bench' }),
-      iceTimeoutMs: 30_000,
+      // A loopback set-up takes milliseconds; a stuck one is better tried afresh than waited on.
+      iceTimeoutMs: 10_000,
       onEvent: (e) => {
         if (e.type !== 'stats' || e.final) return;
         onWindow(e.s2c);

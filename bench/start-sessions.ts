@@ -30,7 +30,7 @@ export async function startSessions<T>(count: number, start: () => Promise<T>, c
 }
 
 /** Runs `start` up to `tries` times, pausing a little longer after each failure. */
-export async function retried<T>(start: () => Promise<T>, tries = 3): Promise<T> {
+export async function retried<T>(start: () => Promise<T>, tries = 4): Promise<T> {
   for (let i = 1; ; i++) {
     try {
       return await start();
