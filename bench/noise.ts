@@ -184,7 +184,7 @@ export async function measureNoise(opts: NoiseOptions): Promise<NoiseLevel[]> {
 /** The printed rows: figures side by side per level, then PASS/MISS against the issue's targets (a report, not a failure). */
 export function noiseReport(opts: NoiseOptions, levels: NoiseLevel[]): Record<string, string> {
   const out: Record<string, string> = {
-    'set-up': `loopback, no impairment; ${opts.seconds} s steady per path and level, after set-up + ${opts.settleMs / 1000} s; clients in child processes (≤ ${SESSIONS_PER_WORKER} each), the relay in its own with its database`,
+    'set-up': `loopback, no impairment; ${opts.seconds} s steady per path and level, after set-up + ${opts.settleMs / 1000} s; clients in child processes (${SESSIONS_PER_WORKER} a process, at most ${MAX_WORKERS} processes), the relay in its own with its database`,
     'figures (ms)': `over session-direction-seconds, both directions: RTT p50/p99 = median of each second's p50/p99; delay-var and IPDV = each second's p99`,
   };
   for (const { n, relay, bare, udp, relaySlipP99 } of levels) {
