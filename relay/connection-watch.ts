@@ -1,3 +1,4 @@
+import { ownTimeout } from './session-state.js';
 import type { Session } from './session.js';
 
 /** A connection the client has said nothing on for this long is closed. */
@@ -11,29 +12,27 @@ export type WatchEnd = 'idle_timeout' | 'connection_time_limit';
 /**
  * Ends a connection once the client has sent nothing on it (no probe,
  * control or bulk message) for `idleMs`, and any connection once it has been
- * open for `maxMs`. Both timers belong to the session (closeSession clears
- * them); the idle one is not reset by every message but re-armed, when it
+ * open for `maxMs`. Both timers belong to the connection (released when it
+ * closes); the idle one is not reset by every message but re-armed, when it
  * fires, for the rest of the quiet time.
  */
 export function watchConnection(s: Session, limits: { idleMs: number; maxMs: number }, end: (code: WatchEnd, message: string) => void): void {
-  let idleTimer: ReturnType<typeof setTimeout>;
-  const arm = (ms: number) => {
-    idleTimer = setTimeout(onIdle, ms);
-    s.timers.add(idleTimer);
-  };
+  const arm = (ms: number) => ownTimeout(s.machine, ms, onIdle, 'connection');
   const onIdle = () => {
-    s.timers.delete(idleTimer);
     if (s.closed) return;
     const quiet = Date.now() - s.lastHeardAt;
     if (quiet < limits.idleMs) return arm(limits.idleMs - quiet);
     end('idle_timeout', `this connection is closed: nothing was heard from it for ${words(limits.idleMs)}`);
   };
   arm(limits.idleMs);
-  const lifetime = setTimeout(() => {
-    s.timers.delete(lifetime);
-    if (!s.closed) end('connection_time_limit', `this connection is closed: a connection stays open for ${words(limits.maxMs)} at most; connect again to go on`);
-  }, limits.maxMs);
-  s.timers.add(lifetime);
+  ownTimeout(
+    s.machine,
+    limits.maxMs,
+    () => {
+      if (!s.closed) end('connection_time_limit', `this connection is closed: a connection stays open for ${words(limits.maxMs)} at most; connect again to go on`);
+    },
+    'connection',
+  );
 }
 
 /** A duration in words: "60 s", "2 h", "90 min". */

@@ -1,18 +1,18 @@
 import { controlError, parseControlMessage, type ControlOf, type ControlType } from '../shared/protocol/control.js';
 import { insertSurveySession } from '../shared/db/surveys.js';
 import { nowMs } from '../shared/time.js';
-import { startCapture } from './capture/capture-buffer.js';
+import { discardCapture, startCapture } from './capture/capture-buffer.js';
 import { saveCapture, type CaptureStore } from './capture/save-capture.js';
 import type { Logger } from './log.js';
 import type { MetricWriter } from './metric-writer.js';
 import { countRejected } from './metrics.js';
-import { closeAfter, DEFAULT_LIMIT_GRACE_MS } from './end-connection.js';
-import { measuredSoFar, sendControl, stopStreams, takeControlToken, type Session } from './session.js';
+import { closeAfter, DEFAULT_LIMIT_GRACE_MS, endConnection } from './end-connection.js';
+import { ownTimeout, own, moveTo } from './session-state.js';
+import { startStreams, measuredSoFar, sendControl, stopStreams, takeControlToken, type Session } from './session.js';
 import { queueMetric, reportSecond } from './stats-report.js';
 import type { SurveyClock } from './survey-clock.js';
 import { endSurvey, linkPeerToSurvey } from './survey-end.js';
 import { startBulkSender } from './throughput.js';
-import { startTicker } from '../shared/probe/ticker.js';
 
 export interface ControlContext {
   writer: MetricWriter;
@@ -51,7 +51,10 @@ export function receiveControl(ctx: ControlContext, s: Session, text: unknown): 
   if (!takeControlToken(s)) {
     countRejected('rate_limited');
     if (s.controlRefused++ === 0) sendControl(s, controlError('rate_limited', 'too many control messages on this connection; slow down'));
-    if (s.controlRefused === MAX_REFUSED_IN_A_ROW) ctx.close?.(s, 'control message flood');
+    if (s.controlRefused === MAX_REFUSED_IN_A_ROW) {
+      // Told in words first; the close waits for the error's way (closing at once can overtake it).
+      endConnection(ctx.writer, s, 'rate_limited', 'this connection is closed: it kept sending control messages far over its budget', () => ctx.close?.(s, 'control message flood'));
+    }
     return;
   }
   s.controlRefused = 0;
@@ -92,7 +95,7 @@ export async function handleControl(ctx: ControlContext, s: Session, text: unkno
 
 /** Stops the streams: the relay's last sender_report goes out now, its last c2s window once late probes have had Tmax. */
 function endStreams(ctx: ControlContext, s: Session): void {
-  stopStreams(s, Date.now(), () => reportSecond(ctx.writer, s, true));
+  stopStreams(s, () => reportSecond(ctx.writer, s, true));
   s.clientFinalDue = true;
   if (s.surveyId) sendControl(s, { type: 'sender_report', survey_session_id: s.surveyId, conn_id: s.connId, timestamp_ms: nowMs(), ...s.endpoint.senderReport() });
 }
@@ -109,18 +112,21 @@ function timeUsedUp(ctx: ControlContext, s: Session, message: string): void {
   closeAfter(s, ctx.limitGraceMs ?? DEFAULT_LIMIT_GRACE_MS, () => ctx.close?.(s, 'measuring time used up'));
 }
 
-/** (Re)sets the limit of the current streaming period to what is left of the survey's measuring time. */
+/**
+ * (Re)sets the limit of the current streaming period to what is left of the
+ * survey's measuring time. The timer belongs to the 'streaming' state (it dies
+ * with the period); a re-arm makes the earlier one a no-op.
+ */
 function armLimit(ctx: ControlContext, s: Session): void {
-  if (s.limitTimer) clearTimeout(s.limitTimer);
-  s.limitTimer = setTimeout(() => {
-    s.limitTimer = null;
-    if (!s.streaming) return;
+  const arm = ++s.limitArm;
+  ownTimeout(s.machine, Math.max(0, s.maxMeasuringMs - measuredSoFar(s)), () => {
+    if (arm !== s.limitArm || !s.streaming) return;
     endStreams(ctx, s);
     // The limit is reached by definition: a timer that fired a millisecond early (clock rounding) leaves no crumb.
     s.measuredMs = Math.max(s.measuredMs, s.maxMeasuringMs);
     ctx.log('info', 'measuring-time limit reached', { conn_id: s.connId });
     timeUsedUp(ctx, s, 'probe streams stopped: the measuring-time limit of this key was reached');
-  }, Math.max(0, s.maxMeasuringMs - measuredSoFar(s)));
+  });
 }
 
 type Handler<T extends ClientMessage['type']> = (ctx: ControlContext, s: Session, m: ControlOf<T>) => void | Promise<void>;
@@ -149,9 +155,15 @@ const HANDLERS: { [T in ClientMessage['type']]: Handler<T> } = {
       }
       // The connection went while the owner was looked up: nothing may start on it (no capture, no timers).
       if (s.closed) return;
+      if (!moveTo(s.machine, 'surveying')) {
+        countRejected('invalid_state');
+        sendControl(s, controlError('invalid_state', `start_survey_session: the connection is ${s.machine.state}, not open`));
+        return;
+      }
       s.surveyId = m.survey_session_id;
-      // Messages are captured from here until the survey's stop.
+      // Messages are captured from here until the survey's stop; a capture not saved by then is given back.
       s.capture = startCapture(ctx.captures.budget);
+      own(s.machine, () => discardCapture(s.capture));
       // Repeats (a second connection of a multi-path survey) are absorbed by ON CONFLICT DO NOTHING.
       ctx.writer.enqueue({ stmt: insertSurveySession({ session_id: m.survey_session_id, magic_key: s.magicKey, user_login: s.userLogin, now: Date.now() }) });
       linkPeerToSurvey(ctx.writer, ctx.relayId, s);
@@ -177,12 +189,9 @@ const HANDLERS: { [T in ClientMessage['type']]: Handler<T> } = {
     }
     // A window still due from an earlier streaming period is closed first, so windows never overlap.
     s.finalReport?.now();
-    s.streaming = true;
     const since = Date.now();
-    s.streamingSince = since;
+    if (!startStreams(s, () => reportSecond(ctx.writer, s), since)) return;
     s.clientFinalDue = false;
-    s.endpoint.start();
-    s.statsTicker = startTicker(1000, () => reportSecond(ctx.writer, s));
     armLimit(ctx, s);
     void ctx.clock.used(s.surveyId).then((used) => {
       // Time the survey's other connections used (earlier ones, other relays) shortens this period, if it is still on.
@@ -211,7 +220,13 @@ const HANDLERS: { [T in ClientMessage['type']]: Handler<T> } = {
       sendControl(s, controlError('invalid_state', 'start_server_traffic: probe streams are not running'));
       return;
     }
-    s.traffic = startBulkSender(dc, (n) => (s.bytes.s2c += n));
+    const traffic = startBulkSender(dc, (n) => (s.bytes.s2c += n));
+    s.traffic = traffic;
+    // Owned by 'streaming': traffic never outlives the probe streams.
+    own(s.machine, () => {
+      traffic.stop();
+      if (s.traffic === traffic) s.traffic = null;
+    });
   },
 
   stop_server_traffic(_ctx, s) {
@@ -234,6 +249,7 @@ const HANDLERS: { [T in ClientMessage['type']]: Handler<T> } = {
     await s.finalReport?.done;
     // Written once per connection (off the event loop); a repeated stop gets the same answer.
     const saved = await saveCapture(ctx, s, m.survey_session_id);
+    moveTo(s.machine, 'stopped');
     sendControl(s, { type: 'survey_session_stopped', survey_session_id: m.survey_session_id, conn_id: s.connId, pcap_available: saved });
   },
 };

@@ -1,5 +1,6 @@
 import { controlError } from '../shared/protocol/control.js';
 import type { MetricWriter } from './metric-writer.js';
+import { ownTimeout } from './session-state.js';
 import { sendControl, stopStreams, type Session } from './session.js';
 import { reportSecond } from './stats-report.js';
 
@@ -30,24 +31,16 @@ export function isEnding(s: Session): boolean {
 export function endConnection(writer: MetricWriter, s: Session, code: string, message: string, close: () => void): void {
   if (s.closed || ending.has(s)) return;
   ending.add(s);
-  if (s.streaming) stopStreams(s, Date.now(), () => reportSecond(writer, s, true));
+  if (s.streaming) stopStreams(s, () => reportSecond(writer, s, true));
   // Taken now rather than after Tmax: the connection will not wait for late probes.
   s.finalReport?.now();
   sendControl(s, controlError(code, message));
-  const timer = setTimeout(() => {
-    s.timers.delete(timer);
-    close();
-  }, ERROR_WAY_MS);
-  s.timers.add(timer);
+  ownTimeout(s.machine, ERROR_WAY_MS, close, 'connection');
 }
 
 /** Closes a connection `graceMs` from now (armed once): time for the client to stop its survey and get its capture, e.g. after its measuring time ran out. */
 export function closeAfter(s: Session, graceMs: number, close: () => void): void {
   if (s.closed || closing.has(s)) return;
   closing.add(s);
-  const timer = setTimeout(() => {
-    s.timers.delete(timer);
-    close();
-  }, graceMs);
-  s.timers.add(timer);
+  ownTimeout(s.machine, graceMs, close, 'connection');
 }

@@ -8,7 +8,7 @@ import { startTicker, type Ticker } from '../shared/probe/ticker.js';
 import type { RelayCreatePeerRequest, RelayLoad, RelayTokenClaims } from '../shared/protocol/relay-api.js';
 import { nowMs } from '../shared/time.js';
 import { ApiError, createRelayApi, type RelayService } from './api.js';
-import { captureCounters, captureMessage, createCaptureBudget, discardCapture, type CaptureCounters } from './capture/capture-buffer.js';
+import { captureCounters, captureMessage, createCaptureBudget, type CaptureCounters } from './capture/capture-buffer.js';
 import { createCaptureWriter } from './capture/capture-writer.js';
 import type { RelayConfig } from './config.js';
 import { DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_MAX_CONNECTION_MS, watchConnection } from './connection-watch.js';
@@ -20,10 +20,10 @@ import { createMetricWriter, type MetricWriter } from './metric-writer.js';
 import { countRejected, createRelayMetrics } from './metrics.js';
 import { startOpsServer } from './ops-server.js';
 import { answerOffer, BadOfferError, holdUdpPort, isCandidate } from './peer.js';
+import { moveTo, ownTimeout } from './session-state.js';
 import { startRegistry, type Registry } from './registry.js';
 import { createSurveyClock } from './survey-clock.js';
 import { endSurvey } from './survey-end.js';
-import { isRefused, refuseOversize } from './oversize.js';
 import { oversizeMessage } from '../shared/protocol/limits.js';
 import { CHANNEL_LABELS, closeSession, createSession, type ChannelLabel, type Session } from './session.js';
 
@@ -83,7 +83,6 @@ export async function startRelay(config: RelayConfig, deps: { log?: Logger } = {
     sessions.delete(s.peerId);
     closeSession(s);
     metrics.sessionClosed(s);
-    discardCapture(s.capture);
     // After closeSession: its streaming period is counted in.
     clock.closed(s);
     void registry?.peerClosed({ peer_id: s.peerId, relay_id: config.relayId, magic_key: s.magicKey, conn_id: s.connId });
@@ -104,6 +103,11 @@ export async function startRelay(config: RelayConfig, deps: { log?: Logger } = {
       return;
     }
     s.channels[label] = dc;
+    const markOpen = () => {
+      if (s.machine.state === 'signaled' && CHANNEL_LABELS.every((l) => s.channels[l]?.isOpen())) moveTo(s.machine, 'open');
+    };
+    dc.onOpen(markOpen);
+    markOpen();
     dc.onClosed(() => {
       if (label !== 'bulk') release(s, `${label} channel closed`);
     });
@@ -112,12 +116,12 @@ export async function startRelay(config: RelayConfig, deps: { log?: Logger } = {
       const at = nowMs();
       s.lastHeardAt = Date.now();
       // Sizes first: nothing of an oversized message is stored or parsed.
-      if (isRefused(s) || isEnding(s)) return;
+      if (isEnding(s)) return;
       const tooLarge = oversizeMessage(label, data);
       if (tooLarge) {
         log('warn', 'oversized message', { conn_id: s.connId, label });
         countRejected('too_large');
-        refuseOversize(s, tooLarge, () => release(s, `oversized ${label} message`));
+        endConnection(writer, s, 'too_large', tooLarge, () => release(s, `oversized ${label} message`));
         return;
       }
       try {
@@ -183,11 +187,8 @@ export async function startRelay(config: RelayConfig, deps: { log?: Logger } = {
       // Not transient: libdatachannel closes the transports itself on 'disconnected' and 'failed'.
       if (state === 'failed' || state === 'closed' || state === 'disconnected') release(s, `peer ${state}`);
     });
-    const openTimer = setTimeout(() => {
-      s.timers.delete(openTimer);
-      if (!CHANNEL_LABELS.every((l) => s.channels[l]?.isOpen())) release(s, 'channels not open in time');
-    }, config.openTimeoutMs ?? 15_000);
-    s.timers.add(openTimer);
+    // Owned by 'signaled': it is gone once all three channels are open.
+    ownTimeout(s.machine, config.openTimeoutMs ?? 15_000, () => release(s, 'channels not open in time'));
     watchConnection(s, { idleMs: config.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS, maxMs: config.maxConnectionMs ?? DEFAULT_MAX_CONNECTION_MS }, (code, message) => endWith(s, code, message));
     log('info', 'peer created', { peer_id: s.peerId, conn_id: connId });
     return { peer_id: s.peerId, conn_id: connId, sdp: answer.sdp, type: 'answer' as const };

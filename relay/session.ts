@@ -2,11 +2,12 @@ import type { DataChannel, PeerConnection } from 'node-datachannel';
 import type { ControlMessage } from '../shared/protocol/control.js';
 import { createProbeEndpoint, type ProbeEndpoint } from '../shared/probe/endpoint.js';
 import type { Schedule } from '../shared/probe/tick-group.js';
-import type { Ticker } from '../shared/probe/ticker.js';
+import { startTicker } from '../shared/probe/ticker.js';
 import { emptyDirectionStats, type DirectionStats } from '../shared/stats/direction-stats.js';
 import { nowMs } from '../shared/time.js';
 import { captureMessage, type ConnCapture } from './capture/capture-buffer.js';
 import type { BulkSender } from './throughput.js';
+import { createStateMachine, moveTo, own, ownTimeout, type StateMachine } from './session-state.js';
 
 export type ChannelLabel = 'probe' | 'bulk' | 'control';
 export const CHANNEL_LABELS: readonly ChannelLabel[] = ['probe', 'bulk', 'control'];
@@ -23,8 +24,10 @@ export interface Session {
   channels: Partial<Record<ChannelLabel, DataChannel>>;
   endpoint: ProbeEndpoint;
   surveyId: string | null;
-  /** Probe streams are on. */
-  streaming: boolean;
+  /** The connection's state and what each live state holds (session-state.ts): every timer and stream is owned there. */
+  machine: StateMachine;
+  /** Probe streams are on (the state is 'streaming'). */
+  readonly streaming: boolean;
   /**
    * Measuring time the survey used before the current streaming period, over all its connections as known when
    * the period began (the key's limit is per survey), and when that period began.
@@ -43,15 +46,14 @@ export interface Session {
   inbox: Promise<void>;
   /** Control messages refused in a row for being over budget. */
   controlRefused: number;
-  /** The measuring-time limit of the current streaming period. */
-  limitTimer: ReturnType<typeof setTimeout> | null;
+  /** Arms of the measuring-time limit so far: only the latest may fire. */
+  limitArm: number;
   /** When the client last sent anything (Date.now()): a connection quiet for too long is closed. */
   lastHeardAt: number;
   /** Metric rows written so far by source: with the peer id they make each row's idempotency key. */
   rowSeq: { server: number; client: number };
+  /** Server bulk traffic while it runs (owned by the 'streaming' state). */
   traffic: BulkSender | null;
-  /** The once-a-second stats report while streams run. */
-  statsTicker: Ticker | null;
   /** Bulk bytes this second, each way. */
   bytes: { c2s: number; s2c: number };
   /** The survey's capture of this connection's messages: null before start_survey_session; sealed at its stop. */
@@ -59,8 +61,8 @@ export interface Session {
   /** The client's address as ICE selected it, for the capture file. */
   clientAddr: { ip: string; port: number } | null;
   createdAt: number;
-  closed: boolean;
-  timers: Set<ReturnType<typeof setTimeout>>;
+  /** Everything is released (the state is 'closed'). */
+  readonly closed: boolean;
 }
 
 /** A new session for a peer; the probe endpoint sends s2c probes on the probe channel, capturing each. */
@@ -78,7 +80,10 @@ export function createSession(
     channels: {},
     endpoint: null as unknown as ProbeEndpoint,
     surveyId: null,
-    streaming: false,
+    machine: createStateMachine(),
+    get streaming() {
+      return this.machine.state === 'streaming';
+    },
     measuredMs: 0,
     streamingSince: null,
     clientS2c: emptyDirectionStats(),
@@ -87,18 +92,27 @@ export function createSession(
     controlBudget: { tokens: init.controlBudget?.burst ?? CONTROL_BURST, at: Date.now(), burst: init.controlBudget?.burst ?? CONTROL_BURST, perSecond: init.controlBudget?.perSecond ?? CONTROL_PER_SECOND },
     controlRefused: 0,
     inbox: Promise.resolve(),
-    limitTimer: null,
+    limitArm: 0,
     lastHeardAt: Date.now(),
     rowSeq: { server: 0, client: 0 },
     traffic: null,
-    statsTicker: null,
     bytes: { c2s: 0, s2c: 0 },
     capture: null,
     clientAddr: null,
     createdAt: Date.now(),
-    closed: false,
-    timers: new Set(),
+    get closed() {
+      return this.machine.state === 'closed';
+    },
   };
+  // The peer connection and its channels live as long as the connection.
+  own(s.machine, () => s.pc.close(), 'connection');
+  own(
+    s.machine,
+    () => {
+      for (const label of CHANNEL_LABELS) s.channels[label]?.close();
+    },
+    'connection',
+  );
   s.endpoint = createProbeEndpoint({
     sendDirection: 's2c',
     connId: init.connId,
@@ -150,34 +164,44 @@ export function takeControlToken(s: Session, now = Date.now()): boolean {
 }
 
 /**
- * Stops probe streams and server traffic (timers included); the session stays
- * open. `final` is the stats report still due for the stopped streams
- * (the relay's last c2s window, taken once late probes have had Tmax).
+ * Starts the probe streams: the connection moves to 'streaming', which owns
+ * the probe ticker, the stats ticker (`onSecond`) and the measuring-time
+ * accounting of this period; leaving the state stops all of them.
  */
-export function stopStreams(s: Session, now = Date.now(), final?: () => void): void {
-  if (s.streamingSince !== null) s.measuredMs += now - s.streamingSince;
-  s.streamingSince = null;
-  s.streaming = false;
-  s.endpoint.stop();
-  s.statsTicker?.stop();
-  s.statsTicker = null;
-  s.traffic?.stop();
-  s.traffic = null;
-  if (s.limitTimer) clearTimeout(s.limitTimer);
-  s.limitTimer = null;
+export function startStreams(s: Session, onSecond: () => void, now = Date.now()): boolean {
+  if (!moveTo(s.machine, 'streaming')) return false;
+  s.streamingSince = now;
+  s.endpoint.start();
+  own(s.machine, () => s.endpoint.stop());
+  const stats = startTicker(1000, onSecond);
+  own(s.machine, () => stats.stop());
+  own(s.machine, () => {
+    if (s.streamingSince !== null) s.measuredMs += Date.now() - s.streamingSince;
+    s.streamingSince = null;
+  });
+  return true;
+}
+
+/**
+ * Stops probe streams and server traffic: the connection goes back to
+ * 'surveying', releasing everything the streaming state held; it stays open.
+ * `final` is the stats report still due for the stopped streams (the relay's
+ * last c2s window, taken once late probes have had Tmax).
+ */
+export function stopStreams(s: Session, final?: () => void): void {
+  if (!s.streaming) return;
+  moveTo(s.machine, 'surveying');
   if (final && !s.finalReport) {
     let resolve!: () => void;
     const done = new Promise<void>((r) => (resolve = r));
     const takeNow = () => {
       if (s.finalReport?.done !== done) return;
-      clearTimeout(timer);
-      s.timers.delete(timer);
       s.finalReport = null;
       final();
       resolve();
     };
-    const timer = setTimeout(takeNow, FINAL_REPORT_DELAY_MS);
-    s.timers.add(timer);
+    // The connection's, not the survey's: a stop of the survey must not cancel the window it waits for.
+    ownTimeout(s.machine, FINAL_REPORT_DELAY_MS, takeNow, 'connection');
     s.finalReport = { done, now: takeNow };
   }
 }
@@ -185,25 +209,11 @@ export function stopStreams(s: Session, now = Date.now(), final?: () => void): v
 /** The final report waits this long after the streams stop: the receiver's Tmax plus the control channel's way. */
 export const FINAL_REPORT_DELAY_MS = 600;
 
-/** Releases everything the session holds: timers, streams, channels, the peer connection. */
+/** Releases everything the session holds: the last window is written, then every state's timers, streams, channels and the peer connection go. */
 export function closeSession(s: Session): void {
   if (s.closed) return;
-  s.closed = true;
-  stopStreams(s);
+  if (s.streaming) stopStreams(s);
   // What the stopped streams measured is still written; sends to the closed client fail quietly.
   s.finalReport?.now();
-  for (const t of s.timers) clearTimeout(t);
-  s.timers.clear();
-  for (const label of CHANNEL_LABELS) {
-    try {
-      s.channels[label]?.close();
-    } catch {
-      // Already closed.
-    }
-  }
-  try {
-    s.pc.close();
-  } catch {
-    // Already closed.
-  }
+  moveTo(s.machine, 'closed');
 }

@@ -24,7 +24,11 @@ async function rawClient(magicKey: string): Promise<{ conn: Connection; replies:
   conn.channels.control.onmessage = (e) => {
     const p = parseControlMessage(e.data);
     if (p.ok) replies.push(p.message);
-    for (const w of [...waiters]) if (w.pred(replies)) (waiters.splice(waiters.indexOf(w), 1), w.resolve());
+    for (const w of [...waiters]) {
+      if (!w.pred(replies)) continue;
+      waiters.splice(waiters.indexOf(w), 1);
+      w.resolve();
+    }
   };
   return {
     conn,
@@ -96,6 +100,8 @@ describe('per-connection control budget', () => {
     // The flooder: its budget (a burst of 20, then 5 a second) bounds its client rows, not the 2,000 it sent.
     const flooded = await metricRows(sys.db.db, surveyId);
     expect(flooded.filter((r) => r.source === 'client').length).toBeLessThanOrEqual(40);
+    // One error per streak of refusals, and one more when persistent abuse closes the connection: never one per message.
     expect(flooder.replies.filter((m) => m.type === 'error' && m.code === 'rate_limited').length).toBeLessThanOrEqual(5);
+    await eventually(async () => sys.relay.activePeers() === 0);
   });
 });
