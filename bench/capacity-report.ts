@@ -11,6 +11,8 @@ export const TARGETS = { cpuMsPerSessionSecond: 2, rssBytesPerSession: 1024 * 10
 export type RelayLevel = { n: number; figures: RelayLevelFigures } | { n: number; error: string };
 export type BareLevel = { n: number; figures: BareLevelFigures } | { n: number; error: string };
 
+/** A bare level that lost probes (its loop starved, its ticks skipped) did less work than the relay's: no fair reference. */
+const bareCarried = (f: BareLevelFigures) => f.c2sLossPct < PASS_RULE.maxLossPct && f.s2cLossPct < PASS_RULE.maxLossPct;
 const deliveredPct = (d: DirectionFigures) => (d.sent > 0 ? (d.received / d.sent) * 100 : 0);
 
 /** Why a level does not pass the rule; empty when it passes. */
@@ -87,7 +89,9 @@ export function capacityReport(setup: Record<string, string>, relay: readonly Re
     out[`${at} CPU ms per session-second`] = ms(f.cpuMsPerSessionSecond);
     out[`${at} loss c2s / s2c`] = `${pct(f.c2sLossPct)} / ${pct(f.s2cLossPct)}`;
     if (f.machine) out[`${at} machine busy / client workers' CPU`] = machineRow(f.machine);
-    out[`${at} ratio relay ÷ bare CPU`] = rf ? (rf.cpuMsPerSessionSecond / f.cpuMsPerSessionSecond).toFixed(2) : `n/a (no relay level of ${b.n} ran)`;
+    out[`${at} ratio relay ÷ bare CPU`] = !rf
+      ? `n/a (no relay level of ${b.n} ran)`
+      : `${(rf.cpuMsPerSessionSecond / f.cpuMsPerSessionSecond).toFixed(2)}${bareCarried(f) ? '' : ' (not like for like: the bare echo lost probes, so it did less work)'}`;
   }
   const measured = relay.flatMap((l) => {
     const f = figuresOf(l);
@@ -105,6 +109,7 @@ export function capacityReport(setup: Record<string, string>, relay: readonly Re
         const rf = r ? figuresOf(r) : null;
         if (!f || !rf) return [`${b.n}: n/a`];
         const ratio = rf.cpuMsPerSessionSecond / f.cpuMsPerSessionSecond;
+        if (!bareCarried(f)) return [`${b.n}: n/a (bare echo lost probes)`];
         return [`${b.n}: ${passMiss(ratio <= TARGETS.ratioToBare)} (${ratio.toFixed(2)})`];
       })
       .join(' · ') || 'n/a';

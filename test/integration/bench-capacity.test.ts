@@ -164,6 +164,9 @@ describe('capacity pass rule and report', () => {
     expect(rows['target: ≤ 1 MiB relay RSS per session without capture']).toBe('10: PASS (200 KiB)');
     expect(rows['target: relay ÷ bare CPU ≤ 1.25']).toBe('10: MISS (1.50)');
     expect(Object.keys(rows).some((k) => /raw|≥ 160/.test(k))).toBe(false);
+    const starved = capacityReport({}, [{ n: 10, figures: figures() }], [{ n: 10, figures: { sessions: 10, spanSeconds: 30, cpuMsPerSessionSecond: 0.5, c2sLossPct: 0, s2cLossPct: 30 } }]);
+    expect(starved['bare ndc echo, 10 sessions: ratio relay ÷ bare CPU']).toBe('3.00 (not like for like: the bare echo lost probes, so it did less work)');
+    expect(starved['target: relay ÷ bare CPU ≤ 1.25']).toBe('10: n/a (bare echo lost probes)');
   });
 
   it('takes CAPACITY_LEVELS, CAPACITY_SECONDS and CAPACITY_BARE_LEVELS from the environment and refuses nonsense', () => {
