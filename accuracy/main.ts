@@ -1,7 +1,8 @@
 // npm run accuracy: runs the impairment scenarios through the forwarder and prints injected truth next to NetPoke's numbers.
 import { parseArgs } from 'node:util';
 import * as z from 'zod';
-import { startTestDb, startTestRelay } from '../test/helpers/system.js';
+import { startTestDb } from '../test/helpers/system.js';
+import { startRelayApart } from './relay-apart.js';
 import { describeMachine } from './machine.js';
 import { formatScenario } from './report.js';
 import { runScenario } from './run-scenario.js';
@@ -40,11 +41,11 @@ if (opts.help) {
 const chosen = opts.scenario.length ? SCENARIOS.filter((s) => opts.scenario.includes(s.name)) : SCENARIOS;
 
 console.log(describeMachine());
-console.log(`${chosen.length} scenario(s), ${opts.seconds} s of probing each; relay in this process; headless client and forwarder each in their own.`);
+console.log(`${chosen.length} scenario(s), ${opts.seconds} s of probing each; relay, headless client and forwarder each in a process of their own.`);
 console.log('truth: from the forwarder\'s own log of what it did to each datagram; NetPoke: the survey_metrics rows, aggregated by counts.\n');
 
 const db = await startTestDb();
-const relay = await startTestRelay(db);
+const relay = await startRelayApart({ url: db.url, token: db.authToken }, db.dir);
 let failed = 0;
 try {
   for (const scenario of chosen) {
@@ -57,7 +58,7 @@ try {
     }
   }
 } finally {
-  await relay.close();
+  await relay.stop();
   await db.close();
 }
 if (failed) {

@@ -1,7 +1,6 @@
 // Runs one survey through the forwarder and gathers both sides of the comparison: the forwarder's log and NetPoke's rows.
 import type { Client } from '@libsql/client';
-import type { RelayHandle } from '../relay/relay.js';
-import { eventually } from '../test/helpers/system.js';
+import type { RelayApart } from './relay-apart.js';
 import { captureClientAddr } from './capture-client.js';
 import type { ForwarderLog } from './forwarder.js';
 import { HarnessError } from './harness-error.js';
@@ -24,7 +23,7 @@ export interface ScenarioResult {
 }
 
 export interface Harness {
-  relay: RelayHandle;
+  relay: Pick<RelayApart, 'url' | 'relayId' | 'udpPort'>;
   db: Client;
   /** The relay's data directory (captures are written under it). */
   dataDir: string;
@@ -50,8 +49,8 @@ export async function runScenario(h: Harness, scenario: Scenario, seconds: numbe
     }
     if (stopped.errors.length) throw new HarnessError(`survey errors: ${stopped.errors.join('; ')}`);
     if (!stopped.pcapAvailable) throw new HarnessError('the relay saved no capture, so the client address it selected is unknown');
-    // The stop's last rows are queued; wait until the writer has them all in the database.
-    await eventually(async () => (await h.relay.writer.flush(), h.relay.writer.buffered === 0), 10_000);
+    // The stop's last rows are queued before its answer and leave with the relay's next batch (once a second).
+    await rowsSettled(h.db, survey.surveySessionId);
     const log = await fwd.log();
     // The relay names each connection's capture; the survey row points at it.
     const row = await h.db.execute({ sql: 'SELECT pcap_path FROM survey_sessions WHERE session_id = ?', args: [survey.surveySessionId] });
@@ -71,4 +70,18 @@ export async function runScenario(h: Harness, scenario: Scenario, seconds: numbe
   } finally {
     await fwd.close();
   }
+}
+
+/** Resolves once the survey's rows have stopped changing for longer than the relay's write interval. */
+async function rowsSettled(db: Client, surveyId: string): Promise<void> {
+  const count = async () => Number((await db.execute({ sql: 'SELECT COUNT(*) AS n FROM survey_metrics WHERE session_id = ?', args: [surveyId] })).rows[0]!.n);
+  let last = -1;
+  for (let i = 0; i < 20; i++) {
+    const n = await count();
+    if (n === last && n > 0) return;
+    last = n;
+    // The relay writes once a second: two equal counts 1.5 s apart mean its last batch is in.
+    await new Promise((r) => setTimeout(r, 1_500));
+  }
+  throw new HarnessError('the survey rows kept changing after the stop');
 }

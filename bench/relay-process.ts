@@ -14,7 +14,7 @@ export interface RelayProcess {
 /** Starts `relay/main.ts` on free ports against the given database; resolves once /health answers. `env` adds to (or overrides) its environment. */
 export async function startRelayProcess(dbUrl: string, dbToken: string, dataDir: string, env: Record<string, string> = {}): Promise<RelayProcess> {
   const port = 20000 + Math.floor(Math.random() * 20000);
-  const relayId = 'bench-relay';
+  const relayId = env.RELAY_ID ?? 'bench-relay';
   const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('../relay/main.ts', import.meta.url))], {
     env: {
       ...process.env,

@@ -1,11 +1,22 @@
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compare, metric } from '../../accuracy/compare.js';
 import { formatScenario } from '../../accuracy/report.js';
 import { runScenario } from '../../accuracy/run-scenario.js';
 import type { Scenario } from '../../accuracy/scenarios.js';
-import { useDbAndRelay } from '../helpers/use-system.js';
+import { startRelayApart, type RelayApart } from '../../accuracy/relay-apart.js';
+import { startTestDb, type TestDb } from '../helpers/system.js';
 
-const sys = useDbAndRelay();
+// The relay in a process of its own, as deployed; the database server stays in this one.
+let db: TestDb;
+let relay: RelayApart;
+beforeAll(async () => {
+  db = await startTestDb();
+  relay = await startRelayApart({ url: db.url, token: db.authToken }, db.dir);
+});
+afterAll(async () => {
+  await relay?.stop();
+  await db?.close();
+});
 
 const impairment = { delayMs: 10, jitterMs: 3, lossPct: 1, reorderPct: 1 };
 const scenario: Scenario = { name: 'it-10ms-jitter3-loss1-reorder1', c2s: impairment, s2c: impairment, seed: 20_240_611 };
@@ -15,7 +26,7 @@ describe('accuracy: NetPoke against a seeded impairment forwarder', () => {
   it(
     'measures the loss, reordering and round trip the forwarder injected, with all traffic through it',
     async () => {
-      const r = await runScenario({ relay: sys.relay, db: sys.db.db, dataDir: sys.db.dir }, scenario, SECONDS);
+      const r = await runScenario({ relay, db: db.db, dataDir: db.dir }, scenario, SECONDS);
       // Printed so a failing run still shows every number (the stats code is being reworked alongside).
       console.log(formatScenario(r));
 
@@ -25,7 +36,8 @@ describe('accuracy: NetPoke against a seeded impairment forwarder', () => {
       expect(r.relaySawClient).toEqual({ ip: '127.0.0.1', port: r.log.upstreams[0]!.port });
       for (const dir of ['c2s', 's2c'] as const) {
         expect(r.truth[dir].seen).toBeGreaterThan(SECONDS * 100 * 0.9);
-        expect(r.measured[dir].stats.probe_count).toBeLessThanOrEqual(r.truth[dir].forwarded);
+        // (Probes per datagram are not checked here: a stalled sender's SCTP bundles several probes into one
+        // datagram. runScenario's bypass check compares the bytes the forwarder carried instead.)
         // The impairment really happened.
         expect(r.truth[dir].dropped).toBeGreaterThan(0);
         expect(r.truth[dir].reordered).toBeGreaterThan(0);
