@@ -139,7 +139,8 @@ function printSummary(s: SurveySummary & { survey_session_id: string; seconds: n
   for (const dir of ['c2s', 's2c'] as const) {
     const d = s[dir];
     console.log(
-      `  ${dir}: ${d.probe_count} probes of ${d.probes_expected ?? d.probe_count} expected, loss ${d.loss_rate.toFixed(2)} %, reorder ${d.reorder_rate.toFixed(2)} %, ` +
+      // Received counts every arrival; loss is over the seqs settled (an abrupt end leaves the last ones unsettled).
+      `  ${dir}: ${d.probe_count} probes received, loss ${d.loss_rate.toFixed(2)} % of ${d.probes_expected ?? d.probe_count} settled, reorder ${d.reorder_rate.toFixed(2)} %, ` +
         `delay deviation p50/p99 ${d.delay_deviation_ms[0].toFixed(3)}/${d.delay_deviation_ms[1].toFixed(3)} ms, ` +
         `jitter p50 ${d.jitter_ms[0].toFixed(3)} ms, RTT p50/p99 ${d.rtt_ms[0].toFixed(3)}/${d.rtt_ms[1].toFixed(3)} ms` +
         (d.sender_paused_ms ? `, sender paused ${(d.sender_paused_ms / 1000).toFixed(1)} s (not counted as loss)` : ''),
