@@ -1,4 +1,4 @@
-// `npm run probe -- --url http://127.0.0.1:8787 --key KEY --duration 30s [--json] [--connections N] [--throughput] [--relay-only]`:
+// `npm run probe -- --url http://127.0.0.1:8787 --key KEY --duration 30s [--json] [--connections N] [--throughput] [--upload] [--relay-only]`:
 // the headless NetPoke client. Runs one survey and prints per-second stats of both directions, then a summary.
 import { parseArgs } from 'node:util';
 import * as z from 'zod';
@@ -23,10 +23,11 @@ const ArgsSchema = z.object({
   connections: z.coerce.number().int().min(1).max(4),
   json: z.boolean(),
   throughput: z.boolean(),
+  upload: z.boolean(),
   'relay-only': z.boolean(),
 });
 
-const USAGE = 'usage: npm run probe -- --url http://127.0.0.1:8787 --key KEY [--duration 30s] [--connections 1..4] [--throughput] [--relay-only] [--json]';
+const USAGE = 'usage: npm run probe -- --url http://127.0.0.1:8787 --key KEY [--duration 30s] [--connections 1..4] [--throughput] [--upload] [--relay-only] [--json]';
 
 /** Exit codes: 0 ok, 1 failure while measuring, 2 bad arguments or refused key. */
 async function main(): Promise<number> {
@@ -40,6 +41,8 @@ async function main(): Promise<number> {
         connections: { type: 'string', default: '1' },
         json: { type: 'boolean', default: false },
         throughput: { type: 'boolean', default: false },
+        // Upload throughput (this client sends bulk data); with --throughput, both ways at once.
+        upload: { type: 'boolean', default: false },
         // Only TURN-relayed paths: checks that a network blocking direct UDP can still measure.
         'relay-only': { type: 'boolean', default: false },
         help: { type: 'boolean', default: false },
@@ -74,6 +77,7 @@ async function main(): Promise<number> {
       durationMs: args.duration,
       connections: args.connections,
       throughput: args.throughput,
+      upload: args.upload,
       relayOnly: args['relay-only'],
       abort: abort.signal,
       onEvent: (e) => {

@@ -10,7 +10,10 @@ export interface RunProbeOptions {
   key: string;
   durationMs: number;
   connections?: number;
+  /** Throughput test, download: the relay sends bulk data. */
   throughput?: boolean;
+  /** Throughput test, upload: this client sends bulk data (both at once with `throughput`). */
+  upload?: boolean;
   /** Replaces edge signaling, e.g. to talk straight to a relay. */
   signal?: Signal;
   /** Connect through the edge's TURN server only (`--relay-only`). */
@@ -74,7 +77,7 @@ export async function runProbe(opts: RunProbeOptions): Promise<RunProbeResult> {
       opts.onEvent?.(e);
     },
   });
-  if (opts.throughput) survey.setServerTraffic(true);
+  if (opts.throughput || opts.upload) survey.setTraffic({ download: opts.throughput ?? false, upload: opts.upload ?? false });
   const timer = setTimeout(() => ended?.('duration'), opts.durationMs);
   const onAbort = () => ended?.('abort');
   opts.abort?.addEventListener('abort', onAbort);
