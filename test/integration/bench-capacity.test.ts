@@ -166,7 +166,14 @@ describe('capacity pass rule and report', () => {
     expect(Object.keys(rows).some((k) => /raw|≥ 160/.test(k))).toBe(false);
     const starved = capacityReport({}, [{ n: 10, figures: figures() }], [{ n: 10, figures: { sessions: 10, spanSeconds: 30, cpuMsPerSessionSecond: 0.5, c2sLossPct: 0, s2cLossPct: 30 } }]);
     expect(starved['bare ndc echo, 10 sessions: ratio relay ÷ bare CPU']).toBe('3.00 (not like for like: the bare echo lost probes, so it did less work)');
-    expect(starved['target: relay ÷ bare CPU ≤ 1.25']).toBe('10: n/a (bare echo lost probes)');
+    expect(starved['target: relay ÷ bare CPU ≤ 1.25']).toBe('10: n/a (not like for like: the bare echo lost probes, so it did less work)');
+    // A relay that skipped most of its sends spent less CPU than the load costs: no PASS for it.
+    const behind = figures({ s2c: { sent: 3_000, received: 3_000, lossPct: 0, delayP99Ms: 1, relayTotal: 3_000 } });
+    const fell = capacityReport({}, [{ n: 10, figures: behind }], [{ n: 10, figures: { sessions: 10, spanSeconds: 30, cpuMsPerSessionSecond: 2, c2sLossPct: 0, s2cLossPct: 0 } }]);
+    expect(fell['10 sessions: sent ÷ schedule c2s / s2c']).toBe('100.000 % / 10.000 %');
+    expect(fell['10 sessions: relay CPU ms per session-second']).toBe('1.500 (understated: the load was not carried in full)');
+    expect(fell['target: ≤ 2 ms relay CPU per session-second (≥ 500 sessions per core)']).toBe('10: n/a, the relay fell behind (1.500)');
+    expect(fell['target: relay ÷ bare CPU ≤ 1.25']).toBe('10: n/a (not like for like: the relay fell behind, so it did less work)');
   });
 
   it('takes CAPACITY_LEVELS, CAPACITY_SECONDS and CAPACITY_BARE_LEVELS from the environment and refuses nonsense', () => {
