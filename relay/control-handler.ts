@@ -26,7 +26,7 @@ export interface ControlContext {
   /** The magic key a survey was started with (live on this relay or recorded), null for a new survey. */
   surveyOwner: (surveyId: string) => Promise<string | null>;
   /** Ends a connection that keeps abusing its budget. */
-  close?: (s: Session, why: string) => void;
+  close?: (s: Session, why: string, reason?: 'rate_limited' | 'closed') => void;
   /** Measuring time of each survey over all its connections (the key's limit is per survey). */
   clock: SurveyClock;
   /** How long a connection whose measuring time is used up stays open (default DEFAULT_LIMIT_GRACE_MS). */
@@ -53,7 +53,7 @@ export function receiveControl(ctx: ControlContext, s: Session, text: unknown): 
     if (s.controlRefused++ === 0) sendControl(s, controlError('rate_limited', 'too many control messages on this connection; slow down'));
     if (s.controlRefused === MAX_REFUSED_IN_A_ROW) {
       // Told in words first; the close waits for the error's way (closing at once can overtake it).
-      endConnection(ctx.writer, s, 'rate_limited', 'this connection is closed: it kept sending control messages far over its budget', () => ctx.close?.(s, 'control message flood'));
+      endConnection(ctx.writer, s, 'rate_limited', 'this connection is closed: it kept sending control messages far over its budget', () => ctx.close?.(s, 'control message flood', 'rate_limited'));
     }
     return;
   }

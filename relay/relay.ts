@@ -3,6 +3,7 @@ import { createClient } from '@libsql/client';
 import type { DataChannel } from 'node-datachannel';
 import { migrate } from '../shared/db/migrate.js';
 import { uuid } from '../shared/ids.js';
+import type { SurveyEndReason } from '../shared/db/surveys.js';
 import { createTickGroup } from '../shared/probe/tick-group.js';
 import { startTicker, type Ticker } from '../shared/probe/ticker.js';
 import type { RelayCreatePeerRequest, RelayLoad, RelayTokenClaims } from '../shared/protocol/relay-api.js';
@@ -62,7 +63,7 @@ export async function startRelay(config: RelayConfig, deps: { log?: Logger } = {
     dataDir: config.dataDir,
     relayId: config.relayId,
     relayAddr: { ip: config.publicAddress ?? config.bindAddress, port: config.udpPort },
-    close: (s, why) => release(s, why),
+    close: (s, why, reason) => release(s, why, reason),
     clock,
     limitGraceMs: config.limitGraceMs,
     surveyOwner: async (surveyId) => {
@@ -77,9 +78,9 @@ export async function startRelay(config: RelayConfig, deps: { log?: Logger } = {
 
   // Set by close(): the surveys still open then end as 'relay_shutdown', not 'closed'.
   let shuttingDown = false;
-  const release = (s: Session, why: string) => {
+  const release = (s: Session, why: string, reason: Exclude<SurveyEndReason, 'relay_restart' | 'relay_shutdown'> = 'closed') => {
     if (!sessions.has(s.peerId)) return;
-    endSurvey(writer, s, shuttingDown ? 'relay_shutdown' : 'closed');
+    endSurvey(writer, s, shuttingDown ? 'relay_shutdown' : reason);
     sessions.delete(s.peerId);
     closeSession(s);
     metrics.sessionClosed(s);
@@ -90,10 +91,10 @@ export async function startRelay(config: RelayConfig, deps: { log?: Logger } = {
   };
 
   /** Ends a connection with an `error` that tells the client why (idle, too long open, key revoked or expired). */
-  const endWith = (s: Session, code: string, message: string) => {
+  const endWith = (s: Session, code: 'idle_timeout' | 'connection_time_limit' | 'key_revoked' | 'key_expired', message: string) => {
     if (!sessions.has(s.peerId)) return;
     log('info', 'ending a connection', { peer_id: s.peerId, conn_id: s.connId, code });
-    endConnection(writer, s, code, message, () => release(s, code));
+    endConnection(writer, s, code, message, () => release(s, code, code));
   };
 
   const onChannel = (s: Session, dc: DataChannel) => {
@@ -121,7 +122,7 @@ export async function startRelay(config: RelayConfig, deps: { log?: Logger } = {
       if (tooLarge) {
         log('warn', 'oversized message', { conn_id: s.connId, label });
         countRejected('too_large');
-        endConnection(writer, s, 'too_large', tooLarge, () => release(s, `oversized ${label} message`));
+        endConnection(writer, s, 'too_large', tooLarge, () => release(s, `oversized ${label} message`, 'too_large'));
         return;
       }
       try {

@@ -86,7 +86,18 @@ export function insertSurveyCapture(c: { session_id: string; conn_id: string; pe
 }
 
 /** How a survey ended (survey_sessions.end_reason). */
-export type SurveyEndReason = 'stopped' | 'closed' | 'relay_shutdown' | 'relay_restart';
+/** How a survey's connection ended: by the client, the relay's going, or a limit the relay enforced (the `error` code it sent). */
+export type SurveyEndReason =
+  | 'stopped'
+  | 'closed'
+  | 'relay_shutdown'
+  | 'relay_restart'
+  | 'idle_timeout'
+  | 'connection_time_limit'
+  | 'key_revoked'
+  | 'key_expired'
+  | 'too_large'
+  | 'rate_limited';
 
 /** Records a survey's end; of several ends (one per connection) the latest wins, and end_time never moves back. */
 export function endSurveySession(sessionId: string, at: number, reason: SurveyEndReason): InStatement {

@@ -7,7 +7,7 @@ import { createMagicKey } from '../../shared/db/keys.js';
 import { SignalingStartResponseSchema } from '../../shared/protocol/signaling.js';
 import type { RelayHandle } from '../../relay/relay.js';
 import { eventually, metricRows, startTestDb, startTestRelay, type TestDb } from '../helpers/system.js';
-import { startTestEdge, type TestEdge } from '../helpers/edge.js';
+import { makeOffer, startTestEdge, type TestEdge } from '../helpers/edge.js';
 
 let db: TestDb;
 let relay: RelayHandle;
@@ -84,6 +84,32 @@ describe('surveys through the edge', () => {
     expect(new Set(iceStatuses)).toEqual(new Set([204]));
     expect(result.stoppedBy).toBe('duration');
     await expectRecorded(result.surveySessionId, result.connIds[0]!, 2);
+    await expectNothingOpen();
+  });
+
+  it('answers 409 conflict to a signaling that names a live conn_id, and the live survey goes on', async () => {
+    let liveConnId = '';
+    let finished: Awaited<ReturnType<typeof runProbe>> | null = null;
+    const probing = new Promise<void>((resolve) => {
+      void runProbe({
+        url: edge.url,
+        key,
+        durationMs: 4_000,
+        onEvent: (e) => {
+          if (e.type === 'stats' && !liveConnId) {
+            liveConnId = e.conn_id;
+            resolve();
+          }
+        },
+      }).then((r) => (finished = r));
+    });
+    await probing;
+    const resp = await edge.post('/api/signaling/start', { sdp: await makeOffer(), type: 'offer', magic_key: key, conn_id: liveConnId });
+    expect(resp.status).toBe(409);
+    expect(((await resp.json()) as { error: { code: string } }).error.code).toBe('conflict');
+    await eventually(async () => finished !== null, 15_000);
+    expect(finished!.stoppedBy).toBe('duration');
+    await expectRecorded(finished!.surveySessionId, liveConnId, 2);
     await expectNothingOpen();
   });
 });

@@ -222,8 +222,13 @@ describe('revocation and expiry', () => {
     expect(sent).toBeGreaterThan(windowsBefore);
     expect(c.replies.at(-2)?.type).toBe('probe_stats');
     await eventually(async () => (await metricRows(db.db, surveyId)).filter((r) => r.source === 'server').length === sent);
-    const rs = await db.db.execute({ sql: 'SELECT end_time FROM survey_sessions WHERE session_id = ?', args: [surveyId] });
+    const rs = await eventually(async () => {
+      const r = await db.db.execute({ sql: 'SELECT end_time, end_reason FROM survey_sessions WHERE session_id = ?', args: [surveyId] });
+      return r.rows[0]?.end_reason ? r : null;
+    });
     expect(Number(rs.rows[0]?.end_time)).toBeGreaterThanOrEqual(revokedAt);
+    // The survey says why it ended.
+    expect(rs.rows[0]?.end_reason).toBe('key_revoked');
   });
 
   it('a key that expires during a session ends it with key_expired', async () => {
