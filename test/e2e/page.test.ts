@@ -6,22 +6,11 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildPage } from '../../page/build.js';
 import { startLocalSystem, type LocalSystem } from '../helpers/npm-start.js';
+import { CHROMIUM, CHROMIUM_ARGS } from '../helpers/chromium-args.js';
 import { startRawChromium } from '../helpers/raw-chromium.js';
 import { eventually, metricRows } from '../helpers/system.js';
 
 const ARTIFACTS = resolve(import.meta.dirname, '../../test-artifacts');
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-  '--allow-loopback-in-peer-connection',
-  // One --disable-features argument only: a second one silently replaces the first.
-  '--disable-features=WebRtcHideLocalIpsWithMdns',
-];
 
 // The system exactly as the README starts it: `npm start` (database, relay, page build, wrangler dev).
 let sys: LocalSystem;
@@ -32,7 +21,7 @@ beforeAll(async () => {
   mkdirSync(ARTIFACTS, { recursive: true });
   sys = await startLocalSystem();
   db = createClient({ url: sys.dbUrl, authToken: sys.dbAuthToken });
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
 });
 afterAll(async () => {
   await browser?.close();
@@ -141,7 +130,7 @@ describe('measurement page in headless Chromium', () => {
 describe('a hidden tab', () => {
   it('hides the page for 5 s mid-survey: the rows of that time show no loss and no reordering, and the page says what happened', async () => {
     // Raw Chromium: tabs switched as a person switches them (Playwright would keep the page visible).
-    const chrome = await startRawChromium(CHROMIUM_ARGS.slice(7));
+    const chrome = await startRawChromium();
     try {
       const tab = await chrome.open(`${sys.url}/?key=demo`);
       await eventually(() => tab.evaluate<boolean>("document.readyState === 'complete' && !!document.querySelector('#start')"));

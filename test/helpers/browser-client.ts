@@ -3,24 +3,10 @@
 import { resolve } from 'node:path';
 import { build } from 'esbuild';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { CHROMIUM, CHROMIUM_ARGS } from './chromium-args.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 
-export const CHROMIUM = '/usr/bin/chromium';
-
-/** Flags for WebRTC on loopback in a headless container (the relay and TURN server listen on 127.0.0.1). */
-export const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-  '--allow-loopback-in-peer-connection',
-  // One --disable-features argument only: a second one silently replaces the first.
-  '--disable-features=WebRtcHideLocalIpsWithMdns',
-];
 
 /** Starts headless Chromium (Debian's, as .ci/run installs it). */
 export function launchChromium(): Promise<Browser> {

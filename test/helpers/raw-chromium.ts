@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import WebSocket from 'ws';
+import { CHROMIUM, CHROMIUM_ARGS } from './chromium-args.js';
 import { freeTcpPort } from './npm-start.js';
 import { eventually } from './system.js';
 
@@ -23,23 +24,16 @@ export interface RawChromium {
 }
 
 /** Starts headless Chromium with remote debugging on a free loopback port. */
-export async function startRawChromium(extraArgs: string[] = []): Promise<RawChromium> {
+export async function startRawChromium(): Promise<RawChromium> {
   const port = await freeTcpPort();
   const profile = mkdtempSync(join(tmpdir(), 'netpoke-chromium-'));
   const proc: ChildProcess = spawn(
-    '/usr/bin/chromium',
+    CHROMIUM,
     [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
+      ...CHROMIUM_ARGS,
       `--user-data-dir=${profile}`,
       `--remote-debugging-port=${port}`,
       '--remote-debugging-address=127.0.0.1',
-      ...extraArgs,
       'about:blank',
     ],
     { stdio: 'ignore' },

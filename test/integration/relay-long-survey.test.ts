@@ -1,11 +1,9 @@
 // A long survey must not grow the relay: the equivalent of a default 10-minute survey (60,000 probes),
 // injected at speed with capture on, keeps the relay's heap within a stated bound.
-import { RTCPeerConnection } from 'node-datachannel/polyfill';
 import { describe, expect, it } from 'vitest';
-import { openConnection } from '../../client/connection.js';
 import { uuid } from '../../shared/ids.js';
-import { parseControlMessage, type ControlMessage } from '../../shared/protocol/control.js';
 import { directSignal, eventually, metricRows } from '../helpers/system.js';
+import { openRawClient } from '../helpers/raw-client.js';
 import { useDbAndRelay } from '../helpers/use-system.js';
 
 const sys = useDbAndRelay();
@@ -16,21 +14,12 @@ const PROBES = 60_000;
 
 describe('a 10-minute survey injected at speed', () => {
   it(`keeps the relay heap within ${HEAP_BOUND_MB} MB and its capture within the per-connection cap`, async () => {
-    const conn = await openConnection({
-      RTCPeerConnection: RTCPeerConnection as unknown as typeof globalThis.RTCPeerConnection,
-      signal: directSignal(sys.relay, { magicKey: 'key-long' }),
-      connId: uuid(),
-      iceTimeoutMs: 10_000,
-    });
-    const replies: ControlMessage[] = [];
-    conn.channels.control.onmessage = (e) => {
-      const p = parseControlMessage(e.data);
-      if (p.ok) replies.push(p.message);
-    };
+    const raw = await openRawClient(directSignal(sys.relay, { magicKey: 'key-long' }));
+    const { conn } = raw;
     const surveyId = uuid();
     const ids = { survey_session_id: surveyId, conn_id: conn.connId };
     conn.channels.control.send(JSON.stringify({ type: 'start_survey_session', ...ids }));
-    await eventually(async () => replies.some((m) => m.type === 'server_side_ready'));
+    await raw.until((r) => r.some((m) => m.type === 'server_side_ready'));
     conn.channels.control.send(JSON.stringify({ type: 'start_probe_streams', ...ids }));
     global.gc!();
     const before = process.memoryUsage().heapUsed;

@@ -1,42 +1,16 @@
 // A relay on the open internet: a client cannot attach to another key's survey, reuse a live conn_id,
 // or flood the control channel into other people's rows.
-import { RTCPeerConnection } from 'node-datachannel/polyfill';
 import { describe, expect, it } from 'vitest';
-import { openConnection, type Connection } from '../../client/connection.js';
 import { runProbe } from '../../cli/run-probe.js';
-import { parseControlMessage, type ControlMessage } from '../../shared/protocol/control.js';
 import { uuid } from '../../shared/ids.js';
 import { directSignal, eventually, metricRows, relayToken } from '../helpers/system.js';
+import { openRawClient } from '../helpers/raw-client.js';
 import { useDbAndRelay } from '../helpers/use-system.js';
 
 const sys = useDbAndRelay();
 
-/** A bare connection whose control replies are collected, for speaking the protocol by hand. */
-async function rawClient(magicKey: string): Promise<{ conn: Connection; replies: ControlMessage[]; send: (m: object) => void; until: (pred: (r: ControlMessage[]) => boolean) => Promise<void> }> {
-  const conn = await openConnection({
-    RTCPeerConnection: RTCPeerConnection as unknown as typeof globalThis.RTCPeerConnection,
-    signal: directSignal(sys.relay, { magicKey }),
-    connId: uuid(),
-    iceTimeoutMs: 10_000,
-  });
-  const replies: ControlMessage[] = [];
-  const waiters: { pred: (r: ControlMessage[]) => boolean; resolve: () => void }[] = [];
-  conn.channels.control.onmessage = (e) => {
-    const p = parseControlMessage(e.data);
-    if (p.ok) replies.push(p.message);
-    for (const w of [...waiters]) {
-      if (!w.pred(replies)) continue;
-      waiters.splice(waiters.indexOf(w), 1);
-      w.resolve();
-    }
-  };
-  return {
-    conn,
-    replies,
-    send: (m) => conn.channels.control.send(JSON.stringify({ conn_id: conn.connId, ...m })),
-    until: (pred) => new Promise((resolve) => (pred(replies) ? resolve() : waiters.push({ pred, resolve }))),
-  };
-}
+/** A bare connection straight to the relay, under `magicKey`, speaking the control protocol by hand. */
+const rawClient = (magicKey: string) => openRawClient(directSignal(sys.relay, { magicKey }));
 
 describe('survey ownership', () => {
   it('refuses an attach to another key’s survey with forbidden, and the victim’s rows stay untouched', async () => {

@@ -1,12 +1,10 @@
 // Numbers that cannot poison anything: absurd timestamps and stats from one client are refused at the
 // border, and every other session's rows keep landing.
-import { RTCPeerConnection } from 'node-datachannel/polyfill';
 import { describe, expect, it } from 'vitest';
-import { openConnection } from '../../client/connection.js';
 import { runProbe } from '../../cli/run-probe.js';
 import { uuid } from '../../shared/ids.js';
-import { parseControlMessage, type ControlMessage } from '../../shared/protocol/control.js';
 import { directSignal, eventually, metricRows } from '../helpers/system.js';
+import { openRawClient } from '../helpers/raw-client.js';
 import { useDbAndRelay } from '../helpers/use-system.js';
 
 const sys = useDbAndRelay();
@@ -14,21 +12,12 @@ const sys = useDbAndRelay();
 describe('poison numbers', () => {
   it('refuses absurd probe timestamps and stats; the stored rows stay finite and another session loses nothing', async () => {
     const honest = runProbe({ url: '', key: 'x', durationMs: 4_000, signal: directSignal(sys.relay, { magicKey: 'key-honest' }) });
-    const conn = await openConnection({
-      RTCPeerConnection: RTCPeerConnection as unknown as typeof globalThis.RTCPeerConnection,
-      signal: directSignal(sys.relay, { magicKey: 'key-poison' }),
-      connId: uuid(),
-      iceTimeoutMs: 10_000,
-    });
-    const replies: ControlMessage[] = [];
-    conn.channels.control.onmessage = (e) => {
-      const p = parseControlMessage(e.data);
-      if (p.ok) replies.push(p.message);
-    };
+    const raw = await openRawClient(directSignal(sys.relay, { magicKey: 'key-poison' }));
+    const { conn } = raw;
     const surveyId = uuid();
     const ids = { survey_session_id: surveyId, conn_id: conn.connId };
     conn.channels.control.send(JSON.stringify({ type: 'start_survey_session', ...ids }));
-    await eventually(async () => replies.some((m) => m.type === 'server_side_ready'));
+    await raw.until((r) => r.some((m) => m.type === 'server_side_ready'));
     conn.channels.control.send(JSON.stringify({ type: 'start_probe_streams', ...ids }));
     // Probes from the far future and the far past, with absurd echoes, between ordinary ones.
     const now = Date.now();
@@ -46,7 +35,7 @@ describe('poison numbers', () => {
     }
     const big = { delay_deviation_ms: [1.7e308, 0, 0, 0], rtt_ms: [0, 0, 0, 0], jitter_ms: [0, 0, 0, 0], loss_rate: 0, reorder_rate: 0, probe_count: 1e15, baseline_delay_ms: -1.7e308 };
     conn.channels.control.send(JSON.stringify({ type: 'probe_stats', ...ids, timestamp_ms: now, c2s_stats: big, s2c_stats: big }));
-    await eventually(async () => replies.some((m) => m.type === 'error' && m.code === 'invalid_message'));
+    await raw.until((r) => r.some((m) => m.type === 'error' && m.code === 'invalid_message'));
     // The poisoned connection still gets its seconds written, all finite.
     await eventually(async () => (await metricRows(sys.db.db, surveyId)).filter((r) => r.source === 'server').length >= 2);
     conn.close();
