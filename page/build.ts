@@ -16,30 +16,9 @@ export interface PageBuild {
 /** Bundles and minifies the page (no source maps, no third-party URLs) into `outDir`. */
 export async function buildPage(outDir = join(ROOT, 'edge/assets')): Promise<PageBuild> {
   await mkdir(outDir, { recursive: true });
-  const js = await build({
-    entryPoints: [join(ROOT, 'page/main.ts')],
-    // Before any page code: the page runs under a CSP without 'unsafe-eval' (edge/security.ts).
-    inject: [join(ROOT, 'page/csp.ts')],
-    bundle: true,
-    minify: true,
-    format: 'esm',
-    target: 'es2020',
-    platform: 'browser',
-    write: false,
-    legalComments: 'none',
-    logLevel: 'warning',
-  });
-  const worker = await build({
-    entryPoints: [join(ROOT, 'page/tick-worker.ts')],
-    bundle: true,
-    minify: true,
-    format: 'esm',
-    target: 'es2020',
-    platform: 'browser',
-    write: false,
-    legalComments: 'none',
-    logLevel: 'warning',
-  });
+  // Before any page code: the page runs under a CSP without 'unsafe-eval' (edge/security.ts).
+  const js = await bundleScript('page/main.ts', [join(ROOT, 'page/csp.ts')]);
+  const worker = await bundleScript('page/tick-worker.ts');
   const css = await build({
     stdin: {
       contents: `@import "uplot/dist/uPlot.min.css";\n${await readFile(join(ROOT, 'page/styles.css'), 'utf8')}`,
@@ -53,8 +32,8 @@ export async function buildPage(outDir = join(ROOT, 'edge/assets')): Promise<Pag
   });
   const out: Record<string, Uint8Array | string> = {
     'index.html': await readFile(join(ROOT, 'page/index.html'), 'utf8'),
-    'app.js': js.outputFiles[0]!.contents,
-    'tick-worker.js': worker.outputFiles[0]!.contents,
+    'app.js': js,
+    'tick-worker.js': worker,
     'app.css': css.outputFiles[0]!.contents,
   };
   const files: PageBuild['files'] = {};
@@ -65,6 +44,23 @@ export async function buildPage(outDir = join(ROOT, 'edge/assets')): Promise<Pag
   }
   const sum = (k: 'bytes' | 'gzip') => Object.values(files).reduce((n, f) => n + f[k], 0);
   return { files, bytes: sum('bytes'), gzip: sum('gzip') };
+}
+
+/** One browser script, bundled and minified as an ES module (no source maps, no third-party URLs). */
+async function bundleScript(entry: string, inject: string[] = []): Promise<Uint8Array> {
+  const out = await build({
+    entryPoints: [join(ROOT, entry)],
+    inject,
+    bundle: true,
+    minify: true,
+    format: 'esm',
+    target: 'es2020',
+    platform: 'browser',
+    write: false,
+    legalComments: 'none',
+    logLevel: 'warning',
+  });
+  return out.outputFiles[0]!.contents;
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
