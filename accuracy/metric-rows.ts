@@ -57,7 +57,7 @@ export interface MeasuredDirection {
 }
 
 /** What NetPoke recorded for a survey: c2s as the relay measured it, s2c as the client measured and reported it. */
-export async function measuredBySurvey(db: Client, surveyId: string): Promise<Record<'c2s' | 's2c', MeasuredDirection>> {
+export async function measuredBySurvey(db: Client, surveyId: string): Promise<Record<'c2s' | 's2c', MeasuredDirection> & { rttP50: number }> {
   const rs = await db.execute({ sql: 'SELECT * FROM survey_metrics WHERE session_id = ? ORDER BY id', args: [surveyId] });
   const rows = rs.rows.map((r) => MetricRowSchema.parse({ ...r }));
   const pick = (source: MetricRow['source'], direction: MetricRow['direction']): MeasuredDirection => {
@@ -65,5 +65,7 @@ export async function measuredBySurvey(db: Client, surveyId: string): Promise<Re
     const stats = aggregateStats(list);
     return { rows: list.length, stats, reordered: Math.round((stats.reorder_rate / 100) * stats.probe_count) };
   };
-  return { c2s: pick('server', 'c2s'), s2c: pick('client', 's2c') };
+  // The round trip is one quantity, measured from both ends: the survey's RTT p50 takes every row's seconds.
+  const rttP50 = aggregateStats(rows.map(rowToStats)).rtt_ms[0];
+  return { c2s: pick('server', 'c2s'), s2c: pick('client', 's2c'), rttP50 };
 }

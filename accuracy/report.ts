@@ -29,6 +29,8 @@ export function formatScenario(r: ScenarioResult): string {
       lines.push(`   ${pad(x.metric + unit, 22)}${padL(fmt(x.truth, x.unit), 10)}${padL(fmt(x.netpoke, x.unit), 10)}${padL(fmt(x.netpoke - x.truth, x.unit), 10)}`);
     }
   }
+  const rttTruth = c.c2s.find((x) => x.metric === 'RTT p50')!.truth;
+  lines.push(`-- round trip (both ends' rows): RTT p50 truth ${rttTruth.toFixed(2)} ms, NetPoke ${r.measured.rttP50.toFixed(2)} ms, diff ${(r.measured.rttP50 - rttTruth).toFixed(2)} ms`);
   lines.push(`   path: relay selected client ${r.relaySawClient.ip}:${r.relaySawClient.port} = forwarder upstream; client-facing port ${r.log.port}`);
   return lines.join('\n');
 }
