@@ -36,7 +36,8 @@ export async function startRawChromium(): Promise<RawChromium> {
       '--remote-debugging-address=127.0.0.1',
       'about:blank',
     ],
-    { stdio: 'ignore' },
+    // Its own process group, so stop() takes the renderers and helpers down with it.
+    { stdio: 'ignore', detached: true },
   );
   const base = `http://127.0.0.1:${port}/json`;
   await eventually(async () => (await fetch(`${base}/version`).catch(() => null))?.ok, 15_000);
@@ -77,9 +78,24 @@ export async function startRawChromium(): Promise<RawChromium> {
     },
     async stop() {
       for (const ws of sockets) ws.close();
-      proc.kill('SIGTERM');
-      await new Promise((r) => (proc.exitCode !== null ? r(null) : proc.once('exit', r)));
-      rmSync(profile, { recursive: true, force: true });
+      const exited = new Promise((r) => (proc.exitCode !== null || proc.signalCode !== null ? r(null) : proc.once('exit', r)));
+      try {
+        process.kill(-proc.pid!, 'SIGTERM');
+      } catch {
+        proc.kill('SIGTERM');
+      }
+      await exited;
+      try {
+        process.kill(-proc.pid!, 'SIGKILL');
+      } catch {
+        // The group is gone.
+      }
+      // A helper process may still be flushing the profile for a moment: retry, and never fail a test over a temp dir.
+      try {
+        rmSync(profile, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
+      } catch {
+        // Left in the temp dir.
+      }
     },
   };
 }
