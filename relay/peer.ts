@@ -32,15 +32,7 @@ export async function answerOffer(name: string, offerSdp: string, opts: PeerOpti
   }
   const pc = new nodeDataChannel.PeerConnection(name, muxConfig(opts));
   try {
-    const gathered = new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, opts.gatherTimeoutMs);
-      pc.onGatheringStateChange((state) => {
-        if (state === 'complete') {
-          clearTimeout(timer);
-          resolve();
-        }
-      });
-    });
+    const gathered = gatheringDone(pc, opts.gatherTimeoutMs);
     try {
       pc.setRemoteDescription(withoutCandidates(offerSdp), 'offer');
     } catch (e) {
@@ -90,15 +82,7 @@ export interface PortHold {
 export async function holdUdpPort(opts: Omit<PeerOptions, 'publicAddress'>): Promise<PortHold> {
   const pc = new nodeDataChannel.PeerConnection('udp-port-hold', muxConfig(opts));
   try {
-    const gathered = new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, opts.gatherTimeoutMs);
-      pc.onGatheringStateChange((state) => {
-        if (state === 'complete') {
-          clearTimeout(timer);
-          resolve();
-        }
-      });
-    });
+    const gathered = gatheringDone(pc, opts.gatherTimeoutMs);
     const taken = (why: string) => new Error(`cannot bind the relay's UDP port ${opts.bindAddress}:${opts.udpPort} (RELAY_UDP_PORT): ${why}`);
     try {
       // A data channel makes an offer, and the offer starts gathering, which binds the port.
@@ -136,4 +120,17 @@ export function rewriteHostCandidates(sdp: string, bindAddress: string, publicAd
       return parts.join(' ');
     })
     .join('\r\n');
+}
+
+/** Resolves once `pc` has gathered its candidates, or after `timeoutMs` with what it has. */
+function gatheringDone(pc: PeerConnection, timeoutMs: number): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, timeoutMs);
+    pc.onGatheringStateChange((state) => {
+      if (state === 'complete') {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+  });
 }

@@ -3,54 +3,18 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { describe, expect, it } from 'vitest';
-import { openConnection, type Connection } from '../../client/connection.js';
-import { NodeRTCPeerConnection } from '../../cli/node-peer-connection.js';
 import { runProbe } from '../../cli/run-probe.js';
 import { insertSurveySession, setSurveyCaptureFiles } from '../../shared/db/surveys.js';
-import { parseControlMessage, type ControlMessage } from '../../shared/protocol/control.js';
+import type { ControlMessage } from '../../shared/protocol/control.js';
 import { MAX_MESSAGE_BYTES, type DataChannelLabel } from '../../shared/protocol/limits.js';
 import { directSignal, eventually } from '../helpers/system.js';
+import { openRawClient } from '../helpers/raw-client.js';
 import { useDbAndRelay } from '../helpers/use-system.js';
 
 const sys = useDbAndRelay();
 
-/** A raw client connection whose control replies are collected as they arrive. */
-interface Peer {
-  conn: Connection;
-  replies: ControlMessage[];
-  until(pred: (m: ControlMessage[]) => boolean): Promise<void>;
-  /** Resolves when the relay closes the control channel. */
-  closed: Promise<void>;
-  send(msg: Record<string, unknown>): void;
-}
-
-async function openPeer(magicKey: string, connId: string = crypto.randomUUID()): Promise<Peer> {
-  const conn = await openConnection({
-    RTCPeerConnection: NodeRTCPeerConnection,
-    signal: directSignal(sys.relay, { magicKey }),
-    connId,
-    iceTimeoutMs: 10_000,
-  });
-  const replies: ControlMessage[] = [];
-  const waiters: { pred: (m: ControlMessage[]) => boolean; resolve: () => void }[] = [];
-  conn.channels.control.onmessage = (e) => {
-    const p = parseControlMessage(e.data);
-    if (p.ok) replies.push(p.message);
-    for (const w of [...waiters]) {
-      if (!w.pred(replies)) continue;
-      waiters.splice(waiters.indexOf(w), 1);
-      w.resolve();
-    }
-  };
-  const closed = new Promise<void>((resolve) => conn.channels.control.addEventListener('close', () => resolve()));
-  return {
-    conn,
-    replies,
-    until: (pred) => new Promise<void>((resolve) => (pred(replies) ? resolve() : waiters.push({ pred, resolve }))),
-    closed,
-    send: (msg) => conn.channels.control.send(JSON.stringify({ conn_id: conn.connId, ...msg })),
-  };
-}
+/** A raw client connection straight to the relay, whose control replies are collected as they arrive. */
+const openPeer = (magicKey: string, connId?: string) => openRawClient(directSignal(sys.relay, { magicKey }), connId);
 
 const count = (type: string) => (ms: ControlMessage[]) => ms.filter((m) => m.type === type).length;
 
