@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { parseConfig } from '../shared/config.js';
+import { ConfigError, parseConfig } from '../shared/config.js';
 import { IceServerSchema, type IceServer } from '../shared/protocol/signaling.js';
 
 /**
@@ -63,6 +63,23 @@ const OriginListSchema = z.string().transform((text, ctx) => {
   return origins;
 });
 
+/**
+ * One entry of `OIDC_PROVIDERS`: an OpenID issuer (discovery at
+ * `<issuer>/.well-known/openid-configuration`) or `"type": "github"` (GitHub's
+ * OAuth, which is not OpenID). The client secret is never here: it is the
+ * secret `OIDC_SECRET_<ID>` (id upper-cased, `-` as `_`).
+ */
+const OidcProviderSchema = z
+  .object({
+    id: z.string().regex(/^[a-z0-9-]{1,32}$/, 'must be 1–32 lower-case letters, digits or -'),
+    name: z.string().min(1).max(64).optional(),
+    type: z.enum(['oidc', 'github']).default('oidc'),
+    issuer: z.url().optional(),
+    client_id: z.string().min(1).max(512),
+    scopes: z.string().max(512).optional(),
+  })
+  .refine((p) => p.type === 'github' || p.issuer, { message: 'an oidc provider needs its issuer URL', path: ['issuer'] });
+
 const EdgeEnvSchema = z.object({
   LIBSQL_URL: z
     .string({ error: 'is required (the libSQL/Turso database URL)' })
@@ -85,6 +102,13 @@ const EdgeEnvSchema = z.object({
   TURN_SECRET: z.preprocess(unsetIfEmpty, z.string().min(16, "must be at least 16 characters (the TURN server's static-auth-secret)").optional()),
   TURN_URLS: z.preprocess(unsetIfEmpty, TurnUrlsSchema.optional()),
   TURN_TTL_S: z.coerce.number().int().min(60).max(86_400).default(DEFAULT_TURN_TTL_S),
+  SESSION_IDLE_S: z.coerce.number().int().min(60).default(8 * 3600),
+  SESSION_MAX_S: z.coerce.number().int().min(300).default(7 * 86_400),
+  LOGIN_FAILURE_LIMIT: z.coerce.number().int().min(1).default(5),
+  LOGIN_ADDRESS_FAILURE_LIMIT: z.coerce.number().int().min(1).default(30),
+  LOGIN_FAILURE_WINDOW_S: z.coerce.number().int().min(1).default(15 * 60),
+  OIDC_PROVIDERS: z.preprocess(unsetIfEmpty, json(z.array(OidcProviderSchema)).optional()),
+  OIDC_ALLOWED_DOMAINS: z.preprocess(unsetIfEmpty, z.string().optional()),
 }).superRefine((e, ctx) => {
   // Half a TURN setup would silently hand out no TURN server.
   if (e.TURN_SECRET && !e.TURN_URLS) ctx.addIssue({ code: 'custom', path: ['TURN_URLS'], message: 'is required when TURN_SECRET is set' });
@@ -114,6 +138,41 @@ export interface EdgeConfig {
   allowedOrigins?: string[];
   /** Absent when TURN_SECRET/TURN_URLS are not set. */
   turn?: TurnConfig;
+  /** Login sessions end after this long unused, and this long after login whatever happens. */
+  session: { idleMs: number; maxMs: number };
+  /** Failed logins allowed per account and per address in a window, before 429. */
+  loginLimits: { account: number; address: number; windowMs: number };
+  oidc: { providers: OidcProvider[]; allowedDomains: string[] };
+}
+
+/** A configured sign-in provider, with its client secret from `OIDC_SECRET_<ID>`. */
+export interface OidcProvider {
+  id: string;
+  name: string;
+  type: 'oidc' | 'github';
+  /** The OpenID issuer; for GitHub, https://github.com. */
+  issuer: string;
+  clientId: string;
+  clientSecret: string;
+  scopes: string;
+}
+
+/** The env variable that holds a provider's client secret. */
+export const oidcSecretVar = (id: string) => `OIDC_SECRET_${id.toUpperCase().replace(/-/g, '_')}`;
+
+function oidcProviders(list: z.infer<typeof OidcProviderSchema>[], env: Record<string, unknown>): OidcProvider[] {
+  const missing = list.filter((p) => typeof env[oidcSecretVar(p.id)] !== 'string' || !env[oidcSecretVar(p.id)]).map((p) => oidcSecretVar(p.id));
+  if (missing.length) throw new ConfigError(`${missing.join(', ')}: required by OIDC_PROVIDERS (the provider's client secret; \`wrangler secret put ${missing[0]}\`)`);
+  if (new Set(list.map((p) => p.id)).size !== list.length) throw new ConfigError('OIDC_PROVIDERS: provider ids must be unique');
+  return list.map((p) => ({
+    id: p.id,
+    name: p.name ?? p.id,
+    type: p.type,
+    issuer: p.type === 'github' ? 'https://github.com' : p.issuer!.replace(/\/$/, ''),
+    clientId: p.client_id,
+    clientSecret: String(env[oidcSecretVar(p.id)]),
+    scopes: p.scopes ?? (p.type === 'github' ? 'read:user user:email' : 'openid email profile'),
+  }));
 }
 
 /** Validates the worker's env bindings; throws a ConfigError naming every bad variable. */
@@ -134,6 +193,12 @@ export function edgeConfigFromEnv(env: Record<string, unknown>): EdgeConfig {
     relayTimeoutMs: e.RELAY_TIMEOUT_MS,
     ...(e.ALLOWED_ORIGINS?.length ? { allowedOrigins: e.ALLOWED_ORIGINS } : {}),
     ...(e.TURN_SECRET && e.TURN_URLS ? { turn: { secret: e.TURN_SECRET, urls: e.TURN_URLS, ttlS: e.TURN_TTL_S } } : {}),
+    session: { idleMs: e.SESSION_IDLE_S * 1000, maxMs: e.SESSION_MAX_S * 1000 },
+    loginLimits: { account: e.LOGIN_FAILURE_LIMIT, address: e.LOGIN_ADDRESS_FAILURE_LIMIT, windowMs: e.LOGIN_FAILURE_WINDOW_S * 1000 },
+    oidc: {
+      providers: oidcProviders(e.OIDC_PROVIDERS ?? [], env),
+      allowedDomains: (e.OIDC_ALLOWED_DOMAINS ?? '').split(',').map((d) => d.trim().toLowerCase().replace(/^@/, '')).filter(Boolean),
+    },
   };
 }
 

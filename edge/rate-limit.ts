@@ -1,10 +1,14 @@
 import type { Db } from '../shared/db/client.js';
 
 export interface FailureLimit {
-  /** Failed key attempts an address may make per window. */
+  /** Failed attempts a bucket may make per window. */
   limit: number;
   windowMs: number;
 }
+
+/** Where failures are counted: failed magic keys per address, failed logins per account and per address. */
+export type FailureTable = 'key_failures' | 'login_failures';
+const BUCKET_COLUMN: Record<FailureTable, string> = { key_failures: 'address', login_failures: 'bucket' };
 
 /**
  * The address failed key attempts are counted against: Cloudflare's
@@ -19,32 +23,38 @@ export function clientAddress(req: Request): string {
 }
 
 /** Whether `address` has used up its failed attempts; the window starts at its first failure, so a locked address is free again one window later. */
-export async function isRateLimited(db: Db, address: string, cfg: FailureLimit, now = Date.now()): Promise<boolean> {
+export async function isRateLimited(db: Db, address: string, cfg: FailureLimit, now = Date.now(), table: FailureTable = 'key_failures'): Promise<boolean> {
   const rs = await db.execute({
-    sql: 'SELECT count FROM key_failures WHERE address = ? AND window_start > ?',
+    sql: `SELECT count FROM ${table} WHERE ${BUCKET_COLUMN[table]} = ? AND window_start > ?`,
     args: [address, now - cfg.windowMs],
   });
   const row = rs.rows[0] as unknown as { count: unknown } | undefined;
   return row !== undefined && Number(row.count) >= cfg.limit;
 }
 
-/** Counts one failed attempt (unknown, expired or revoked key) and drops counters whose window has passed, in one round trip. */
-export async function recordKeyFailure(db: Db, address: string, cfg: FailureLimit, now = Date.now()): Promise<void> {
+/** Counts one failed attempt (unknown, expired or revoked key; wrong login) and drops counters whose window has passed, in one round trip. */
+export async function recordKeyFailure(db: Db, address: string, cfg: FailureLimit, now = Date.now(), table: FailureTable = 'key_failures'): Promise<void> {
   const stale = now - cfg.windowMs;
+  const col = BUCKET_COLUMN[table];
   // SQLite evaluates every SET expression against the row as it was, so both CASEs see the old window.
   await db.batch(
     [
       {
-        sql: `INSERT INTO key_failures (address, window_start, count) VALUES (?, ?, 1)
-              ON CONFLICT(address) DO UPDATE SET
+        sql: `INSERT INTO ${table} (${col}, window_start, count) VALUES (?, ?, 1)
+              ON CONFLICT(${col}) DO UPDATE SET
                 count = CASE WHEN window_start <= ? THEN 1 ELSE count + 1 END,
                 window_start = CASE WHEN window_start <= ? THEN excluded.window_start ELSE window_start END`,
         args: [address, now, stale, stale],
       },
-      { sql: 'DELETE FROM key_failures WHERE window_start <= ?', args: [stale] },
+      { sql: `DELETE FROM ${table} WHERE window_start <= ?`, args: [stale] },
     ],
     'write',
   );
+}
+
+/** Forgets a bucket's failures (a successful login clears its account's count). */
+export async function clearFailures(db: Db, bucket: string, table: FailureTable): Promise<void> {
+  await db.execute({ sql: `DELETE FROM ${table} WHERE ${BUCKET_COLUMN[table]} = ?`, args: [bucket] });
 }
 
 /** The first four hextets of an IPv6 address ("2001:db8:0:1::/64"); unparsable text is returned as is. */

@@ -1,10 +1,8 @@
 import type { Context } from 'hono';
+import type { EdgeEnv } from './env.js';
+import { getViewer } from './auth/viewer.js';
 
-/**
- * The logged-in user's login, carried to the relay (and so into
- * survey_sessions.user_login). There is no login yet: this is the one place
- * that will read it (e.g. a signed session cookie) when there is.
- */
-export async function currentUserLogin(_c: Context): Promise<string | null> {
-  return null;
+/** The logged-in user's login, carried to the relay in its token and so into survey_sessions.user_login; null for a technician with only a key. */
+export async function currentUserLogin(c: Context<EdgeEnv>): Promise<string | null> {
+  return (await getViewer(c))?.login ?? null;
 }

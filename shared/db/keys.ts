@@ -5,13 +5,20 @@ import { sha256Hex } from '../signing.js';
 /** A magic key as stored. Times are ms since epoch; null limits mean "none". */
 export interface MagicKey {
   key: string;
+  /** Names the key in URLs and logs without revealing it (keyIdOf). */
+  key_id: string;
   label: string;
   created_at: number;
   expires_at: number | null;
   revoked_at: number | null;
   max_measuring_ms: number | null;
   max_concurrent_sessions: number | null;
+  /** The login that created it; null for the CLI and local mode. */
+  created_by: string | null;
 }
+
+/** A key's public name: the first 16 hex digits of its SHA-256 (64 bits, so never a collision in practice, and no way back to the key). */
+export const keyIdOf = (keyHash: string): string => keyHash.slice(0, 16);
 
 export interface NewMagicKey {
   label: string;
@@ -20,35 +27,40 @@ export interface NewMagicKey {
   maxConcurrentSessions?: number | null;
   /** Only for local mode's fixed demo key; real keys are always random. */
   key?: string;
+  createdBy?: string | null;
 }
 
 /** Creates a key: 32 random bytes, so it cannot be guessed. */
 export async function createMagicKey(db: Db, input: NewMagicKey, now = Date.now()): Promise<MagicKey> {
   const key = input.key ?? `np_${randomToken(32)}`;
+  const hash = await sha256Hex(key);
   const row: MagicKey = {
     key,
+    key_id: keyIdOf(hash),
     label: input.label,
     created_at: now,
     expires_at: input.ttlMs == null ? null : now + input.ttlMs,
     revoked_at: null,
     max_measuring_ms: input.maxMeasuringMs ?? null,
     max_concurrent_sessions: input.maxConcurrentSessions ?? null,
+    created_by: input.createdBy ?? null,
   };
   await db.execute({
-    sql: `INSERT INTO magic_keys (key, key_hash, label, created_at, expires_at, revoked_at, max_measuring_ms, max_concurrent_sessions)
-          VALUES (?, ?, ?, ?, ?, NULL, ?, ?)`,
-    args: [key, await sha256Hex(key), row.label, now, row.expires_at, row.max_measuring_ms, row.max_concurrent_sessions],
+    sql: `INSERT INTO magic_keys (key, key_hash, key_id, label, created_at, expires_at, revoked_at, max_measuring_ms, max_concurrent_sessions, created_by)
+          VALUES (?, ?, ?, ?, ?, ?, NULL, ?, ?, ?)`,
+    args: [key, hash, row.key_id, row.label, now, row.expires_at, row.max_measuring_ms, row.max_concurrent_sessions, row.created_by],
   });
   return row;
 }
 
 /** Creates the local demo key if missing (local mode only), renewing it if it was revoked or expired. */
 export async function ensureDemoKey(db: Db, key: string): Promise<void> {
+  const hash = await sha256Hex(key);
   await db.execute({
-    sql: `INSERT INTO magic_keys (key, key_hash, label, created_at, expires_at, revoked_at, max_measuring_ms, max_concurrent_sessions)
-          VALUES (?, ?, 'local demo key', ?, NULL, NULL, NULL, NULL)
+    sql: `INSERT INTO magic_keys (key, key_hash, key_id, label, created_at, expires_at, revoked_at, max_measuring_ms, max_concurrent_sessions)
+          VALUES (?, ?, ?, 'local demo key', ?, NULL, NULL, NULL, NULL)
           ON CONFLICT(key) DO UPDATE SET revoked_at = NULL, expires_at = NULL`,
-    args: [key, await sha256Hex(key), Date.now()],
+    args: [key, hash, keyIdOf(hash), Date.now()],
   });
 }
 
@@ -64,6 +76,19 @@ export async function revokeMagicKey(db: Db, key: string, now = Date.now()): Pro
     sql: 'UPDATE magic_keys SET revoked_at = COALESCE(revoked_at, ?) WHERE key_hash = ?',
     args: [now, await sha256Hex(key)],
   });
+  return rs.rowsAffected > 0;
+}
+
+/** Finds a key by its key_id. */
+export async function findMagicKeyById(db: Db, keyId: string): Promise<MagicKey | null> {
+  const rs = await db.execute({ sql: 'SELECT * FROM magic_keys WHERE key_id = ?', args: [keyId] });
+  const row = rs.rows[0];
+  return row ? toKey(row as unknown as Record<string, unknown>) : null;
+}
+
+/** Marks a key revoked by its key_id; false when no such key exists. */
+export async function revokeMagicKeyById(db: Db, keyId: string, now = Date.now()): Promise<boolean> {
+  const rs = await db.execute({ sql: 'UPDATE magic_keys SET revoked_at = COALESCE(revoked_at, ?) WHERE key_id = ?', args: [now, keyId] });
   return rs.rowsAffected > 0;
 }
 
@@ -109,11 +134,13 @@ function toKey(r: Record<string, unknown>): MagicKey {
   const num = (v: unknown) => (v == null ? null : Number(v));
   return {
     key: String(r.key),
+    key_id: String(r.key_id),
     label: String(r.label ?? ''),
     created_at: Number(r.created_at),
     expires_at: num(r.expires_at),
     revoked_at: num(r.revoked_at),
     max_measuring_ms: num(r.max_measuring_ms),
     max_concurrent_sessions: num(r.max_concurrent_sessions),
+    created_by: r.created_by == null ? null : String(r.created_by),
   };
 }

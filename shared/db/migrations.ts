@@ -196,4 +196,73 @@ export const MIGRATIONS: readonly Migration[] = [
       `ALTER TABLE survey_sessions ADD COLUMN measured_ms INTEGER NOT NULL DEFAULT 0`,
     ],
   },
+  {
+    version: 9,
+    name: 'accounts',
+    statements: [
+      // A key_id names a key in URLs and logs without revealing it: the first 16 hex digits of its SHA-256.
+      `ALTER TABLE magic_keys ADD COLUMN key_id TEXT`,
+      `UPDATE magic_keys SET key_id = substr(key_hash, 1, 16) WHERE key_id IS NULL`,
+      `CREATE UNIQUE INDEX IF NOT EXISTS idx_magic_keys_key_id ON magic_keys(key_id)`,
+      // The login that created a key (NULL: the CLI or local mode); an analyst may revoke the keys they created.
+      `ALTER TABLE magic_keys ADD COLUMN created_by TEXT`,
+      `CREATE TABLE IF NOT EXISTS users (
+  login TEXT PRIMARY KEY COLLATE NOCASE,
+  role TEXT NOT NULL CHECK (role IN ('admin', 'analyst')),
+  password_hash TEXT,
+  email TEXT COLLATE NOCASE,
+  created_at INTEGER NOT NULL,
+  created_by TEXT,
+  updated_at INTEGER NOT NULL,
+  password_changed_at INTEGER,
+  disabled_at INTEGER,
+  last_login_at INTEGER
+)`,
+      `CREATE INDEX IF NOT EXISTS idx_users_email ON users(email)`,
+      `CREATE TABLE IF NOT EXISTS key_grants (
+  login TEXT NOT NULL COLLATE NOCASE,
+  key_id TEXT NOT NULL,
+  granted_at INTEGER NOT NULL,
+  granted_by TEXT,
+  PRIMARY KEY (login, key_id)
+)`,
+      `CREATE INDEX IF NOT EXISTS idx_key_grants_key ON key_grants(key_id)`,
+      // An OpenID identity (issuer + subject) bound to a login at its first sign-in.
+      `CREATE TABLE IF NOT EXISTS user_identities (
+  issuer TEXT NOT NULL,
+  subject TEXT NOT NULL,
+  login TEXT NOT NULL COLLATE NOCASE,
+  email TEXT,
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY (issuer, subject)
+)`,
+      // Server-side login sessions; the cookie holds a random token, the row only its hash.
+      `CREATE TABLE IF NOT EXISTS auth_sessions (
+  token_hash TEXT PRIMARY KEY,
+  login TEXT NOT NULL COLLATE NOCASE,
+  created_at INTEGER NOT NULL,
+  last_seen_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  method TEXT NOT NULL,
+  user_agent TEXT
+)`,
+      `CREATE INDEX IF NOT EXISTS idx_auth_sessions_login ON auth_sessions(login)`,
+      // Failed logins per bucket ('login:<name>' or 'addr:<address>'), same windowing as key_failures.
+      `CREATE TABLE IF NOT EXISTS login_failures (
+  bucket TEXT PRIMARY KEY,
+  window_start INTEGER NOT NULL,
+  count INTEGER NOT NULL
+)`,
+      // An OpenID sign-in under way: single use, so a replayed or forged state finds nothing.
+      `CREATE TABLE IF NOT EXISTS oidc_flows (
+  state_hash TEXT PRIMARY KEY,
+  provider TEXT NOT NULL,
+  code_verifier TEXT NOT NULL,
+  nonce TEXT NOT NULL,
+  return_to TEXT,
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL
+)`,
+    ],
+  },
 ];

@@ -4,6 +4,8 @@ import type { z } from 'zod';
 export const HTTP_ERRORS = {
   invalid_request: 400,
   auth_required: 401,
+  /** Login or password wrong (never says which), or an OpenID sign-in refused. */
+  login_failed: 401,
   key_invalid: 403,
   key_expired: 403,
   key_revoked: 403,

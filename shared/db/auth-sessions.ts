@@ -1,0 +1,62 @@
+// Server-side login sessions: the cookie carries a random token, the database only its SHA-256.
+import type { Db } from './client.js';
+import { randomToken } from '../ids.js';
+import { sha256Hex } from '../signing.js';
+
+export interface SessionLimits {
+  /** A session unused for this long ends. */
+  idleMs: number;
+  /** A session ends this long after login, used or not. */
+  maxMs: number;
+}
+
+export interface AuthSession {
+  login: string;
+  created_at: number;
+  last_seen_at: number;
+  expires_at: number;
+  method: string;
+}
+
+/** Opens a session for `login`; returns the token for the cookie (never stored). */
+export async function openAuthSession(db: Db, login: string, method: 'password' | 'oidc', limits: SessionLimits, userAgent: string | null, now = Date.now()): Promise<string> {
+  const token = randomToken(32);
+  await db.execute({
+    sql: 'INSERT INTO auth_sessions (token_hash, login, created_at, last_seen_at, expires_at, method, user_agent) VALUES (?, ?, ?, ?, ?, ?, ?)',
+    args: [await sha256Hex(token), login, now, now, now + limits.maxMs, method, userAgent?.slice(0, 256) ?? null],
+  });
+  return token;
+}
+
+/** Touching last_seen_at on every request would be a write per request; once a minute is precise enough for idle expiry. */
+const TOUCH_EVERY_MS = 60_000;
+
+/**
+ * The live session a token names, or null (unknown, idle too long, past its
+ * absolute expiry); a live one has its last use moved on.
+ */
+export async function resolveAuthSession(db: Db, token: string, limits: SessionLimits, now = Date.now()): Promise<AuthSession | null> {
+  const hash = await sha256Hex(token);
+  const rs = await db.execute({ sql: 'SELECT login, created_at, last_seen_at, expires_at, method FROM auth_sessions WHERE token_hash = ?', args: [hash] });
+  const r = rs.rows[0];
+  if (!r) return null;
+  const s: AuthSession = { login: String(r.login), created_at: Number(r.created_at), last_seen_at: Number(r.last_seen_at), expires_at: Number(r.expires_at), method: String(r.method) };
+  if (s.expires_at <= now || s.last_seen_at + limits.idleMs <= now) {
+    await db.execute({ sql: 'DELETE FROM auth_sessions WHERE token_hash = ?', args: [hash] });
+    return null;
+  }
+  if (now - s.last_seen_at >= TOUCH_EVERY_MS) await db.execute({ sql: 'UPDATE auth_sessions SET last_seen_at = ? WHERE token_hash = ?', args: [now, hash] });
+  return s;
+}
+
+/** Ends the session a token names (logout). */
+export async function closeAuthSession(db: Db, token: string): Promise<void> {
+  await db.execute({ sql: 'DELETE FROM auth_sessions WHERE token_hash = ?', args: [await sha256Hex(token)] });
+}
+
+/** Ends every session of a login, except the one named by `keepToken` (log out everywhere else; password change). */
+export async function closeUserSessions(db: Db, login: string, keepToken?: string): Promise<number> {
+  const keep = keepToken ? await sha256Hex(keepToken) : '';
+  const rs = await db.execute({ sql: 'DELETE FROM auth_sessions WHERE login = ? AND token_hash <> ?', args: [login, keep] });
+  return rs.rowsAffected;
+}
