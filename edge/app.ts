@@ -2,7 +2,11 @@ import { Hono } from 'hono';
 import { SignalingIceRequestSchema, SignalingStartRequestSchema } from '../shared/protocol/signaling.js';
 import { assetOrNotFound } from './assets.js';
 import { readJsonBody } from './body.js';
-import { configFor, type EdgeConfig } from './config.js';
+import { configFor } from './config.js';
+import type { EdgeEnv } from './env.js';
+import { authRoutes } from './auth/auth-routes.js';
+import { keyRoutes } from './console-api/key-routes.js';
+import { userRoutes } from './console-api/user-routes.js';
 import { withDb } from './db.js';
 import { onError } from './errors.js';
 import { iceServersRoute } from './ice-servers.js';
@@ -13,15 +17,9 @@ import type { ClientPlace } from './relay-choice.js';
 import { startSignaling, trickleCandidate } from './signaling.js';
 import { currentUserLogin } from './user.js';
 
-/** The static-assets binding (`[assets] binding = "ASSETS"`), typed narrowly so the edge needs no workers-types. */
-interface AssetsBinding {
-  fetch(req: Request): Promise<Response>;
-}
+export type { EdgeBindings } from './env.js';
 
-export type EdgeBindings = { ASSETS?: AssetsBinding } & Record<string, unknown>;
-type EdgeEnv = { Bindings: EdgeBindings; Variables: { config: EdgeConfig } };
-
-/** The edge worker: page, health, and signaling (PROTOCOL.md §1). */
+/** The edge worker: page, health and signaling (PROTOCOL.md §1); accounts, keys and users (§4). */
 export function createApp(): Hono<EdgeEnv> {
   const app = new Hono<EdgeEnv>();
   app.onError(onError);
@@ -68,6 +66,10 @@ export function createApp(): Hono<EdgeEnv> {
   });
 
   app.get('/api/ice-servers', iceServersRoute);
+
+  app.route('/api/auth', authRoutes());
+  app.route('/api/keys', keyRoutes());
+  app.route('/api/users', userRoutes());
 
   app.post('/api/signaling/ice', async (c) => {
     const config = c.get('config');
