@@ -7,6 +7,7 @@ import type { EdgeEnv } from './env.js';
 import { authRoutes } from './auth/auth-routes.js';
 import { keyRoutes } from './console-api/key-routes.js';
 import { userRoutes } from './console-api/user-routes.js';
+import { liveRoutes } from './console-api/live-routes.js';
 import { withDb } from './db.js';
 import { onError } from './errors.js';
 import { iceServersRoute } from './ice-servers.js';
@@ -70,6 +71,7 @@ export function createApp(): Hono<EdgeEnv> {
   app.route('/api/auth', authRoutes());
   app.route('/api/keys', keyRoutes());
   app.route('/api/users', userRoutes());
+  app.route('/api/live', liveRoutes());
 
   app.post('/api/signaling/ice', async (c) => {
     const config = c.get('config');
