@@ -96,10 +96,17 @@ export interface UserChange {
 export async function updateUser(db: Db, login: string, change: UserChange, now = Date.now()): Promise<boolean> {
   const sets: string[] = ['updated_at = ?'];
   const args: (string | number | null)[] = [now];
-  if (change.role !== undefined) sets.push('role = ?'), args.push(change.role);
-  if (change.email !== undefined) sets.push('email = ?'), args.push(change.email);
-  if (change.passwordHash !== undefined) sets.push('password_hash = ?', 'password_changed_at = ?'), args.push(change.passwordHash, now);
-  if (change.disabled !== undefined) sets.push('disabled_at = ?'), args.push(change.disabled ? now : null);
+  const set = (column: string, value: string | number | null) => {
+    sets.push(`${column} = ?`);
+    args.push(value);
+  };
+  if (change.role !== undefined) set('role', change.role);
+  if (change.email !== undefined) set('email', change.email);
+  if (change.passwordHash !== undefined) {
+    set('password_hash', change.passwordHash);
+    set('password_changed_at', now);
+  }
+  if (change.disabled !== undefined) set('disabled_at', change.disabled ? now : null);
   const stmts = [{ sql: `UPDATE users SET ${sets.join(', ')} WHERE login = ?`, args: [...args, login] }];
   if (change.disabled) stmts.push({ sql: 'DELETE FROM auth_sessions WHERE login = ?', args: [login] });
   const [rs] = await db.batch(stmts, 'write');
