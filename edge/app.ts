@@ -8,6 +8,7 @@ import { authRoutes } from './auth/auth-routes.js';
 import { keyRoutes } from './console-api/key-routes.js';
 import { userRoutes } from './console-api/user-routes.js';
 import { liveRoutes } from './console-api/live-routes.js';
+import { recordingRoutes } from './recordings/recording-routes.js';
 import { withDb } from './db.js';
 import { onError } from './errors.js';
 import { iceServersRoute } from './ice-servers.js';
@@ -72,6 +73,7 @@ export function createApp(): Hono<EdgeEnv> {
   app.route('/api/keys', keyRoutes());
   app.route('/api/users', userRoutes());
   app.route('/api/live', liveRoutes());
+  app.route('/api/recordings', recordingRoutes());
 
   app.post('/api/signaling/ice', async (c) => {
     const config = c.get('config');

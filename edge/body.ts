@@ -62,7 +62,8 @@ export async function readJsonBody<S extends z.ZodType>(req: Request, schema: S,
   return parsed.data;
 }
 
-async function readCapped(req: Request, maxBytes: number): Promise<Uint8Array> {
+/** Reads a body of at most `maxBytes` (413 `too_large` past it, nothing past the limit kept). */
+export async function readCapped(req: Request, maxBytes: number): Promise<Uint8Array> {
   if (!req.body) return new Uint8Array();
   const reader = req.body.getReader();
   const chunks: Uint8Array[] = [];

@@ -109,6 +109,10 @@ const EdgeEnvSchema = z.object({
   LOGIN_FAILURE_WINDOW_S: z.coerce.number().int().min(1).default(15 * 60),
   OIDC_PROVIDERS: z.preprocess(unsetIfEmpty, json(z.array(OidcProviderSchema)).optional()),
   OIDC_ALLOWED_DOMAINS: z.preprocess(unsetIfEmpty, z.string().optional()),
+  RECORDING_MAX_BYTES: z.coerce.number().int().min(1024).default(1024 ** 3),
+  RECORDING_KEY_QUOTA_BYTES: z.coerce.number().int().min(1024).default(20 * 1024 ** 3),
+  // R2 multipart parts must be at least 5 MiB (all but the last) and the same size: each chunk is one part.
+  RECORDING_CHUNK_BYTES: z.coerce.number().int().min(5 * 1024 ** 2).max(100 * 1024 ** 2).default(5 * 1024 ** 2),
 }).superRefine((e, ctx) => {
   // Half a TURN setup would silently hand out no TURN server.
   if (e.TURN_SECRET && !e.TURN_URLS) ctx.addIssue({ code: 'custom', path: ['TURN_URLS'], message: 'is required when TURN_SECRET is set' });
@@ -143,6 +147,8 @@ export interface EdgeConfig {
   /** Failed logins allowed per account and per address in a window, before 429. */
   loginLimits: { account: number; address: number; windowMs: number };
   oidc: { providers: OidcProvider[]; allowedDomains: string[] };
+  /** Largest recording accepted, the storage each key may use, and the upload chunk size. */
+  recordings: { maxBytes: number; keyQuotaBytes: number; chunkBytes: number };
 }
 
 /** A configured sign-in provider, with its client secret from `OIDC_SECRET_<ID>`. */
@@ -199,6 +205,7 @@ export function edgeConfigFromEnv(env: Record<string, unknown>): EdgeConfig {
       providers: oidcProviders(e.OIDC_PROVIDERS ?? [], env),
       allowedDomains: (e.OIDC_ALLOWED_DOMAINS ?? '').split(',').map((d) => d.trim().toLowerCase().replace(/^@/, '')).filter(Boolean),
     },
+    recordings: { maxBytes: e.RECORDING_MAX_BYTES, keyQuotaBytes: e.RECORDING_KEY_QUOTA_BYTES, chunkBytes: e.RECORDING_CHUNK_BYTES },
   };
 }
 

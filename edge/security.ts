@@ -60,9 +60,18 @@ export const refuseForeignOrigins: MiddlewareHandler = async (c, next) => {
  * route reading JSON checks again (readJsonBody), so a missing body is judged there.
  */
 export const requireJsonBodies: MiddlewareHandler = async (c, next) => {
-  if (!SAFE_METHODS.has(c.req.method) && hasBody(c.req.raw)) await requireJsonContentType(c.req.raw);
+  if (!SAFE_METHODS.has(c.req.method) && hasBody(c.req.raw) && !takesBinaryBody(c.req.method, c.req.path)) await requireJsonContentType(c.req.raw);
   await next();
 };
+
+/**
+ * The routes whose bodies are bytes, not JSON: recording chunks (PUT, which a
+ * foreign page cannot send without a CORS preflight the edge never grants)
+ * and relays' capture hand-offs (signed tokens, no browser involved).
+ */
+export function takesBinaryBody(method: string, path: string): boolean {
+  return (method === 'PUT' && /^\/api\/recordings\/[^/]+\/chunks\/[^/]+$/.test(path)) || (method === 'PUT' && /^\/internal\/captures\//.test(path));
+}
 
 function hasBody(req: Request): boolean {
   const length = req.headers.get('content-length');

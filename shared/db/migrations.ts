@@ -265,4 +265,35 @@ export const MIGRATIONS: readonly Migration[] = [
 )`,
     ],
   },
+  {
+    version: 12,
+    name: 'object_storage',
+    statements: [
+      // One recording row per file (the seed's video_/sensor_ pairs get this file on its kind's side); where it is in R2 and how it is uploaded.
+      `ALTER TABLE recordings ADD COLUMN kind TEXT`,
+      `ALTER TABLE recordings ADD COLUMN mime TEXT`,
+      `ALTER TABLE recordings ADD COLUMN sha256 TEXT`,
+      `ALTER TABLE recordings ADD COLUMN chunk_bytes INTEGER`,
+      `ALTER TABLE recordings ADD COLUMN upload_id TEXT`,
+      `ALTER TABLE recordings ADD COLUMN storage_key TEXT`,
+      // The survey's key when the recording was announced: the storage quota is per key.
+      `ALTER TABLE recordings ADD COLUMN magic_key TEXT`,
+      `ALTER TABLE recordings ADD COLUMN started_at REAL`,
+      `ALTER TABLE recordings ADD COLUMN uploaded_by TEXT`,
+      `CREATE INDEX IF NOT EXISTS idx_recordings_key ON recordings(magic_key)`,
+      `CREATE TABLE IF NOT EXISTS recording_chunks (
+  recording_id TEXT NOT NULL,
+  idx INTEGER NOT NULL,
+  size INTEGER NOT NULL,
+  sha256 TEXT NOT NULL,
+  etag TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY (recording_id, idx)
+)`,
+      // A capture once the object store holds it (the relay then drops its local copy).
+      `ALTER TABLE survey_captures ADD COLUMN storage_key TEXT`,
+      `ALTER TABLE survey_captures ADD COLUMN sha256 TEXT`,
+      `ALTER TABLE survey_captures ADD COLUMN stored_at INTEGER`,
+    ],
+  },
 ];

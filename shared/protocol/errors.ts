@@ -15,6 +15,16 @@ export const HTTP_ERRORS = {
   conflict: 409,
   too_large: 413,
   unsupported_media_type: 415,
+  /** A recording would take its key past its storage quota (nothing stored). */
+  quota_exceeded: 413,
+  /** The object store is not configured or not answering. */
+  storage_unavailable: 503,
+  /** Range header outside the file. */
+  range_not_satisfiable: 416,
+  /** A chunk or whole file whose SHA-256 is not the one declared (nothing stored). */
+  checksum_mismatch: 422,
+  /** `complete` before every chunk arrived; the message names the missing ones. */
+  incomplete: 422,
   rate_limited: 429,
   internal_error: 500,
   relay_failed: 502,

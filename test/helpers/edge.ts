@@ -70,6 +70,8 @@ export async function startTestEdge(opts: TestEdgeOptions): Promise<TestEdge> {
     host: '127.0.0.1',
     port: 0,
     cf: { colo: 'DFW', continent: 'NA', country: 'US', ...opts.cf },
+    // The recordings bucket, in memory (as wrangler dev's local R2, without the disk).
+    r2Buckets: ['RECORDINGS'],
     bindings: {
       NETPOKE_MODE: 'local',
       LIBSQL_URL: opts.libsqlUrl,

@@ -1,0 +1,48 @@
+// The object store (R2) as the edge uses it: a narrow interface over the RECORDINGS binding, so the edge needs no workers-types.
+import type { Context } from 'hono';
+import type { EdgeEnv } from '../env.js';
+import { HttpError } from '../errors.js';
+
+export interface StoredObject {
+  key: string;
+  size: number;
+  etag: string;
+  httpEtag: string;
+}
+
+export interface StoredObjectBody extends StoredObject {
+  body: ReadableStream<Uint8Array>;
+  range?: { offset: number; length: number };
+}
+
+export interface UploadedPart {
+  partNumber: number;
+  etag: string;
+}
+
+export interface MultipartUpload {
+  readonly key: string;
+  readonly uploadId: string;
+  uploadPart(partNumber: number, value: ArrayBuffer | Uint8Array | ReadableStream): Promise<UploadedPart>;
+  complete(parts: UploadedPart[]): Promise<StoredObject>;
+  abort(): Promise<void>;
+}
+
+/** What the edge calls on an R2 bucket binding. */
+export interface ObjectStore {
+  head(key: string): Promise<StoredObject | null>;
+  get(key: string, options?: { range?: { offset: number; length?: number } }): Promise<StoredObjectBody | null>;
+  put(key: string, value: ArrayBuffer | Uint8Array | ReadableStream, options?: { httpMetadata?: { contentType?: string }; sha256?: string }): Promise<StoredObject | null>;
+  delete(keys: string | string[]): Promise<void>;
+  createMultipartUpload(key: string, options?: { httpMetadata?: { contentType?: string } }): Promise<MultipartUpload>;
+  resumeMultipartUpload(key: string, uploadId: string): MultipartUpload;
+}
+
+/** The RECORDINGS bucket (wrangler.toml `[[r2_buckets]]`), or 503 saying how to configure it. */
+export function objectStore(c: Context<EdgeEnv>): ObjectStore {
+  const bucket = c.env?.RECORDINGS as ObjectStore | undefined;
+  if (!bucket || typeof bucket.createMultipartUpload !== 'function') {
+    throw new HttpError('storage_unavailable', 'object storage is not configured: bind an R2 bucket as RECORDINGS in wrangler.toml');
+  }
+  return bucket;
+}

@@ -1,0 +1,136 @@
+// Recording rows (the seed's `recordings` table, one file per row) and the chunks of their uploads.
+import type { Db } from './client.js';
+
+export interface RecordingRow {
+  recording_id: string;
+  session_id: string;
+  kind: 'video' | 'sensors';
+  mime: string;
+  size_bytes: number;
+  sha256: string;
+  chunk_bytes: number;
+  upload_id: string;
+  storage_key: string;
+  magic_key: string;
+  status: 'pending' | 'complete' | 'failed';
+  uploaded_bytes: number;
+  started_at: number | null;
+  device_info_json: string | null;
+  user_notes: string | null;
+  uploaded_by: string | null;
+  created_at: number;
+  completed_at: number | null;
+  deleted: boolean;
+}
+
+export type NewRecording = Omit<RecordingRow, 'status' | 'uploaded_bytes' | 'completed_at' | 'deleted'>;
+
+/**
+ * Inserts a recording; the seed's video_/sensor_ column pairs get this file's
+ * path and size on its kind's side (the other side stays empty), so readers
+ * of the seed schema still find it.
+ */
+export async function insertRecording(db: Db, r: NewRecording): Promise<boolean> {
+  const video = r.kind === 'video';
+  const rs = await db.execute({
+    sql: `INSERT INTO recordings (recording_id, session_id, video_path, sensor_path, video_size_bytes, sensor_size_bytes,
+            upload_status, device_info_json, user_notes, created_at, kind, mime, sha256, chunk_bytes, upload_id, storage_key,
+            magic_key, started_at, uploaded_by)
+          VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(recording_id) DO NOTHING`,
+    args: [
+      r.recording_id, r.session_id, video ? r.storage_key : '', video ? '' : r.storage_key, video ? r.size_bytes : 0, video ? 0 : r.size_bytes,
+      r.device_info_json, r.user_notes, r.created_at, r.kind, r.mime, r.sha256, r.chunk_bytes, r.upload_id, r.storage_key,
+      r.magic_key, r.started_at, r.uploaded_by,
+    ],
+  });
+  return rs.rowsAffected > 0;
+}
+
+/** One recording by id (deleted ones too; callers decide). */
+export async function findRecording(db: Db, id: string): Promise<RecordingRow | null> {
+  const rs = await db.execute({ sql: 'SELECT * FROM recordings WHERE recording_id = ?', args: [id] });
+  const r = rs.rows[0] as unknown as Record<string, unknown> | undefined;
+  if (!r || r.kind == null) return null;
+  const num = (v: unknown) => (v == null ? null : Number(v));
+  const str = (v: unknown) => (v == null ? null : String(v));
+  const video = r.kind === 'video';
+  return {
+    recording_id: String(r.recording_id),
+    session_id: String(r.session_id),
+    kind: video ? 'video' : 'sensors',
+    mime: String(r.mime),
+    size_bytes: Number(video ? r.video_size_bytes : r.sensor_size_bytes),
+    sha256: String(r.sha256),
+    chunk_bytes: Number(r.chunk_bytes),
+    upload_id: String(r.upload_id),
+    storage_key: String(r.storage_key),
+    magic_key: String(r.magic_key),
+    status: r.upload_status === 'complete' ? 'complete' : r.upload_status === 'failed' ? 'failed' : 'pending',
+    uploaded_bytes: Number((video ? r.video_uploaded_bytes : r.sensor_uploaded_bytes) ?? 0),
+    started_at: num(r.started_at),
+    device_info_json: str(r.device_info_json),
+    user_notes: str(r.user_notes),
+    uploaded_by: str(r.uploaded_by),
+    created_at: Number(r.created_at),
+    completed_at: num(r.completed_at),
+    deleted: Number(r.deleted ?? 0) !== 0,
+  };
+}
+
+/** Bytes of recordings kept for a key (not deleted, not failed): what its quota is counted against. */
+export async function keyRecordingBytes(db: Db, magicKey: string): Promise<number> {
+  const rs = await db.execute({
+    sql: `SELECT COALESCE(SUM(video_size_bytes + sensor_size_bytes), 0) AS n FROM recordings
+          WHERE magic_key = ? AND COALESCE(deleted, 0) = 0 AND upload_status <> 'failed'`,
+    args: [magicKey],
+  });
+  return Number(rs.rows[0]?.n ?? 0);
+}
+
+export interface ChunkRow {
+  idx: number;
+  size: number;
+  sha256: string;
+  etag: string;
+}
+
+/** The chunks the server holds for a recording, by index. */
+export async function recordingChunks(db: Db, id: string): Promise<ChunkRow[]> {
+  const rs = await db.execute({ sql: 'SELECT idx, size, sha256, etag FROM recording_chunks WHERE recording_id = ? ORDER BY idx', args: [id] });
+  return rs.rows.map((r) => ({ idx: Number(r.idx), size: Number(r.size), sha256: String(r.sha256), etag: String(r.etag) }));
+}
+
+/** Records a stored chunk and moves the uploaded byte count (a repeat of the same chunk replaces it). */
+export async function recordChunk(db: Db, id: string, kind: 'video' | 'sensors', c: ChunkRow, now = Date.now()): Promise<number> {
+  const col = kind === 'video' ? 'video_uploaded_bytes' : 'sensor_uploaded_bytes';
+  const [, , total] = await db.batch(
+    [
+      {
+        sql: `INSERT INTO recording_chunks (recording_id, idx, size, sha256, etag, created_at) VALUES (?, ?, ?, ?, ?, ?)
+              ON CONFLICT(recording_id, idx) DO UPDATE SET size = excluded.size, sha256 = excluded.sha256, etag = excluded.etag, created_at = excluded.created_at`,
+        args: [id, c.idx, c.size, c.sha256, c.etag, now],
+      },
+      { sql: `UPDATE recordings SET ${col} = (SELECT COALESCE(SUM(size), 0) FROM recording_chunks WHERE recording_id = ?) WHERE recording_id = ?`, args: [id, id] },
+      { sql: `SELECT ${col} AS n FROM recordings WHERE recording_id = ?`, args: [id] },
+    ],
+    'write',
+  );
+  return Number(total!.rows[0]?.n ?? 0);
+}
+
+/** Marks a recording complete (verified) or failed; chunk rows are no longer needed either way. */
+export async function finishRecording(db: Db, id: string, status: 'complete' | 'failed', now = Date.now()): Promise<void> {
+  await db.batch(
+    [
+      { sql: 'UPDATE recordings SET upload_status = ?, completed_at = ? WHERE recording_id = ?', args: [status, status === 'complete' ? now : null, id] },
+      { sql: 'DELETE FROM recording_chunks WHERE recording_id = ?', args: [id] },
+    ],
+    'write',
+  );
+}
+
+/** Recordings of a survey (not deleted), oldest first. */
+export async function surveyRecordingIds(db: Db, surveyId: string): Promise<string[]> {
+  const rs = await db.execute({ sql: 'SELECT recording_id FROM recordings WHERE session_id = ? AND COALESCE(deleted, 0) = 0 AND kind IS NOT NULL ORDER BY created_at', args: [surveyId] });
+  return rs.rows.map((r) => String(r.recording_id));
+}
