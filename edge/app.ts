@@ -9,6 +9,8 @@ import { keyRoutes } from './console-api/key-routes.js';
 import { userRoutes } from './console-api/user-routes.js';
 import { liveRoutes } from './console-api/live-routes.js';
 import { recordingRoutes } from './recordings/recording-routes.js';
+import { captureRoutes } from './recordings/capture-routes.js';
+import { captureIntake } from './recordings/capture-intake.js';
 import { withDb } from './db.js';
 import { onError } from './errors.js';
 import { iceServersRoute } from './ice-servers.js';
@@ -74,6 +76,8 @@ export function createApp(): Hono<EdgeEnv> {
   app.route('/api/users', userRoutes());
   app.route('/api/live', liveRoutes());
   app.route('/api/recordings', recordingRoutes());
+  app.route('/api/surveys', captureRoutes());
+  app.put('/internal/captures/:survey/:conn/:peer', captureIntake);
 
   app.post('/api/signaling/ice', async (c) => {
     const config = c.get('config');

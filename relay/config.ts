@@ -31,6 +31,8 @@ const RelayEnvSchema = z.object({
   LIBSQL_URL: z.string().min(1),
   LIBSQL_AUTH_TOKEN: z.string().optional(),
   NETPOKE_DATA_DIR: z.string().min(1).default('./data'),
+  // The edge that takes finished captures into its object store; unset, they stay in NETPOKE_DATA_DIR/captures.
+  EDGE_URL: z.preprocess((v) => (v === '' ? undefined : v), z.url().optional()),
   RELAY_CAPTURE_MAX_BYTES: z.coerce.number().int().min(MIN_CAPTURE_BYTES_PER_CONN).default(DEFAULT_CAPTURE_MAX_BYTES),
   RELAY_CAPTURE_MAX_BYTES_PER_CONN: z.coerce.number().int().min(MIN_CAPTURE_BYTES_PER_CONN).default(DEFAULT_CAPTURE_MAX_BYTES_PER_CONN),
 }).refine((e) => e.RELAY_CAPTURE_MAX_BYTES_PER_CONN <= e.RELAY_CAPTURE_MAX_BYTES, {
@@ -77,6 +79,8 @@ export interface RelayConfig {
   /** Capture memory for the whole relay (the largest capture loses its oldest records past it) and per connection. */
   captureMaxBytes?: number;
   captureMaxBytesPerConn?: number;
+  /** The edge whose object store takes finished captures (PUT /internal/captures/...); unset: captures stay local. */
+  edgeUrl?: string;
 }
 
 /** Reads the relay's config from env, or throws a ConfigError naming the bad variables. */
@@ -106,5 +110,6 @@ export function relayConfigFromEnv(env: Record<string, string | undefined>): Rel
     dataDir: e.NETPOKE_DATA_DIR,
     captureMaxBytes: e.RELAY_CAPTURE_MAX_BYTES,
     captureMaxBytesPerConn: e.RELAY_CAPTURE_MAX_BYTES_PER_CONN,
+    ...(e.EDGE_URL ? { edgeUrl: e.EDGE_URL } : {}),
   };
 }

@@ -3,6 +3,7 @@ import { insertSurveySession } from '../shared/db/surveys.js';
 import { nowMs } from '../shared/time.js';
 import { discardCapture, startCapture } from './capture/capture-buffer.js';
 import { saveCapture, type CaptureStore } from './capture/save-capture.js';
+import type { CaptureHandoff } from './capture/capture-handoff.js';
 import type { Logger } from './log.js';
 import type { MetricWriter } from './metric-writer.js';
 import { countRejected } from './metrics.js';
@@ -21,6 +22,8 @@ export interface ControlContext {
   relayAddr: { ip: string; port: number };
   /** Capture memory and the file writer. */
   captures: CaptureStore;
+  /** Hands written captures to the object store (absent: they stay on this relay's disk). */
+  handoff?: CaptureHandoff;
   /** Written on the peer's row with its survey, for ending it after a crash. */
   relayId: string;
   /** The magic key a survey was started with (live on this relay or recorded), null for a new survey. */

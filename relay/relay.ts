@@ -26,6 +26,10 @@ import { startRegistry, type Registry } from './registry.js';
 import { createSurveyClock } from './survey-clock.js';
 import { endSurvey } from './survey-end.js';
 import { oversizeMessage } from '../shared/protocol/limits.js';
+import { createCaptureHandoff, type CaptureHandoff } from './capture/capture-handoff.js';
+import { unstoredCaptures } from '../shared/db/capture-store.js';
+import { existsSync } from 'node:fs';
+import { join, sep } from 'node:path';
 import { CHANNEL_LABELS, closeSession, createSession, type ChannelLabel, type Session } from './session.js';
 
 export interface RelayHandle {
@@ -39,6 +43,8 @@ export interface RelayHandle {
   captureCounters(): CaptureCounters;
   /** Base URL of the ops port serving /metrics without auth; null when RELAY_METRICS_PORT is unset. */
   opsUrl: string | null;
+  /** The capture hand-off to the edge's store (absent without EDGE_URL). */
+  captureHandoff?: CaptureHandoff;
   close(): Promise<void>;
 }
 
@@ -56,9 +62,13 @@ export async function startRelay(config: RelayConfig, deps: { log?: Logger } = {
     budget: createCaptureBudget({ maxBytes: config.captureMaxBytes, perConnMaxBytes: config.captureMaxBytesPerConn }),
     files: createCaptureWriter(),
   };
+  const handoff = config.edgeUrl ? createCaptureHandoff({ edgeUrl: config.edgeUrl, relayId: config.relayId, secret: config.sharedSecret, log }) : undefined;
+  // Captures a previous run wrote but could not hand off are sent now.
+  if (handoff) for (const f of await unstoredCaptures(db, join(config.dataDir, 'captures') + sep)) if (existsSync(f.path)) handoff.add(f);
   const ctx: ControlContext = {
     writer,
     captures,
+    handoff,
     log,
     dataDir: config.dataDir,
     relayId: config.relayId,
@@ -287,6 +297,7 @@ export async function startRelay(config: RelayConfig, deps: { log?: Logger } = {
     writer,
     captureCounters: () => captureCounters(captures.budget),
     opsUrl: ops?.url ?? null,
+    captureHandoff: handoff,
     async close() {
       ticker.stop();
       await keyWatch.stop();
@@ -296,6 +307,9 @@ export async function startRelay(config: RelayConfig, deps: { log?: Logger } = {
       await registry?.stop();
       // Files being written still get their survey_captures rows into the drain.
       await captures.files.close(3_000);
+      // A hand-off under way may finish; what does not is found again at the next start.
+      await handoff?.idle(2_000);
+      handoff?.stop();
       await writer.drain(3_000);
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await ops?.close();

@@ -5,6 +5,7 @@ import type { Logger } from '../log.js';
 import type { MetricWriter } from '../metric-writer.js';
 import { releaseSealed, sealCapture, type CaptureBudget, type ConnCapture } from './capture-buffer.js';
 import type { CaptureWriter } from './capture-writer.js';
+import type { CaptureHandoff } from './capture-handoff.js';
 
 /** The relay's capture parts: the memory budget every connection's capture draws on, and the file writer. */
 export interface CaptureStore {
@@ -18,6 +19,7 @@ export interface SaveContext {
   log: Logger;
   dataDir: string;
   relayAddr: { ip: string; port: number };
+  handoff?: CaptureHandoff;
 }
 
 /** What a stop needs of the connection. */
@@ -67,6 +69,7 @@ async function write(ctx: SaveContext, s: CaptureOwner, cap: ConnCapture, survey
     ctx.writer.enqueue({ stmt: insertSurveyCapture(row) });
     // keylog_path stays NULL: libdatachannel links OpenSSL statically and exposes no DTLS key export.
     ctx.writer.enqueue({ stmt: setSurveyCaptureFiles(surveyId, path, null) });
+    ctx.handoff?.add({ session_id: surveyId, conn_id: s.connId, peer_id: s.peerId, path });
     return true;
   } catch (e) {
     ctx.log('error', 'could not write the capture file', { path, error: e instanceof Error ? e.message : String(e) });

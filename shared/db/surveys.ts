@@ -80,12 +80,13 @@ export function setSurveyCaptureFiles(sessionId: string, pcapPath: string | null
 export function insertSurveyCapture(c: { session_id: string; conn_id: string; peer_id: string; path: string; bytes: number; records: number; dropped: number; created_at: number }): InStatement {
   return {
     sql: `INSERT INTO survey_captures (session_id, conn_id, peer_id, path, bytes, records, dropped, created_at)
-          VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(session_id, conn_id, peer_id) DO NOTHING`,
+          VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+          ON CONFLICT(session_id, conn_id, peer_id) DO UPDATE SET path = excluded.path, bytes = excluded.bytes, records = excluded.records, dropped = excluded.dropped`,
+    // The edge may have stored the file (and made the row) before this batched write lands: its storage columns are kept.
     args: [c.session_id, c.conn_id, c.peer_id, c.path, c.bytes, c.records, c.dropped, Math.round(c.created_at)],
   };
 }
 
-/** How a survey ended (survey_sessions.end_reason). */
 /** How a survey's connection ended: by the client, the relay's going, or a limit the relay enforced (the `error` code it sent). */
 export type SurveyEndReason =
   | 'stopped'

@@ -62,3 +62,16 @@ export const SessionHandleClaimsSchema = z.object({
   exp: z.number(),
 });
 export type SessionHandleClaims = z.infer<typeof SessionHandleClaimsSchema>;
+
+/** Claims of the token a relay's capture hand-off to the edge carries (`PUT /internal/captures/...`): one file, named and hashed. */
+export const CaptureTokenClaimsSchema = z.object({
+  typ: z.literal('capture'),
+  relay_id: z.string().min(1).max(128),
+  session_id: z.string().min(1).max(128),
+  conn_id: z.string().min(1).max(128),
+  peer_id: z.string().min(1).max(128),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+  bytes: z.number().int().min(0),
+  exp: z.number(),
+});
+export type CaptureTokenClaims = z.infer<typeof CaptureTokenClaimsSchema>;

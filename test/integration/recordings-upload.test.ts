@@ -39,14 +39,14 @@ afterAll(async () => {
 });
 
 /** A technician's request with only the magic key. */
-const withKey = (key: string, path: string, init: RequestInit & { headers?: Record<string, string> } = {}) =>
+const withKey = (key: string, path: string, init: Omit<RequestInit, 'headers'> & { headers?: Record<string, string> } = {}) =>
   fetch(`${edge.url}${path}`, { ...init, headers: { authorization: `MagicKey ${key}`, ...init.headers } });
 
 const announce = (key: string, body: Record<string, unknown>) =>
   withKey(key, '/api/recordings', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
 
-const putChunk = (key: string, id: string, index: number, bytes: Uint8Array, digest = sha(bytes), init: RequestInit = {}) =>
-  withKey(key, `/api/recordings/${id}/chunks/${index}`, { method: 'PUT', headers: { 'content-type': 'application/octet-stream', 'x-chunk-sha256': digest }, body: bytes, ...init });
+const putChunk = (key: string, id: string, index: number, bytes: Uint8Array, digest = sha(bytes)) =>
+  withKey(key, `/api/recordings/${id}/chunks/${index}`, { method: 'PUT', headers: { 'content-type': 'application/octet-stream', 'x-chunk-sha256': digest }, body: bytes as Uint8Array<ArrayBuffer> });
 
 async function errorCode(resp: Response): Promise<{ status: number; code: string }> {
   return { status: resp.status, code: ((await resp.json()) as { error: { code: string } }).error.code };
@@ -138,7 +138,7 @@ describe('recording upload', () => {
     const file = new Uint8Array(randomBytes(CHUNK + 1000));
     const state = (await (await announce(p.keyA.key, { survey_session_id: surveyA, kind: 'sensors', size_bytes: file.length, sha256: sha(file), mime: 'application/x-ndjson' })).json()) as UploadState;
     const bad = new Uint8Array(file.subarray(0, CHUNK));
-    bad[12345] ^= 0xff;
+    bad[12345] = bad[12345]! ^ 0xff;
     expect(await errorCode(await putChunk(p.keyA.key, state.recording_id, 0, bad, sha(file.subarray(0, CHUNK))))).toEqual({ status: 422, code: 'checksum_mismatch' });
     const chunks = await db.db.execute({ sql: 'SELECT count(*) AS n FROM recording_chunks WHERE recording_id = ?', args: [state.recording_id] });
     expect(Number(chunks.rows[0]!.n)).toBe(0);
