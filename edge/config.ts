@@ -111,8 +111,8 @@ const EdgeEnvSchema = z.object({
   OIDC_ALLOWED_DOMAINS: z.preprocess(unsetIfEmpty, z.string().optional()),
   RECORDING_MAX_BYTES: z.coerce.number().int().min(1024).default(1024 ** 3),
   RECORDING_KEY_QUOTA_BYTES: z.coerce.number().int().min(1024).default(20 * 1024 ** 3),
-  // R2 multipart parts must be at least 5 MiB (all but the last) and the same size: each chunk is one part.
-  RECORDING_CHUNK_BYTES: z.coerce.number().int().min(5 * 1024 ** 2).max(100 * 1024 ** 2).default(5 * 1024 ** 2),
+  // Small enough to resend cheaply on a phone's network; the file is assembled into 5 MiB R2 parts on complete.
+  RECORDING_CHUNK_BYTES: z.coerce.number().int().min(64 * 1024).max(16 * 1024 ** 2).default(1024 ** 2),
 }).superRefine((e, ctx) => {
   // Half a TURN setup would silently hand out no TURN server.
   if (e.TURN_SECRET && !e.TURN_URLS) ctx.addIssue({ code: 'custom', path: ['TURN_URLS'], message: 'is required when TURN_SECRET is set' });

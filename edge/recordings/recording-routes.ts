@@ -12,7 +12,8 @@ import { HttpError } from '../errors.js';
 import { requireViewer } from '../auth/viewer.js';
 import { findVisibleSurvey } from '../console-api/survey-access.js';
 import { parseByteRange } from './byte-range.js';
-import { sha256OfBytes, sha256OfStream } from './file-digest.js';
+import { assembleChunks, chunkKey } from './assemble.js';
+import { sha256OfBytes } from './file-digest.js';
 import { objectStore } from './object-store.js';
 import { admitUploader } from './uploader.js';
 
@@ -81,7 +82,8 @@ export function recordingRoutes(): Hono<EdgeEnv> {
     const body = await readJsonBody(c.req.raw, RecordingCreateSchema, config.maxBodyBytes);
     const limits = config.recordings;
     if (body.size_bytes > limits.maxBytes) throw new HttpError('too_large', `size_bytes: a recording may be at most ${limits.maxBytes} bytes`);
-    const store = objectStore(c);
+    // A missing bucket is said before anything is recorded.
+    objectStore(c);
     const state = await withDb(config, async (db) => {
       const who = await admitUploader(c, db, body.survey_session_id);
       if (body.recording_id) {
@@ -104,7 +106,6 @@ export function recordingRoutes(): Hono<EdgeEnv> {
       const id = body.recording_id ?? crypto.randomUUID();
       // Unguessable and collision-free: the survey, the id, and 128 random bits.
       const storageKey = `recordings/${encodeURIComponent(body.survey_session_id)}/${id}-${randomToken(16)}.${extension(body.mime)}`;
-      const upload = await store.createMultipartUpload(storageKey, { httpMetadata: { contentType: body.mime } });
       const row = {
         recording_id: id,
         session_id: body.survey_session_id,
@@ -113,7 +114,7 @@ export function recordingRoutes(): Hono<EdgeEnv> {
         size_bytes: body.size_bytes,
         sha256: body.sha256,
         chunk_bytes: limits.chunkBytes,
-        upload_id: upload.uploadId,
+        upload_id: null,
         storage_key: storageKey,
         magic_key: who.magicKey,
         started_at: body.started_at ?? null,
@@ -123,7 +124,6 @@ export function recordingRoutes(): Hono<EdgeEnv> {
         created_at: Date.now(),
       } as const;
       if (!(await insertRecording(db, row))) {
-        await upload.abort().catch(() => undefined);
         throw new HttpError('conflict', 'recording_id: announced twice at once; announce it again to get its state');
       }
       return uploadState({ ...row, status: 'pending', uploaded_bytes: 0, completed_at: null, deleted: false }, []);
@@ -142,8 +142,8 @@ export function recordingRoutes(): Hono<EdgeEnv> {
     const bytes = (await readCapped(c.req.raw, expected)) as Uint8Array<ArrayBuffer>;
     if (bytes.byteLength !== expected) throw new HttpError('invalid_request', `body: chunk ${idx.data} must be ${expected} bytes, got ${bytes.byteLength}`);
     if ((await sha256OfBytes(bytes)) !== declared.data) throw new HttpError('checksum_mismatch', `chunk ${idx.data}: its SHA-256 is not the one declared; nothing was stored, send it again`);
-    const part = await objectStore(c).resumeMultipartUpload(rec.storage_key, rec.upload_id).uploadPart(idx.data + 1, bytes);
-    const received = await withDb(c.get('config'), (db) => recordChunk(db, rec.recording_id, rec.kind, { idx: idx.data, size: expected, sha256: declared.data, etag: part.etag }));
+    const stored = await objectStore(c).put(chunkKey(rec.storage_key, idx.data), bytes);
+    const received = await withDb(c.get('config'), (db) => recordChunk(db, rec.recording_id, rec.kind, { idx: idx.data, size: expected, sha256: declared.data, etag: stored?.etag ?? '' }));
     return c.json({ index: idx.data, received_bytes: received });
   });
 
@@ -156,10 +156,8 @@ export function recordingRoutes(): Hono<EdgeEnv> {
     const have = new Set(chunks.map((ch) => ch.idx));
     const missing = [...Array(chunkCount(rec)).keys()].filter((i) => !have.has(i));
     if (missing.length) throw new HttpError('incomplete', `chunks ${missing.join(', ')} have not arrived; send them, then complete again`);
-    await store.resumeMultipartUpload(rec.storage_key, rec.upload_id).complete(chunks.map((ch) => ({ partNumber: ch.idx + 1, etag: ch.etag })));
-    const obj = await store.get(rec.storage_key);
-    const digest = obj ? await sha256OfStream(obj.body) : null;
-    if (digest !== rec.sha256 || obj?.size !== rec.size_bytes) {
+    const file = await assembleChunks(store, rec.storage_key, chunkCount(rec), rec.mime);
+    if (file.sha256 !== rec.sha256 || file.size !== rec.size_bytes) {
       await store.delete(rec.storage_key);
       await withDb(config, (db) => finishRecording(db, rec.recording_id, 'failed'));
       throw new HttpError('checksum_mismatch', 'the assembled file does not have the declared SHA-256; it was discarded: announce and upload it again');

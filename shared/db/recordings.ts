@@ -9,7 +9,8 @@ export interface RecordingRow {
   size_bytes: number;
   sha256: string;
   chunk_bytes: number;
-  upload_id: string;
+  /** Unused: chunks wait as objects of their own and are assembled on complete. */
+  upload_id: string | null;
   storage_key: string;
   magic_key: string;
   status: 'pending' | 'complete' | 'failed';
@@ -62,7 +63,7 @@ export async function findRecording(db: Db, id: string): Promise<RecordingRow | 
     size_bytes: Number(video ? r.video_size_bytes : r.sensor_size_bytes),
     sha256: String(r.sha256),
     chunk_bytes: Number(r.chunk_bytes),
-    upload_id: String(r.upload_id),
+    upload_id: r.upload_id == null ? null : String(r.upload_id),
     storage_key: String(r.storage_key),
     magic_key: String(r.magic_key),
     status: r.upload_status === 'complete' ? 'complete' : r.upload_status === 'failed' ? 'failed' : 'pending',
