@@ -5,6 +5,7 @@ import { readJsonBody } from './body.js';
 import { configFor } from './config.js';
 import type { EdgeEnv } from './env.js';
 import { authRoutes } from './auth/auth-routes.js';
+import { oidcRoutes } from './auth/oidc-routes.js';
 import { keyRoutes } from './console-api/key-routes.js';
 import { userRoutes } from './console-api/user-routes.js';
 import { liveRoutes } from './console-api/live-routes.js';
@@ -72,6 +73,7 @@ export function createApp(): Hono<EdgeEnv> {
   app.get('/api/ice-servers', iceServersRoute);
 
   app.route('/api/auth', authRoutes());
+  app.route('/api/auth', oidcRoutes());
   app.route('/api/keys', keyRoutes());
   app.route('/api/users', userRoutes());
   app.route('/api/live', liveRoutes());
