@@ -266,6 +266,39 @@ export const MIGRATIONS: readonly Migration[] = [
     ],
   },
   {
+    version: 10,
+    name: 'survey_console_indexes',
+    statements: [
+      // The survey list pages newest first by (start_time, session_id) with a keyset cursor: each filter has an index
+      // in that order, so a page is a short index walk from the cursor at any depth (PROTOCOL.md §4 GET /api/surveys).
+      `CREATE INDEX IF NOT EXISTS idx_sessions_start ON survey_sessions(start_time, session_id)`,
+      `CREATE INDEX IF NOT EXISTS idx_sessions_key_start ON survey_sessions(magic_key, start_time, session_id)`,
+      `CREATE INDEX IF NOT EXISTS idx_sessions_user_start ON survey_sessions(user_login, start_time, session_id)`,
+      // Deleted surveys are few: a partial index keeps `deleted=true` lists from walking every survey.
+      `CREATE INDEX IF NOT EXISTS idx_sessions_deleted_start ON survey_sessions(start_time, session_id) WHERE deleted <> 0`,
+      // Rows and distinct connections of a survey, counted from the index alone.
+      `CREATE INDEX IF NOT EXISTS idx_metrics_session_conn ON survey_metrics(session_id, conn_id)`,
+    ],
+  },
+  {
+    version: 11,
+    name: 'audit_log',
+    statements: [
+      // Who deleted, restored or purged what, and when; a purge leaves nothing else behind to say it happened.
+      // (Export pages need no new index: survey ids page on the primary key, rows on idx_metrics_session.)
+      `CREATE TABLE IF NOT EXISTS audit_log (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  at INTEGER NOT NULL,
+  actor TEXT NOT NULL,
+  action TEXT NOT NULL,
+  subject TEXT NOT NULL,
+  detail TEXT
+)`,
+      `CREATE INDEX IF NOT EXISTS idx_audit_log_at ON audit_log(at)`,
+      `CREATE INDEX IF NOT EXISTS idx_audit_log_subject ON audit_log(subject, at)`,
+    ],
+  },
+  {
     version: 12,
     name: 'object_storage',
     statements: [

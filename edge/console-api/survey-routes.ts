@@ -1,0 +1,57 @@
+// GET /api/surveys and GET /api/surveys/{id} (PROTOCOL.md §4): the surveys a person may see, and one with its per-connection summaries.
+import { Hono, type Context } from 'hono';
+import * as z from 'zod';
+import { findSurveyItem, listSurveys, SurveyIdSchema, SurveyListQuerySchema } from '../../shared/db/survey-list.js';
+import { surveyConnectionSummaries } from '../../shared/db/survey-summary.js';
+import { describeZodError } from '../../shared/protocol/errors.js';
+import { withDb } from '../db.js';
+import type { EdgeEnv } from '../env.js';
+import { HttpError } from '../errors.js';
+import { requireViewer } from '../auth/viewer.js';
+import { findVisibleSurvey, visibleSurveys } from './survey-access.js';
+
+/** `GET /api/surveys/{id}`: `deleted=true|all` also finds a deleted survey (to look at it before restoring). */
+const DetailQuerySchema = z.object({ deleted: z.enum(['false', 'true', 'all']).default('false') });
+
+function parseQuery<S extends z.ZodType>(c: Context<EdgeEnv>, schema: S): z.infer<S> {
+  const parsed = schema.safeParse(c.req.query());
+  if (!parsed.success) throw new HttpError('invalid_request', describeZodError(parsed.error));
+  return parsed.data;
+}
+
+/**
+ * Routes under /api/surveys for the list and one survey. `/:id` matches one
+ * path segment and passes `export` on, so the other survey routes mounted on
+ * the same prefix (`/export`, `/:id/metrics`, ...) are reached.
+ */
+export function surveyRoutes(): Hono<EdgeEnv> {
+  const app = new Hono<EdgeEnv>();
+
+  app.get('/', async (c) => {
+    const viewer = await requireViewer(c);
+    const query = parseQuery(c, SurveyListQuerySchema);
+    const page = await withDb(c.get('config'), (db) => listSurveys(db, visibleSurveys(viewer), query));
+    c.header('cache-control', 'private, no-store');
+    return c.json(page);
+  });
+
+  app.get('/:id', async (c, next) => {
+    // `/export` (streamed metric rows of many surveys) belongs to the export routes on this prefix.
+    if (c.req.param('id') === 'export') return next();
+    const viewer = await requireViewer(c);
+    const id = SurveyIdSchema.safeParse(c.req.param('id'));
+    if (!id.success) throw new HttpError('not_found', 'no such survey (survey ids are at most 128 characters)');
+    const { deleted } = parseQuery(c, DetailQuerySchema);
+    const detail = await withDb(c.get('config'), async (db) => {
+      await findVisibleSurvey(db, viewer, id.data, deleted !== 'false');
+      const item = await findSurveyItem(db, id.data);
+      if (!item) throw new HttpError('not_found', `no survey ${id.data}`);
+      // In the detail, `connections` holds the summaries themselves; the list's count stays as connection_count.
+      return { ...item, connection_count: item.connections, connections: await surveyConnectionSummaries(db, id.data) };
+    });
+    c.header('cache-control', 'private, no-store');
+    return c.json(detail);
+  });
+
+  return app;
+}
