@@ -6,6 +6,8 @@ import { createHistory, pushTick, type History } from './model.js';
 import { workerClock } from './worker-schedule.js';
 import { createCharts } from './ui/charts.js';
 import { createSummaryTable } from './ui/table.js';
+import { askSensorPermission, startWalkRecording, type WalkRecording } from './recording/walk-recorder.js';
+import { createUploadQueue } from './recording/upload-queue.js';
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const keyInput = $<HTMLInputElement>('key');
@@ -18,6 +20,11 @@ const statusEl = $<HTMLParagraphElement>('status');
 const countdownEl = $<HTMLParagraphElement>('countdown');
 const sessionEl = $<HTMLParagraphElement>('session');
 const pausedEl = $<HTMLParagraphElement>('paused');
+const recordVideo = $<HTMLInputElement>('record-video');
+const recordSensors = $<HTMLInputElement>('record-sensors');
+const recordNote = $<HTMLParagraphElement>('record-note');
+const uploads = createUploadQueue({ panel: $('uploads'), status: $('upload-status'), progress: $<HTMLProgressElement>('upload-progress'), list: $<HTMLUListElement>('unsent') });
+let walk: WalkRecording | null = null;
 
 keyInput.value = new URLSearchParams(location.search).get('key') ?? '';
 // The key is a credential: once read, keep it out of the address bar, history and shared links.
@@ -49,6 +56,16 @@ function setRunning(running: boolean): void {
   stopBtn.disabled = !running;
   keyInput.disabled = running;
   connections.disabled = running;
+  recordVideo.disabled = running;
+  recordSensors.disabled = running;
+}
+
+/** Ends the walk's recording, if any, and sends what it recorded (and anything older still unsent). */
+async function finishWalk(): Promise<void> {
+  const w = walk;
+  walk = null;
+  if (w) await w.stop().catch((e: Error) => (recordNote.textContent = `The recording could not be saved: ${e.message}`));
+  await uploads.run();
 }
 
 function onEvent(e: SurveyEvent): void {
@@ -137,6 +154,7 @@ function finish(text: string): void {
 
 function endUi(): void {
   survey = null;
+  void finishWalk();
   clearInterval(countdownTimer);
   deadline = null;
   setRunning(false);
@@ -157,6 +175,9 @@ async function start(): Promise<void> {
   pausedTotal = 0;
   hiddenSince = null;
   setRunning(true);
+  recordNote.textContent = '';
+  // Still inside the click: iOS asks for motion access only from a user gesture.
+  if (recordSensors.checked) await askSensorPermission();
   try {
     survey = await startSurvey({
       baseUrl: '',
@@ -168,6 +189,9 @@ async function start(): Promise<void> {
     });
     sessionEl.textContent = `Survey ${survey.surveySessionId}`;
     survey.setTraffic(trafficMode());
+    if (recordVideo.checked || recordSensors.checked) {
+      walk = await startWalkRecording({ surveyId: survey.surveySessionId, magicKey: key, video: recordVideo.checked, sensors: recordSensors.checked, onNote: (t) => (recordNote.textContent = t) });
+    }
   } catch {
     // onEvent already showed the error in words.
     endUi();
@@ -184,3 +208,5 @@ traffic.addEventListener('change', () => survey?.setTraffic(trafficMode()));
 document.addEventListener('visibilitychange', onVisibility);
 window.addEventListener('pagehide', () => survey?.close());
 setStatus(keyInput.value ? 'Ready: press Start to measure.' : 'Enter your magic key, then press Start.', 'idle');
+// Recordings a closed tab, a crash or a lost network left behind are sent now.
+void uploads.run();

@@ -1,0 +1,116 @@
+// A technician records the walk in Chromium (fake camera, mocked position) during a real survey through the
+// edge in workerd and a real relay; the recording is kept in IndexedDB and uploaded in chunks to the edge's
+// local R2; a reload mid-upload resumes from the server's answer; both files land verified.
+import { createHash } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { chromium, type Browser, type BrowserContext } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildPage } from '../../page/build.js';
+import { createMagicKey, type MagicKey } from '../../shared/db/keys.js';
+import type { RelayHandle } from '../../relay/relay.js';
+import { eventually, startTestDb, startTestRelay, type TestDb } from '../helpers/system.js';
+import { startTestEdge, type TestEdge } from '../helpers/edge.js';
+import { CHROMIUM, CHROMIUM_ARGS } from '../helpers/chromium-args.js';
+
+const ARTIFACTS = resolve(import.meta.dirname, '../../test-artifacts');
+const CHUNK = 64 * 1024;
+const POSITION = { latitude: 48.8584, longitude: 2.2945, accuracy: 5 };
+
+let db: TestDb;
+let relay: RelayHandle;
+let edge: TestEdge;
+let browser: Browser;
+let context: BrowserContext;
+let key: MagicKey;
+
+beforeAll(async () => {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  await buildPage();
+  db = await startTestDb();
+  relay = await startTestRelay(db);
+  edge = await startTestEdge({ libsqlUrl: db.url, libsqlAuthToken: db.authToken, vars: { RECORDING_CHUNK_BYTES: String(CHUNK) } });
+  key = await createMagicKey(db.db, { label: 'walk' });
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: [...CHROMIUM_ARGS, '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream'] });
+  context = await browser.newContext({ viewport: { width: 1200, height: 1400 }, geolocation: POSITION, permissions: ['geolocation', 'camera'] });
+}, 120_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await relay?.close();
+  await edge?.close();
+  await db?.close();
+});
+
+const recordings = async (surveyId: string) =>
+  (await db.db.execute({ sql: 'SELECT recording_id, kind, mime, upload_status, storage_key, sha256, video_size_bytes, sensor_size_bytes, started_at FROM recordings WHERE session_id = ? ORDER BY kind', args: [surveyId] })).rows;
+
+describe('recording the walk', () => {
+  it('records video and sensors during a survey, uploads them, and a reload mid-upload resumes from the server\'s answer', async () => {
+    const page = await context.newPage();
+    await page.goto(`${edge.url}/?key=${key.key}`);
+    await page.check('#record-video');
+    await page.check('#record-sensors');
+    await page.click('#start');
+    await page.waitForFunction(() => document.querySelector('#status')?.textContent?.startsWith('Measuring'), null, { timeout: 20_000 });
+    const surveyId = ((await page.locator('#session').textContent()) ?? '').replace('Survey ', '');
+    // About 5 s of measuring (500 probes each way), then Stop.
+    await page.waitForFunction(() => Number(document.querySelector('td[data-metric="probe_count"][data-dir="s2c"][data-window="60s"]')?.textContent) >= 450, null, { timeout: 20_000 });
+    // A slow uplink, so that the upload is still under way when the page reloads.
+    const cdp = await context.newCDPSession(page);
+    await cdp.send('Network.enable');
+    await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 20, downloadThroughput: -1, uploadThroughput: 48 * 1024 });
+    await page.click('#stop');
+    await page.waitForFunction(() => {
+      const p = document.querySelector<HTMLProgressElement>('#upload-progress');
+      return document.querySelector('#upload-status')?.textContent?.startsWith('Uploading: Video') && p !== null && p.value >= 2 * 64 * 1024 && p.value < p.max - 64 * 1024;
+    }, null, { timeout: 60_000 });
+    await page.screenshot({ path: join(ARTIFACTS, 'recording-uploading.png'), fullPage: true });
+    const video = await eventually(async () => (await recordings(surveyId)).find((r) => r.kind === 'video') ?? null);
+    const heldBefore = Number((await db.db.execute({ sql: 'SELECT count(*) AS n FROM recording_chunks WHERE recording_id = ?', args: [video.recording_id] })).rows[0]!.n);
+    expect(heldBefore).toBeGreaterThanOrEqual(2);
+    expect(video.upload_status).toBe('pending');
+
+    // Reload mid-upload, at full speed again: the page finds the recording in IndexedDB and asks the server where it stands.
+    await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
+    const chunkPuts: number[] = [];
+    page.on('request', (r) => {
+      const m = /\/api\/recordings\/([^/]+)\/chunks\/(\d+)$/.exec(r.url());
+      if (m && m[1] === video.recording_id && r.method() === 'PUT') chunkPuts.push(Number(m[2]));
+    });
+    await page.reload();
+    await page.waitForFunction(() => document.querySelector('#upload-status')?.textContent?.startsWith('Uploaded and verified'), null, { timeout: 60_000 });
+    await eventually(async () => (await recordings(surveyId)).every((r) => r.upload_status === 'complete') && (await recordings(surveyId)).length === 2, 30_000);
+    await page.screenshot({ path: join(ARTIFACTS, 'recording-uploaded.png'), fullPage: true });
+    // Chunks the server already held before the reload were not sent again.
+    const totalChunks = Math.ceil(Number(video.video_size_bytes) / CHUNK);
+    expect(chunkPuts.length).toBeGreaterThan(0);
+    expect(chunkPuts.filter((i) => i < heldBefore)).toEqual([]);
+    expect(new Set(chunkPuts.filter((i) => i >= heldBefore)).size).toBeLessThanOrEqual(totalChunks - heldBefore + 1);
+
+    const rows = await recordings(surveyId);
+    const bucket = await edge.mf.getR2Bucket('RECORDINGS');
+    for (const r of rows) {
+      const obj = await bucket.get(String(r.storage_key));
+      const bytes = new Uint8Array(await obj!.arrayBuffer());
+      expect(createHash('sha256').update(bytes).digest('hex')).toBe(r.sha256);
+    }
+    const videoRow = rows.find((r) => r.kind === 'video')!;
+    expect(String(videoRow.mime)).toMatch(/^video\/webm/);
+    // A 5 s fake-camera video at a bounded bitrate: more than a few chunks, far from the limit.
+    expect(Number(videoRow.video_size_bytes)).toBeGreaterThan(3 * CHUNK);
+    const sensors = rows.find((r) => r.kind === 'sensors')!;
+    const log = await (await bucket.get(String(sensors.storage_key)))!.text();
+    const lines = log.trim().split('\n').map((l) => JSON.parse(l) as { t: number; type: string; lat?: number; lon?: number });
+    const fixes = lines.filter((l) => l.type === 'position');
+    expect(fixes.length).toBeGreaterThanOrEqual(1);
+    expect(fixes[0]).toMatchObject({ lat: POSITION.latitude, lon: POSITION.longitude });
+    // On the survey's clock: the log's times fall within the survey's.
+    const survey = (await db.db.execute({ sql: 'SELECT start_time, last_update_time FROM survey_sessions WHERE session_id = ?', args: [surveyId] })).rows[0]!;
+    expect(lines[0]!.t).toBeGreaterThanOrEqual(Number(survey.start_time) - 2_000);
+    expect(Number(videoRow.started_at)).toBeGreaterThanOrEqual(Number(survey.start_time) - 2_000);
+    // Nothing is left in IndexedDB once the server verified it.
+    expect(await page.locator('#unsent li').count()).toBe(0);
+    await page.close();
+  }, 180_000);
+});
