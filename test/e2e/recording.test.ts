@@ -67,7 +67,7 @@ describe('recording the walk', () => {
     }, null, { timeout: 60_000 });
     await page.screenshot({ path: join(ARTIFACTS, 'recording-uploading.png'), fullPage: true });
     const video = await eventually(async () => (await recordings(surveyId)).find((r) => r.kind === 'video') ?? null);
-    const heldBefore = Number((await db.db.execute({ sql: 'SELECT count(*) AS n FROM recording_chunks WHERE recording_id = ?', args: [video.recording_id] })).rows[0]!.n);
+    const heldBefore = Number((await db.db.execute({ sql: 'SELECT count(*) AS n FROM recording_chunks WHERE recording_id = ?', args: [String(video.recording_id)] })).rows[0]!.n);
     expect(heldBefore).toBeGreaterThanOrEqual(2);
     expect(video.upload_status).toBe('pending');
 
