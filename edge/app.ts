@@ -9,6 +9,8 @@ import { oidcRoutes } from './auth/oidc-routes.js';
 import { keyRoutes } from './console-api/key-routes.js';
 import { userRoutes } from './console-api/user-routes.js';
 import { liveRoutes } from './console-api/live-routes.js';
+import { surveyExportRoutes } from './console-api/survey-export-routes.js';
+import { surveyRoutes } from './console-api/survey-routes.js';
 import { recordingRoutes } from './recordings/recording-routes.js';
 import { captureRoutes } from './recordings/capture-routes.js';
 import { captureIntake } from './recordings/capture-intake.js';
@@ -78,7 +80,10 @@ export function createApp(): Hono<EdgeEnv> {
   app.route('/api/users', userRoutes());
   app.route('/api/live', liveRoutes());
   app.route('/api/recordings', recordingRoutes());
+  // Export, removal and captures before the list and detail, so `/export` and `/{id}/...` are never read as a survey id.
+  app.route('/api/surveys', surveyExportRoutes());
   app.route('/api/surveys', captureRoutes());
+  app.route('/api/surveys', surveyRoutes());
   app.put('/internal/captures/:survey/:conn/:peer', captureIntake);
 
   app.post('/api/signaling/ice', async (c) => {
