@@ -75,17 +75,18 @@ async function main(): Promise<void> {
       db.close();
     }
 
+    const edgeUrl = `http://127.0.0.1:${env.NETPOKE_EDGE_PORT}`;
+    // Captures go to the edge's local R2 (under the data dir) once a survey stops; until the edge is up they wait and are retried.
     const relay: RelayHandle = await startRelay(
-      relayConfigFromEnv({ ...process.env, LIBSQL_URL: hrana.url, LIBSQL_AUTH_TOKEN: dbToken, RELAY_SHARED_SECRET: secret, NETPOKE_DATA_DIR: dataDir }),
+      relayConfigFromEnv({ ...process.env, LIBSQL_URL: hrana.url, LIBSQL_AUTH_TOKEN: dbToken, RELAY_SHARED_SECRET: secret, NETPOKE_DATA_DIR: dataDir, EDGE_URL: edgeUrl }),
     );
     stops.push(() => relay.close());
 
     await buildPageIfPresent();
 
-    const edgeUrl = `http://127.0.0.1:${env.NETPOKE_EDGE_PORT}`;
     const varsFile = join(dataDir, 'edge.dev.vars');
     writeSecretFile(varsFile, devVars({ LIBSQL_URL: hrana.url, LIBSQL_AUTH_TOKEN: dbToken, RELAY_SHARED_SECRET: secret, NETPOKE_MODE: 'local', NETPOKE_DEMO_KEY: env.NETPOKE_DEMO_KEY }));
-    const wrangler = startWrangler(env.NETPOKE_EDGE_PORT, varsFile);
+    const wrangler = startWrangler(env.NETPOKE_EDGE_PORT, varsFile, join(dataDir, 'wrangler'));
     stops.push(() => stopGroup(wrangler));
     wrangler.once('exit', (code, signal) => {
       if (stopping) return;
@@ -159,10 +160,11 @@ function dbServerUrl(child: ChildProcess): Promise<string> {
   });
 }
 
-function startWrangler(edgePort: number, varsFile: string): ChildProcess {
+/** wrangler dev; its local R2 (recordings, captures) persists under `persistDir` in the data dir. */
+function startWrangler(edgePort: number, varsFile: string, persistDir: string): ChildProcess {
   const child = spawn(
     join(ROOT, 'node_modules/.bin/wrangler'),
-    ['dev', '--ip', '127.0.0.1', '--port', String(edgePort), '--env-file', varsFile, '--show-interactive-dev-session=false', '--log-level', 'warn'],
+    ['dev', '--ip', '127.0.0.1', '--port', String(edgePort), '--env-file', varsFile, '--persist-to', persistDir, '--show-interactive-dev-session=false', '--log-level', 'warn'],
     {
       cwd: ROOT,
       detached: true,
