@@ -46,8 +46,8 @@ export function surveyRoutes(): Hono<EdgeEnv> {
       await findVisibleSurvey(db, viewer, id.data, deleted !== 'false');
       const item = await findSurveyItem(db, id.data);
       if (!item) throw new HttpError('not_found', `no survey ${id.data}`);
-      // In the detail, `connections` holds the summaries themselves; the list's count stays as connection_count.
-      return { ...item, connection_count: item.connections, connections: await surveyConnectionSummaries(db, id.data) };
+      // The list item unchanged (PROTOCOL.md: "one item as above plus ..."), with the per-connection summaries beside it.
+      return { ...item, summaries: await surveyConnectionSummaries(db, id.data) };
     });
     c.header('cache-control', 'private, no-store');
     return c.json(detail);

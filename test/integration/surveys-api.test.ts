@@ -226,15 +226,15 @@ describe('survey detail', () => {
     idle: DirectionSummary;
     loaded: DirectionSummary;
   }
-  type Detail = Omit<Item, 'connections'> & { connection_count: number; connections: { conn_id: string; c2s: DirectionSummary; s2c: DirectionSummary }[] };
+  type Detail = Item & { summaries: { conn_id: string; c2s: DirectionSummary; s2c: DirectionSummary }[] };
 
   it('summarises each connection and direction by counts, a second with no arrivals counting all 100 it expected', async () => {
     const resp = await get('analystOfKey', '/api/surveys/sv-1');
     expect(resp.status).toBe(200);
     const d = (await resp.json()) as Detail;
-    expect(d).toMatchObject({ session_id: 'sv-1', key_id: p.keyA.key_id, key_label: 'sv key A', duration_ms: 12_500, metric_rows: 7, connection_count: 2, has_capture: false, deleted: false });
-    expect(d.connections.map((c) => c.conn_id)).toEqual(['x', 'y']);
-    const [x, y] = d.connections;
+    expect(d).toMatchObject({ session_id: 'sv-1', key_id: p.keyA.key_id, key_label: 'sv key A', duration_ms: 12_500, metric_rows: 7, connections: 2, has_capture: false, deleted: false });
+    expect(d.summaries.map((c) => c.conn_id)).toEqual(['x', 'y']);
+    const [x, y] = d.summaries;
     // c2s: lost 5 + 100 + 0 of 300 expected; reordered 2 of 195 received.
     expect(x!.c2s).toMatchObject({ seconds: 3, probes_expected: 300, probes_received: 195, probes_lost: 105, seconds_without_arrivals: 1, reordered: 2 });
     expect(x!.c2s.loss_rate).toBeCloseTo(35, 10);
