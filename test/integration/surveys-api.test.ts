@@ -7,6 +7,7 @@ import { insertMetric } from '../../shared/db/surveys.js';
 import type { DirectionStats } from '../../shared/stats/direction-stats.js';
 import { startTestDb, type TestDb } from '../helpers/system.js';
 import { startTestEdge, type TestEdge } from '../helpers/edge.js';
+import { seedSurveys } from '../helpers/seed-surveys.js';
 import { asPrincipal, PRINCIPALS, setUpPrincipals, type PrincipalName, type Principals, type RoleRow } from '../helpers/principals.js';
 
 let db: TestDb;
@@ -304,26 +305,7 @@ describe('role table: survey list and detail', () => {
 describe('100,000 surveys', () => {
   beforeAll(async () => {
     const t = performance.now();
-    // One transaction: the sessions by a recursive CTE, two metric rows (two connections) for every third, a capture path for every fifth.
-    await db.db.batch(
-      [
-        {
-          sql: `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?)
-                INSERT INTO survey_sessions (session_id, magic_key, user_login, start_time, last_update_time, created_at, pcap_path)
-                SELECT printf('bulk-%06d', i), ?, 'bulk-tech', ? + (i / 2) * 1000, ? + (i / 2) * 1000 + 60000, ? + (i / 2) * 1000,
-                       CASE WHEN i % 5 = 0 THEN 'c.pcapng' END FROM n`,
-          args: [BULK, keyBulk.key, BULK_T0, BULK_T0, BULK_T0],
-        },
-        {
-          sql: `INSERT INTO survey_metrics (session_id, timestamp_ms, source, conn_id, direction, loss_rate, reorder_rate, probe_count, created_at)
-                SELECT s.session_id, s.start_time + 1000, 'server', c.conn, 'c2s', 0, 0, 100, s.start_time
-                  FROM survey_sessions s, (SELECT 'c1' AS conn UNION ALL SELECT 'c2') c
-                 WHERE s.magic_key = ? AND CAST(substr(s.session_id, 6) AS INTEGER) % 3 = 0`,
-          args: [keyBulk.key],
-        },
-      ],
-      'write',
-    );
+    await seedSurveys(db.db, { count: BULK, magicKey: keyBulk.key, t0: BULK_T0 });
     console.log(`surveys-api: seeded ${BULK} surveys in ${(performance.now() - t).toFixed(0)} ms`);
   }, 120_000);
 
