@@ -3,6 +3,9 @@ import { Hono, type Context } from 'hono';
 import * as z from 'zod';
 import { findSurveyItem, listSurveys, SurveyIdSchema, SurveyListQuerySchema } from '../../shared/db/survey-list.js';
 import { surveyConnectionSummaries } from '../../shared/db/survey-summary.js';
+import { surveyRecordings } from '../../shared/db/recordings.js';
+import { surveyStoredCaptures } from '../../shared/db/capture-store.js';
+import { recordingView } from '../recordings/recording-routes.js';
 import { describeZodError } from '../../shared/protocol/errors.js';
 import { withDb } from '../db.js';
 import type { EdgeEnv } from '../env.js';
@@ -46,8 +49,15 @@ export function surveyRoutes(): Hono<EdgeEnv> {
       await findVisibleSurvey(db, viewer, id.data, deleted !== 'false');
       const item = await findSurveyItem(db, id.data);
       if (!item) throw new HttpError('not_found', `no survey ${id.data}`);
-      // The list item unchanged (PROTOCOL.md: "one item as above plus ..."), with the per-connection summaries beside it.
-      return { ...item, summaries: await surveyConnectionSummaries(db, id.data) };
+      // The list item unchanged (PROTOCOL.md: "one item as above plus ..."), with the per-connection summaries,
+      // the complete recordings and the stored captures beside it (what the detail page shows and links).
+      const [summaries, recordings, captures] = await Promise.all([surveyConnectionSummaries(db, id.data), surveyRecordings(db, id.data), surveyStoredCaptures(db, id.data)]);
+      return {
+        ...item,
+        summaries,
+        recordings: recordings.map(recordingView),
+        captures: captures.map((x) => ({ conn_id: x.conn_id, peer_id: x.peer_id, bytes: x.bytes, sha256: x.sha256, stored_at: x.stored_at })),
+      };
     });
     c.header('cache-control', 'private, no-store');
     return c.json(detail);

@@ -28,7 +28,8 @@ function uploadState(r: RecordingRow, received: number[]): RecordingUploadState 
   return { recording_id: r.recording_id, chunk_bytes: r.chunk_bytes, chunks: chunkCount(r), received, status: r.status === 'complete' ? 'complete' : 'pending' };
 }
 
-function view(r: RecordingRow): RecordingView {
+/** A recording as the API shows it. */
+export function recordingView(r: RecordingRow): RecordingView {
   return {
     recording_id: r.recording_id,
     survey_session_id: r.session_id,
@@ -166,7 +167,7 @@ export function recordingRoutes(): Hono<EdgeEnv> {
     return c.json({ status: 'complete', sha256_verified: true });
   });
 
-  app.get('/:id', async (c) => c.json(view(await visible(c, c.req.param('id')))));
+  app.get('/:id', async (c) => c.json(recordingView(await visible(c, c.req.param('id')))));
 
   app.get('/:id/content', async (c) => {
     const rec = await visible(c, c.req.param('id'));

@@ -29,6 +29,15 @@ export async function storedCaptures(db: Db, surveyId: string, connId: string): 
   return rs.rows.map((r) => ({ peer_id: String(r.peer_id), storage_key: String(r.storage_key), bytes: Number(r.bytes), sha256: String(r.sha256), stored_at: Number(r.stored_at) }));
 }
 
+/** Every stored capture of a survey, by connection (the detail page links them). */
+export async function surveyStoredCaptures(db: Db, surveyId: string): Promise<(StoredCapture & { conn_id: string })[]> {
+  const rs = await db.execute({
+    sql: 'SELECT conn_id, peer_id, storage_key, bytes, sha256, stored_at FROM survey_captures WHERE session_id = ? AND storage_key IS NOT NULL ORDER BY conn_id, stored_at',
+    args: [surveyId],
+  });
+  return rs.rows.map((r) => ({ conn_id: String(r.conn_id), peer_id: String(r.peer_id), storage_key: String(r.storage_key), bytes: Number(r.bytes), sha256: String(r.sha256), stored_at: Number(r.stored_at) }));
+}
+
 /** Captures this relay wrote that the store does not have yet (to hand off again after a restart). */
 export async function unstoredCaptures(db: Db, pathPrefix: string): Promise<{ session_id: string; conn_id: string; peer_id: string; path: string }[]> {
   const rs = await db.execute({

@@ -130,8 +130,12 @@ export async function finishRecording(db: Db, id: string, status: 'complete' | '
   );
 }
 
-/** Recordings of a survey (not deleted), oldest first. */
-export async function surveyRecordingIds(db: Db, surveyId: string): Promise<string[]> {
-  const rs = await db.execute({ sql: 'SELECT recording_id FROM recordings WHERE session_id = ? AND COALESCE(deleted, 0) = 0 AND kind IS NOT NULL ORDER BY created_at', args: [surveyId] });
-  return rs.rows.map((r) => String(r.recording_id));
+/** The complete recordings of a survey (not deleted), oldest first: what its detail page plays. */
+export async function surveyRecordings(db: Db, surveyId: string): Promise<RecordingRow[]> {
+  const rs = await db.execute({
+    sql: "SELECT recording_id FROM recordings WHERE session_id = ? AND COALESCE(deleted, 0) = 0 AND kind IS NOT NULL AND upload_status = 'complete' ORDER BY created_at",
+    args: [surveyId],
+  });
+  const rows = await Promise.all(rs.rows.map((r) => findRecording(db, String(r.recording_id))));
+  return rows.filter((r): r is RecordingRow => r !== null);
 }
