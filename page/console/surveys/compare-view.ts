@@ -1,0 +1,114 @@
+// /console/compare?ids=a,b,…: 2–4 surveys overlaid on time since each one's start, and their summaries side
+// by side with the difference from the first ("before and after the access-point change").
+import { api, errorWords } from '../api.js';
+import { h, say } from '../dom.js';
+import { when } from '../format.js';
+import type { MeView } from '../schemas.js';
+import { chartData, METRICS, type Direction, type MetricRow } from './metric-series.js';
+import { createSurveyCharts, lineColor, type SurveyCharts } from './survey-charts.js';
+import { MetricRowsSchema, SurveyDetailSchema, type DirectionSummary, type SurveyDetail } from './survey-schemas.js';
+import { SUMMARY_ROWS, summaryCell } from './survey-summary-table.js';
+
+const DIRS: Direction[] = ['c2s', 's2c'];
+
+/** The survey's summary of a direction over all its connections: its first connection's, or counts summed where they add. */
+function directionOf(d: SurveyDetail, dir: Direction): DirectionSummary | null {
+  return d.summaries[0]?.[dir] ?? null;
+}
+
+/** Draws the comparison of `ids` into `root`; returns a function that releases the charts. */
+export function compareView(root: HTMLElement, _me: MeView, ids: string[]): () => void {
+  const status = h('p', { id: 'compare-status', class: 'status', role: 'status', 'aria-live': 'polite' }, 'Loading…');
+  root.replaceChildren(h('section', { class: 'panel' }, h('h2', {}, 'Compare surveys'), status));
+  let charts: SurveyCharts | null = null;
+  if (ids.length < 2 || ids.length > 4) {
+    say(status, 'Pick 2 to 4 surveys in the list, then Compare.', 'error');
+    return () => {};
+  }
+  void (async () => {
+    let surveys: { d: SurveyDetail; rows: MetricRow[] }[];
+    try {
+      surveys = await Promise.all(
+        ids.map(async (id) => ({
+          d: await api('GET', `/api/surveys/${encodeURIComponent(id)}`, SurveyDetailSchema),
+          rows: await api('GET', `/api/surveys/${encodeURIComponent(id)}/metrics?format=json`, MetricRowsSchema),
+        })),
+      );
+    } catch (err) {
+      say(status, errorWords(err), 'error');
+      return;
+    }
+    const name = (i: number) => `${String.fromCharCode(65 + i)}: ${when(surveys[i]!.d.start_time)}`;
+    const table = h(
+      'table',
+      { id: 'compare-summary', class: 'summary' },
+      h(
+        'thead',
+        {},
+        h(
+          'tr',
+          {},
+          h('th', { scope: 'col' }, ''),
+          ...surveys.flatMap((_, i) => DIRS.map((dir) => h('th', { scope: 'col' }, `${name(i)} ${dir === 'c2s' ? 'up' : 'down'}`))),
+        ),
+      ),
+      h(
+        'tbody',
+        {},
+        ...SUMMARY_ROWS.map((r) =>
+          h(
+            'tr',
+            {},
+            h('th', { scope: 'row' }, r.label),
+            ...surveys.flatMap((s, i) =>
+              DIRS.map((dir) => {
+                const sum = directionOf(s.d, dir);
+                const text = sum ? summaryCell(r, sum) : '—';
+                const base = directionOf(surveys[0]!.d, dir);
+                const [a, b] = [sum ? r.read(sum) : null, base ? r.read(base) : null];
+                const diff = i > 0 && typeof a === 'number' && typeof b === 'number' ? ` (${a - b >= 0 ? '+' : ''}${(a - b).toFixed(r.digits ?? 2)})` : '';
+                return h('td', { 'data-metric': r.id, 'data-dir': dir, 'data-survey': String(i) }, text + diff);
+              }),
+            ),
+          ),
+        ),
+      ),
+    );
+    const chartRoot = h('section', { id: 'compare-charts', class: 'charts', 'aria-label': 'Charts' });
+    root.replaceChildren(
+      h(
+        'section',
+        { class: 'panel', 'aria-label': 'Compared surveys' },
+        h('h2', {}, 'Compare surveys'),
+        h('ul', {}, ...surveys.map((s, i) => h('li', {}, h('a', { href: `/console/surveys/${encodeURIComponent(s.d.session_id)}` }, name(i)), ` — key ${s.d.key_label ?? '—'}, ${s.d.connections} connection(s)`))),
+        h('p', { class: 'muted' }, 'Differences are from survey A. With several connections, the first connection of each survey is compared.'),
+        h('div', { class: 'scroll' }, table),
+        status,
+      ),
+      chartRoot,
+    );
+    say(status, '');
+    // Each survey on its own time since start; one line per survey and direction (first connection).
+    charts = createSurveyCharts(
+      chartRoot,
+      METRICS.map((m) => {
+        const parts = surveys.flatMap((s) => {
+          const conn = s.d.summaries[0]?.conn_id ?? '';
+          return DIRS.map((dir) => chartData(s.rows.filter((r) => (r.conn_id ?? '') === conn), m, s.d.start_time, [{ conn_id: conn, direction: dir }]));
+        });
+        const first = Math.min(...parts.map((p) => p.xs[0] ?? 0));
+        const last = Math.max(...parts.map((p) => p.xs[p.xs.length - 1] ?? 0));
+        const xs = Array.from({ length: Math.max(0, last - first + 1) }, (_, i) => first + i);
+        const series = parts.map((p) => ({ key: p.series[0]!.key, values: xs.map((x) => (p.xs.length && x >= p.xs[0]! ? (p.series[0]!.values[x - p.xs[0]!] ?? null) : null)) }));
+        return {
+          id: m.id,
+          title: m.title,
+          unit: m.unit,
+          data: { xs, series, loaded: [] },
+          lines: surveys.flatMap((_, i) => DIRS.map((dir) => ({ label: `${String.fromCharCode(65 + i)} ${dir === 'c2s' ? 'up' : 'down'}`, color: lineColor(i * 2 + (dir === 's2c' ? 1 : 0)), ...(dir === 's2c' ? { dash: [5, 4] } : {}) }))),
+        };
+      }),
+    );
+  })();
+  return () => charts?.destroy();
+}

@@ -1,0 +1,100 @@
+// The survey API's answers the console reads (PROTOCOL.md §4), checked on arrival.
+import * as z from 'zod/mini';
+import type { MetricRow } from './metric-series.js';
+
+const Num = z.nullable(z.number());
+
+export const SurveyItemSchema = z.object({
+  session_id: z.string(),
+  key_id: z.nullable(z.string()),
+  key_label: z.nullable(z.string()),
+  user_login: z.nullable(z.string()),
+  start_time: z.number(),
+  last_update_time: z.number(),
+  duration_ms: z.number(),
+  connections: z.number(),
+  metric_rows: z.number(),
+  has_capture: z.boolean(),
+  deleted: z.boolean(),
+  end_reason: z.optional(z.nullable(z.string())),
+});
+export type SurveyItem = z.infer<typeof SurveyItemSchema>;
+
+export const SurveyPageSchema = z.object({ items: z.array(SurveyItemSchema), next_cursor: z.nullable(z.string()) });
+
+const Quantiles = z.nullable(z.object({ p50: z.number(), p99: z.number(), min: z.number(), max: z.number() }));
+const Core = z.object({
+  loss_rate: Num,
+  rtt_ms: Quantiles,
+});
+export const DirectionSummarySchema = z.object({
+  seconds: z.number(),
+  probes_expected: z.number(),
+  probes_received: z.number(),
+  probes_lost: z.number(),
+  loss_rate: Num,
+  reordered: z.number(),
+  reorder_rate: Num,
+  seconds_without_arrivals: z.number(),
+  delay_deviation_ms: Quantiles,
+  rtt_ms: Quantiles,
+  jitter_ms: Quantiles,
+  throughput_bps: z.nullable(z.object({ mean: z.number(), max: z.number(), seconds: z.number() })),
+  idle: z.optional(Core),
+  loaded: z.optional(Core),
+  responsiveness_rpm: z.optional(Num),
+});
+export type DirectionSummary = z.infer<typeof DirectionSummarySchema>;
+
+export const RecordingSchema = z.object({
+  recording_id: z.string(),
+  kind: z.enum(['video', 'sensors']),
+  mime: z.string(),
+  size_bytes: z.number(),
+  started_at: Num,
+  status: z.string(),
+});
+export type Recording = z.infer<typeof RecordingSchema>;
+
+export const SurveyDetailSchema = z.extend(SurveyItemSchema, {
+  summaries: z.array(z.object({ conn_id: z.string(), c2s: DirectionSummarySchema, s2c: DirectionSummarySchema })),
+  recordings: z.array(RecordingSchema),
+  captures: z.array(z.object({ conn_id: z.string(), peer_id: z.string(), bytes: z.number() })),
+});
+export type SurveyDetail = z.infer<typeof SurveyDetailSchema>;
+
+export const MetricRowsSchema: z.ZodMiniType<MetricRow[]> = z.array(
+  z.object({
+    timestamp_ms: z.number(),
+    source: z.string(),
+    conn_id: z.nullable(z.string()),
+    direction: z.nullable(z.string()),
+    delay_p50_ms: Num,
+    delay_p99_ms: Num,
+    jitter_p50_ms: Num,
+    rtt_p50_ms: Num,
+    rtt_p99_ms: Num,
+    loss_rate: Num,
+    reorder_rate: Num,
+    throughput_bps: Num,
+    loaded: Num,
+    probe_count: Num,
+  }),
+);
+
+const LiveStatsSchema = z.nullable(z.object({ timestamp_ms: z.number(), loss_rate: Num, rtt_p50_ms: Num, delay_p50_ms: Num, delay_p99_ms: Num }));
+export const LivePeersSchema = z.array(
+  z.object({
+    peer_id: z.string(),
+    relay_id: z.string(),
+    region: z.string(),
+    key_id: z.string(),
+    key_label: z.string(),
+    survey_session_id: z.nullable(z.string()),
+    conn_id: z.string(),
+    connected_at: z.number(),
+    state: z.enum(['connected', 'relay_lost']),
+    last_stats: z.object({ c2s: LiveStatsSchema, s2c: LiveStatsSchema }),
+  }),
+);
+export type LivePeer = z.infer<typeof LivePeersSchema>[number];
