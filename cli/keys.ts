@@ -1,17 +1,13 @@
 // `npm run keys -- create --label "Site A" --ttl 48h [--max-minutes 10] [--max-sessions 3] [--json]`,
 // `npm run keys -- list [--json]`, `npm run keys -- revoke KEY`: magic keys, in the database named by
 // LIBSQL_URL (+ LIBSQL_AUTH_TOKEN), else the local file ${NETPOKE_DATA_DIR:-./data}/netpoke.db.
-import { mkdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { parseArgs } from 'node:util';
-import { createClient } from '@libsql/client';
 import * as z from 'zod';
-import { ConfigError, parseConfig } from '../shared/config.js';
+import type { ConfigError } from '../shared/config.js';
 import type { Db } from '../shared/db/client.js';
 import { createMagicKey, keyState, listMagicKeys, revokeMagicKey, type MagicKey } from '../shared/db/keys.js';
-import { migrate, withBusyRetry } from '../shared/db/migrate.js';
-import { describeZodError } from '../shared/protocol/errors.js';
+import { withBusyRetry } from '../shared/db/migrate.js';
+import { parse, runCli, UsageError, validate } from './args.js';
+import { cliEnv, withCliDb, type CliEnv } from './cli-db.js';
 import { parseDuration } from './duration.js';
 
 const USAGE = `usage:
@@ -20,17 +16,7 @@ const USAGE = `usage:
   npm run keys -- revoke KEY
 --ttl: how long the key works (e.g. 30m, 48h, 7d) or "never".`;
 
-/** Bad arguments: reported with the usage, exit code 2. */
-class UsageError extends Error {}
-
-const EnvSchema = z.object({
-  LIBSQL_URL: z.string().min(1).optional(),
-  LIBSQL_AUTH_TOKEN: z.string().optional(),
-  NETPOKE_DATA_DIR: z.string().min(1).default('./data'),
-  /** The edge's public origin, for printing share links; locally the `npm start` URL. */
-  NETPOKE_PUBLIC_URL: z.url().optional(),
-});
-type Env = z.infer<typeof EnvSchema>;
+type Env = CliEnv;
 
 const MAX_TTL_MS = 366 * 86_400_000;
 
@@ -56,30 +42,16 @@ const KeyArgSchema = z.string({ error: 'is required: the key to revoke' }).trim(
 async function main(argv: string[]): Promise<number> {
   let env: Env;
   try {
-    env = parseConfig(EnvSchema, process.env);
+    env = cliEnv();
   } catch (e) {
     console.error(`keys: ${(e as ConfigError).message}`);
     return 2;
   }
-  try {
-    const [command, ...rest] = argv;
-    if (command === undefined) throw new UsageError('a command is required');
-    if (command === 'help' || command === '--help' || command === '-h') {
-      console.log(USAGE);
-      return 0;
-    }
-    if (command === 'create') return await withDb(env, (db) => create(db, env, rest));
-    if (command === 'list') return await withDb(env, (db) => list(db, rest));
-    if (command === 'revoke') return await withDb(env, (db) => revoke(db, rest));
-    throw new UsageError(`unknown command "${command}"`);
-  } catch (e) {
-    if (e instanceof UsageError) {
-      console.error(`keys: ${e.message}\n${USAGE}`);
-      return 2;
-    }
-    console.error(`keys: ${(e as Error).message ?? e}`);
-    return 1;
-  }
+  return runCli('keys', USAGE, argv, {
+    create: (rest) => withCliDb(env, (db) => create(db, env, rest)),
+    list: (rest) => withCliDb(env, (db) => list(db, rest)),
+    revoke: (rest) => withCliDb(env, (db) => revoke(db, rest)),
+  });
 }
 
 async function create(db: Db, env: Env, args: string[]): Promise<number> {
@@ -161,39 +133,6 @@ async function revoke(db: Db, args: string[]): Promise<number> {
 function describe(k: MagicKey) {
   const state = keyState(k);
   return { ...k, state: state === 'valid' ? 'valid' : state.replace(/^key_/, '') };
-}
-
-type Options = NonNullable<Parameters<typeof parseArgs>[0]>['options'];
-
-function parse<O extends Options>(args: string[], options: O, allowPositionals = false) {
-  try {
-    return parseArgs({ args, options, allowPositionals, strict: true });
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
-}
-
-function validate<S extends z.ZodType>(schema: S, value: unknown, prefix: string): z.infer<S> {
-  const r = schema.safeParse(value);
-  if (!r.success) throw new UsageError(`${prefix}${describeZodError(r.error).replace(/^\(root\): /, '')}`);
-  return r.data;
-}
-
-/** The database: LIBSQL_URL when set, else the local file (created and migrated on first use). */
-async function withDb(env: Env, fn: (db: Db) => Promise<number>): Promise<number> {
-  let url = env.LIBSQL_URL;
-  if (!url) {
-    const dir = resolve(env.NETPOKE_DATA_DIR);
-    mkdirSync(dir, { recursive: true });
-    url = pathToFileURL(join(dir, 'netpoke.db')).href;
-  }
-  const db = createClient({ url, authToken: env.LIBSQL_AUTH_TOKEN || undefined });
-  try {
-    await migrate(db);
-    return await fn(db);
-  } finally {
-    db.close();
-  }
 }
 
 process.exitCode = await main(process.argv.slice(2));

@@ -14,6 +14,7 @@ import { migrate } from '../shared/db/migrate.js';
 import { relayConfigFromEnv } from '../relay/config.js';
 import { startRelay, type RelayHandle } from '../relay/relay.js';
 import { localDbToken, localSecret, writeSecretFile } from './secrets.js';
+import { ensureLocalAdmin, type LocalAdmin } from './admin-account.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const port = z.coerce.number().int().min(1).max(65535);
@@ -68,9 +69,11 @@ async function main(): Promise<void> {
     stops.push(() => stopGroup(dbChild));
     const hrana = { url: await dbServerUrl(dbChild) };
     const db = createClient({ url: hrana.url, authToken: dbToken });
+    let admin: LocalAdmin;
     try {
       await migrate(db);
       await ensureDemoKey(db, env.NETPOKE_DEMO_KEY);
+      admin = await ensureLocalAdmin(db, dataDir);
     } finally {
       db.close();
     }
@@ -99,6 +102,7 @@ async function main(): Promise<void> {
     console.log(`
 NetPoke is running (local mode)
   open      ${edgeUrl}/?key=${key}
+  console   ${edgeUrl}/console — log in as ${admin.login} with the password in ${admin.passwordFile}${admin.password ? ` (${admin.password})` : ''}${admin.created ? '' : ' (if you changed it since, the file is out of date)'}
   headless  npm run probe -- --url ${edgeUrl} --key ${key} --duration 30s
   keys      npm run keys -- create --label "Site A" --ttl 48h
   data      ${dataDir} (database on ${hrana.url}, token in db-token; relay ${relay.relayId} on ${relay.url} + UDP ${relay.udpPort})
