@@ -1,0 +1,82 @@
+// The analyst and admin console: one page whose path is the route (/console, /console/login, /console/keys, /console/users).
+import { api, errorWords, ApiError } from './api.js';
+import { h, say } from './dom.js';
+import { homeView } from './home-view.js';
+import { keysView } from './keys-view.js';
+import { loginView } from './login-view.js';
+import { navigate, setRouteHandler } from './navigate.js';
+import { MeSchema, type MeView } from './schemas.js';
+import { usersView } from './users-view.js';
+
+type View = (root: HTMLElement, me: MeView) => void | Promise<void>;
+
+const ROUTES: Record<string, { title: string; view: View }> = {
+  '/console': { title: 'Console', view: homeView },
+  '/console/keys': { title: 'Keys', view: keysView },
+  '/console/users': { title: 'Users', view: usersView },
+};
+
+const root = document.getElementById('view') as HTMLElement;
+const nav = document.getElementById('nav') as HTMLElement;
+
+/** The header's links and who is logged in, with Log out. */
+function drawNav(me: MeView | null, path: string): void {
+  if (!me) return nav.replaceChildren();
+  const link = (href: string, text: string) => h('a', { href, 'aria-current': href === path ? 'page' : null }, text);
+  const logout = h('button', { id: 'logout', type: 'button' }, 'Log out');
+  logout.addEventListener('click', () => {
+    void api('POST', '/api/auth/logout', null)
+      .catch(() => undefined)
+      .then(() => navigate('/console/login'));
+  });
+  nav.replaceChildren(
+    link('/console', 'Home'),
+    link('/console/keys', 'Keys'),
+    ...(me.role === 'admin' ? [link('/console/users', 'Users')] : []),
+    h('span', { id: 'whoami', class: 'muted' }, `${me.login} (${me.role})`),
+    logout,
+  );
+}
+
+/** Draws the page for the current path: the login page, or (once logged in) the route's view. */
+async function route(): Promise<void> {
+  const path = location.pathname.replace(/\/+$/, '') || '/console';
+  if (path === '/console/login') {
+    document.title = 'Log in — NetPoke';
+    drawNav(null, path);
+    return loginView(root);
+  }
+  let me: MeView;
+  try {
+    me = await api('GET', '/api/auth/me', MeSchema);
+  } catch (err) {
+    if (err instanceof ApiError && err.code === 'auth_required') return navigate(`/console/login?${new URLSearchParams({ return_to: path + location.search })}`, true);
+    drawNav(null, path);
+    root.replaceChildren(h('section', { class: 'panel' }, h('p', { class: 'status', 'data-kind': 'error', role: 'alert' }, errorWords(err))));
+    return;
+  }
+  drawNav(me, path);
+  const found = ROUTES[path];
+  if (!found) {
+    document.title = 'Not found — NetPoke';
+    root.replaceChildren(h('section', { class: 'panel' }, h('h2', {}, 'No such page'), h('p', {}, 'This console page does not exist. '), h('a', { href: '/console' }, 'Go to the console home')));
+    return;
+  }
+  document.title = `${found.title} — NetPoke`;
+  await found.view(root, me);
+}
+
+const draw = () => void route().catch((err: unknown) => say(root, errorWords(err), 'error'));
+setRouteHandler(draw);
+
+// Links inside the console move without reloading; others (the measurement page, provider sign-in) load normally.
+document.addEventListener('click', (ev) => {
+  const a = (ev.target as Element | null)?.closest?.('a');
+  if (!a || ev.defaultPrevented || ev.button !== 0 || ev.metaKey || ev.ctrlKey || ev.shiftKey || ev.altKey || a.target) return;
+  const url = new URL(a.href, location.href);
+  if (url.origin !== location.origin || !(url.pathname === '/console' || url.pathname.startsWith('/console/'))) return;
+  ev.preventDefault();
+  navigate(url.pathname + url.search);
+});
+window.addEventListener('popstate', draw);
+draw();
