@@ -8,7 +8,8 @@ import { navigate, setRouteHandler } from './navigate.js';
 import { MeSchema, type MeView } from './schemas.js';
 import { usersView } from './users-view.js';
 
-type View = (root: HTMLElement, me: MeView) => void | Promise<void>;
+/** Draws a page into `root`; may answer a function that stops it (polling, media) before the next page is drawn. */
+type View = (root: HTMLElement, me: MeView) => void | (() => void) | Promise<void>;
 
 const ROUTES: Record<string, { title: string; view: View }> = {
   '/console': { title: 'Console', view: homeView },
@@ -38,8 +39,15 @@ function drawNav(me: MeView | null, path: string): void {
   );
 }
 
+let stopView: (() => void) | null = null;
+/** Counts route() calls, so an answer that arrives after the person moved on draws nothing. */
+let drawing = 0;
+
 /** Draws the page for the current path: the login page, or (once logged in) the route's view. */
 async function route(): Promise<void> {
+  const mine = ++drawing;
+  stopView?.();
+  stopView = null;
   const path = location.pathname.replace(/\/+$/, '') || '/console';
   if (path === '/console/login') {
     document.title = 'Log in — NetPoke';
@@ -50,11 +58,13 @@ async function route(): Promise<void> {
   try {
     me = await api('GET', '/api/auth/me', MeSchema);
   } catch (err) {
+    if (mine !== drawing) return;
     if (err instanceof ApiError && err.code === 'auth_required') return navigate(`/console/login?${new URLSearchParams({ return_to: path + location.search })}`, true);
     drawNav(null, path);
     root.replaceChildren(h('section', { class: 'panel' }, h('p', { class: 'status', 'data-kind': 'error', role: 'alert' }, errorWords(err))));
     return;
   }
+  if (mine !== drawing) return;
   drawNav(me, path);
   const found = ROUTES[path];
   if (!found) {
@@ -63,7 +73,10 @@ async function route(): Promise<void> {
     return;
   }
   document.title = `${found.title} — NetPoke`;
-  await found.view(root, me);
+  const stop = await found.view(root, me);
+  if (typeof stop !== 'function') return;
+  if (mine === drawing) stopView = stop;
+  else stop(); // Another page is already being drawn.
 }
 
 const draw = () => void route().catch((err: unknown) => say(root, errorWords(err), 'error'));
@@ -72,7 +85,7 @@ setRouteHandler(draw);
 // Links inside the console move without reloading; others (the measurement page, provider sign-in) load normally.
 document.addEventListener('click', (ev) => {
   const a = (ev.target as Element | null)?.closest?.('a');
-  if (!a || ev.defaultPrevented || ev.button !== 0 || ev.metaKey || ev.ctrlKey || ev.shiftKey || ev.altKey || a.target) return;
+  if (!a || ev.defaultPrevented || ev.button !== 0 || ev.metaKey || ev.ctrlKey || ev.shiftKey || ev.altKey || a.target || a.hasAttribute('download')) return;
   const url = new URL(a.href, location.href);
   if (url.origin !== location.origin || !(url.pathname === '/console' || url.pathname.startsWith('/console/'))) return;
   ev.preventDefault();
