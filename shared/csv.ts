@@ -22,7 +22,11 @@ export function csvField(v: CsvValue): string {
 }
 
 /** One record, CRLF-terminated as RFC 4180 says. */
-export const csvLine = (values: readonly CsvValue[]): string => values.map(csvField).join(',') + '\r\n';
+export function csvLine(values: ArrayLike<CsvValue>): string {
+  let out = values.length > 0 ? csvField(values[0]) : '';
+  for (let i = 1; i < values.length; i++) out += ',' + csvField(values[i]);
+  return out + '\r\n';
+}
 
 /** A parsed field: null for an empty unquoted field (NULL), else its text. */
 export type CsvCell = string | null;

@@ -5,7 +5,7 @@ import * as z from 'zod';
 import { csvLine } from '../../shared/csv.js';
 import type { Db } from '../../shared/db/client.js';
 import { findMagicKeyById } from '../../shared/db/keys.js';
-import { exportMetricPages, METRIC_COLUMNS, metricObject, metricPagesOf, type MetricValues } from '../../shared/db/metric-export.js';
+import { exportMetricPages, METRIC_COLUMNS, metricJson, metricPagesOf, type MetricValues } from '../../shared/db/metric-export.js';
 import { purgeSurveyRows, restoreSurvey, softDeleteSurvey, surveyFiles } from '../../shared/db/survey-removal.js';
 import { KeyIdSchema } from '../../shared/protocol/accounts.js';
 import { describeZodError } from '../../shared/protocol/errors.js';
@@ -13,6 +13,7 @@ import { mayUseKey, requireAdmin, requireViewer } from '../auth/viewer.js';
 import { openDb, withDb } from '../db.js';
 import type { EdgeEnv } from '../env.js';
 import { HttpError } from '../errors.js';
+import { chunkKey } from '../recordings/assemble.js';
 import { objectStore } from '../recordings/object-store.js';
 import { findVisibleSurvey, visibleSurveys } from './survey-access.js';
 
@@ -56,15 +57,17 @@ interface RowFormat {
   tail: string;
 }
 
+/** Each row's text, one after the other. */
+function joinRows(rows: MetricValues[], line: (r: MetricValues) => string, sep = ''): string {
+  let out = '';
+  for (let i = 0; i < rows.length; i++) out += (i > 0 ? sep : '') + line(rows[i]!);
+  return out;
+}
+
 const FORMATS: Record<'csv' | 'ndjson' | 'json', RowFormat> = {
-  csv: { contentType: 'text/csv; charset=utf-8', head: csvLine(METRIC_COLUMNS), page: (rows) => rows.map(csvLine).join(''), tail: '' },
-  ndjson: { contentType: 'application/x-ndjson', head: '', page: (rows) => rows.map((r) => JSON.stringify(metricObject(r)) + '\n').join(''), tail: '' },
-  json: {
-    contentType: 'application/json',
-    head: '[',
-    page: (rows, first) => (first ? '' : ',') + rows.map((r) => JSON.stringify(metricObject(r))).join(','),
-    tail: ']',
-  },
+  csv: { contentType: 'text/csv; charset=utf-8', head: csvLine(METRIC_COLUMNS), page: (rows) => joinRows(rows, csvLine), tail: '' },
+  ndjson: { contentType: 'application/x-ndjson', head: '', page: (rows) => joinRows(rows, (r) => metricJson(r) + '\n'), tail: '' },
+  json: { contentType: 'application/json', head: '[', page: (rows, first) => (first ? '' : ',') + joinRows(rows, metricJson, ','), tail: ']' },
 };
 
 /**
@@ -205,14 +208,13 @@ async function purgeSurvey(c: Context<EdgeEnv>, id: string): Promise<Response> {
     await findVisibleSurvey(db, admin, id, true);
     return surveyFiles(db, id);
   });
-  if (files.objectKeys.length > 0) {
+  const keys = [...files.objectKeys, ...files.uploadChunks.map((ch) => chunkKey(ch.storageKey, ch.idx))];
+  if (keys.length > 0) {
     const store = objectStore(c);
-    // An upload still open holds parts that no key names yet; aborting frees them.
-    for (const u of files.openUploads) await store.resumeMultipartUpload(u.key, u.uploadId).abort().catch(() => undefined);
-    for (let i = 0; i < files.objectKeys.length; i += DELETE_BATCH) await store.delete(files.objectKeys.slice(i, i + DELETE_BATCH));
+    for (let i = 0; i < keys.length; i += DELETE_BATCH) await store.delete(keys.slice(i, i + DELETE_BATCH));
   }
   const counts = await withDb(config, (db) => purgeSurveyRows(db, id, admin.login, files));
   const left = files.relayCaptures.length ? `; ${files.relayCaptures.length} capture(s) still on a relay's disk were not reached` : '';
-  console.log(`edge: survey ${id} purged by ${admin.login}: ${counts.metric_rows} metric rows, ${counts.recordings} recordings, ${files.objectKeys.length} stored files${left}`);
+  console.log(`edge: survey ${id} purged by ${admin.login}: ${counts.metric_rows} metric rows, ${counts.recordings} recordings, ${keys.length} stored objects${left}`);
   return c.body(null, 204);
 }

@@ -41,8 +41,8 @@ export const METRIC_COLUMNS = [
 ] as const;
 
 export type MetricColumn = (typeof METRIC_COLUMNS)[number];
-/** One metric row as the database holds it, values in METRIC_COLUMNS order. */
-export type MetricValues = readonly (string | number | bigint | null)[];
+/** One metric row as the database holds it, values in METRIC_COLUMNS order (the client's Row, read by index). */
+export type MetricValues = ArrayLike<string | number | bigint | null>;
 
 const SELECT_LIST = METRIC_COLUMNS.map((c) => `m.${c}`).join(', ');
 const SESSION_COL = METRIC_COLUMNS.indexOf('session_id');
@@ -124,35 +124,44 @@ export async function selectSurveyIds(db: Db, sel: SurveySelection, after: strin
  * timestamp_ms, id) order. A page that ends inside a survey is continued by
  * a range read on that survey alone; otherwise one read covers the rest of
  * the surveys, which the (session_id, timestamp_ms) index serves in order
- * with no sort.
+ * with no sort. The next page is asked for as soon as a page arrives, so
+ * the database works while the caller writes this page out.
  */
 export async function* metricPagesOf(db: Db, surveys: readonly string[], filter: MetricFilter, pageRows = DEFAULT_PAGE_ROWS): AsyncGenerator<MetricValues[]> {
   const rows = rowFilterSql(filter);
   let rest = [...surveys];
   let within: { session: string; time: InValue; id: InValue } | null = null;
-  while (within || rest.length > 0) {
+  const read = (): Promise<MetricValues[]> | null => {
+    if (!within && rest.length === 0) return null;
     const rs = within
-      ? await db.execute({
+      ? db.execute({
           sql: `SELECT ${SELECT_LIST} FROM survey_metrics m WHERE m.session_id = ? AND (m.timestamp_ms, m.id) > (?, ?)${rows.sql} ORDER BY m.timestamp_ms, m.id LIMIT ?`,
           args: [within.session, within.time, within.id, ...rows.args, pageRows],
         })
-      : await db.execute({
+      : db.execute({
           sql: `SELECT ${SELECT_LIST} FROM survey_metrics m WHERE m.session_id IN (SELECT value FROM json_each(?))${rows.sql} ORDER BY m.session_id, m.timestamp_ms, m.id LIMIT ?`,
           args: [JSON.stringify(rest), ...rows.args, pageRows],
         });
-    const page = rs.rows as unknown as MetricValues[];
-    if (page.length > 0) yield page;
+    // The client's rows are read by index as they are: copying a page would double what the edge allocates per page.
+    const page = rs.then((r) => r.rows as unknown as MetricValues[]);
+    page.catch(() => undefined); // a read still under way when the caller stops must not be an unhandled rejection
+    return page;
+  };
+  let pending = read();
+  while (pending) {
+    const page = await pending;
     const last = page[page.length - 1];
     if (page.length < pageRows || !last) {
       // The read reached the end of what it covered: a finished survey, or every survey left.
-      if (within) {
-        within = null;
-      } else rest = [];
-      continue;
+      if (within) within = null;
+      else rest = [];
+    } else {
+      const session = String(last[SESSION_COL]);
+      within = { session, time: last[TIME_COL] as InValue, id: last[ID_COL] as InValue };
+      rest = rest.slice(rest.indexOf(session) + 1);
     }
-    const session = String(last[SESSION_COL]);
-    within = { session, time: last[TIME_COL] as InValue, id: last[ID_COL] as InValue };
-    rest = rest.slice(rest.indexOf(session) + 1);
+    pending = read();
+    if (page.length > 0) yield page;
   }
 }
 
@@ -168,9 +177,15 @@ export async function* exportMetricPages(db: Db, sel: SurveySelection, filter: M
   }
 }
 
-/** A row as an object keyed by column name (JSON and NDJSON). */
-export function metricObject(values: MetricValues): Record<MetricColumn, string | number | bigint | null> {
-  const o = {} as Record<MetricColumn, string | number | bigint | null>;
-  METRIC_COLUMNS.forEach((c, i) => (o[c] = values[i] ?? null));
-  return o;
+/** `"name":` of each column, made once. */
+const JSON_KEYS = METRIC_COLUMNS.map((c, i) => (i === 0 ? '{' : ',') + JSON.stringify(c) + ':');
+
+/** A row as one JSON object keyed by column name, in column order; numbers as JSON writes them (String(n), exact). */
+export function metricJson(values: MetricValues): string {
+  let out = '';
+  for (let i = 0; i < JSON_KEYS.length; i++) {
+    const v = values[i] ?? null;
+    out += JSON_KEYS[i] + (typeof v === 'bigint' ? String(v) : JSON.stringify(v));
+  }
+  return out + '}';
 }
