@@ -3,6 +3,7 @@
 import { benchRelay } from './relay.js';
 import { benchEdge } from './edge.js';
 import { benchNoise } from './noise.js';
+import { benchConsoleExport } from './console-export.js';
 import { cpus } from 'node:os';
 
 type Bench = { name: string; run: () => Promise<Record<string, number | string>> };
@@ -11,6 +12,7 @@ const benches: Bench[] = [
   { name: 'relay', run: benchRelay },
   { name: 'edge', run: benchEdge },
   { name: 'noise', run: () => benchNoise() },
+  { name: 'console-export', run: benchConsoleExport },
 ];
 
 const only = process.argv[2];
