@@ -40,29 +40,33 @@ export async function restoreSurvey(db: Db, surveyId: string, login: string, now
   );
 }
 
-/** The files a survey has: object-store keys the edge can delete, multipart uploads to abort, and captures still on a relay's disk. */
+/** The files a survey has: object-store keys the edge can delete, and captures still on a relay's disk. */
 export interface SurveyFiles {
+  /** Recordings' and stored captures' objects. */
   objectKeys: string[];
-  openUploads: { key: string; uploadId: string }[];
-  /** Captures no object store holds yet (`relay path`): out of the edge's reach. */
+  /** Chunks of uploads not assembled yet, each its own object (the edge names it from the recording's key). */
+  uploadChunks: { storageKey: string; idx: number }[];
+  /** Captures no object store holds yet (their path on a relay): out of the edge's reach. */
   relayCaptures: string[];
 }
 
-/** Lists what purgeSurveyRows would leave behind as files. */
+/** Lists the files behind a survey's rows, read in one snapshot. */
 export async function surveyFiles(db: Db, surveyId: string): Promise<SurveyFiles> {
-  const [recs, caps] = await db.batch(
+  const [recs, chunks, caps] = await db.batch(
     [
-      { sql: "SELECT storage_key, upload_id, upload_status FROM recordings WHERE session_id = ? AND COALESCE(storage_key, '') <> ''", args: [surveyId] },
+      { sql: "SELECT storage_key FROM recordings WHERE session_id = ? AND COALESCE(storage_key, '') <> ''", args: [surveyId] },
+      {
+        sql: `SELECT r.storage_key, c.idx FROM recording_chunks c JOIN recordings r ON r.recording_id = c.recording_id
+              WHERE r.session_id = ? AND COALESCE(r.storage_key, '') <> ''`,
+        args: [surveyId],
+      },
       { sql: 'SELECT storage_key, path FROM survey_captures WHERE session_id = ?', args: [surveyId] },
     ],
     'read',
   );
-  const files: SurveyFiles = { objectKeys: [], openUploads: [], relayCaptures: [] };
-  for (const r of recs?.rows ?? []) {
-    const key = String(r.storage_key);
-    files.objectKeys.push(key);
-    if (r.upload_id !== null && r.upload_status !== 'complete') files.openUploads.push({ key, uploadId: String(r.upload_id) });
-  }
+  const files: SurveyFiles = { objectKeys: [], uploadChunks: [], relayCaptures: [] };
+  for (const r of recs?.rows ?? []) files.objectKeys.push(String(r.storage_key));
+  for (const r of chunks?.rows ?? []) files.uploadChunks.push({ storageKey: String(r.storage_key), idx: Number(r.idx) });
   for (const r of caps?.rows ?? []) {
     if (r.storage_key !== null && r.storage_key !== '') files.objectKeys.push(String(r.storage_key));
     else files.relayCaptures.push(String(r.path));
@@ -90,7 +94,7 @@ export async function purgeSurveyRows(db: Db, surveyId: string, login: string, f
       metric_rows: await run('DELETE FROM survey_metrics WHERE session_id = ?'),
     };
     await run('DELETE FROM survey_sessions WHERE session_id = ?');
-    await tx.execute(auditStatement(login, 'survey_purge', surveyId, { ...counts, objects_deleted: files.objectKeys.length, relay_captures_left: files.relayCaptures }, now));
+    await tx.execute(auditStatement(login, 'survey_purge', surveyId, { ...counts, objects_deleted: files.objectKeys.length + files.uploadChunks.length, relay_captures_left: files.relayCaptures }, now));
     await tx.commit();
     return counts;
   } finally {
