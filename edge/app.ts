@@ -18,6 +18,7 @@ import { withDb } from './db.js';
 import { onError } from './errors.js';
 import { iceServersRoute } from './ice-servers.js';
 import { placeholderPage } from './placeholder-page.js';
+import { consolePage } from './console-page.js';
 import { clientAddress } from './rate-limit.js';
 import { refuseForeignOrigins, requireJsonBodies, securityHeaders } from './security.js';
 import type { ClientPlace } from './relay-choice.js';
@@ -52,6 +53,9 @@ export function createApp(): Hono<EdgeEnv> {
     }
     return c.html(placeholderPage(new URL(c.req.url).origin, c.req.query('key'), c.get('config').demoKey));
   });
+
+  app.get('/console', consolePage);
+  app.get('/console/*', consolePage);
 
   app.post('/api/signaling/start', async (c) => {
     const config = c.get('config');

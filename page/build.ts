@@ -31,10 +31,10 @@ export async function buildPage(outDir = join(ROOT, 'edge/assets')): Promise<Pag
     'app.js': js,
     'tick-worker.js': worker,
     'app.css': await bundleCss(`@import "uplot/dist/uPlot.min.css";\n${styles}`),
-    // The console: same look (page/styles.css), its own script; no chart styles.
+    // The console: same look (page/styles.css), its own script, and uPlot's styles for the survey charts.
     'console.html': await readFile(join(ROOT, 'page/console/console.html'), 'utf8'),
     'console.js': await bundleScript('page/console/main.ts', [join(ROOT, 'page/csp.ts')]),
-    'console.css': await bundleCss(`${styles}\n${await readFile(join(ROOT, 'page/console/console.css'), 'utf8')}`),
+    'console.css': await bundleCss(`@import "uplot/dist/uPlot.min.css";\n${styles}\n${await readFile(join(ROOT, 'page/console/console.css'), 'utf8')}`),
   };
   const files: PageBuild['files'] = {};
   for (const [name, data] of Object.entries(out)) {

@@ -1,4 +1,5 @@
-// The analyst and admin console: one page whose path is the route (/console, /console/login, /console/keys, /console/users).
+// The analyst and admin console: one page whose path is the route (/console (surveys), /console/surveys/{id},
+// /console/compare, /console/live, /console/keys, /console/users, /console/account, /console/login).
 import { api, errorWords, ApiError } from './api.js';
 import { h, say } from './dom.js';
 import { homeView } from './home-view.js';
@@ -7,15 +8,32 @@ import { loginView } from './login-view.js';
 import { navigate, setRouteHandler } from './navigate.js';
 import { MeSchema, type MeView } from './schemas.js';
 import { usersView } from './users-view.js';
+import { compareView } from './surveys/compare-view.js';
+import { liveView } from './surveys/live-view.js';
+import { surveyDetailView } from './surveys/survey-detail-view.js';
+import { surveyListView } from './surveys/survey-list-view.js';
 
 /** Draws a page into `root`; may answer a function that stops it (polling, media) before the next page is drawn. */
 type View = (root: HTMLElement, me: MeView) => void | (() => void) | Promise<void>;
 
 const ROUTES: Record<string, { title: string; view: View }> = {
-  '/console': { title: 'Console', view: homeView },
+  '/console': { title: 'Surveys', view: surveyListView },
+  '/console/live': { title: 'Live', view: liveView },
+  '/console/compare': { title: 'Compare', view: (root, me) => compareView(root, me, (new URLSearchParams(location.search).get('ids') ?? '').split(',').filter(Boolean)) },
   '/console/keys': { title: 'Keys', view: keysView },
   '/console/users': { title: 'Users', view: usersView },
+  '/console/account': { title: 'Account', view: homeView },
 };
+
+/** The route of a path: a fixed one, or one survey's page. */
+function routeOf(path: string): { title: string; view: View } | undefined {
+  const survey = /^\/console\/surveys\/([^/]+)$/.exec(path);
+  if (survey) {
+    const id = decodeURIComponent(survey[1]!);
+    return { title: 'Survey', view: (root, me) => surveyDetailView(root, me, id) };
+  }
+  return ROUTES[path];
+}
 
 const root = document.getElementById('view') as HTMLElement;
 const nav = document.getElementById('nav') as HTMLElement;
@@ -31,9 +49,11 @@ function drawNav(me: MeView | null, path: string): void {
       .then(() => navigate('/console/login'));
   });
   nav.replaceChildren(
-    link('/console', 'Home'),
+    link('/console', 'Surveys'),
+    link('/console/live', 'Live'),
     link('/console/keys', 'Keys'),
     ...(me.role === 'admin' ? [link('/console/users', 'Users')] : []),
+    link('/console/account', 'Account'),
     h('span', { id: 'whoami', class: 'muted' }, `${me.login} (${me.role})`),
     logout,
   );
@@ -66,10 +86,10 @@ async function route(): Promise<void> {
   }
   if (mine !== drawing) return;
   drawNav(me, path);
-  const found = ROUTES[path];
+  const found = routeOf(path);
   if (!found) {
     document.title = 'Not found — NetPoke';
-    root.replaceChildren(h('section', { class: 'panel' }, h('h2', {}, 'No such page'), h('p', {}, 'This console page does not exist. '), h('a', { href: '/console' }, 'Go to the console home')));
+    root.replaceChildren(h('section', { class: 'panel' }, h('h2', {}, 'No such page'), h('p', {}, 'This console page does not exist. '), h('a', { href: '/console' }, 'Go to the surveys')));
     return;
   }
   document.title = `${found.title} — NetPoke`;

@@ -1,8 +1,10 @@
-import { statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runProbe } from '../../cli/run-probe.js';
 import { startLocalSystem } from '../helpers/npm-start.js';
+import { eventually } from '../helpers/system.js';
+import { loginCookie } from '../helpers/principals.js';
 
 describe('npm start (the README command)', () => {
   it('runs database, relay and edge under wrangler dev, prints the URL, serves a survey, and stops cleanly on Ctrl-C', async () => {
@@ -24,6 +26,22 @@ describe('npm start (the README command)', () => {
 
       expect(statSync(join(sys.dataDir, 'netpoke.db')).isFile()).toBe(true);
       expect(statSync(join(sys.dataDir, 'local-secret')).mode & 0o777).toBe(0o600);
+
+      // The local admin: made once, its password kept in the data dir (0600) and printed with the console URL.
+      const passwordFile = join(sys.dataDir, 'admin-password');
+      expect(statSync(passwordFile).mode & 0o777).toBe(0o600);
+      const password = readFileSync(passwordFile, 'utf8').trim();
+      expect(sys.output()).toContain(`console   ${sys.url}/console — log in as admin with the password in ${passwordFile} (${password})`);
+      const cookie = await loginCookie(sys.url, 'admin', password);
+      const console = await fetch(`${sys.url}/console`, { headers: { cookie } });
+      expect(console.status).toBe(200);
+      expect(await console.text()).toContain('console.js');
+      // The survey's capture went to wrangler's local R2 and comes back through the console route.
+      const capture = await eventually(async () => {
+        const r = await fetch(`${sys.url}/api/surveys/${result.surveySessionId}/captures/${result.connIds[0]}`, { headers: { cookie } });
+        return r.status === 200 ? new Uint8Array(await r.arrayBuffer()) : null;
+      }, 20_000);
+      expect(Buffer.from(capture.subarray(0, 4)).readUInt32LE(0)).toBe(0x0a0d0d0a);
 
       await sys.stop();
       stopped = true;

@@ -1,0 +1,173 @@
+// The survey console in headless Chromium with real parts: two headless-client surveys through the edge in
+// workerd and a real relay; an analyst logs in, sees both, opens one (charts with data), compares both,
+// downloads the CSV and it matches the database, deletes one (gone from list and export) and restores it;
+// the live view shows a running client within 2 s and drops it when it stops.
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runProbe, type RunProbeResult } from '../../cli/run-probe.js';
+import { buildPage } from '../../page/build.js';
+import { hashPassword } from '../../shared/auth/password.js';
+import { createMagicKey, type MagicKey } from '../../shared/db/keys.js';
+import { createUser, setGrants } from '../../shared/db/users.js';
+import type { RelayHandle } from '../../relay/relay.js';
+import { CHROMIUM, CHROMIUM_ARGS } from '../helpers/chromium-args.js';
+import { startTestEdge, type TestEdge } from '../helpers/edge.js';
+import { metricRows, startTestDb, startTestRelay, type TestDb } from '../helpers/system.js';
+
+const ARTIFACTS = resolve(import.meta.dirname, '../../test-artifacts');
+const ANALYST = 'survey-analyst';
+const PASSWORD = 'analyst-pass-0123456789';
+
+let db: TestDb;
+let relay: RelayHandle;
+let edge: TestEdge;
+let browser: Browser;
+let key: MagicKey;
+let surveys: RunProbeResult[];
+
+beforeAll(async () => {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  await buildPage();
+  db = await startTestDb();
+  relay = await startTestRelay(db);
+  edge = await startTestEdge({ libsqlUrl: db.url, libsqlAuthToken: db.authToken });
+  key = await createMagicKey(db.db, { label: 'Warehouse' });
+  const other = await createMagicKey(db.db, { label: 'Elsewhere' });
+  await createUser(db.db, { login: ANALYST, role: 'analyst', passwordHash: await hashPassword(PASSWORD) });
+  await setGrants(db.db, ANALYST, [key.key_id], null);
+  surveys = [await runProbe({ url: edge.url, key: key.key, durationMs: 3_000 }), await runProbe({ url: edge.url, key: key.key, durationMs: 3_000 })];
+  // A survey of a key the analyst was not granted: never shown to them.
+  await runProbe({ url: edge.url, key: other.key, durationMs: 1_500 });
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+}, 180_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await relay?.close();
+  await edge?.close();
+  await db?.close();
+});
+
+async function logIn(): Promise<Page> {
+  const context = await browser.newContext({ viewport: { width: 1200, height: 1600 }, acceptDownloads: true });
+  const page = await context.newPage();
+  page.on('pageerror', (e) => {
+    throw e;
+  });
+  await page.goto(`${edge.url}/console`);
+  await page.waitForSelector('#login-form');
+  await page.fill('#login', ANALYST);
+  await page.fill('#password', PASSWORD);
+  await page.click('#login-submit');
+  await page.waitForSelector('#survey-rows tr');
+  return page;
+}
+
+const listed = (page: Page) => page.locator('#survey-rows tr').evaluateAll((rows) => rows.map((r) => (r as HTMLElement).dataset.survey));
+
+/** Splits one CSV line (quoted fields with doubled quotes). */
+function csvFields(line: string): string[] {
+  const out: string[] = [];
+  let cur = '';
+  let quoted = false;
+  for (let i = 0; i < line.length; i++) {
+    const ch = line[i]!;
+    if (quoted && ch === '"' && line[i + 1] === '"') {
+      cur += '"';
+      i++;
+    } else if (ch === '"') {
+      quoted = !quoted;
+    } else if (ch === ',' && !quoted) {
+      out.push(cur);
+      cur = '';
+    } else {
+      cur += ch;
+    }
+  }
+  out.push(cur);
+  return out;
+}
+
+describe('survey console', () => {
+  it('lists, opens, compares, exports, deletes and restores surveys', async () => {
+    const page = await logIn();
+    const [a, b] = surveys.map((s) => s.surveySessionId) as [string, string];
+    // Newest first, only the analyst's key.
+    expect(await listed(page)).toEqual([b, a]);
+    await page.screenshot({ path: join(ARTIFACTS, 'console-surveys.png'), fullPage: true });
+
+    // One survey: summary and charts with data.
+    await page.click(`[data-open="${a}"]`);
+    await page.waitForSelector('figure.chart[data-chart="rtt_p50"]');
+    const points = await page.locator('figure.chart').evaluateAll((els) => els.map((e) => Number((e as HTMLElement).dataset.points)));
+    expect(points.length).toBe(8);
+    for (const n of points) expect(n).toBeGreaterThanOrEqual(2);
+    expect(Number(await page.locator('table.summary td[data-metric="loss"][data-dir="s2c"]').first().textContent())).toBeGreaterThanOrEqual(0);
+    expect(await page.locator('table.summary td[data-metric="rtt_p50"][data-dir="s2c"]').first().textContent()).toMatch(/^\d+\.\d\d$/);
+    await page.screenshot({ path: join(ARTIFACTS, 'console-survey-detail.png'), fullPage: true });
+
+    // Its CSV, parsed back and compared row for row with the database.
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid="export-csv"]')]);
+    const csv = readFileSync((await download.path())!, 'utf8').trim().split(/\r?\n/);
+    const header = csvFields(csv[0]!);
+    const rows = await metricRows(db.db, a);
+    expect(csv.length - 1).toBe(rows.length);
+    const byId = new Map(rows.map((r) => [String(r.id), r]));
+    for (const line of csv.slice(1)) {
+      const f = csvFields(line);
+      const dbRow = byId.get(f[header.indexOf('id')]!)!;
+      for (const [i, col] of header.entries()) expect(f[i], col).toBe(dbRow[col] === null || dbRow[col] === undefined ? '' : String(dbRow[col]));
+    }
+
+    // Compare both.
+    await page.goto(`${edge.url}/console`);
+    await page.waitForSelector('#survey-rows tr');
+    await page.check(`[data-select="${a}"]`);
+    await page.check(`[data-select="${b}"]`);
+    await page.click('#compare');
+    await page.waitForSelector('#compare-summary td[data-metric="rtt_p50"][data-survey="1"]');
+    expect(await page.locator('#compare-summary td[data-metric="rtt_p50"][data-survey="1"]').first().textContent()).toMatch(/\([+-]\d/);
+    expect(await page.locator('#compare-charts figure.chart').count()).toBe(8);
+    await page.screenshot({ path: join(ARTIFACTS, 'console-compare.png'), fullPage: true });
+
+    // Delete one: gone from the list and from the export; restored, back in both.
+    await page.goto(`${edge.url}/console/surveys/${a}`);
+    await page.click('#delete-survey');
+    await page.waitForSelector('#restore-survey');
+    await page.goto(`${edge.url}/console`);
+    await page.waitForSelector('#survey-rows tr');
+    expect(await listed(page)).toEqual([b]);
+    const exported = async () => (await page.evaluate(async (k) => (await fetch(`/api/surveys/export?key_id=${k}&format=ndjson`)).text(), key.key_id)).trim().split('\n').map((l) => (JSON.parse(l) as { session_id: string }).session_id);
+    expect(new Set(await exported())).toEqual(new Set([b]));
+    await page.goto(`${edge.url}/console/surveys/${a}`);
+    await page.click('#restore-survey');
+    await page.waitForSelector('#delete-survey');
+    await page.goto(`${edge.url}/console`);
+    await page.waitForSelector('#survey-rows tr');
+    expect(await listed(page)).toEqual([b, a]);
+    expect(new Set(await exported())).toEqual(new Set([a, b]));
+    await page.context().close();
+  }, 120_000);
+
+  it('the live view shows a running client within 2 s and drops it after it stops', async () => {
+    const page = await logIn();
+    await page.goto(`${edge.url}/console/live`);
+    await page.waitForSelector('#live-updated:not(:empty)');
+    const abort = new AbortController();
+    let connected!: () => void;
+    const measuring = new Promise<void>((r) => (connected = r));
+    const run = runProbe({ url: edge.url, key: key.key, durationMs: 60_000, abort: abort.signal, onEvent: (e) => void (e.type === 'stats' && connected()) });
+    try {
+      await measuring;
+      await page.waitForSelector('#live-rows tr[data-state="connected"]', { timeout: 2_000 });
+      await page.screenshot({ path: join(ARTIFACTS, 'console-live.png'), fullPage: true });
+    } finally {
+      abort.abort();
+      await run;
+    }
+    await page.waitForSelector('#live-rows tr', { state: 'detached', timeout: 10_000 });
+    await page.context().close();
+  }, 60_000);
+});
