@@ -4,6 +4,7 @@ import { benchRelay } from './relay.js';
 import { benchEdge } from './edge.js';
 import { benchNoise } from './noise.js';
 import { benchConsoleExport } from './console-export.js';
+import { benchConsoleList } from './console-list.js';
 import { cpus } from 'node:os';
 
 type Bench = { name: string; run: () => Promise<Record<string, number | string>> };
@@ -12,6 +13,7 @@ const benches: Bench[] = [
   { name: 'relay', run: benchRelay },
   { name: 'edge', run: benchEdge },
   { name: 'noise', run: () => benchNoise() },
+  { name: 'console-list', run: benchConsoleList },
   { name: 'console-export', run: benchConsoleExport },
 ];
 

@@ -37,6 +37,9 @@ async function intake(c: Context<EdgeEnv>): Promise<Response> {
   if (!Number.isInteger(length) || length !== t.bytes) throw new HttpError('invalid_request', 'Content-Length must be the byte count the token names');
   if (length > MAX_CAPTURE_BYTES) throw new HttpError('too_large', `a capture may be at most ${MAX_CAPTURE_BYTES} bytes`);
   if (!c.req.raw.body) throw new HttpError('invalid_request', 'body: the pcapng file is missing');
+  // A survey purged (or never recorded) takes no capture: the hand-off would bring back what the purge removed.
+  const known = await withDb(config, async (db) => (await db.execute({ sql: 'SELECT 1 FROM survey_sessions WHERE session_id = ?', args: [survey] })).rows.length > 0);
+  if (!known) throw new HttpError('not_found', `no survey ${survey} (purged?); the capture is not kept`);
   const store = objectStore(c);
   const storageKey = `captures/${encodeURIComponent(survey)}/${encodeURIComponent(conn)}/${encodeURIComponent(peer)}-${randomToken(16)}.pcapng`;
   // A Content-Length body is a known-length stream, which R2 takes without buffering.

@@ -33,7 +33,7 @@ export interface HandoffOptions {
 }
 
 /** Answers that retrying cannot change: the file is kept locally and the operator told. */
-const PERMANENT = new Set([400, 403, 413, 422]);
+const PERMANENT = new Set([400, 403, 404, 413, 422]);
 
 /** A capture hand-off to `edgeUrl`'s `PUT /internal/captures/...`. */
 export function createCaptureHandoff(opts: HandoffOptions): CaptureHandoff {

@@ -117,6 +117,9 @@ describe('captures in the object store', () => {
     const claims = { relay_id: 'r1', session_id: 's1', conn_id: 'c1', peer_id: 'p1', sha256: sha(body), bytes: body.length };
     const put = async (token: string, path = '/internal/captures/s1/c1/p1', data: Uint8Array = body) =>
       fetch(`${edge.url}${path}`, { method: 'PUT', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/octet-stream' }, body: data as Uint8Array<ArrayBuffer> });
+    // No such survey (purged, say): refused, nothing kept.
+    expect((await put(await signCaptureToken(claims, TEST_SECRET))).status).toBe(404);
+    await db.db.execute(insertSurveySession({ session_id: 's1', magic_key: p.keyA.key, user_login: null, now: Date.now() }));
     expect((await put(await signCaptureToken(claims, 'another-secret-0123456789'))).status).toBe(403);
     expect((await put(await signCaptureToken(claims, TEST_SECRET), '/internal/captures/s1/c1/OTHER')).status).toBe(403);
     const tampered = new Uint8Array(body);
