@@ -8,6 +8,8 @@ import { chromium, type Browser, type BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildPage } from '../../page/build.js';
 import { createMagicKey, type MagicKey } from '../../shared/db/keys.js';
+import { hashPassword } from '../../shared/auth/password.js';
+import { createUser, setGrants } from '../../shared/db/users.js';
 import type { RelayHandle } from '../../relay/relay.js';
 import { eventually, startTestDb, startTestRelay, type TestDb } from '../helpers/system.js';
 import { startTestEdge, type TestEdge } from '../helpers/edge.js';
@@ -31,7 +33,12 @@ beforeAll(async () => {
   relay = await startTestRelay(db);
   edge = await startTestEdge({ libsqlUrl: db.url, libsqlAuthToken: db.authToken, vars: { RECORDING_CHUNK_BYTES: String(CHUNK) } });
   key = await createMagicKey(db.db, { label: 'walk' });
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: [...CHROMIUM_ARGS, '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream'] });
+  await createUser(db.db, { login: 'walk-analyst', role: 'analyst', passwordHash: await hashPassword('walk-analyst-pass-1') });
+  await setGrants(db.db, 'walk-analyst', [key.key_id], null);
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: [...CHROMIUM_ARGS, '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream', '--autoplay-policy=no-user-gesture-required'],
+  });
   context = await browser.newContext({ viewport: { width: 1200, height: 1400 }, geolocation: POSITION, permissions: ['geolocation', 'camera'] });
 }, 120_000);
 
@@ -112,5 +119,54 @@ describe('recording the walk', () => {
     // Nothing is left in IndexedDB once the server verified it.
     expect(await page.locator('#unsent li').count()).toBe(0);
     await page.close();
+
+    // The analyst plays the walk in the survey's detail: the video loads (about 5 s long), the charts' cursor follows it,
+    // a click on a chart seeks it, and the GPS track is drawn.
+    const analyst = await browser.newContext({ viewport: { width: 1200, height: 1600 } });
+    const console = await analyst.newPage();
+    await console.goto(`${edge.url}/console/surveys/${surveyId}`);
+    await console.waitForSelector('#login-form');
+    await console.fill('#login', 'walk-analyst');
+    await console.fill('#password', 'walk-analyst-pass-1');
+    await console.click('#login-submit');
+    await console.waitForSelector('#walk-video');
+    await console.waitForFunction(() => {
+      const v = document.querySelector<HTMLVideoElement>('#walk-video');
+      return v !== null && v.readyState >= HTMLMediaElement.HAVE_CURRENT_DATA && Number.isFinite(v.duration) && v.dataset.duration !== undefined;
+    }, null, { timeout: 20_000 });
+    const seconds = await console.evaluate(() => document.querySelector<HTMLVideoElement>('#walk-video')!.duration);
+    expect(seconds).toBeGreaterThan(3);
+    expect(seconds).toBeLessThan(10);
+    // The mocked position never moves, so the track is one point: drawn, with its dot, and said in words.
+    expect(await console.locator('#track svg circle.track-dot').count()).toBe(1);
+    expect(await console.locator('#survey-media').textContent()).toMatch(/[1-9]\d* positions?;/);
+    const cursor = () => console.locator('figure.chart[data-chart="rtt_p50"]').getAttribute('data-cursor-x');
+    await console.evaluate(() => void document.querySelector<HTMLVideoElement>('#walk-video')!.play());
+    await console.waitForFunction(() => (document.querySelector<HTMLVideoElement>('#walk-video')?.currentTime ?? 0) > 1.2, null, { timeout: 15_000 });
+    const early = Number(await cursor());
+    await console.waitForFunction(() => (document.querySelector<HTMLVideoElement>('#walk-video')?.currentTime ?? 0) > 2.5, null, { timeout: 15_000 });
+    const later = Number(await cursor());
+    expect(later).toBeGreaterThan(early);
+    // On the survey clock: the cursor sits where the video's moment falls in the survey.
+    const expected = await console.evaluate(
+      ([startedAt, surveyStart]) => (startedAt + document.querySelector<HTMLVideoElement>('#walk-video')!.currentTime * 1000 - surveyStart) / 1000,
+      [Number(videoRow.started_at), Number(survey.start_time)] as const,
+    );
+    expect(Math.abs(Number(await cursor()) - expected)).toBeLessThan(1);
+    const pausedAt = await console.evaluate(() => {
+      const v = document.querySelector<HTMLVideoElement>('#walk-video')!;
+      v.pause();
+      return v.currentTime;
+    });
+    // A click on a chart, early in the survey, seeks the video back to that moment.
+    const over = console.locator('figure.chart[data-chart="rtt_p50"] .u-over');
+    const box = (await over.boundingBox())!;
+    await over.click({ position: { x: box.width * 0.15, y: box.height / 2 } });
+    await console.waitForFunction(() => document.querySelector<HTMLVideoElement>('#walk-video')!.seeking === false);
+    const seeked = await console.evaluate(() => document.querySelector<HTMLVideoElement>('#walk-video')!.currentTime);
+    expect(Number(await console.locator('figure.chart[data-chart="rtt_p50"]').getAttribute('data-picked'))).toBeGreaterThan(0);
+    expect(seeked).toBeLessThan(pausedAt - 0.5);
+    await console.screenshot({ path: join(ARTIFACTS, 'recording-playback.png'), fullPage: true });
+    await analyst.close();
   }, 180_000);
 });

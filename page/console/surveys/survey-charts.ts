@@ -121,6 +121,7 @@ export function createSurveyCharts(root: HTMLElement, inputs: ChartInput[]): Sur
     plot.over.addEventListener('click', (e) => {
       if (plot.select.width > 2) return;
       const x = plot.posToVal(e.offsetX, 'x');
+      box.dataset.picked = x.toFixed(2);
       for (const f of pickers) f(x);
     });
     plots.push(plot);

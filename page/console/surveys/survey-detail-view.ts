@@ -141,7 +141,7 @@ async function showRecordings(media: HTMLElement, d: SurveyDetail, rows: MetricR
     const draw = () => {
       track = drawTrack(fixes, rows, metric.value as TrackMetric, direction.value as 'c2s' | 's2c');
       trackBox.replaceChildren(track.svg);
-      note.textContent = fixes.length ? `${fixes.length} positions; green is the best of this walk, red the worst, grey without a number.` : 'The sensor log has no positions (location was not available).';
+      note.textContent = fixes.length ? `${fixes.length} position${fixes.length === 1 ? '' : 's'}; green is the best of this walk, red the worst, grey without a number.` : 'The sensor log has no positions (location was not available).';
     };
     metric.addEventListener('change', draw);
     direction.addEventListener('change', draw);
