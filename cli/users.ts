@@ -1,5 +1,5 @@
 // `npm run users -- create --login ana --role analyst [--keys <key_id>,…] [--email e] [--password-stdin]`,
-// `passwd --login ana [--password-stdin]`, `disable|enable --login ana`, `grant|withdraw --login ana --keys …`,
+// `passwd --login ana [--password-stdin]`, `disable|enable --login ana`, `grant|withdraw (alias revoke-grant) --login ana --keys …`,
 // `list [--json]`: console accounts, in the database named by LIBSQL_URL, else the local file.
 import * as z from 'zod';
 import { generatePassword, hashPassword } from '../shared/auth/password.js';
@@ -18,7 +18,7 @@ const USAGE = `usage:
   npm run users -- disable --login ana        (ends the user's sessions)
   npm run users -- enable --login ana
   npm run users -- grant --login ana --keys <key_id>,…
-  npm run users -- withdraw --login ana --keys <key_id>,…
+  npm run users -- withdraw --login ana --keys <key_id>,…   (also: revoke-grant)
   npm run users -- list [--json]
 Without --password-stdin a password is generated and printed once. key_ids are in \`npm run keys -- list\` and the console.`;
 
@@ -132,6 +132,7 @@ async function main(argv: string[]): Promise<number> {
     enable: on(setDisabled(false)),
     grant: on(changeGrants(true)),
     withdraw: on(changeGrants(false)),
+    'revoke-grant': on(changeGrants(false)),
     list: on(list),
   });
 }

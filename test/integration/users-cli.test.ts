@@ -104,7 +104,12 @@ describe('npm run users', () => {
     expect((await row('ana'))!.disabled_at).toBeNull();
     expect((await users(['withdraw', '--login', 'ana', '--keys', k1.key_id])).code).toBe(0);
     expect(await grants('ana')).toEqual([k2.key_id]);
-    expect((await users(['grant', '--login', 'bob', '--keys', k1.key_id])).code).toBe(0);
+    expect((await users(['grant', '--login', 'bob', '--keys', `${k1.key_id},${k2.key_id}`])).code).toBe(0);
+    expect(await grants('bob')).toEqual([k1.key_id, k2.key_id].sort());
+    expect((await users(['revoke-grant', '--login', 'bob', '--keys', k2.key_id])).code).toBe(0);
+    expect(await grants('bob')).toEqual([k1.key_id]);
+    const unknown = await users(['grant', '--login', 'bob', '--keys', `${k2.key_id},0123456789abcdef`]);
+    expect(unknown.code).toBe(1);
     expect(await grants('bob')).toEqual([k1.key_id]);
   });
 
