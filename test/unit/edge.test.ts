@@ -24,7 +24,23 @@ describe('edge config', () => {
       keyFailureLimit: 10,
       keyFailureWindowMs: 600_000,
       relayTimeoutMs: 8_000,
+      session: { idleMs: 8 * 3_600_000, maxMs: 7 * 86_400_000 },
+      loginLimits: { account: 5, address: 30, windowMs: 15 * 60_000 },
+      oidc: { providers: [], allowedDomains: [] },
+      recordings: { maxBytes: 1024 ** 3, keyQuotaBytes: 20 * 1024 ** 3, chunkBytes: 1024 ** 2 },
     });
+  });
+
+  it('reads OpenID providers with their secrets from OIDC_SECRET_<ID>, and names a missing secret', () => {
+    const providers = JSON.stringify([{ id: 'corp-sso', issuer: 'https://sso.example.org/', client_id: 'netpoke' }, { id: 'gh', type: 'github', client_id: 'abc' }]);
+    const c = edgeConfigFromEnv({ ...base, OIDC_PROVIDERS: providers, OIDC_SECRET_CORP_SSO: 's1', OIDC_SECRET_GH: 's2', OIDC_ALLOWED_DOMAINS: 'Example.org, @example.com' });
+    expect(c.oidc.providers).toEqual([
+      { id: 'corp-sso', name: 'corp-sso', type: 'oidc', issuer: 'https://sso.example.org', clientId: 'netpoke', clientSecret: 's1', scopes: 'openid email profile' },
+      { id: 'gh', name: 'gh', type: 'github', issuer: 'https://github.com', clientId: 'abc', clientSecret: 's2', scopes: 'read:user user:email' },
+    ]);
+    expect(c.oidc.allowedDomains).toEqual(['example.org', 'example.com']);
+    expect(() => edgeConfigFromEnv({ ...base, OIDC_PROVIDERS: providers, OIDC_SECRET_GH: 's2' })).toThrow(/OIDC_SECRET_CORP_SSO/);
+    expect(() => edgeConfigFromEnv({ ...base, OIDC_PROVIDERS: '[{"id":"x","client_id":"c"}]', OIDC_SECRET_X: 's' })).toThrow(/issuer/);
   });
 
   it('takes JSON variables as text (secrets, --var) or as objects (wrangler [vars] tables), and numbers as text', () => {
