@@ -50,9 +50,13 @@ afterAll(async () => {
   await db?.close();
 });
 
-async function logIn(): Promise<Page> {
-  const context = await browser.newContext({ viewport: { width: 1200, height: 1600 }, acceptDownloads: true });
+/** Every URL the console's pages requested (none may leave the edge). */
+const requested: string[] = [];
+
+async function logIn(viewport = { width: 1200, height: 1600 }): Promise<Page> {
+  const context = await browser.newContext({ viewport, acceptDownloads: true });
   const page = await context.newPage();
+  page.on('request', (r) => requested.push(r.url()));
   page.on('pageerror', (e) => {
     throw e;
   });
@@ -150,6 +154,19 @@ describe('survey console', () => {
     expect(new Set(await exported())).toEqual(new Set([a, b]));
     await page.context().close();
   }, 120_000);
+
+  it('fits a phone: the survey list and a survey\'s page scroll only vertically, and nothing is loaded from another host', async () => {
+    const page = await logIn({ width: 390, height: 844 });
+    const noSideways = () => page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth + 1);
+    expect(await noSideways()).toBe(true);
+    await page.click(`[data-open="${surveys[0]!.surveySessionId}"]`);
+    await page.waitForSelector('figure.chart[data-chart="loss"]');
+    expect(await noSideways()).toBe(true);
+    await page.screenshot({ path: join(ARTIFACTS, 'console-survey-phone.png'), fullPage: true });
+    expect(requested.length).toBeGreaterThan(5);
+    expect(requested.filter((u) => !u.startsWith(`${edge.url}/`))).toEqual([]);
+    await page.context().close();
+  }, 60_000);
 
   it('the live view shows a running client within 2 s and drops it after it stops', async () => {
     const page = await logIn();
