@@ -6,7 +6,7 @@ import { createMagicKey } from '../../shared/db/keys.js';
 import { setGrants } from '../../shared/db/users.js';
 import { startTestDb, type TestDb } from '../helpers/system.js';
 import { startTestEdge, type TestEdge } from '../helpers/edge.js';
-import { asPrincipal, PRINCIPALS, setUpPrincipals, type Principals, type RoleRow } from '../helpers/principals.js';
+import { asPrincipal, roleTable, setUpPrincipals, type Principals, type RoleRow } from '../helpers/principals.js';
 
 let db: TestDb;
 let edge: TestEdge;
@@ -60,21 +60,7 @@ const ROWS: RoleRow[] = [
 ];
 
 describe('role table: accounts, keys and users', () => {
-  for (const row of ROWS) {
-    it(row.name, async () => {
-      const got: Record<string, number> = {};
-      for (const who of PRINCIPALS) {
-        const resp = await row.request(asPrincipal(edge.url, p, who), who);
-        got[who] = resp.status;
-        if (resp.status >= 400) {
-          const body = (await resp.json()) as { error?: { code?: string; message?: string } };
-          expect(body.error?.code, `${row.name} as ${who}`).toBe({ 401: 'auth_required', 403: 'forbidden', 404: 'not_found' }[resp.status]);
-          expect(body.error?.message).toMatch(/\w/);
-        } else await resp.body?.cancel();
-      }
-      expect(got).toEqual(row.expect);
-    });
-  }
+  roleTable(ROWS, () => ({ url: edge.url, p }));
 });
 
 describe('what each person sees', () => {

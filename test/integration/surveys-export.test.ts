@@ -12,7 +12,7 @@ import { chunkKey } from '../../edge/recordings/assemble.js';
 import { uuid } from '../../shared/ids.js';
 import { startTestDb, type TestDb } from '../helpers/system.js';
 import { startTestEdge, type TestEdge } from '../helpers/edge.js';
-import { asPrincipal, PRINCIPALS, setUpPrincipals, type PrincipalName, type Principals, type RoleRow } from '../helpers/principals.js';
+import { asPrincipal, roleTable, setUpPrincipals, type PrincipalName, type Principals, type RoleRow } from '../helpers/principals.js';
 import { seedManyMetricRows, tallyLines } from '../helpers/big-export.js';
 import { findWorkerdPid, readMemory, watchMemory } from '../helpers/workerd-memory.js';
 
@@ -418,21 +418,7 @@ describe('role table: export and removal routes', () => {
     },
   ];
 
-  for (const row of ROWS) {
-    it(row.name, async () => {
-      const got: Record<string, number> = {};
-      for (const who of PRINCIPALS) {
-        const resp = await row.request(asPrincipal(edge.url, p, who), who);
-        got[who] = resp.status;
-        if (resp.status >= 400) {
-          const body = (await resp.json()) as { error?: { code?: string; message?: string } };
-          expect(body.error?.code, `${row.name} as ${who}`).toBe({ 401: 'auth_required', 403: 'forbidden', 404: 'not_found' }[resp.status]);
-          expect(body.error?.message).toMatch(/\w/);
-        } else await resp.body?.cancel();
-      }
-      expect(got).toEqual(row.expect);
-    });
-  }
+  roleTable(ROWS, () => ({ url: edge.url, p }));
 
   it('a state change from a foreign page is refused before it happens', async () => {
     const id = await fresh()();
