@@ -1,7 +1,6 @@
 // The five people every console route is checked against (issue 10's role table, reused by the survey console):
 // anonymous, an admin, an analyst of key A, an analyst of key B only, and a disabled user (who had a session).
 import type { Client } from '@libsql/client';
-import { expect, it } from 'vitest';
 import { hashPassword } from '../../shared/auth/password.js';
 import { createMagicKey, type MagicKey } from '../../shared/db/keys.js';
 import { createUser, setGrants, updateUser } from '../../shared/db/users.js';
@@ -74,29 +73,3 @@ export interface RoleRow {
   expect: Record<PrincipalName, number>;
 }
 
-const REFUSAL_CODE: Record<number, string> = { 401: 'auth_required', 403: 'forbidden', 404: 'not_found' };
-
-/**
- * Registers one test per row: every principal gets exactly the row's status, and every refusal is in the
- * PROTOCOL shape with the code of its status. `inspect` may read a successful answer (true: it used the body).
- */
-export function roleTable(rows: readonly RoleRow[], ctx: () => { url: string; p: Principals }, inspect?: (row: RoleRow, who: PrincipalName, resp: Response) => Promise<boolean>): void {
-  for (const row of rows) {
-    it(row.name, async () => {
-      const { url, p } = ctx();
-      const got: Record<string, number> = {};
-      for (const who of PRINCIPALS) {
-        const resp = await row.request(asPrincipal(url, p, who), who);
-        got[who] = resp.status;
-        if (resp.status >= 400) {
-          const body = (await resp.json()) as { error?: { code?: string; message?: string } };
-          expect(body.error?.code, `${row.name} as ${who}`).toBe(REFUSAL_CODE[resp.status]);
-          expect(body.error?.message).toMatch(/\w/);
-        } else if (!(await inspect?.(row, who, resp))) {
-          await resp.body?.cancel();
-        }
-      }
-      expect(got).toEqual(row.expect);
-    });
-  }
-}

@@ -6,7 +6,8 @@ import { createMagicKey } from '../../shared/db/keys.js';
 import { setGrants } from '../../shared/db/users.js';
 import { startTestDb, type TestDb } from '../helpers/system.js';
 import { startTestEdge, type TestEdge } from '../helpers/edge.js';
-import { asPrincipal, roleTable, setUpPrincipals, type Principals, type RoleRow } from '../helpers/principals.js';
+import { roleTable } from '../helpers/role-table.js';
+import { asPrincipal, setUpPrincipals, type Principals, type RoleRow } from '../helpers/principals.js';
 
 let db: TestDb;
 let edge: TestEdge;

@@ -8,7 +8,8 @@ import type { DirectionStats } from '../../shared/stats/direction-stats.js';
 import { startTestDb, type TestDb } from '../helpers/system.js';
 import { startTestEdge, type TestEdge } from '../helpers/edge.js';
 import { seedSurveys } from '../helpers/seed-surveys.js';
-import { asPrincipal, roleTable, setUpPrincipals, type PrincipalName, type Principals, type RoleRow } from '../helpers/principals.js';
+import { roleTable } from '../helpers/role-table.js';
+import { asPrincipal, setUpPrincipals, type PrincipalName, type Principals, type RoleRow } from '../helpers/principals.js';
 
 let db: TestDb;
 let edge: TestEdge;

@@ -12,7 +12,8 @@ import { chunkKey } from '../../edge/recordings/assemble.js';
 import { uuid } from '../../shared/ids.js';
 import { startTestDb, type TestDb } from '../helpers/system.js';
 import { startTestEdge, type TestEdge } from '../helpers/edge.js';
-import { asPrincipal, roleTable, setUpPrincipals, type PrincipalName, type Principals, type RoleRow } from '../helpers/principals.js';
+import { roleTable } from '../helpers/role-table.js';
+import { asPrincipal, setUpPrincipals, type PrincipalName, type Principals, type RoleRow } from '../helpers/principals.js';
 import { seedManyMetricRows, tallyLines } from '../helpers/big-export.js';
 import { findWorkerdPid, readMemory, watchMemory } from '../helpers/workerd-memory.js';
 
