@@ -29,6 +29,7 @@ function keyView(u: KeyUsage, origin: string, now: number): KeyView {
     max_measuring_ms: k.max_measuring_ms,
     max_concurrent_sessions: k.max_concurrent_sessions,
     survey_count: u.survey_count,
+    session_count: u.survey_count,
     last_used_at: u.last_used_at,
   };
 }

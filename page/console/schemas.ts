@@ -27,6 +27,7 @@ export const KeySchema: z.ZodMiniType<KeyView> = z.object({
   max_measuring_ms: Time,
   max_concurrent_sessions: Time,
   survey_count: z.number(),
+  session_count: z.number(),
   last_used_at: Time,
 });
 export const KeyListSchema = z.array(KeySchema);

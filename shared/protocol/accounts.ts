@@ -68,6 +68,8 @@ export interface KeyView {
   max_measuring_ms: number | null;
   max_concurrent_sessions: number | null;
   survey_count: number;
+  /** PROTOCOL.md §4's "session count": the same number as survey_count. */
+  session_count: number;
   last_used_at: number | null;
 }
 
