@@ -23,6 +23,7 @@ const pausedEl = $<HTMLParagraphElement>('paused');
 const recordVideo = $<HTMLInputElement>('record-video');
 const recordSensors = $<HTMLInputElement>('record-sensors');
 const recordNote = $<HTMLParagraphElement>('record-note');
+const recordNotes = $<HTMLInputElement>('record-notes');
 const uploads = createUploadQueue({ panel: $('uploads'), status: $('upload-status'), progress: $<HTMLProgressElement>('upload-progress'), list: $<HTMLUListElement>('unsent') });
 let walk: WalkRecording | null = null;
 
@@ -190,7 +191,14 @@ async function start(): Promise<void> {
     sessionEl.textContent = `Survey ${survey.surveySessionId}`;
     survey.setTraffic(trafficMode());
     if (recordVideo.checked || recordSensors.checked) {
-      walk = await startWalkRecording({ surveyId: survey.surveySessionId, magicKey: key, video: recordVideo.checked, sensors: recordSensors.checked, onNote: (t) => (recordNote.textContent = t) });
+      walk = await startWalkRecording({
+        surveyId: survey.surveySessionId,
+        magicKey: key,
+        video: recordVideo.checked,
+        sensors: recordSensors.checked,
+        notes: recordNotes.value.trim().slice(0, 2000),
+        onNote: (t) => (recordNote.textContent = t),
+      });
     }
   } catch {
     // onEvent already showed the error in words.

@@ -10,6 +10,8 @@ export interface StoredRecording {
   /** The key the survey ran with: needed to upload after a reload. */
   magic_key: string;
   device_info: Record<string, string | number | boolean | null>;
+  /** The technician's words about the walk, if any. */
+  notes?: string;
   /** 'recording' while parts arrive; 'ready' once finished (size and sha256 known). */
   state: 'recording' | 'ready';
   size?: number;

@@ -28,7 +28,7 @@ export async function askSensorPermission(): Promise<void> {
 }
 
 /** Starts what was asked for; a refused camera or sensor is reported through `onNote` and the rest goes on. */
-export async function startWalkRecording(opts: { surveyId: string; magicKey: string; video: boolean; sensors: boolean; onNote: (text: string) => void }): Promise<WalkRecording> {
+export async function startWalkRecording(opts: { surveyId: string; magicKey: string; video: boolean; sensors: boolean; notes?: string; onNote: (text: string) => void }): Promise<WalkRecording> {
   const stops: (() => Promise<string | null>)[] = [];
   if (opts.video) {
     try {
@@ -46,7 +46,7 @@ export async function startWalkRecording(opts: { surveyId: string; magicKey: str
   };
 }
 
-async function newRecording(opts: { surveyId: string; magicKey: string }, kind: 'video' | 'sensors', mime: string): Promise<StoredRecording> {
+async function newRecording(opts: { surveyId: string; magicKey: string; notes?: string }, kind: 'video' | 'sensors', mime: string): Promise<StoredRecording> {
   const r: StoredRecording = {
     recording_id: crypto.randomUUID(),
     survey_session_id: opts.surveyId,
@@ -55,6 +55,7 @@ async function newRecording(opts: { surveyId: string; magicKey: string }, kind: 
     started_at: Date.now(),
     magic_key: opts.magicKey,
     device_info: deviceInfo(),
+    ...(opts.notes ? { notes: opts.notes } : {}),
     state: 'recording',
     created_at: Date.now(),
   };
@@ -69,7 +70,7 @@ async function seal(r: StoredRecording): Promise<string> {
   return r.recording_id;
 }
 
-async function startVideo(opts: { surveyId: string; magicKey: string }): Promise<() => Promise<string | null>> {
+async function startVideo(opts: { surveyId: string; magicKey: string; notes?: string }): Promise<() => Promise<string | null>> {
   if (!navigator.mediaDevices?.getUserMedia || typeof MediaRecorder === 'undefined') throw new Error('this browser cannot record video');
   const stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode: 'environment', width: { ideal: 1280 }, height: { ideal: 720 } }, audio: false });
   const mimeType = VIDEO_TYPES.find((t) => MediaRecorder.isTypeSupported(t)) ?? '';
@@ -95,7 +96,7 @@ async function startVideo(opts: { surveyId: string; magicKey: string }): Promise
   };
 }
 
-async function startSensors(opts: { surveyId: string; magicKey: string }): Promise<() => Promise<string | null>> {
+async function startSensors(opts: { surveyId: string; magicKey: string; notes?: string }): Promise<() => Promise<string | null>> {
   const rec = await newRecording(opts, 'sensors', 'application/x-ndjson');
   let lines: string[] = [];
   let seq = 0;

@@ -58,6 +58,7 @@ describe('recording the walk', () => {
     await page.goto(`${edge.url}/?key=${key.key}`);
     await page.check('#record-video');
     await page.check('#record-sensors');
+    await page.fill('#record-notes', 'east wing, ground floor');
     await page.click('#start');
     await page.waitForFunction(() => document.querySelector('#status')?.textContent?.startsWith('Measuring'), null, { timeout: 20_000 });
     const surveyId = ((await page.locator('#session').textContent()) ?? '').replace('Survey ', '');
@@ -103,6 +104,11 @@ describe('recording the walk', () => {
       expect(createHash('sha256').update(bytes).digest('hex')).toBe(r.sha256);
     }
     const videoRow = rows.find((r) => r.kind === 'video')!;
+    const notes = await db.db.execute({ sql: 'SELECT user_notes, device_info_json FROM recordings WHERE session_id = ?', args: [surveyId] });
+    for (const n of notes.rows) {
+      expect(n.user_notes).toBe('east wing, ground floor');
+      expect(JSON.parse(String(n.device_info_json))).toMatchObject({ user_agent: expect.stringContaining('Chrome') });
+    }
     expect(String(videoRow.mime)).toMatch(/^video\/webm/);
     // A 5 s fake-camera video at a bounded bitrate: more than a few chunks, far from the limit.
     expect(Number(videoRow.video_size_bytes)).toBeGreaterThan(3 * CHUNK);
