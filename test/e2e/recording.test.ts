@@ -136,6 +136,7 @@ describe('recording the walk', () => {
     await console.fill('#password', 'walk-analyst-pass-1');
     await console.click('#login-submit');
     await console.waitForSelector('#walk-video');
+    expect(await console.locator('#walk-notes').textContent()).toContain('east wing, ground floor');
     await console.waitForFunction(() => {
       const v = document.querySelector<HTMLVideoElement>('#walk-video');
       return v !== null && v.readyState >= HTMLMediaElement.HAVE_CURRENT_DATA && Number.isFinite(v.duration) && v.dataset.duration !== undefined;

@@ -120,6 +120,8 @@ async function showRecordings(media: HTMLElement, d: SurveyDetail, rows: MetricR
     return;
   }
   const parts: HTMLElement[] = [h('h2', {}, 'Walk')];
+  const notes = [...new Set(d.recordings.map((r) => r.notes).filter((n): n is string => !!n))];
+  if (notes.length) parts.push(h('p', { id: 'walk-notes' }, `Technician's notes: ${notes.join(' · ')}`));
   const toX = (atMs: number) => (atMs - d.start_time) / 1000;
   let track: ReturnType<typeof drawTrack> | null = null;
   const trackBox = h('div', { class: 'track-box', id: 'track' });

@@ -53,6 +53,7 @@ export const RecordingSchema = z.object({
   size_bytes: z.number(),
   started_at: Num,
   status: z.string(),
+  notes: z.optional(z.nullable(z.string())),
 });
 export type Recording = z.infer<typeof RecordingSchema>;
 
