@@ -6,6 +6,7 @@ import { generatePassword, hashPassword } from '../shared/auth/password.js';
 import type { ConfigError } from '../shared/config.js';
 import { closeUserSessions } from '../shared/db/auth-sessions.js';
 import type { Db } from '../shared/db/client.js';
+import { missingKeyIds } from '../shared/db/keys.js';
 import { withBusyRetry } from '../shared/db/migrate.js';
 import { createUser, findUser, grantedKeyIds, listUsers, setGrants, updateUser } from '../shared/db/users.js';
 import { KeyIdSchema, LoginSchema, PasswordSchema, RoleSchema } from '../shared/protocol/accounts.js';
@@ -40,9 +41,7 @@ async function readStdinPassword(): Promise<string> {
 
 /** Refuses key_ids that name no key, before anything changes. */
 async function assertKeys(db: Db, keyIds: readonly string[]): Promise<void> {
-  const rs = await db.execute({ sql: 'SELECT key_id FROM magic_keys WHERE key_id IN (SELECT value FROM json_each(?))', args: [JSON.stringify(keyIds)] });
-  const found = new Set(rs.rows.map((r) => String(r.key_id)));
-  const missing = keyIds.filter((k) => !found.has(k));
+  const missing = await missingKeyIds(db, keyIds);
   if (missing.length) throw new Error(`no key ${missing.join(', ')} (see npm run keys -- list)`);
 }
 

@@ -2,6 +2,7 @@
 // lacks with their SHA-256, complete; network failures and 5xx are retried with backoff, and a restart
 // (a reloaded page) resumes from the server's answer.
 import type { RecordingUploadState } from '../shared/protocol/recordings.js';
+import { sha256HexOfBytes } from '../shared/signing.js';
 
 export interface RecordingFile {
   recording_id: string;
@@ -47,8 +48,7 @@ export class UploadRefused extends Error {
 
 /** Hex SHA-256 of a blob (WebCrypto; the whole file is read once). */
 export async function sha256Hex(blob: Blob): Promise<string> {
-  const digest = await crypto.subtle.digest('SHA-256', await blob.arrayBuffer());
-  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('');
+  return sha256HexOfBytes(await blob.arrayBuffer());
 }
 
 /** Uploads `file` until the server has verified it; resolves when it is complete. */
@@ -81,7 +81,7 @@ export async function uploadRecording(file: RecordingFile, opts: UploadOptions):
     for (let i = 0; i < state.chunks; i++) {
       if (held.has(i)) continue;
       const bytes = await file.blob.slice(i * state.chunk_bytes, i * state.chunk_bytes + size(i)).arrayBuffer();
-      const digest = Array.from(new Uint8Array(await crypto.subtle.digest('SHA-256', bytes)), (b) => b.toString(16).padStart(2, '0')).join('');
+      const digest = await sha256HexOfBytes(bytes);
       await call(`/api/recordings/${file.recording_id}/chunks/${i}`, { method: 'PUT', headers: { ...auth, 'content-type': 'application/octet-stream', 'x-chunk-sha256': digest }, body: bytes });
       held.add(i);
       sent += bytes.byteLength;

@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { toHex } from './bytes.js';
 import { fromBase64Url, toBase64Url } from './ids.js';
 
 const enc = new TextEncoder();
@@ -51,6 +52,10 @@ export async function verifyToken<S extends z.ZodType<{ exp: number }>>(
 
 /** SHA-256 of a text, hex: keys are looked up by hash so timing reveals nothing about their prefix. */
 export async function sha256Hex(text: string): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', enc.encode(text)));
-  return Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
+  return sha256HexOfBytes(enc.encode(text));
+}
+
+/** Hex SHA-256 of bytes (a recording's chunk, a whole file read into memory). */
+export async function sha256HexOfBytes(bytes: BufferSource): Promise<string> {
+  return toHex(new Uint8Array(await crypto.subtle.digest('SHA-256', bytes)));
 }

@@ -2,6 +2,7 @@
 import { Hono } from 'hono';
 import { hashPassword } from '../../shared/auth/password.js';
 import { closeUserSessions } from '../../shared/db/auth-sessions.js';
+import { missingKeyIds } from '../../shared/db/keys.js';
 import type { Db } from '../../shared/db/client.js';
 import { createUser, findUser, grantedKeyIds, listUsers, setGrants, updateUser, userView, type UserView } from '../../shared/db/users.js';
 import { LoginSchema, UserCreateSchema, UserPatchSchema } from '../../shared/protocol/accounts.js';
@@ -13,10 +14,7 @@ import { requireAdmin } from '../auth/viewer.js';
 
 /** Refuses key_ids that name no key, so a grant never points at nothing. */
 async function assertKeysExist(db: Db, keyIds: readonly string[]): Promise<void> {
-  if (!keyIds.length) return;
-  const rs = await db.execute({ sql: 'SELECT key_id FROM magic_keys WHERE key_id IN (SELECT value FROM json_each(?))', args: [JSON.stringify(keyIds)] });
-  const found = new Set(rs.rows.map((r) => String(r.key_id)));
-  const missing = keyIds.filter((k) => !found.has(k));
+  const missing = await missingKeyIds(db, keyIds);
   if (missing.length) throw new HttpError('invalid_request', `keys: no key ${missing.join(', ')}`);
 }
 

@@ -1,11 +1,11 @@
 // SHA-256 of bytes that pass by, without holding them: workerd's DigestStream.
+import { toHex } from '../../shared/bytes.js';
 
 interface DigestStreamLike extends WritableStream<Uint8Array> {
   readonly digest: Promise<ArrayBuffer>;
 }
 type DigestStreamCtor = new (algorithm: string) => DigestStreamLike;
 
-const toHex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
 
 /** A sink to write bytes into, and the hex SHA-256 of all of them once closed. */
 export function sha256Sink(): { stream: WritableStream<Uint8Array>; hex(): Promise<string> } {
@@ -20,9 +20,4 @@ export async function sha256OfStream(body: ReadableStream<Uint8Array>): Promise<
   const sink = sha256Sink();
   await body.pipeTo(sink.stream);
   return sink.hex();
-}
-
-/** Hex SHA-256 of bytes in memory (one chunk). */
-export async function sha256OfBytes(bytes: Uint8Array<ArrayBuffer>): Promise<string> {
-  return toHex(new Uint8Array(await crypto.subtle.digest('SHA-256', bytes)));
 }

@@ -3,6 +3,7 @@
 import { Hono, type Context } from 'hono';
 import * as z from 'zod';
 import { randomToken } from '../../shared/ids.js';
+import { sha256HexOfBytes } from '../../shared/signing.js';
 import { findRecording, finishRecording, insertRecording, keyRecordingBytes, recordChunk, recordingChunks, type RecordingRow } from '../../shared/db/recordings.js';
 import { RecordingCreateSchema, Sha256HexSchema, type RecordingUploadState, type RecordingView } from '../../shared/protocol/recordings.js';
 import { readCapped, readJsonBody } from '../body.js';
@@ -13,7 +14,6 @@ import { requireViewer } from '../auth/viewer.js';
 import { findVisibleSurvey } from '../console-api/survey-access.js';
 import { parseByteRange } from './byte-range.js';
 import { assembleChunks, chunkKey } from './assemble.js';
-import { sha256OfBytes } from './file-digest.js';
 import { objectStore } from './object-store.js';
 import { admitUploader } from './uploader.js';
 
@@ -142,7 +142,7 @@ export function recordingRoutes(): Hono<EdgeEnv> {
     const expected = chunkSize(rec, idx.data);
     const bytes = (await readCapped(c.req.raw, expected)) as Uint8Array<ArrayBuffer>;
     if (bytes.byteLength !== expected) throw new HttpError('invalid_request', `body: chunk ${idx.data} must be ${expected} bytes, got ${bytes.byteLength}`);
-    if ((await sha256OfBytes(bytes)) !== declared.data) throw new HttpError('checksum_mismatch', `chunk ${idx.data}: its SHA-256 is not the one declared; nothing was stored, send it again`);
+    if ((await sha256HexOfBytes(bytes)) !== declared.data) throw new HttpError('checksum_mismatch', `chunk ${idx.data}: its SHA-256 is not the one declared; nothing was stored, send it again`);
     const stored = await objectStore(c).put(chunkKey(rec.storage_key, idx.data), bytes);
     const received = await withDb(c.get('config'), (db) => recordChunk(db, rec.recording_id, rec.kind, { idx: idx.data, size: expected, sha256: declared.data, etag: stored?.etag ?? '' }));
     return c.json({ index: idx.data, received_bytes: received });

@@ -86,6 +86,14 @@ export async function findMagicKeyById(db: Db, keyId: string): Promise<MagicKey 
   return row ? toKey(row as unknown as Record<string, unknown>) : null;
 }
 
+/** Those of `keyIds` that name no key (a grant must never point at nothing). */
+export async function missingKeyIds(db: Db, keyIds: readonly string[]): Promise<string[]> {
+  if (!keyIds.length) return [];
+  const rs = await db.execute({ sql: 'SELECT key_id FROM magic_keys WHERE key_id IN (SELECT value FROM json_each(?))', args: [JSON.stringify(keyIds)] });
+  const found = new Set(rs.rows.map((r) => String(r.key_id)));
+  return keyIds.filter((k) => !found.has(k));
+}
+
 /** Marks a key revoked by its key_id; false when no such key exists. */
 export async function revokeMagicKeyById(db: Db, keyId: string, now = Date.now()): Promise<boolean> {
   const rs = await db.execute({ sql: 'UPDATE magic_keys SET revoked_at = COALESCE(revoked_at, ?) WHERE key_id = ?', args: [now, keyId] });
