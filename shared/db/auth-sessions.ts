@@ -21,10 +21,17 @@ export interface AuthSession {
 /** Opens a session for `login`; returns the token for the cookie (never stored). */
 export async function openAuthSession(db: Db, login: string, method: 'password' | 'oidc', limits: SessionLimits, userAgent: string | null, now = Date.now()): Promise<string> {
   const token = randomToken(32);
-  await db.execute({
-    sql: 'INSERT INTO auth_sessions (token_hash, login, created_at, last_seen_at, expires_at, method, user_agent) VALUES (?, ?, ?, ?, ?, ?, ?)',
-    args: [await sha256Hex(token), login, now, now, now + limits.maxMs, method, userAgent?.slice(0, 256) ?? null],
-  });
+  await db.batch(
+    [
+      // The login's sessions that ended unused are removed here, so rows never pile up for one who keeps logging in.
+      { sql: 'DELETE FROM auth_sessions WHERE login = ? AND (expires_at <= ? OR last_seen_at <= ?)', args: [login, now, now - limits.idleMs] },
+      {
+        sql: 'INSERT INTO auth_sessions (token_hash, login, created_at, last_seen_at, expires_at, method, user_agent) VALUES (?, ?, ?, ?, ?, ?, ?)',
+        args: [await sha256Hex(token), login, now, now, now + limits.maxMs, method, userAgent?.slice(0, 256) ?? null],
+      },
+    ],
+    'write',
+  );
   return token;
 }
 

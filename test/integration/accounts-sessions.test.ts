@@ -194,6 +194,12 @@ describe('sessions', () => {
     // Ended sessions are removed, not kept.
     const left = await db.db.execute({ sql: 'SELECT count(*) AS n FROM auth_sessions WHERE login = ?', args: [login] });
     expect(Number(left.rows[0]!.n)).toBe(1);
+    // Ones never used again go at the login's next sign-in.
+    await db.db.execute({ sql: 'UPDATE auth_sessions SET expires_at = ? WHERE login = ?', args: [Date.now() - 1, login] });
+    await loginCookie(edge.url, login, PASSWORD);
+    const after = await db.db.execute({ sql: 'SELECT count(*) AS n FROM auth_sessions WHERE login = ? AND expires_at > ?', args: [login, Date.now()] });
+    const all = await db.db.execute({ sql: 'SELECT count(*) AS n FROM auth_sessions WHERE login = ?', args: [login] });
+    expect([Number(after.rows[0]!.n), Number(all.rows[0]!.n)]).toEqual([1, 1]);
   });
 
   it('a forged or malformed cookie is simply not a session', async () => {
