@@ -1,6 +1,9 @@
+import { existsSync } from 'node:fs';
+import { join, sep } from 'node:path';
 import { serve, type ServerType } from '@hono/node-server';
 import { createClient } from '@libsql/client';
 import type { DataChannel } from 'node-datachannel';
+import { unstoredCaptures } from '../shared/db/capture-store.js';
 import { migrate } from '../shared/db/migrate.js';
 import { uuid } from '../shared/ids.js';
 import type { SurveyEndReason } from '../shared/db/surveys.js';
@@ -10,6 +13,7 @@ import type { RelayCreatePeerRequest, RelayLoad, RelayTokenClaims } from '../sha
 import { nowMs } from '../shared/time.js';
 import { ApiError, createRelayApi, type RelayService } from './api.js';
 import { captureCounters, captureMessage, createCaptureBudget, type CaptureCounters } from './capture/capture-buffer.js';
+import { createCaptureHandoff, type CaptureHandoff } from './capture/capture-handoff.js';
 import { createCaptureWriter } from './capture/capture-writer.js';
 import type { RelayConfig } from './config.js';
 import { DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_MAX_CONNECTION_MS, watchConnection } from './connection-watch.js';
@@ -26,10 +30,6 @@ import { startRegistry, type Registry } from './registry.js';
 import { createSurveyClock } from './survey-clock.js';
 import { endSurvey } from './survey-end.js';
 import { oversizeMessage } from '../shared/protocol/limits.js';
-import { createCaptureHandoff, type CaptureHandoff } from './capture/capture-handoff.js';
-import { unstoredCaptures } from '../shared/db/capture-store.js';
-import { existsSync } from 'node:fs';
-import { join, sep } from 'node:path';
 import { CHANNEL_LABELS, closeSession, createSession, type ChannelLabel, type Session } from './session.js';
 
 export interface RelayHandle {
