@@ -8,6 +8,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runProbe, type RunProbeResult } from '../../cli/run-probe.js';
 import { buildPage } from '../../page/build.js';
+import { parseCsv } from '../../shared/csv.js';
 import { hashPassword } from '../../shared/auth/password.js';
 import { createMagicKey, type MagicKey } from '../../shared/db/keys.js';
 import { createUser, setGrants } from '../../shared/db/users.js';
@@ -71,29 +72,6 @@ async function logIn(viewport = { width: 1200, height: 1600 }): Promise<Page> {
 
 const listed = (page: Page) => page.locator('#survey-rows tr').evaluateAll((rows) => rows.map((r) => (r as HTMLElement).dataset.survey));
 
-/** Splits one CSV line (quoted fields with doubled quotes). */
-function csvFields(line: string): string[] {
-  const out: string[] = [];
-  let cur = '';
-  let quoted = false;
-  for (let i = 0; i < line.length; i++) {
-    const ch = line[i]!;
-    if (quoted && ch === '"' && line[i + 1] === '"') {
-      cur += '"';
-      i++;
-    } else if (ch === '"') {
-      quoted = !quoted;
-    } else if (ch === ',' && !quoted) {
-      out.push(cur);
-      cur = '';
-    } else {
-      cur += ch;
-    }
-  }
-  out.push(cur);
-  return out;
-}
-
 describe('survey console', () => {
   it('lists, opens, compares, exports, deletes and restores surveys', async () => {
     const page = await logIn();
@@ -114,15 +92,13 @@ describe('survey console', () => {
 
     // Its CSV, parsed back and compared row for row with the database.
     const [download] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid="export-csv"]')]);
-    const csv = readFileSync((await download.path())!, 'utf8').trim().split(/\r?\n/);
-    const header = csvFields(csv[0]!);
+    const [header, ...records] = parseCsv(readFileSync((await download.path())!, 'utf8'));
     const rows = await metricRows(db.db, a);
-    expect(csv.length - 1).toBe(rows.length);
+    expect(records.length).toBe(rows.length);
     const byId = new Map(rows.map((r) => [String(r.id), r]));
-    for (const line of csv.slice(1)) {
-      const f = csvFields(line);
-      const dbRow = byId.get(f[header.indexOf('id')]!)!;
-      for (const [i, col] of header.entries()) expect(f[i], col).toBe(dbRow[col] === null || dbRow[col] === undefined ? '' : String(dbRow[col]));
+    for (const f of records) {
+      const dbRow = byId.get(f[header!.indexOf('id')]!)!;
+      for (const [i, col] of header!.entries()) expect(f[i], col!).toBe(dbRow[col!] === null || dbRow[col!] === undefined ? null : String(dbRow[col!]));
     }
 
     // Compare both.

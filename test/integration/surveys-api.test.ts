@@ -8,6 +8,7 @@ import type { DirectionStats } from '../../shared/stats/direction-stats.js';
 import { startTestDb, type TestDb } from '../helpers/system.js';
 import { startTestEdge, type TestEdge } from '../helpers/edge.js';
 import { seedSurveys } from '../helpers/seed-surveys.js';
+import type { SurveyItem, SurveyPage } from '../../shared/db/survey-list.js';
 import { roleTable } from '../helpers/role-table.js';
 import { asPrincipal, setUpPrincipals, type PrincipalName, type Principals, type RoleRow } from '../helpers/principals.js';
 
@@ -24,23 +25,8 @@ const BULK = 100_000;
 const BULK_T0 = Date.parse('2020-01-01T00:00:00Z');
 const bulkId = (i: number) => `bulk-${String(i).padStart(6, '0')}`;
 
-interface Item {
-  session_id: string;
-  key_id: string | null;
-  key_label: string;
-  user_login: string | null;
-  start_time: number;
-  last_update_time: number;
-  duration_ms: number;
-  connections: number;
-  metric_rows: number;
-  has_capture: boolean;
-  deleted: boolean;
-}
-interface Page {
-  items: Item[];
-  next_cursor: string | null;
-}
+type Item = SurveyItem;
+type Page = SurveyPage;
 
 async function seedSurvey(s: { id: string; key: MagicKey; user?: string | null; start: number; last?: number; end?: number; deleted?: boolean; pcap?: string }) {
   await db.db.execute({
