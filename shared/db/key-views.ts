@@ -1,6 +1,6 @@
 // Keys as the console lists them: each key with its use (surveys started, last start), one query for all.
 import type { Db } from './client.js';
-import { keyState, type MagicKey } from './keys.js';
+import { keyState, toKey, type MagicKey } from './keys.js';
 
 export interface KeyUsage {
   key: MagicKey;
@@ -21,22 +21,7 @@ export async function listKeysWithUsage(db: Db, keyIds: readonly string[] | null
   });
   return rs.rows.map((r) => {
     const row = r as unknown as Record<string, unknown>;
-    const num = (v: unknown) => (v == null ? null : Number(v));
-    return {
-      key: {
-        key: String(row.key),
-        key_id: String(row.key_id),
-        label: String(row.label ?? ''),
-        created_at: Number(row.created_at),
-        expires_at: num(row.expires_at),
-        revoked_at: num(row.revoked_at),
-        max_measuring_ms: num(row.max_measuring_ms),
-        max_concurrent_sessions: num(row.max_concurrent_sessions),
-        created_by: row.created_by == null ? null : String(row.created_by),
-      },
-      survey_count: Number(row.survey_count ?? 0),
-      last_used_at: num(row.last_used_at),
-    };
+    return { key: toKey(row), survey_count: Number(row.survey_count ?? 0), last_used_at: row.last_used_at == null ? null : Number(row.last_used_at) };
   });
 }
 

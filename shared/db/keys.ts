@@ -138,7 +138,8 @@ export function keyState(k: MagicKey, now = Date.now()): KeyState {
   return 'valid';
 }
 
-function toKey(r: Record<string, unknown>): MagicKey {
+/** A magic_keys row as a MagicKey. */
+export function toKey(r: Record<string, unknown>): MagicKey {
   const num = (v: unknown) => (v == null ? null : Number(v));
   return {
     key: String(r.key),

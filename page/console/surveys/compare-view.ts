@@ -11,7 +11,7 @@ import { SUMMARY_ROWS, summaryCell } from './survey-summary-table.js';
 
 const DIRS: Direction[] = ['c2s', 's2c'];
 
-/** The survey's summary of a direction over all its connections: its first connection's, or counts summed where they add. */
+/** The survey's summary of a direction as compared: its first connection's (the page says so). */
 function directionOf(d: SurveyDetail, dir: Direction): DirectionSummary | null {
   return d.summaries[0]?.[dir] ?? null;
 }
