@@ -3,6 +3,7 @@ import type { Client } from '@libsql/client';
 import * as z from 'zod';
 import { aggregateStats } from '../shared/stats/aggregate.js';
 import type { DirectionStats } from '../shared/stats/direction-stats.js';
+import { metricRowToStats } from '../shared/db/survey-summary.js';
 
 const num = z.number();
 const opt = z.number().nullable().optional();
@@ -32,23 +33,6 @@ const MetricRowSchema = z.object({
 });
 type MetricRow = z.infer<typeof MetricRowSchema>;
 
-/** One row as the DirectionStats it was written from (optional counts only where the row has them). */
-export function rowToStats(r: MetricRow): DirectionStats {
-  return {
-    delay_deviation_ms: [r.delay_p50_ms, r.delay_p99_ms, r.delay_min_ms, r.delay_max_ms],
-    rtt_ms: [r.rtt_p50_ms, r.rtt_p99_ms, r.rtt_min_ms, r.rtt_max_ms],
-    jitter_ms: [r.jitter_p50_ms, r.jitter_p99_ms, r.jitter_min_ms, r.jitter_max_ms],
-    loss_rate: r.loss_rate,
-    reorder_rate: r.reorder_rate,
-    probe_count: r.probe_count,
-    baseline_delay_ms: r.baseline_delay_ms,
-    ...(r.probes_expected != null ? { probes_expected: r.probes_expected } : {}),
-    ...(r.late_count != null ? { late_count: r.late_count } : {}),
-    ...(r.loss_tmax_ms != null ? { loss_tmax_ms: r.loss_tmax_ms } : {}),
-    ...(r.sender_paused_ms != null ? { sender_paused_ms: r.sender_paused_ms } : {}),
-  };
-}
-
 export interface MeasuredDirection {
   rows: number;
   stats: DirectionStats;
@@ -61,11 +45,11 @@ export async function measuredBySurvey(db: Client, surveyId: string): Promise<Re
   const rs = await db.execute({ sql: 'SELECT * FROM survey_metrics WHERE session_id = ? ORDER BY id', args: [surveyId] });
   const rows = rs.rows.map((r) => MetricRowSchema.parse({ ...r }));
   const pick = (source: MetricRow['source'], direction: MetricRow['direction']): MeasuredDirection => {
-    const list = rows.filter((r) => r.source === source && r.direction === direction).map(rowToStats);
+    const list = rows.filter((r) => r.source === source && r.direction === direction).map(metricRowToStats);
     const stats = aggregateStats(list);
     return { rows: list.length, stats, reordered: Math.round((stats.reorder_rate / 100) * stats.probe_count) };
   };
   // The round trip is one quantity, measured from both ends: the survey's RTT p50 takes every row's seconds.
-  const rttP50 = aggregateStats(rows.map(rowToStats)).rtt_ms[0];
+  const rttP50 = aggregateStats(rows.map(metricRowToStats)).rtt_ms[0];
   return { c2s: pick('server', 'c2s'), s2c: pick('client', 's2c'), rttP50 };
 }
