@@ -48,6 +48,8 @@ export interface ProbeEndpoint {
 const SENT_RING = 1024;
 /** Received probes waiting for their echo; beyond this the oldest go unechoed. */
 const MAX_ECHO_QUEUE = 256;
+/** Recent sends whose duration (timestamp to send() returning) estimates when an echo really leaves. */
+const SEND_COST_SAMPLES = 15;
 
 /**
  * One side of the probe exchange — the same code runs in the relay and in the
@@ -56,6 +58,14 @@ const MAX_ECHO_QUEUE = 256;
  * RTT samples are not selected by their delay; RTT needs no clock sync (the
  * peer says how long it held each probe). Echoes are matched against this
  * side's own record of what it sent, so a peer cannot invent RTT samples.
+ *
+ * Both ends of a round trip are taken where the probe really leaves: a
+ * send() can take tens of microseconds after the timestamp written into the
+ * probe (node-datachannel encrypts and writes the datagram inside the call:
+ * about 0.05 ms here), so an RTT starts from when our send() returned, and
+ * an echo's `held_ms` adds the median duration of this side's recent sends.
+ * Without that, both sides' send paths read as network round trip. A
+ * browser's send() only queues, so there both corrections are about zero.
  */
 export function createProbeEndpoint(opts: ProbeEndpointOptions): ProbeEndpoint {
   const now = opts.now ?? nowMs;
@@ -69,6 +79,11 @@ export function createProbeEndpoint(opts: ProbeEndpointOptions): ProbeEndpoint {
   let failedSends = 0;
   const sentAt = new Float64Array(SENT_RING).fill(-1);
   const sentSeq = new Float64Array(SENT_RING).fill(-1);
+  /** When send() returned for each remembered probe: the start of its round trip. */
+  const leftAt = new Float64Array(SENT_RING).fill(-1);
+  const sendCosts: number[] = [];
+  let sendCostAt = 0;
+  let sendCost = 0;
   const toEcho: { seq: number; sent_at_ms: number; received_at: number }[] = [];
 
   const sendOne = () => {
@@ -84,7 +99,7 @@ export function createProbeEndpoint(opts: ProbeEndpointOptions): ProbeEndpoint {
     }
     const batch = toEcho.splice(0, MAX_ECHOES);
     if (batch.length > 0) {
-      const echoes: ProbeEcho[] = batch.reverse().map((e) => ({ seq: e.seq, sent_at_ms: e.sent_at_ms, held_ms: Math.max(0, at - e.received_at) }));
+      const echoes: ProbeEcho[] = batch.reverse().map((e) => ({ seq: e.seq, sent_at_ms: e.sent_at_ms, held_ms: Math.max(0, at - e.received_at) + sendCost }));
       probe.echoes = echoes;
       probe.echo = echoes[0];
     }
@@ -100,9 +115,24 @@ export function createProbeEndpoint(opts: ProbeEndpointOptions): ProbeEndpoint {
       failedSends++;
       return;
     }
+    const left = now();
     sentAt[seq % SENT_RING] = at;
     sentSeq[seq % SENT_RING] = seq;
+    leftAt[seq % SENT_RING] = left;
     seq++;
+    noteSendCost(left - at);
+  };
+
+  const noteSendCost = (ms: number) => {
+    if (sendCosts.length < SEND_COST_SAMPLES) {
+      sendCosts.push(ms);
+      sendCost = median(sendCosts);
+      return;
+    }
+    sendCosts[sendCostAt] = ms;
+    sendCostAt = (sendCostAt + 1) % SEND_COST_SAMPLES;
+    // Once the window is full, re-estimated each time it turns over: a relay sends for hundreds of endpoints.
+    if (sendCostAt === 0) sendCost = median(sendCosts);
   };
 
   const takeEchoes = (p: ProbePacket, at: number) => {
@@ -112,7 +142,7 @@ export function createProbeEndpoint(opts: ProbeEndpointOptions): ProbeEndpoint {
       // Each sent probe yields one sample at most, and only for the send time we recorded.
       if (sentSeq[slot] !== e.seq || Math.abs(sentAt[slot]! - e.sent_at_ms) > 0.001) continue;
       sentSeq[slot] = -1;
-      const rtt = at - sentAt[slot]! - e.held_ms;
+      const rtt = at - leftAt[slot]! - e.held_ms;
       if (rtt >= 0) recordRtt(receiver, rtt);
     }
   };
@@ -156,4 +186,9 @@ export function createProbeEndpoint(opts: ProbeEndpointOptions): ProbeEndpoint {
       return seq;
     },
   };
+}
+
+function median(xs: readonly number[]): number {
+  const sorted = [...xs].sort((a, b) => a - b);
+  return sorted[sorted.length >> 1] ?? 0;
 }

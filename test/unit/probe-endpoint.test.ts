@@ -74,20 +74,24 @@ describe('tick group', () => {
 });
 
 /** Two endpoints joined by an in-memory link with a controllable clock, delay and drop rule. */
-function pair(opts: { delay?: number; drop?: (p: ProbePacket) => boolean } = {}) {
+function pair(opts: { delay?: number; drop?: (p: ProbePacket) => boolean; sendCostMs?: number } = {}) {
   let clock = 1_764_000_000_000;
   const now = () => clock;
+  // A send() that takes `sendCostMs`: until the clock next moves, that side reads the time the datagram left.
+  const sending = { c2s: false, s2c: false };
+  const cost = opts.sendCostMs ?? 0;
   const inFlight: { at: number; to: ProbeEndpoint; text: string }[] = [];
   const log: ProbePacket[] = [];
   const mk = (dir: 'c2s' | 's2c', peer: () => ProbeEndpoint) =>
     createProbeEndpoint({
       sendDirection: dir,
       connId: 'conn-1',
-      now,
+      now: () => clock + (sending[dir] ? cost : 0),
       send: (text) => {
         const p = JSON.parse(text) as ProbePacket;
         log.push(p);
-        if (!opts.drop?.(p)) inFlight.push({ at: clock + (opts.delay ?? 5), to: peer(), text });
+        sending[dir] = true;
+        if (!opts.drop?.(p)) inFlight.push({ at: clock + cost + (opts.delay ?? 5), to: peer(), text });
       },
     });
   const client: ProbeEndpoint = mk('c2s', () => relay);
@@ -96,6 +100,7 @@ function pair(opts: { delay?: number; drop?: (p: ProbePacket) => boolean } = {})
     const end = clock + ms;
     while (clock < end) {
       clock += 1;
+      sending.c2s = sending.s2c = false;
       vi.advanceTimersByTime(1);
       for (const m of inFlight.filter((f) => f.at <= clock)) {
         inFlight.splice(inFlight.indexOf(m), 1);
@@ -137,6 +142,29 @@ describe('probe endpoint', () => {
     client.stop();
     relay.stop();
     expect(client.running).toBe(false);
+  });
+
+  it('starts a round trip when send() returns and counts the echoing send in the held time', () => {
+    // Each send() takes 1 ms between the probe's timestamp and the datagram leaving (node-datachannel encrypts
+    // and writes inside the call). The wire is 5 ms each way, so the network round trip is exactly 10 ms;
+    // timing from the timestamps alone would read 12 (both sides' sends).
+    vi.useFakeTimers();
+    const { client, relay, advance, log, now } = pair({ delay: 5, sendCostMs: 1 });
+    client.start();
+    relay.start();
+    advance(1000);
+    for (const r of [relay.report(now()), client.report(now())]) {
+      expect(r.probe_count).toBeGreaterThanOrEqual(98);
+      // The first echoes leave before any send was timed (their held time lacks the 1 ms): only those read 11.
+      expect(r.rtt_ms[0]).toBe(10);
+      expect(r.rtt_ms[2]).toBe(10);
+      expect(r.rtt_ms[3]).toBeLessThanOrEqual(11);
+    }
+    // held_ms = time from receipt to the probe's timestamp, plus the 1 ms its send takes.
+    const late = log.filter((p) => p.direction === 's2c').at(-1)!;
+    expect(late.echoes!.every((e) => Number.isInteger(e.held_ms) && e.held_ms >= 1 && e.held_ms <= 11)).toBe(true);
+    client.stop();
+    relay.stop();
   });
 
   it('sees loss in the direction that loses probes only', () => {
