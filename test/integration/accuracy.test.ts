@@ -50,14 +50,16 @@ describe('accuracy: NetPoke against a seeded impairment forwarder', () => {
         expect(Math.abs(loss.netpoke - loss.truth), `${dir} loss ${loss.netpoke} vs ${loss.truth} %`).toBeLessThanOrEqual(0.3);
         expect(Math.abs(reordered.netpoke - reordered.truth), `${dir} reordered ${reordered.netpoke} vs ${reordered.truth}`).toBeLessThanOrEqual(3);
       }
-      // The round trip is one quantity, measured from both ends: the survey's RTT p50 (every row's seconds).
-      // The issue's target is ±1 ms. On this 2-core VM NetPoke reads +0.6…1.4 ms over the injected round trip
-      // (node-datachannel's hand-offs, ≈0.22 ms over bare UDP, plus the forwarder's two hops outside its log,
-      // both stretched by vCPU wake-ups), so the test holds what is guaranteed here, and issue 8 stays open
-      // for the 1 ms target.
+      // The round trip is one quantity, measured from both ends: the survey's RTT p50 (every row's seconds), held to
+      // the issue's ±1 ms of the injected round trip. What NetPoke reads above it is the path's own round trip (the
+      // forwarder's loopback hops, printed beside it as bare UDP's) plus node-datachannel's receive hand-offs.
       const truthRtt = metric(c.c2s, 'RTT p50').truth;
-      expect(Math.abs(r.measured.rttP50 - truthRtt), `RTT p50 ${r.measured.rttP50} vs ${truthRtt} ms`).toBeLessThanOrEqual(2);
+      expect(Math.abs(r.measured.rttP50 - truthRtt), `RTT p50 ${r.measured.rttP50} vs ${truthRtt} ms`).toBeLessThanOrEqual(1);
+      // The path base was measured (bare UDP came back through an unimpaired forwarder), and the CPUs were held awake.
+      expect(r.pathBase.rttP50).toBeGreaterThan(0);
+      expect(r.pathBase.rttP50).toBeLessThan(5);
+      expect(r.cpus).toMatch(/^held out of idle by \d+ spinner/);
     },
-    90_000,
+    120_000,
   );
 });

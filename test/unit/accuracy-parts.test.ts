@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -6,6 +6,7 @@ import { captureClientAddr } from '../../accuracy/capture-client.js';
 import { classifyDatagram } from '../../accuracy/datagram-kind.js';
 import type { DatagramRecord, ForwarderLog } from '../../accuracy/forwarder.js';
 import { HarnessError } from '../../accuracy/harness-error.js';
+import { keepCpusAwake } from '../../accuracy/keep-awake.js';
 import { checkNoBypass } from '../../accuracy/no-bypass.js';
 import { pointCandidatesAt, stripCandidates } from '../../accuracy/signal-through.js';
 import { directionTruth, roundTripTruth } from '../../accuracy/truth.js';
@@ -194,5 +195,39 @@ describe('client address from a relay capture', () => {
     expect(await captureClientAddr(file, 50000)).toBeNull();
     writeFileSync(file, pcapng([{ src: client, dst: relay, sport: 41000, dport: 60000 }]));
     expect(await captureClientAddr(file, 50000)).toBeNull();
+  });
+});
+
+/** A process's scheduling policy and nice value from /proc (fields 41 and 19 of its stat line). */
+function schedOf(pid: number): { policy: number; nice: number } {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return { policy: Number(fields[41 - 3]), nice: Number(fields[19 - 3]) };
+}
+
+describe('keeping the CPUs out of idle', () => {
+  it('runs one spinner per CPU at the lowest priority, busy, and ends them all', async () => {
+    const awake = await keepCpusAwake();
+    const pids = awake.pids;
+    try {
+      expect(pids.length).toBeGreaterThanOrEqual(1);
+      for (const pid of pids) {
+        const { policy, nice } = schedOf(pid);
+        // SCHED_IDLE is policy 5; without chrt the fallback is SCHED_OTHER (0) at nice 19.
+        if (awake.how.includes('SCHED_IDLE')) expect(policy).toBe(5);
+        else expect({ policy, nice }).toEqual({ policy: 0, nice: 19 });
+      }
+      // Busy: each spinner burns CPU time while the test waits.
+      const ticks = (pid: number) => {
+        const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+        return Number(f[14 - 3]) + Number(f[15 - 3]);
+      };
+      const before = pids.map(ticks);
+      await new Promise((r) => setTimeout(r, 300));
+      pids.forEach((pid, i) => expect(ticks(pid)).toBeGreaterThan(before[i]!));
+    } finally {
+      await awake.stop();
+    }
+    for (const pid of pids) expect(existsSync(`/proc/${pid}`)).toBe(false);
   });
 });
