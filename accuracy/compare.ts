@@ -13,7 +13,7 @@ export type Compared = Record<'c2s' | 's2c', ComparedMetric[]>;
 
 /** Each direction's metrics, truth beside NetPoke (c2s as the relay measured it, s2c as the client did). */
 export function compare(r: ScenarioResult): Compared {
-  const rtt = roundTripTruth(r.truth.c2s, r.truth.s2c);
+  const rtt = roundTripTruth(r.log);
   const one = (dir: 'c2s' | 's2c'): ComparedMetric[] => {
     const t = r.truth[dir];
     const m = r.measured[dir].stats;

@@ -12,7 +12,6 @@ export interface ChildProcessHandle {
   /** Waits up to `graceMs` for the child to exit by itself, then kills it. */
   exited(graceMs: number): Promise<void>;
   kill(): void;
-  readonly pid: number;
 }
 
 /** Forks `module` (a .ts file, run with tsx) with an IPC channel. */
@@ -52,7 +51,6 @@ export function forkTs(module: URL): ChildProcessHandle {
       clearTimeout(timer);
     },
     kill: () => void child.kill(),
-    pid: child.pid ?? -1,
   };
 }
 

@@ -8,25 +8,21 @@ import { formatScenario } from './report.js';
 import { runScenario } from './run-scenario.js';
 import { describeSpec, SCENARIOS } from './scenarios.js';
 
-const USAGE = `usage: npm run accuracy -- [--seconds N] [--idle-cpus] [--scenario NAME]...
+const USAGE = `usage: npm run accuracy -- [--seconds N] [--scenario NAME]...
   --seconds N      seconds of probing per scenario (default 25, 5..600)
-  --idle-cpus      leave the CPUs free to idle while measuring (by default one
-                   lowest-priority spinner per CPU holds them awake, so a
-                   virtual machine's idle exits do not add to every hop)
   --scenario NAME  run only this scenario (repeatable); one of:
 ${SCENARIOS.map((s) => `                   ${s.name}: c2s ${describeSpec(s.c2s)}; s2c ${describeSpec(s.s2c)}`).join('\n')}`;
 
 const ArgsSchema = z.object({
   seconds: z.coerce.number().int().min(5).max(600).default(25),
   scenario: z.array(z.enum(SCENARIOS.map((s) => s.name) as [string, ...string[]])).default([]),
-  'idle-cpus': z.boolean().default(false),
   help: z.boolean().default(false),
 });
 
 /** Parses the command line; prints usage and exits 2 when it is wrong. */
 function args() {
   try {
-    const { values } = parseArgs({ options: { seconds: { type: 'string' }, scenario: { type: 'string', multiple: true }, 'idle-cpus': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } });
+    const { values } = parseArgs({ options: { seconds: { type: 'string' }, scenario: { type: 'string', multiple: true }, help: { type: 'boolean', short: 'h' } } });
     const parsed = ArgsSchema.safeParse(values);
     if (parsed.success) return parsed.data;
     console.error(parsed.error.issues.map((i) => `--${i.path.join('.')}: ${i.message}`).join('\n'));
@@ -54,7 +50,7 @@ let failed = 0;
 try {
   for (const scenario of chosen) {
     try {
-      const r = await runScenario({ relay, db: db.db, dataDir: db.dir }, scenario, opts.seconds, { keepAwake: !opts['idle-cpus'] });
+      const r = await runScenario({ relay, db: db.db, dataDir: db.dir }, scenario, opts.seconds);
       console.log(formatScenario(r), '\n');
     } catch (e) {
       failed++;

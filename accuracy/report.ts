@@ -31,7 +31,7 @@ export function formatScenario(r: ScenarioResult): string {
   }
   const rttTruth = c.c2s.find((x) => x.metric === 'RTT p50')!.truth;
   lines.push(`-- round trip (both ends' rows): RTT p50 truth ${rttTruth.toFixed(2)} ms, NetPoke ${r.measured.rttP50.toFixed(2)} ms, diff ${(r.measured.rttP50 - rttTruth).toFixed(2)} ms`);
-  lines.push(`   the path's own round trip (bare UDP through an unimpaired forwarder, same cadence): RTT p50 ${r.pathBase.rttP50.toFixed(2)} ms; CPUs ${r.cpus}`);
+  lines.push(`   the path's own round trip (bare UDP through an unimpaired forwarder, same cadence): RTT p50 ${r.pathBase.rttP50.toFixed(2)} ms`);
   lines.push(`   path: relay selected client ${r.relaySawClient.ip}:${r.relaySawClient.port} = forwarder upstream; client-facing port ${r.log.port}`);
   return lines.join('\n');
 }

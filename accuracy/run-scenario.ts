@@ -5,7 +5,6 @@ import { captureClientAddr } from './capture-client.js';
 import type { ForwarderLog } from './forwarder.js';
 import { HarnessError } from './harness-error.js';
 import { checkNoBypass } from './no-bypass.js';
-import { keepCpusAwake } from './keep-awake.js';
 import { measuredBySurvey, type MeasuredDirection } from './metric-rows.js';
 import { measurePathBase } from './path-base.js';
 import type { Scenario } from './scenarios.js';
@@ -24,13 +23,6 @@ export interface ScenarioResult {
   log: ForwarderLog;
   /** Bare UDP's RTT p50 on the same kind of path with nothing injected (see path-base.ts). */
   pathBase: { rttP50: number };
-  /** How the CPUs were held out of idle during the run, or that they were not. */
-  cpus: string;
-}
-
-export interface RunOptions {
-  /** Hold the CPUs out of idle while measuring (default true; see keep-awake.ts). */
-  keepAwake?: boolean;
 }
 
 /** Seconds of bare UDP pinging before each scenario, for its path base. */
@@ -44,18 +36,12 @@ export interface Harness {
 }
 
 /** Runs `scenario` for `seconds` of probing after measuring the path's base; throws HarnessError if the run or the path is not sound. */
-export async function runScenario(h: Harness, scenario: Scenario, seconds: number, opts: RunOptions = {}): Promise<ScenarioResult> {
-  const awake = opts.keepAwake === false ? null : await keepCpusAwake();
-  try {
-    const base = await measurePathBase(PATH_BASE_SECONDS);
-    const run = await runProbing(h, scenario, seconds);
-    return { ...run, pathBase: { rttP50: base.rttP50 }, cpus: awake ? `held out of idle by ${awake.how}` : 'left to idle' };
-  } finally {
-    await awake?.stop();
-  }
+export async function runScenario(h: Harness, scenario: Scenario, seconds: number): Promise<ScenarioResult> {
+  const base = await measurePathBase(PATH_BASE_SECONDS);
+  return { ...(await runProbing(h, scenario, seconds)), pathBase: { rttP50: base.rttP50 } };
 }
 
-async function runProbing(h: Harness, scenario: Scenario, seconds: number): Promise<Omit<ScenarioResult, 'pathBase' | 'cpus'>> {
+async function runProbing(h: Harness, scenario: Scenario, seconds: number): Promise<Omit<ScenarioResult, 'pathBase'>> {
   const fwd = await spawnForwarder({ relayPort: h.relay.udpPort, c2s: scenario.c2s, s2c: scenario.s2c, seed: scenario.seed });
   try {
     const survey = await spawnClient(h.relay, fwd.address);

@@ -61,24 +61,47 @@ export function directionTruth(log: readonly DatagramRecord[]): DirectionTruth {
   };
 }
 
-/** Quantiles of the delay distribution used to convolve the two directions (199 × 199 sums). */
-const GRID = 200;
+/** A probe's echo can only leave in a datagram that reached the forwarder this long after the probe left it (its hop on and the reply's hop back). */
+const TURNAROUND_MS = 0.1;
 
 /**
- * The round trip the forwarder imposed. An RTT sample is one s2c probe's
- * delay plus the delay of the c2s probe that echoes it (or the other way
- * round), drawn independently; so the truth is the median of the sum of the
- * two distributions (convolved on a quantile grid), and the sum of the means.
+ * The round trip the forwarder imposed on each echo path: a probe that left
+ * the forwarder towards one end is echoed in that end's next probe, the first
+ * impairable datagram to arrive from it afterwards, so each round trip is the
+ * probe's applied delay plus that datagram's (a dropped one means no sample,
+ * as for NetPoke). Pooled over both directions, as the survey's RTT is.
+ * Pairing datagrams, not convolving the two directions' delays as if they
+ * were independent, matters under FIFO jitter: a burst of probes arriving at
+ * one end makes it acknowledge ahead of its next probe, which then waits
+ * longer in the other direction's FIFO, so the probes carrying many echoes
+ * are the slow ones (at 25 ± 10 ms: 25.7 ms applied to relay probes carrying
+ * no echo, 27.6 ms to those carrying two, against 26.3 ms for all).
  */
-export function roundTripTruth(c2s: DirectionTruth, s2c: DirectionTruth): { p50: number; meanSum: number } {
-  const qa = quantileGrid(c2s.appliedMs);
-  const qb = quantileGrid(s2c.appliedMs);
+export function roundTripTruth(log: Readonly<Record<'c2s' | 's2c', readonly DatagramRecord[]>>): { p50: number; mean: number; samples: number } {
   const sums: number[] = [];
-  for (const a of qa) for (const b of qb) sums.push(a + b);
-  return { p50: nearestRank(sortNum(sums), 50), meanSum: c2s.applied.mean + s2c.applied.mean };
+  for (const [there, back] of [
+    ['c2s', 's2c'],
+    ['s2c', 'c2s'],
+  ] as const) {
+    const replies = log[back].filter((r) => r.impairable);
+    for (const probe of log[there]) {
+      if (!probe.impairable || probe.sentAtMs === null) continue;
+      const reply = replies[firstAtOrAfter(replies, probe.sentAtMs + TURNAROUND_MS)];
+      if (reply?.sentAtMs == null) continue;
+      sums.push(probe.sentAtMs - probe.atMs + (reply.sentAtMs - reply.atMs));
+    }
+  }
+  return { p50: nearestRank(sortNum(sums), 50), mean: sums.reduce((n, x) => n + x, 0) / (sums.length || 1), samples: sums.length };
 }
 
-function quantileGrid(xs: readonly number[]): number[] {
-  const sorted = sortNum(xs);
-  return Array.from({ length: GRID - 1 }, (_, k) => nearestRank(sorted, ((k + 1) / GRID) * 100));
+/** Index of the first record (in arrival order) that arrived at or after `t`. */
+function firstAtOrAfter(records: readonly DatagramRecord[], t: number): number {
+  let lo = 0;
+  let hi = records.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (records[mid]!.atMs < t) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }

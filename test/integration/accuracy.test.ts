@@ -55,10 +55,9 @@ describe('accuracy: NetPoke against a seeded impairment forwarder', () => {
       // forwarder's loopback hops, printed beside it as bare UDP's) plus node-datachannel's receive hand-offs.
       const truthRtt = metric(c.c2s, 'RTT p50').truth;
       expect(Math.abs(r.measured.rttP50 - truthRtt), `RTT p50 ${r.measured.rttP50} vs ${truthRtt} ms`).toBeLessThanOrEqual(1);
-      // The path base was measured (bare UDP came back through an unimpaired forwarder), and the CPUs were held awake.
+      // The path base was measured: bare UDP came back through an unimpaired forwarder.
       expect(r.pathBase.rttP50).toBeGreaterThan(0);
       expect(r.pathBase.rttP50).toBeLessThan(5);
-      expect(r.cpus).toMatch(/^held out of idle by \d+ spinner/);
     },
     120_000,
   );
