@@ -14,7 +14,7 @@ const clean = { delayMs: 0, jitterMs: 0, lossPct: 0, reorderPct: 0 };
  * process: what any tool would read on this path before NetPoke's own stack,
  * i.e. the floor under "NetPoke − injected".
  */
-export async function measurePathBase(seconds: number): Promise<{ rttP50: number; seconds: number }> {
+export async function measurePathBase(seconds: number): Promise<{ rttP50: number }> {
   const echo = forkTs(new URL('./udp-echo-process.ts', import.meta.url));
   try {
     const { port } = z.object({ port: z.number().int() }).parse(await echo.call({ op: 'start' }));
@@ -25,7 +25,7 @@ export async function measurePathBase(seconds: number): Promise<{ rttP50: number
       await new Promise((r) => setTimeout(r, seconds * 1000 + 100));
       ping.stop();
       if (p50s.length === 0) throw new HarnessError('no UDP ping came back through the unimpaired forwarder');
-      return { rttP50: nearestRank([...p50s].sort((a, b) => a - b), 50), seconds: p50s.length };
+      return { rttP50: nearestRank([...p50s].sort((a, b) => a - b), 50) };
     } finally {
       await fwd.close();
     }

@@ -37,8 +37,8 @@ export interface Harness {
 
 /** Runs `scenario` for `seconds` of probing after measuring the path's base; throws HarnessError if the run or the path is not sound. */
 export async function runScenario(h: Harness, scenario: Scenario, seconds: number): Promise<ScenarioResult> {
-  const base = await measurePathBase(PATH_BASE_SECONDS);
-  return { ...(await runProbing(h, scenario, seconds)), pathBase: { rttP50: base.rttP50 } };
+  const pathBase = await measurePathBase(PATH_BASE_SECONDS);
+  return { ...(await runProbing(h, scenario, seconds)), pathBase };
 }
 
 async function runProbing(h: Harness, scenario: Scenario, seconds: number): Promise<Omit<ScenarioResult, 'pathBase'>> {

@@ -16,7 +16,7 @@ export interface DirectionTruth {
   lossPct: number;
   /** Delay applied to each forwarded impairable datagram (departure − arrival), in arrival order. */
   appliedMs: number[];
-  applied: { p50: number; p99: number; mean: number };
+  applied: { p50: number; p99: number };
   /** |Δ applied delay| of consecutive impairable arrivals, both forwarded (RFC 5481 IPDV, absolute). */
   ipdv: { p50: number; p99: number };
   /** Applied delay minus its 5th percentile (NetPoke's baseline is likewise a low percentile of the delay). */
@@ -55,7 +55,7 @@ export function directionTruth(log: readonly DatagramRecord[]): DirectionTruth {
     reordered,
     lossPct: imp.length ? (dropped / imp.length) * 100 : 0,
     appliedMs,
-    applied: { p50: nearestRank(sorted, 50), p99: nearestRank(sorted, 99), mean: appliedMs.reduce((n, x) => n + x, 0) / (appliedMs.length || 1) },
+    applied: { p50: nearestRank(sorted, 50), p99: nearestRank(sorted, 99) },
     ipdv: { p50: nearestRank(sortedIpdv, 50), p99: nearestRank(sortedIpdv, 99) },
     deviation: { p50: nearestRank(sorted, 50) - base, p99: nearestRank(sorted, 99) - base },
   };

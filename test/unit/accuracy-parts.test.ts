@@ -211,4 +211,3 @@ describe('client address from a relay capture', () => {
     expect(await captureClientAddr(file, 50000)).toBeNull();
   });
 });
-
