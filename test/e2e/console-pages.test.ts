@@ -1,36 +1,19 @@
 // The console pages (login, keys, users) in headless Chromium against the edge in workerd and a real libSQL database.
-import { mkdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { join } from 'node:path';
+import type { BrowserContext, Page } from 'playwright-core';
 import { encode } from 'uqr';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildPage } from '../../page/build.js';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { hashPassword } from '../../shared/auth/password.js';
 import { createUser, grantedKeyIds } from '../../shared/db/users.js';
-import { CHROMIUM, CHROMIUM_ARGS } from '../helpers/chromium-args.js';
-import { startTestEdge, type TestEdge } from '../helpers/edge.js';
-import { startTestDb, type TestDb } from '../helpers/system.js';
+import { ARTIFACTS, submitLogin, useBrowserStack } from '../helpers/use-browser-stack.js';
 
-const ARTIFACTS = resolve(import.meta.dirname, '../../test-artifacts');
 const ADMIN = 'console-admin';
 const PASSWORD = 'console-pass-0123456789';
 
-let db: TestDb;
-let edge: TestEdge;
-let browser: Browser;
+const stack = useBrowserStack({ relay: false });
 
 beforeAll(async () => {
-  mkdirSync(ARTIFACTS, { recursive: true });
-  await buildPage();
-  db = await startTestDb();
-  edge = await startTestEdge({ libsqlUrl: db.url, libsqlAuthToken: db.authToken });
-  await createUser(db.db, { login: ADMIN, role: 'admin', passwordHash: await hashPassword(PASSWORD) });
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
-}, 120_000);
-afterAll(async () => {
-  await browser?.close();
-  await edge?.close();
-  await db?.close();
+  await createUser(stack.db.db, { login: ADMIN, role: 'admin', passwordHash: await hashPassword(PASSWORD) });
 });
 
 interface Opened {
@@ -43,8 +26,8 @@ interface Opened {
 
 /** A fresh browser context (no cookie) on `path` of the edge, watching what leaves it and what the CSP refuses. */
 async function open(path: string, viewport = { width: 1100, height: 1300 }, mobile = false): Promise<Opened> {
-  const context = await browser.newContext({ viewport, isMobile: mobile, hasTouch: mobile });
-  await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: edge.url });
+  const context = await stack.browser.newContext({ viewport, isMobile: mobile, hasTouch: mobile });
+  await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: stack.edge.url });
   const page = await context.newPage();
   const urls: string[] = [];
   const problems: string[] = [];
@@ -57,16 +40,13 @@ async function open(path: string, viewport = { width: 1100, height: 1300 }, mobi
   page.on('console', (m) => {
     if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) problems.push(m.text());
   });
-  await page.goto(`${edge.url}${path}`);
+  await page.goto(`${stack.edge.url}${path}`);
   return { context, page, urls, problems };
 }
 
 /** Logs in through the form on the login page the browser is on, and waits for the console page it lands on. */
 async function logIn(page: Page, login = ADMIN, password = PASSWORD): Promise<void> {
-  await page.waitForSelector('#login-form');
-  await page.fill('#login', login);
-  await page.fill('#password', password);
-  await page.click('#login-submit');
+  await submitLogin(page, login, password);
   await page.waitForURL((u) => u.pathname !== '/console/login');
   await page.waitForSelector('#whoami');
 }
@@ -75,30 +55,28 @@ const text = async (page: Page, selector: string) => ((await page.locator(select
 
 /** What the page itself must never do: load anything from elsewhere, or trip the CSP (inline styles or scripts). */
 function expectClean(o: Opened): void {
-  expect(o.urls.filter((u) => !u.startsWith(edge.url))).toEqual([]);
+  expect(o.urls.filter((u) => !u.startsWith(stack.edge.url))).toEqual([]);
   expect(o.problems).toEqual([]);
 }
 
 describe('console page at the edge', () => {
   it('answers every /console path with the console page, under the CSP', async () => {
     for (const path of ['/console', '/console/', '/console/login', '/console/keys', '/console/users', '/console/no-such-page']) {
-      const res = await fetch(`${edge.url}${path}`);
+      const res = await fetch(`${stack.edge.url}${path}`);
       expect(res.status, path).toBe(200);
       expect(res.headers.get('content-type'), path).toMatch(/^text\/html/);
       expect(res.headers.get('content-security-policy'), path).toContain("default-src 'self'");
       const html = await res.text();
       expect(html, path).toContain('<script type="module" src="/console.js"></script>');
     }
-    for (const file of ['/console.js', '/console.css']) expect((await fetch(`${edge.url}${file}`)).status, file).toBe(200);
+    for (const file of ['/console.js', '/console.css']) expect((await fetch(`${stack.edge.url}${file}`)).status, file).toBe(200);
   });
 });
 
 describe('console login', () => {
   it('a wrong password shows the login_failed words and keeps the person on the login page', async () => {
     const o = await open('/console/login');
-    await o.page.fill('#login', ADMIN);
-    await o.page.fill('#password', 'not-the-password');
-    await o.page.click('#login-submit');
+    await submitLogin(o.page, ADMIN, 'not-the-password');
     await o.page.waitForSelector('#login-error[data-kind="error"]');
     expect(await text(o.page, '#login-error')).toBe('The login or password is wrong. Check both and try again.');
     expect(new URL(o.page.url()).pathname).toBe('/console/login');
@@ -143,8 +121,8 @@ describe('keys page', () => {
     await page.click('#create-key');
     await page.waitForSelector('#share-link');
 
-    const row = (await db.db.execute({ sql: 'SELECT * FROM magic_keys WHERE label = ?', args: ['Third floor walk'] })).rows[0]!;
-    const link = `${edge.url}/?key=${encodeURIComponent(String(row.key))}`;
+    const row = (await stack.db.db.execute({ sql: 'SELECT * FROM magic_keys WHERE label = ?', args: ['Third floor walk'] })).rows[0]!;
+    const link = `${stack.edge.url}/?key=${encodeURIComponent(String(row.key))}`;
     expect(await text(page, '#share-link')).toBe(link);
     expect(row.created_by).toBe(ADMIN);
     expect(row.max_measuring_ms).toBe(30 * 60_000);
@@ -187,7 +165,7 @@ describe('keys page', () => {
     expect(await card.locator('[data-testid="key-status"]').textContent()).toBe('Revoked');
     expect(await card.locator('[data-testid="revoke"]').count()).toBe(0);
     expect(await text(page, '#key-list-status')).toBe('Key “Third floor walk” revoked.');
-    const revoked = (await db.db.execute({ sql: 'SELECT revoked_at FROM magic_keys WHERE key_id = ?', args: [keyId] })).rows[0]!;
+    const revoked = (await stack.db.db.execute({ sql: 'SELECT revoked_at FROM magic_keys WHERE key_id = ?', args: [keyId] })).rows[0]!;
     expect(Number(revoked.revoked_at)).toBeGreaterThan(Number(row.created_at));
     await page.screenshot({ path: join(ARTIFACTS, 'console-key-revoked.png'), fullPage: true });
     expectClean(o);
@@ -235,7 +213,7 @@ describe('users page', () => {
     await page.fill('#key-label', 'For the analyst');
     await page.click('#create-key');
     await page.waitForSelector('#share-link');
-    const keyId = String((await db.db.execute({ sql: 'SELECT key_id FROM magic_keys WHERE label = ?', args: ['For the analyst'] })).rows[0]!.key_id);
+    const keyId = String((await stack.db.db.execute({ sql: 'SELECT key_id FROM magic_keys WHERE label = ?', args: ['For the analyst'] })).rows[0]!.key_id);
 
     await page.click('nav a[href="/console/users"]');
     await page.waitForSelector('#create-user-form');
@@ -247,7 +225,7 @@ describe('users page', () => {
     await page.click('#create-user');
     await page.waitForSelector('#create-user-status[data-kind="ok"]');
     expect(await text(page, '#create-user-status')).toBe(`User ana created. Give them their password privately (it is not shown again): ${password}`);
-    const grants = () => grantedKeyIds(db.db, 'ana');
+    const grants = () => grantedKeyIds(stack.db.db, 'ana');
     expect(await grants()).toEqual([keyId]);
 
     const card = () => page.locator('[data-login="ana"]');
@@ -264,7 +242,7 @@ describe('users page', () => {
     await card().locator('[data-testid="save-user"]').click();
     await page.waitForSelector('[data-login="ana"] [data-testid="user-message"]:has-text("an admin")');
     expect(await card().locator('[data-testid="user-message"]').textContent()).toBe('Saved: ana is an admin (every key).');
-    expect((await db.db.execute("SELECT role FROM users WHERE login = 'ana'")).rows[0]!.role).toBe('admin');
+    expect((await stack.db.db.execute("SELECT role FROM users WHERE login = 'ana'")).rows[0]!.role).toBe('admin');
 
     await card().locator('[data-testid="reset-password"]').click();
     const fresh = await card().locator('[data-testid="new-password"]').inputValue();
@@ -275,7 +253,7 @@ describe('users page', () => {
     await card().locator('[data-testid="toggle-disabled"]').click();
     await page.waitForSelector('[data-login="ana"][data-disabled="true"]');
     expect(await card().locator('[data-testid="toggle-disabled"]').textContent()).toBe('Enable');
-    expect((await db.db.execute("SELECT disabled_at FROM users WHERE login = 'ana'")).rows[0]!.disabled_at).not.toBeNull();
+    expect((await stack.db.db.execute("SELECT disabled_at FROM users WHERE login = 'ana'")).rows[0]!.disabled_at).not.toBeNull();
 
     // A taken login is refused in words.
     await page.fill('#user-login', 'ana');

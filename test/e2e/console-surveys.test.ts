@@ -2,70 +2,47 @@
 // workerd and a real relay; an analyst logs in, sees both, opens one (charts with data), compares both,
 // downloads the CSV and it matches the database, deletes one (gone from list and export) and restores it;
 // the live view shows a running client within 2 s and drops it when it stops.
-import { mkdirSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Page } from 'playwright-core';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { runProbe, type RunProbeResult } from '../../cli/run-probe.js';
-import { buildPage } from '../../page/build.js';
 import { parseCsv } from '../../shared/csv.js';
 import { hashPassword } from '../../shared/auth/password.js';
 import { createMagicKey, type MagicKey } from '../../shared/db/keys.js';
 import { createUser, setGrants } from '../../shared/db/users.js';
-import type { RelayHandle } from '../../relay/relay.js';
-import { CHROMIUM, CHROMIUM_ARGS } from '../helpers/chromium-args.js';
-import { startTestEdge, type TestEdge } from '../helpers/edge.js';
-import { metricRows, startTestDb, startTestRelay, type TestDb } from '../helpers/system.js';
+import { metricRows } from '../helpers/system.js';
+import { ARTIFACTS, submitLogin, useBrowserStack } from '../helpers/use-browser-stack.js';
 
-const ARTIFACTS = resolve(import.meta.dirname, '../../test-artifacts');
 const ANALYST = 'survey-analyst';
 const PASSWORD = 'analyst-pass-0123456789';
 
-let db: TestDb;
-let relay: RelayHandle;
-let edge: TestEdge;
-let browser: Browser;
+const stack = useBrowserStack();
 let key: MagicKey;
 let surveys: RunProbeResult[];
 
 beforeAll(async () => {
-  mkdirSync(ARTIFACTS, { recursive: true });
-  await buildPage();
-  db = await startTestDb();
-  relay = await startTestRelay(db);
-  edge = await startTestEdge({ libsqlUrl: db.url, libsqlAuthToken: db.authToken });
-  key = await createMagicKey(db.db, { label: 'Warehouse' });
-  const other = await createMagicKey(db.db, { label: 'Elsewhere' });
-  await createUser(db.db, { login: ANALYST, role: 'analyst', passwordHash: await hashPassword(PASSWORD) });
-  await setGrants(db.db, ANALYST, [key.key_id], null);
-  surveys = [await runProbe({ url: edge.url, key: key.key, durationMs: 3_000 }), await runProbe({ url: edge.url, key: key.key, durationMs: 3_000 })];
+  key = await createMagicKey(stack.db.db, { label: 'Warehouse' });
+  const other = await createMagicKey(stack.db.db, { label: 'Elsewhere' });
+  await createUser(stack.db.db, { login: ANALYST, role: 'analyst', passwordHash: await hashPassword(PASSWORD) });
+  await setGrants(stack.db.db, ANALYST, [key.key_id], null);
+  surveys = [await runProbe({ url: stack.edge.url, key: key.key, durationMs: 3_000 }), await runProbe({ url: stack.edge.url, key: key.key, durationMs: 3_000 })];
   // A survey of a key the analyst was not granted: never shown to them.
-  await runProbe({ url: edge.url, key: other.key, durationMs: 1_500 });
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  await runProbe({ url: stack.edge.url, key: other.key, durationMs: 1_500 });
 }, 180_000);
-
-afterAll(async () => {
-  await browser?.close();
-  await relay?.close();
-  await edge?.close();
-  await db?.close();
-});
 
 /** Every URL the console's pages requested (none may leave the edge). */
 const requested: string[] = [];
 
 async function logIn(viewport = { width: 1200, height: 1600 }): Promise<Page> {
-  const context = await browser.newContext({ viewport, acceptDownloads: true });
+  const context = await stack.browser.newContext({ viewport, acceptDownloads: true });
   const page = await context.newPage();
   page.on('request', (r) => requested.push(r.url()));
   page.on('pageerror', (e) => {
     throw e;
   });
-  await page.goto(`${edge.url}/console`);
-  await page.waitForSelector('#login-form');
-  await page.fill('#login', ANALYST);
-  await page.fill('#password', PASSWORD);
-  await page.click('#login-submit');
+  await page.goto(`${stack.edge.url}/console`);
+  await submitLogin(page, ANALYST, PASSWORD);
   await page.waitForSelector('#survey-rows tr');
   return page;
 }
@@ -93,7 +70,7 @@ describe('survey console', () => {
     // Its CSV, parsed back and compared row for row with the database.
     const [download] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid="export-csv"]')]);
     const [header, ...records] = parseCsv(readFileSync((await download.path())!, 'utf8'));
-    const rows = await metricRows(db.db, a);
+    const rows = await metricRows(stack.db.db, a);
     expect(records.length).toBe(rows.length);
     const byId = new Map(rows.map((r) => [String(r.id), r]));
     for (const f of records) {
@@ -102,7 +79,7 @@ describe('survey console', () => {
     }
 
     // Compare both.
-    await page.goto(`${edge.url}/console`);
+    await page.goto(`${stack.edge.url}/console`);
     await page.waitForSelector('#survey-rows tr');
     await page.check(`[data-select="${a}"]`);
     await page.check(`[data-select="${b}"]`);
@@ -113,18 +90,18 @@ describe('survey console', () => {
     await page.screenshot({ path: join(ARTIFACTS, 'console-compare.png'), fullPage: true });
 
     // Delete one: gone from the list and from the export; restored, back in both.
-    await page.goto(`${edge.url}/console/surveys/${a}`);
+    await page.goto(`${stack.edge.url}/console/surveys/${a}`);
     await page.click('#delete-survey');
     await page.waitForSelector('#restore-survey');
-    await page.goto(`${edge.url}/console`);
+    await page.goto(`${stack.edge.url}/console`);
     await page.waitForSelector('#survey-rows tr');
     expect(await listed(page)).toEqual([b]);
     const exported = async () => (await page.evaluate(async (k) => (await fetch(`/api/surveys/export?key_id=${k}&format=ndjson`)).text(), key.key_id)).trim().split('\n').map((l) => (JSON.parse(l) as { session_id: string }).session_id);
     expect(new Set(await exported())).toEqual(new Set([b]));
-    await page.goto(`${edge.url}/console/surveys/${a}`);
+    await page.goto(`${stack.edge.url}/console/surveys/${a}`);
     await page.click('#restore-survey');
     await page.waitForSelector('#delete-survey');
-    await page.goto(`${edge.url}/console`);
+    await page.goto(`${stack.edge.url}/console`);
     await page.waitForSelector('#survey-rows tr');
     expect(await listed(page)).toEqual([b, a]);
     expect(new Set(await exported())).toEqual(new Set([a, b]));
@@ -140,18 +117,18 @@ describe('survey console', () => {
     expect(await noSideways()).toBe(true);
     await page.screenshot({ path: join(ARTIFACTS, 'console-survey-phone.png'), fullPage: true });
     expect(requested.length).toBeGreaterThan(5);
-    expect(requested.filter((u) => !u.startsWith(`${edge.url}/`))).toEqual([]);
+    expect(requested.filter((u) => !u.startsWith(`${stack.edge.url}/`))).toEqual([]);
     await page.context().close();
   }, 60_000);
 
   it('the live view shows a running client within 2 s and drops it after it stops', async () => {
     const page = await logIn();
-    await page.goto(`${edge.url}/console/live`);
+    await page.goto(`${stack.edge.url}/console/live`);
     await page.waitForSelector('#live-updated:not(:empty)');
     const abort = new AbortController();
     let connected!: () => void;
     const measuring = new Promise<void>((r) => (connected = r));
-    const run = runProbe({ url: edge.url, key: key.key, durationMs: 60_000, abort: abort.signal, onEvent: (e) => void (e.type === 'stats' && connected()) });
+    const run = runProbe({ url: stack.edge.url, key: key.key, durationMs: 60_000, abort: abort.signal, onEvent: (e) => void (e.type === 'stats' && connected()) });
     try {
       await measuring;
       await page.waitForSelector('#live-rows tr[data-state="connected"]', { timeout: 2_000 });

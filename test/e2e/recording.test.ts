@@ -2,60 +2,39 @@
 // edge in workerd and a real relay; the recording is kept in IndexedDB and uploaded in chunks to the edge's
 // local R2; a reload mid-upload resumes from the server's answer; both files land verified.
 import { createHash } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { chromium, type Browser, type BrowserContext } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildPage } from '../../page/build.js';
+import { join } from 'node:path';
+import type { BrowserContext } from 'playwright-core';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { createMagicKey, type MagicKey } from '../../shared/db/keys.js';
 import { hashPassword } from '../../shared/auth/password.js';
 import { createUser, setGrants } from '../../shared/db/users.js';
-import type { RelayHandle } from '../../relay/relay.js';
-import { eventually, startTestDb, startTestRelay, type TestDb } from '../helpers/system.js';
-import { startTestEdge, type TestEdge } from '../helpers/edge.js';
-import { CHROMIUM, CHROMIUM_ARGS } from '../helpers/chromium-args.js';
+import { eventually } from '../helpers/system.js';
+import { ARTIFACTS, submitLogin, useBrowserStack } from '../helpers/use-browser-stack.js';
 
-const ARTIFACTS = resolve(import.meta.dirname, '../../test-artifacts');
 const CHUNK = 64 * 1024;
 const POSITION = { latitude: 48.8584, longitude: 2.2945, accuracy: 5 };
 
-let db: TestDb;
-let relay: RelayHandle;
-let edge: TestEdge;
-let browser: Browser;
+const stack = useBrowserStack({
+  edgeVars: { RECORDING_CHUNK_BYTES: String(CHUNK) },
+  chromiumArgs: ['--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream', '--autoplay-policy=no-user-gesture-required'],
+});
 let context: BrowserContext;
 let key: MagicKey;
 
 beforeAll(async () => {
-  mkdirSync(ARTIFACTS, { recursive: true });
-  await buildPage();
-  db = await startTestDb();
-  relay = await startTestRelay(db);
-  edge = await startTestEdge({ libsqlUrl: db.url, libsqlAuthToken: db.authToken, vars: { RECORDING_CHUNK_BYTES: String(CHUNK) } });
-  key = await createMagicKey(db.db, { label: 'walk' });
-  await createUser(db.db, { login: 'walk-analyst', role: 'analyst', passwordHash: await hashPassword('walk-analyst-pass-1') });
-  await setGrants(db.db, 'walk-analyst', [key.key_id], null);
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [...CHROMIUM_ARGS, '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream', '--autoplay-policy=no-user-gesture-required'],
-  });
-  context = await browser.newContext({ viewport: { width: 1200, height: 1400 }, geolocation: POSITION, permissions: ['geolocation', 'camera'] });
-}, 120_000);
-
-afterAll(async () => {
-  await browser?.close();
-  await relay?.close();
-  await edge?.close();
-  await db?.close();
+  key = await createMagicKey(stack.db.db, { label: 'walk' });
+  await createUser(stack.db.db, { login: 'walk-analyst', role: 'analyst', passwordHash: await hashPassword('walk-analyst-pass-1') });
+  await setGrants(stack.db.db, 'walk-analyst', [key.key_id], null);
+  context = await stack.browser.newContext({ viewport: { width: 1200, height: 1400 }, geolocation: POSITION, permissions: ['geolocation', 'camera'] });
 });
 
 const recordings = async (surveyId: string) =>
-  (await db.db.execute({ sql: 'SELECT recording_id, kind, mime, upload_status, storage_key, sha256, video_size_bytes, sensor_size_bytes, started_at FROM recordings WHERE session_id = ? ORDER BY kind', args: [surveyId] })).rows;
+  (await stack.db.db.execute({ sql: 'SELECT recording_id, kind, mime, upload_status, storage_key, sha256, video_size_bytes, sensor_size_bytes, started_at FROM recordings WHERE session_id = ? ORDER BY kind', args: [surveyId] })).rows;
 
 describe('recording the walk', () => {
   it('records video and sensors during a survey, uploads them, and a reload mid-upload resumes from the server\'s answer', async () => {
     const page = await context.newPage();
-    await page.goto(`${edge.url}/?key=${key.key}`);
+    await page.goto(`${stack.edge.url}/?key=${key.key}`);
     await page.check('#record-video');
     await page.check('#record-sensors');
     await page.fill('#record-notes', 'east wing, ground floor');
@@ -75,7 +54,7 @@ describe('recording the walk', () => {
     }, null, { timeout: 60_000 });
     await page.screenshot({ path: join(ARTIFACTS, 'recording-uploading.png'), fullPage: true });
     const video = await eventually(async () => (await recordings(surveyId)).find((r) => r.kind === 'video') ?? null);
-    const heldBefore = Number((await db.db.execute({ sql: 'SELECT count(*) AS n FROM recording_chunks WHERE recording_id = ?', args: [String(video.recording_id)] })).rows[0]!.n);
+    const heldBefore = Number((await stack.db.db.execute({ sql: 'SELECT count(*) AS n FROM recording_chunks WHERE recording_id = ?', args: [String(video.recording_id)] })).rows[0]!.n);
     expect(heldBefore).toBeGreaterThanOrEqual(2);
     expect(video.upload_status).toBe('pending');
 
@@ -97,14 +76,14 @@ describe('recording the walk', () => {
     expect(new Set(chunkPuts.filter((i) => i >= heldBefore)).size).toBeLessThanOrEqual(totalChunks - heldBefore + 1);
 
     const rows = await recordings(surveyId);
-    const bucket = await edge.mf.getR2Bucket('RECORDINGS');
+    const bucket = await stack.edge.mf.getR2Bucket('RECORDINGS');
     for (const r of rows) {
       const obj = await bucket.get(String(r.storage_key));
       const bytes = new Uint8Array(await obj!.arrayBuffer());
       expect(createHash('sha256').update(bytes).digest('hex')).toBe(r.sha256);
     }
     const videoRow = rows.find((r) => r.kind === 'video')!;
-    const notes = await db.db.execute({ sql: 'SELECT user_notes, device_info_json FROM recordings WHERE session_id = ?', args: [surveyId] });
+    const notes = await stack.db.db.execute({ sql: 'SELECT user_notes, device_info_json FROM recordings WHERE session_id = ?', args: [surveyId] });
     for (const n of notes.rows) {
       expect(n.user_notes).toBe('east wing, ground floor');
       expect(JSON.parse(String(n.device_info_json))).toMatchObject({ user_agent: expect.stringContaining('Chrome') });
@@ -119,7 +98,7 @@ describe('recording the walk', () => {
     expect(fixes.length).toBeGreaterThanOrEqual(1);
     expect(fixes[0]).toMatchObject({ lat: POSITION.latitude, lon: POSITION.longitude });
     // On the survey's clock: the log's times fall within the survey's.
-    const survey = (await db.db.execute({ sql: 'SELECT start_time, last_update_time FROM survey_sessions WHERE session_id = ?', args: [surveyId] })).rows[0]!;
+    const survey = (await stack.db.db.execute({ sql: 'SELECT start_time, last_update_time FROM survey_sessions WHERE session_id = ?', args: [surveyId] })).rows[0]!;
     expect(lines[0]!.t).toBeGreaterThanOrEqual(Number(survey.start_time) - 2_000);
     expect(Number(videoRow.started_at)).toBeGreaterThanOrEqual(Number(survey.start_time) - 2_000);
     // Nothing is left in IndexedDB once the server verified it.
@@ -128,13 +107,10 @@ describe('recording the walk', () => {
 
     // The analyst plays the walk in the survey's detail: the video loads (about 5 s long), the charts' cursor follows it,
     // a click on a chart seeks it, and the GPS track is drawn.
-    const analyst = await browser.newContext({ viewport: { width: 1200, height: 1600 } });
+    const analyst = await stack.browser.newContext({ viewport: { width: 1200, height: 1600 } });
     const console = await analyst.newPage();
-    await console.goto(`${edge.url}/console/surveys/${surveyId}`);
-    await console.waitForSelector('#login-form');
-    await console.fill('#login', 'walk-analyst');
-    await console.fill('#password', 'walk-analyst-pass-1');
-    await console.click('#login-submit');
+    await console.goto(`${stack.edge.url}/console/surveys/${surveyId}`);
+    await submitLogin(console, 'walk-analyst', 'walk-analyst-pass-1');
     await console.waitForSelector('#walk-video');
     expect(await console.locator('#walk-notes').textContent()).toContain('east wing, ground floor');
     await console.waitForFunction(() => {
