@@ -14,7 +14,7 @@ import { openDb, withDb } from '../db.js';
 import type { EdgeEnv } from '../env.js';
 import { HttpError } from '../errors.js';
 import { chunkKey } from '../recordings/assemble.js';
-import { objectStore } from '../recordings/object-store.js';
+import { deleteObjects, objectStore } from '../recordings/object-store.js';
 import { findVisibleSurvey, visibleSurveys } from './survey-access.js';
 
 /** An empty query value is the same as none (forms send `from=`). */
@@ -192,9 +192,6 @@ export function surveyExportRoutes(): Hono<EdgeEnv> {
   return app;
 }
 
-/** Most keys one object-store delete call takes (R2's limit). */
-const DELETE_BATCH = 1000;
-
 /**
  * Removes a survey for good: its files in the object store first (a failure
  * there leaves the rows, so the purge can be retried), then its rows and an
@@ -209,10 +206,7 @@ async function purgeSurvey(c: Context<EdgeEnv>, id: string): Promise<Response> {
     return surveyFiles(db, id);
   });
   const keys = [...files.objectKeys, ...files.uploadChunks.map((ch) => chunkKey(ch.storageKey, ch.idx))];
-  if (keys.length > 0) {
-    const store = objectStore(c);
-    for (let i = 0; i < keys.length; i += DELETE_BATCH) await store.delete(keys.slice(i, i + DELETE_BATCH));
-  }
+  if (keys.length > 0) await deleteObjects(objectStore(c), keys);
   const counts = await withDb(config, (db) => purgeSurveyRows(db, id, admin.login, files));
   const left = files.relayCaptures.length ? `; ${files.relayCaptures.length} capture(s) still on a relay's disk were not reached` : '';
   console.log(`edge: survey ${id} purged by ${admin.login}: ${counts.metric_rows} metric rows, ${counts.recordings} recordings, ${keys.length} stored objects${left}`);
