@@ -17,18 +17,35 @@ export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
   'X-Frame-Options': 'DENY',
 };
 
+/** Sent on https responses only: a browser that once reached the edge over TLS never falls back to plain http (a year; no subdomains, which may not be ours). */
+export const HSTS = 'max-age=31536000';
+
+/** API answers carry keys, sessions and survey data: no cache keeps them unless a route says otherwise. */
+const API_CACHE_CONTROL = 'no-store';
+
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /**
  * Adds SECURITY_HEADERS to every response, errors and static assets included
- * (wrangler.toml runs the worker before the assets layer for this).
+ * (wrangler.toml runs the worker before the assets layer for this); HSTS to
+ * those answering an https request; `Cache-Control: no-store` to API answers
+ * whose route set no caching of its own.
  */
 export const securityHeaders: MiddlewareHandler = async (c, next) => {
   await next();
   // Responses of the assets binding have immutable headers; assigning c.res gives a mutable copy.
   c.res = new Response(c.res.body, c.res);
-  for (const [name, value] of Object.entries(SECURITY_HEADERS)) c.res.headers.set(name, value);
+  const headers = c.res.headers;
+  for (const [name, value] of Object.entries(SECURITY_HEADERS)) headers.set(name, value);
+  const url = new URL(c.req.url);
+  if (url.protocol === 'https:') headers.set('Strict-Transport-Security', HSTS);
+  if (isApiPath(url.pathname) && !headers.has('cache-control')) headers.set('Cache-Control', API_CACHE_CONTROL);
 };
+
+/** The API (`/api/…`) and the relays' hand-offs (`/internal/…`), as opposed to the page and its assets. */
+function isApiPath(path: string): boolean {
+  return path.startsWith('/api/') || path.startsWith('/internal/');
+}
 
 /**
  * Whether a request was made by a page of another origin: an `Origin` that is
