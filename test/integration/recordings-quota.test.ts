@@ -1,12 +1,14 @@
 // A key's recording quota against someone trying to get around it (issue 18, item 1), with the edge in
 // workerd, its local R2 and real libSQL: a failed recording takes no more bytes and its objects are gone;
-// parallel announces cannot all pass the quota; what is not done yet counts.
+// parallel announces cannot all pass the quota; what is not done yet counts; a chunk that lands after its
+// recording completed does not stay behind uncounted.
 import { createHash, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMagicKey } from '../../shared/db/keys.js';
 import { insertSurveySession } from '../../shared/db/surveys.js';
 import { startTestDb, type TestDb } from '../helpers/system.js';
 import { startTestEdge, type TestEdge } from '../helpers/edge.js';
+import { startDbProxy, type DbProxy } from '../helpers/db-proxy.js';
 
 const KiB = 1024;
 const CHUNK = 64 * KiB;
@@ -14,13 +16,16 @@ const QUOTA = 1024 * KiB;
 
 let db: TestDb;
 let edge: TestEdge;
+let proxy: DbProxy;
 
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
 beforeAll(async () => {
   db = await startTestDb();
+  // The edge reaches the database through a proxy that can hold one answer back (the race test below).
+  proxy = await startDbProxy(db.url);
   edge = await startTestEdge({
-    libsqlUrl: db.url,
+    libsqlUrl: proxy.url,
     libsqlAuthToken: db.authToken,
     vars: { RECORDING_MAX_BYTES: String(QUOTA), RECORDING_KEY_QUOTA_BYTES: String(QUOTA), RECORDING_CHUNK_BYTES: String(CHUNK) },
   });
@@ -28,6 +33,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await edge?.close();
+  await proxy?.close();
   await db?.close();
 });
 
@@ -95,9 +101,12 @@ describe('recording quota', () => {
     const { key, survey } = await freshSurvey('quota parallel');
     const size = 300 * KiB;
     const fit = Math.floor(QUOTA / size);
-    const answers = await Promise.all(
-      Array.from({ length: 8 }, (_, i) => announce(key, { survey_session_id: survey, kind: 'sensors', size_bytes: size, sha256: sha(new Uint8Array([i])), mime: 'application/x-ndjson' })),
-    );
+    // Every announce's quota statement has run before any of them goes on: the worst interleaving, every time.
+    const barrier = proxy.holdAnswers((body) => body.includes('SUM(video_size_bytes + sensor_size_bytes)') && body.includes(key), 8);
+    const sent = Array.from({ length: 8 }, (_, i) => announce(key, { survey_session_id: survey, kind: 'sensors', size_bytes: size, sha256: sha(new Uint8Array([i])), mime: 'application/x-ndjson' }));
+    await barrier.held;
+    barrier.release();
+    const answers = await Promise.all(sent);
     const outcomes = await Promise.all(answers.map(async (r) => (r.status === 200 ? { status: 200, code: 'ok' } : await errorOf(r).then(({ status, code }) => ({ status, code })))));
     expect(outcomes.filter((o) => o.status === 200)).toHaveLength(fit);
     expect(outcomes.filter((o) => o.status !== 200)).toEqual(Array.from({ length: 8 - fit }, () => ({ status: 413, code: 'quota_exceeded' })));
@@ -112,5 +121,25 @@ describe('recording quota', () => {
     const over = await errorOf(await announce(key, { ...base, size_bytes: 20 * KiB, sha256: '2'.repeat(64) }));
     expect({ status: over.status, code: over.code }).toEqual({ status: 413, code: 'quota_exceeded' });
     expect((await announce(key, { ...base, size_bytes: 10 * KiB, sha256: '3'.repeat(64) })).status).toBe(200);
+  });
+
+  it('a chunk whose upload began while the recording was pending but lands after it completed is refused and leaves no object', async () => {
+    const { key, survey } = await freshSurvey('quota late chunk');
+    const file = new Uint8Array(randomBytes(2 * CHUNK));
+    const chunk = (i: number) => file.subarray(i * CHUNK, (i + 1) * CHUNK);
+    const state = (await (await announce(key, { survey_session_id: survey, kind: 'video', size_bytes: file.length, sha256: sha(file), mime: 'video/webm' })).json()) as { recording_id: string };
+    for (const i of [0, 1]) expect((await putChunk(key, state.recording_id, i, chunk(i))).status).toBe(200);
+    // A repeat of chunk 0 reads the recording (pending) and is held there until the recording is complete.
+    const hold = proxy.holdAnswers((body) => body.includes('SELECT * FROM recordings WHERE recording_id') && body.includes(state.recording_id));
+    const late = putChunk(key, state.recording_id, 0, chunk(0));
+    await hold.held;
+    expect(await (await complete(key, state.recording_id)).json()).toEqual({ status: 'complete', sha256_verified: true });
+    hold.release();
+    const refused = await errorOf(await late);
+    expect({ status: refused.status, code: refused.code }).toEqual({ status: 409, code: 'conflict' });
+    const row = (await db.db.execute({ sql: 'SELECT storage_key, upload_status FROM recordings WHERE recording_id = ?', args: [state.recording_id] })).rows[0]!;
+    expect(row.upload_status).toBe('complete');
+    expect(await objectsUnder(`recordings/${survey}/`)).toEqual([String(row.storage_key)]);
+    expect(Number((await db.db.execute({ sql: 'SELECT count(*) AS n FROM recording_chunks WHERE recording_id = ?', args: [state.recording_id] })).rows[0]!.n)).toBe(0);
   });
 });
