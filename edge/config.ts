@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { ConfigError, parseConfig } from '../shared/config.js';
+import type { BreakerPolicy } from '../shared/db/relay-health.js';
 import { IceServerSchema, type IceServer } from '../shared/protocol/signaling.js';
 
 /**
@@ -36,6 +37,9 @@ const TurnUrlsSchema = z
 
 /** An empty variable (e.g. a blank placeholder in [vars]) counts as unset. */
 const unsetIfEmpty = (v: unknown) => (v === '' ? undefined : v);
+
+/** The breaker's back-off doubles with each failure up to RELAY_BACKOFF_MS times this (10 s → about 5 min). */
+const MAX_BACKOFF_FACTOR = 32;
 
 /** Lifetime of minted TURN credentials unless TURN_TTL_S says otherwise: short, since a browser may leak them. */
 export const DEFAULT_TURN_TTL_S = 600;
@@ -98,6 +102,9 @@ const EdgeEnvSchema = z.object({
   KEY_FAILURE_LIMIT: z.coerce.number().int().min(1).default(10),
   KEY_FAILURE_WINDOW_MS: ms(1000, 10 * 60_000),
   RELAY_TIMEOUT_MS: ms(100, 8_000),
+  RELAY_FIRST_TIMEOUT_MS: ms(100, 2_000),
+  RELAY_BREAKER_FAILURES: z.coerce.number().int().min(1).default(2),
+  RELAY_BACKOFF_MS: ms(100, 10_000),
   ALLOWED_ORIGINS: OriginListSchema.optional(),
   TURN_SECRET: z.preprocess(unsetIfEmpty, z.string().min(16, "must be at least 16 characters (the TURN server's static-auth-secret)").optional()),
   TURN_URLS: z.preprocess(unsetIfEmpty, TurnUrlsSchema.optional()),
@@ -138,6 +145,10 @@ export interface EdgeConfig {
   keyFailureWindowMs: number;
   /** Bound on a create-peer call (the relay gathers candidates, ~2 s at most, before answering). */
   relayTimeoutMs: number;
+  /** Bound on the first relay's call, and on any call to a relay with failures in a row: a black hole costs a client this much, not relayTimeoutMs. */
+  relayFirstTimeoutMs: number;
+  /** When a failing relay is skipped, and for how long (see shared/db/relay-health.ts). */
+  breaker: BreakerPolicy;
   /** Origins besides the edge's own allowed to make state-changing calls; absent when ALLOWED_ORIGINS is not set. */
   allowedOrigins?: string[];
   /** Absent when TURN_SECRET/TURN_URLS are not set. */
@@ -197,6 +208,14 @@ export function edgeConfigFromEnv(env: Record<string, unknown>): EdgeConfig {
     keyFailureLimit: e.KEY_FAILURE_LIMIT,
     keyFailureWindowMs: e.KEY_FAILURE_WINDOW_MS,
     relayTimeoutMs: e.RELAY_TIMEOUT_MS,
+    relayFirstTimeoutMs: Math.min(e.RELAY_FIRST_TIMEOUT_MS, e.RELAY_TIMEOUT_MS),
+    breaker: {
+      failures: e.RELAY_BREAKER_FAILURES,
+      backoffMs: e.RELAY_BACKOFF_MS,
+      maxBackoffMs: e.RELAY_BACKOFF_MS * MAX_BACKOFF_FACTOR,
+      // A recovery probe's outcome is known by then: the call, then the relay's open timeout (15 s) for a connection that never opens.
+      probeHoldMs: Math.max(20_000, e.RELAY_TIMEOUT_MS),
+    },
     ...(e.ALLOWED_ORIGINS?.length ? { allowedOrigins: e.ALLOWED_ORIGINS } : {}),
     ...(e.TURN_SECRET && e.TURN_URLS ? { turn: { secret: e.TURN_SECRET, urls: e.TURN_URLS, ttlS: e.TURN_TTL_S } } : {}),
     session: { idleMs: e.SESSION_IDLE_S * 1000, maxMs: e.SESSION_MAX_S * 1000 },

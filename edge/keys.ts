@@ -1,5 +1,6 @@
 import type { Db } from '../shared/db/client.js';
 import { findMagicKey, KEY_REFUSAL_WORDS, keyState, type KeyRefusal, type MagicKey } from '../shared/db/keys.js';
+import type { BreakerPolicy } from '../shared/db/relay-health.js';
 import { releaseRelayPeer, reserveRelayPeer } from '../shared/db/relays.js';
 import { HttpError } from './errors.js';
 import { isRateLimited, recordKeyFailure, type FailureLimit } from './rate-limit.js';
@@ -39,14 +40,21 @@ export async function admitKey(db: Db, address: string, text: string, limit: Fai
 }
 
 /**
- * Reserves one of the key's `max_concurrent_sessions` for a peer on `relayId`, before the relay is asked:
- * refused with key_limit_reached when all are in use (counted on relays fresh since `freshSince`). The caller
- * releases the reservation (releaseSession) if the relay does not take the peer.
+ * Reserves one of the key's `max_concurrent_sessions` and one of the relay's slots for a peer on `relayId`, before
+ * the relay is asked: refused with key_limit_reached when all the key's are in use (counted on relays fresh since
+ * `freshSince`); false when the relay has no slot for it now (full, draining, stale or backed off: try another).
+ * The caller releases the reservation (releaseSession) if the relay does not take the peer.
  */
-export async function reserveSession(db: Db, key: MagicKey, peer: { peerId: string; relayId: string; connId: string }, freshSince: number, now = Date.now()): Promise<void> {
+export async function reserveSession(
+  db: Db,
+  key: MagicKey,
+  peer: { peerId: string; relayId: string; connId: string },
+  opts: { freshSince: number; breaker: BreakerPolicy; now?: number },
+): Promise<boolean> {
   const max = key.max_concurrent_sessions;
   const row = { peer_id: peer.peerId, relay_id: peer.relayId, magic_key: key.key, conn_id: peer.connId };
-  if (await reserveRelayPeer(db, row, max, freshSince, now)) return;
+  const out = await reserveRelayPeer(db, row, { maxPerKey: max, ...opts });
+  if (out !== 'key_limit') return out === 'reserved';
   throw new HttpError('key_limit_reached', `this magic key allows ${max} concurrent connection${max === 1 ? '' : 's'}, and ${max === 1 ? 'it is' : 'all are'} in use; stop one, or try again shortly`);
 }
 

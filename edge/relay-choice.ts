@@ -1,5 +1,6 @@
 import type { Db } from '../shared/db/client.js';
-import { availableRelays, type RelayRecord } from '../shared/db/relays.js';
+import type { BreakerPolicy } from '../shared/db/relay-health.js';
+import { availableRelays, type RelayCandidate, type RelayRecord } from '../shared/db/relays.js';
 
 /** What the edge knows of where a client is (Cloudflare's `request.cf`). */
 export interface ClientPlace {
@@ -17,8 +18,8 @@ export function preferredRegions(map: Record<string, string[]>, place: ClientPla
  * Orders candidate relays: preferred regions first (in the map's order),
  * then the rest; within a rank, the order they came in (least loaded first).
  */
-export function rankRelays(relays: readonly RelayRecord[], preferred: readonly string[]): RelayRecord[] {
-  const rank = (r: RelayRecord) => {
+export function rankRelays<R extends RelayRecord>(relays: readonly R[], preferred: readonly string[]): R[] {
+  const rank = (r: R) => {
     const i = preferred.indexOf(r.region);
     return i < 0 ? preferred.length : i;
   };
@@ -28,11 +29,12 @@ export function rankRelays(relays: readonly RelayRecord[], preferred: readonly s
     .map((x) => x.r);
 }
 
-/** Relays with a fresh heartbeat and room, best first for this client (possibly none). */
+/** Ready relays with a fresh heartbeat and room that the breaker does not skip, best first for this client (possibly none). */
 export async function candidateRelays(
   db: Db,
-  opts: { freshMs: number; regionMap: Record<string, string[]>; place: ClientPlace | undefined; now?: number },
-): Promise<RelayRecord[]> {
-  const relays = await availableRelays(db, (opts.now ?? Date.now()) - opts.freshMs);
+  opts: { freshMs: number; breaker: BreakerPolicy; regionMap: Record<string, string[]>; place: ClientPlace | undefined; now?: number },
+): Promise<RelayCandidate[]> {
+  const now = opts.now ?? Date.now();
+  const relays = await availableRelays(db, now - opts.freshMs, opts.breaker, now);
   return rankRelays(relays, preferredRegions(opts.regionMap, opts.place));
 }

@@ -1,4 +1,5 @@
 import type { Db } from '../shared/db/client.js';
+import { recordRelayFailure } from '../shared/db/relay-health.js';
 import { uuid } from '../shared/ids.js';
 import type { SignalingIceRequest, SignalingStartRequest, SignalingStartResponse } from '../shared/protocol/signaling.js';
 import type { EdgeConfig } from './config.js';
@@ -20,17 +21,18 @@ export interface StartContext {
   userLogin: string | null;
 }
 
-/** A failing relay is given up after this many relays have been tried: the first choice, then the next one once. */
-const RELAY_ATTEMPTS = 2;
+/** Relays asked for one client before giving up: a black hole costs the first one's short timeout, then two more are tried. */
+const RELAY_ATTEMPTS = 3;
 
 const ICE_TIMEOUT_MS = 5_000;
 
 /**
  * Validates the key, picks a relay and gets the relay's answer to the offer.
- * One of the key's concurrent sessions is reserved in the database before
- * each relay is asked, and given back if that relay does not take the peer.
- * Any peer a relay may have created is closed again if the client does not
- * get it (failed call, bad answer, or a failure after the answer).
+ * One of the key's concurrent sessions and one of the relay's slots are
+ * reserved in the database before each relay is asked, and given back if that
+ * relay does not take the peer; a relay that fails is recorded, so that every
+ * edge backs off from it. Any peer a relay may have created is closed again if
+ * the client does not get it (failed call, bad answer, or a failure after the answer).
  */
 export async function startSignaling(ctx: StartContext, body: SignalingStartRequest): Promise<SignalingStartResponse> {
   const { config, db } = ctx;
@@ -42,22 +44,28 @@ export async function startSignaling(ctx: StartContext, body: SignalingStartRequ
   // decides first, so one guesser behind a shared address (office, carrier NAT) locks out no valid key.
   const [key, relays] = await Promise.all([
     admitKey(db, ctx.address, keyText, limit, now),
-    candidateRelays(db, { freshMs: config.relayFreshMs, regionMap: config.regionMap, place: ctx.place, now }),
+    candidateRelays(db, { freshMs: config.relayFreshMs, breaker: config.breaker, regionMap: config.regionMap, place: ctx.place, now }),
   ]);
-  if (relays.length === 0) throw new HttpError('no_relay', 'no measurement server is available right now; try again shortly');
+  if (relays.length === 0) throw new HttpError('no_relay', NO_RELAY_WORDS);
 
   // The reservation row needs the conn_id, so the edge picks it when the client did not (the relay would have).
   const connId = body.conn_id ?? uuid();
   const offer = { sdp: body.sdp, type: body.type, conn_id: connId, ip_version: body.ip_version };
   const cleanups: Promise<unknown>[] = [];
   const failures: string[] = [];
+  let asked = 0;
   try {
-    for (const relay of relays.slice(0, RELAY_ATTEMPTS)) {
+    for (const relay of relays) {
+      if (asked >= RELAY_ATTEMPTS) break;
       const target: RelayTarget = { id: relay.id, url: relay.internal_url };
       const peerId = uuid();
-      await reserveSession(db, key, { peerId, relayId: relay.id, connId }, Date.now() - config.relayFreshMs);
+      const at = Date.now();
+      // No slot now (filled, draining, or another edge's recovery probe since the read): the next relay, at no cost.
+      if (!(await reserveSession(db, key, { peerId, relayId: relay.id, connId }, { freshSince: at - config.relayFreshMs, breaker: config.breaker, now: at }))) continue;
+      asked++;
       const grant = { peerId, magicKey: key.key, userLogin: ctx.userLogin, maxMeasuringMs: key.max_measuring_ms };
-      const out = await createPeer(target, config.sharedSecret, grant, offer, config.relayTimeoutMs);
+      const short = asked === 1 || relay.consecutive_failures > 0;
+      const out = await createPeer(target, config.sharedSecret, grant, offer, short ? config.relayFirstTimeoutMs : config.relayTimeoutMs);
       if (out.ok) {
         try {
           const sessionId = await issueHandle(config.sharedSecret, { relay_id: relay.id, relay_url: target.url, peer_id: peerId });
@@ -68,7 +76,7 @@ export async function startSignaling(ctx: StartContext, body: SignalingStartRequ
         }
       }
       // Given back before the next relay is asked, which needs the slot again (a throw above leaves it to the relay's sweep).
-      await releaseSession(db, peerId);
+      await Promise.all([releaseSession(db, peerId), isRelayFault(out) ? noteRelayFailure(db, relay.id, out.message) : undefined]);
       if (out.mayExist) cleanups.push(closePeer(target, config.sharedSecret, peerId));
       // The relay judged the offer itself (an SDP it cannot answer): that is the client's input, not a relay failure.
       if (out.status === 400 && out.code === 'invalid_request') throw new HttpError('invalid_request', out.message);
@@ -76,10 +84,33 @@ export async function startSignaling(ctx: StartContext, body: SignalingStartRequ
       if (out.status === 409 && out.code === 'conflict') throw new HttpError('conflict', out.message);
       failures.push(`${relay.id}: ${out.status ?? 'no answer'} ${out.message}`);
     }
+    if (asked === 0) throw new HttpError('no_relay', NO_RELAY_WORDS);
     console.warn(`edge: no relay answered the offer: ${failures.join('; ')}`);
     throw new HttpError('relay_failed', 'the measurement server did not answer; try again shortly');
   } finally {
     await Promise.allSettled(cleanups);
+  }
+}
+
+const NO_RELAY_WORDS = 'no measurement server is available right now; try again shortly';
+
+/**
+ * Whether a refused create-peer call says the relay is broken, for the breaker: no answer, a server fault or a
+ * bad answer, or a token it would not take (a secret that differs). A full or draining relay (503) and the
+ * client's own input (400, 409) say nothing against it.
+ */
+function isRelayFault(out: { status: number | null; code: string | null }): boolean {
+  if (out.status === null) return true;
+  if (out.status === 503) return false;
+  return out.status >= 500 || out.status === 401 || out.status === 403 || out.status < 300;
+}
+
+/** Records a relay's failure; a database failure here is logged and costs the client nothing. */
+async function noteRelayFailure(db: Db, relayId: string, message: string): Promise<void> {
+  try {
+    await recordRelayFailure(db, relayId, 'call', message);
+  } catch (e) {
+    console.warn(`edge: recording a failure of relay ${relayId} failed: ${String((e as Error).message ?? e)}`);
   }
 }
 

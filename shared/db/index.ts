@@ -4,3 +4,4 @@ export * from './migrate.js';
 export * from './keys.js';
 export * from './relays.js';
 export * from './surveys.js';
+export * from './relay-health.js';

@@ -329,4 +329,24 @@ export const MIGRATIONS: readonly Migration[] = [
       `ALTER TABLE survey_captures ADD COLUMN stored_at INTEGER`,
     ],
   },
+  {
+    version: 18,
+    name: 'relay_state_and_health',
+    statements: [
+      // 'ready' or 'draining' (PROTOCOL v3): a draining relay keeps its surveys and takes no new peer.
+      `ALTER TABLE relays ADD COLUMN state TEXT NOT NULL DEFAULT 'ready'`,
+      // What edges learnt of a relay (they are stateless, so it lives here): failed create-peer calls and
+      // connections that never opened, the current streak, and until when edges skip it (a circuit breaker).
+      `CREATE TABLE IF NOT EXISTS relay_health (
+  relay_id TEXT PRIMARY KEY,
+  failures INTEGER NOT NULL DEFAULT 0,
+  never_opened INTEGER NOT NULL DEFAULT 0,
+  consecutive_failures INTEGER NOT NULL DEFAULT 0,
+  probe_until INTEGER NOT NULL DEFAULT 0,
+  last_failure_at INTEGER,
+  last_error TEXT,
+  last_success_at INTEGER
+)`,
+    ],
+  },
 ];

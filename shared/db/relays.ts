@@ -1,4 +1,8 @@
 import type { Db, InStatement } from './client.js';
+import { BACKED_OFF, type BreakerPolicy } from './relay-health.js';
+
+/** Whether a relay takes new peers (PROTOCOL v3): a draining one keeps its surveys and takes none. */
+export type RelayState = 'ready' | 'draining';
 
 /** A relay as it registers itself. */
 export interface RelayRecord {
@@ -10,27 +14,47 @@ export interface RelayRecord {
   active_sessions: number;
   last_heartbeat: number;
   started_at: number;
+  /** 'ready' when absent. */
+  state?: RelayState;
+}
+
+/** A relay the edge may offer, with what the edge counted and learnt of it. */
+export interface RelayCandidate extends RelayRecord {
+  /** Open relay_peers rows: its live peers plus edges' reservations, counted now (not the heartbeat's figure). */
+  open_peers: number;
+  /** Failures in a row (create-peer calls, connections that never opened); 0 for a healthy relay. */
+  consecutive_failures: number;
 }
 
 /** Inserts or refreshes a relay's row (its heartbeat). */
 export async function upsertRelay(db: Db, r: RelayRecord): Promise<void> {
   await db.execute({
-    sql: `INSERT INTO relays (id, region, public_address, internal_url, capacity, active_sessions, last_heartbeat, started_at)
-          VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+    sql: `INSERT INTO relays (id, region, public_address, internal_url, capacity, active_sessions, last_heartbeat, started_at, state)
+          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
           ON CONFLICT(id) DO UPDATE SET region = excluded.region, public_address = excluded.public_address,
             internal_url = excluded.internal_url, capacity = excluded.capacity,
             active_sessions = excluded.active_sessions, last_heartbeat = excluded.last_heartbeat,
-            started_at = excluded.started_at`,
-    args: [r.id, r.region, r.public_address, r.internal_url, r.capacity, r.active_sessions, r.last_heartbeat, r.started_at],
+            started_at = excluded.started_at, state = excluded.state`,
+    args: [r.id, r.region, r.public_address, r.internal_url, r.capacity, r.active_sessions, r.last_heartbeat, r.started_at, r.state ?? 'ready'],
   });
 }
 
-/** Relays whose heartbeat is newer than `freshSince` and that have room, least loaded first. */
-export async function availableRelays(db: Db, freshSince: number): Promise<RelayRecord[]> {
+/** Open relay_peers rows of relay `r` (live peers and reservations); idx_relay_peers_relay_open makes it a short walk. */
+const OPEN_PEERS = '(SELECT COUNT(*) FROM relay_peers q WHERE q.relay_id = r.id AND q.closed_at IS NULL)';
+
+/**
+ * Relays the edge may offer now: fresh heartbeat, `ready`, room by the open rows counted now, and not backed off
+ * by the breaker (see relay-health.ts); least loaded first (the heartbeat's figure breaks ties).
+ */
+export async function availableRelays(db: Db, freshSince: number, breaker: BreakerPolicy, now = Date.now()): Promise<RelayCandidate[]> {
   const rs = await db.execute({
-    sql: `SELECT * FROM relays WHERE last_heartbeat >= ? AND active_sessions < capacity
-          ORDER BY CAST(active_sessions AS REAL) / capacity, active_sessions`,
-    args: [freshSince],
+    sql: `SELECT * FROM (
+            SELECT r.*, ${OPEN_PEERS} AS open_peers, COALESCE(h.consecutive_failures, 0) AS streak
+              FROM relays r LEFT JOIN relay_health h ON h.relay_id = r.id
+             WHERE r.last_heartbeat >= :fresh AND r.state = 'ready' AND NOT (${BACKED_OFF}))
+           WHERE open_peers < capacity
+           ORDER BY CAST(open_peers AS REAL) / capacity, open_peers, active_sessions`,
+    args: { fresh: Math.round(freshSince), now: Math.round(now), n: breaker.failures, base: breaker.backoffMs, maxbackoff: breaker.maxBackoffMs },
   });
   return rs.rows.map((row) => {
     const r = row as unknown as Record<string, unknown>;
@@ -43,6 +67,9 @@ export async function availableRelays(db: Db, freshSince: number): Promise<Relay
       active_sessions: Number(r.active_sessions),
       last_heartbeat: Number(r.last_heartbeat),
       started_at: Number(r.started_at),
+      state: 'ready',
+      open_peers: Number(r.open_peers),
+      consecutive_failures: Number(r.streak),
     };
   });
 }
@@ -55,26 +82,59 @@ export interface RelayPeer {
   conn_id: string;
 }
 
+/** How a reservation went: in, refused by the key's limit, or the relay has no slot for it now (full, draining, stale or backed off). */
+export type Reservation = 'reserved' | 'key_limit' | 'relay_unavailable';
+
 /**
- * Reserves a key's connection before the edge asks the relay for it: the peer's row goes in only while the key
- * holds fewer than `max` open peers on relays whose heartbeat is newer than `freshSince` (null: no limit).
- * Count and insert are one statement in one write transaction, so parallel reservations cannot overshoot.
- * True if the row went in.
+ * Reserves a peer's slot before the edge asks the relay for it. The row goes in only while the key holds fewer
+ * than `maxPerKey` open peers on relays whose heartbeat is newer than `freshSince` (null: no limit), and the relay
+ * is fresh, `ready`, not backed off by the breaker, and holds fewer open rows (live peers plus reservations) than
+ * its capacity. Counts and insert are one statement in one write transaction, so parallel reservations cannot
+ * overshoot either limit. A relay let through for a recovery probe is claimed in the same transaction, so one
+ * edge probes it and the others keep skipping it (see relay-health.ts).
  */
-export async function reserveRelayPeer(db: Db, p: RelayPeer, max: number | null, freshSince: number, now = Date.now()): Promise<boolean> {
-  const [rs] = await db.batch(
+export async function reserveRelayPeer(
+  db: Db,
+  p: RelayPeer,
+  opts: { maxPerKey: number | null; freshSince: number; breaker: BreakerPolicy; now?: number },
+): Promise<Reservation> {
+  const args = {
+    peer: p.peer_id,
+    relay: p.relay_id,
+    key: p.magic_key,
+    conn: p.conn_id,
+    now: Math.round(opts.now ?? Date.now()),
+    max: opts.maxPerKey,
+    fresh: Math.round(opts.freshSince),
+    n: opts.breaker.failures,
+    base: opts.breaker.backoffMs,
+    maxbackoff: opts.breaker.maxBackoffMs,
+    hold: opts.breaker.probeHoldMs,
+  };
+  const keyOpen = `(SELECT COUNT(*) FROM relay_peers p JOIN relays r ON r.id = p.relay_id
+                    WHERE p.magic_key = :key AND p.closed_at IS NULL AND r.last_heartbeat >= :fresh)`;
+  const [inserted, , why] = await db.batch(
     [
       {
         sql: `INSERT INTO relay_peers (peer_id, relay_id, magic_key, conn_id, created_at)
-              SELECT ?1, ?2, ?3, ?4, ?5
-              WHERE ?6 IS NULL OR (SELECT COUNT(*) FROM relay_peers p JOIN relays r ON r.id = p.relay_id
-                                   WHERE p.magic_key = ?3 AND p.closed_at IS NULL AND r.last_heartbeat >= ?7) < ?6`,
-        args: [p.peer_id, p.relay_id, p.magic_key, p.conn_id, Math.round(now), max, Math.round(freshSince)],
+              SELECT :peer, :relay, :key, :conn, :now
+              WHERE (:max IS NULL OR ${keyOpen} < :max)
+                AND EXISTS (SELECT 1 FROM relays r LEFT JOIN relay_health h ON h.relay_id = r.id
+                             WHERE r.id = :relay AND r.last_heartbeat >= :fresh AND r.state = 'ready'
+                               AND ${OPEN_PEERS} < r.capacity AND NOT (${BACKED_OFF}))`,
+        args,
       },
+      {
+        sql: `UPDATE relay_health SET probe_until = :now + :hold
+               WHERE relay_id = :relay AND consecutive_failures >= :n AND EXISTS (SELECT 1 FROM relay_peers WHERE peer_id = :peer)`,
+        args,
+      },
+      { sql: `SELECT :max IS NOT NULL AND ${keyOpen} >= :max AS key_full`, args },
     ],
     'write',
   );
-  return (rs?.rowsAffected ?? 0) > 0;
+  if ((inserted?.rowsAffected ?? 0) > 0) return 'reserved';
+  return Number(why?.rows[0]?.key_full) === 1 ? 'key_limit' : 'relay_unavailable';
 }
 
 /**

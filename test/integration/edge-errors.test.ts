@@ -184,15 +184,20 @@ describe('magic keys', () => {
 });
 
 describe('relay choice without a working relay', () => {
-  it('none registered, only stale ones, or only full ones: 503 no_relay', async () => {
+  it('none registered, only stale ones, only full ones (by their open peers, not the heartbeat figure) or only draining ones: 503 no_relay', async () => {
     await expectError(await start({ magic_key: keys.valid }), 503, 'no_relay');
     await upsertRelay(db.db, relayRow('stale', 'http://127.0.0.1:9', { last_heartbeat: Date.now() - 60_000 }));
-    await upsertRelay(db.db, relayRow('full', 'http://127.0.0.1:9', { capacity: 2, active_sessions: 2 }));
+    await upsertRelay(db.db, relayRow('full', 'http://127.0.0.1:9', { capacity: 2, active_sessions: 0 }));
+    for (const peer of ['full-1', 'full-2']) {
+      await db.db.execute({ sql: "INSERT INTO relay_peers (peer_id, relay_id, magic_key, conn_id, created_at) VALUES (?, 'full', 'k', ?, ?)", args: [peer, peer, Date.now()] });
+    }
+    await upsertRelay(db.db, relayRow('draining', 'http://127.0.0.1:9', { state: 'draining' }));
     await expectError(await start({ magic_key: keys.valid }), 503, 'no_relay');
-    await dropRelays(['stale', 'full']);
+    await db.db.execute("DELETE FROM relay_peers WHERE relay_id = 'full'");
+    await dropRelays(['stale', 'full', 'draining']);
   });
 
-  it('failing relays: the best one, then the next one once, then 502 relay_failed; every maybe-created peer is deleted', async () => {
+  it('failing relays: the best one, then the next two, then 502 relay_failed; every maybe-created peer is deleted', async () => {
     const log: string[] = [];
     const failing = (name: string, answer: { status: number; body?: unknown }) =>
       startFakeRelay((call) => {
@@ -203,14 +208,13 @@ describe('relay choice without a working relay', () => {
       await failing('a', { status: 500, body: { error: { code: 'internal_error', message: 'boom' } } }),
       await failing('b', { status: 200, body: { not: 'an answer' } }),
       await failing('c', { status: 500 }),
+      await failing('d', { status: 500 }),
     ];
     try {
-      // Least loaded first: a, then b; c must not be tried.
-      await upsertRelay(db.db, relayRow('fake-a', fakes[0]!.url, { active_sessions: 0 }));
-      await upsertRelay(db.db, relayRow('fake-b', fakes[1]!.url, { active_sessions: 1 }));
-      await upsertRelay(db.db, relayRow('fake-c', fakes[2]!.url, { active_sessions: 2 }));
+      // Least loaded first (the heartbeat figure breaks the tie of no open peers): a, b, c; d must not be tried.
+      for (const [i, f] of fakes.entries()) await upsertRelay(db.db, relayRow(`fake-${'abcd'[i]}`, f.url, { active_sessions: i }));
       await expectError(await start({ magic_key: keys.valid }), 502, 'relay_failed');
-      expect(fakes.map((f) => f.calls.filter((c) => c.method === 'POST').length)).toEqual([1, 1, 0]);
+      expect(fakes.map((f) => f.calls.filter((c) => c.method === 'POST').length)).toEqual([1, 1, 1, 0]);
       // Each create carried a token for that relay, naming the key; each was followed by a DELETE of the same peer.
       for (const [i, f] of fakes.slice(0, 2).entries()) {
         const [create, del] = f.calls;
@@ -218,9 +222,9 @@ describe('relay choice without a working relay', () => {
         expect(del).toMatchObject({ method: 'DELETE', path: `/internal/peers/${String(create?.claims?.peer_id)}` });
         expect(del?.claims).toMatchObject({ op: 'close', peer_id: create?.claims?.peer_id });
       }
-      expect(log.filter((l) => l.includes('POST'))).toEqual(['a POST /internal/peers', 'b POST /internal/peers']);
+      expect(log.filter((l) => l.includes('POST'))).toEqual(['a POST /internal/peers', 'b POST /internal/peers', 'c POST /internal/peers']);
     } finally {
-      await dropRelays(['fake-a', 'fake-b', 'fake-c']);
+      await dropRelays(['fake-a', 'fake-b', 'fake-c', 'fake-d']);
       await Promise.all(fakes.map((f) => f.close()));
     }
   });

@@ -19,6 +19,8 @@ let edge: TestEdge;
 
 /** The time a connection whose measuring time is used up stays open, short for the test. */
 const LIMIT_GRACE_MS = 1_000;
+/** The edge's default breaker (no relay here has failed). */
+const BREAKER = { failures: 2, backoffMs: 10_000, maxBackoffMs: 320_000, probeHoldMs: 20_000 };
 
 beforeAll(async () => {
   db = await startTestDb();
@@ -102,12 +104,32 @@ describe('reservations in the database', () => {
     await upsertRelay(db.db, relayRow('resv-live', now));
     await upsertRelay(db.db, relayRow('resv-dead', now - 60_000));
     const peer = (relayId: string) => ({ peer_id: uuid(), relay_id: relayId, magic_key: 'resv-key', conn_id: uuid() });
+    const reserve = (relayId: string, maxPerKey: number | null, freshSince: number) => reserveRelayPeer(db.db, peer(relayId), { maxPerKey, freshSince, breaker: BREAKER });
     // A peer left open on a relay that stopped beating does not hold a slot.
-    expect(await reserveRelayPeer(db.db, peer('resv-dead'), 3, now - 60_000)).toBe(true);
-    const results = await Promise.all(Array.from({ length: 20 }, () => reserveRelayPeer(db.db, peer('resv-live'), 3, now - 10_000)));
-    expect(results.filter(Boolean)).toHaveLength(3);
-    // No limit: always in.
-    expect(await reserveRelayPeer(db.db, peer('resv-live'), null, now - 10_000)).toBe(true);
+    expect(await reserve('resv-dead', 3, now - 60_000)).toBe('reserved');
+    const results = await Promise.all(Array.from({ length: 20 }, () => reserve('resv-live', 3, now - 10_000)));
+    expect(results.filter((r) => r === 'reserved')).toHaveLength(3);
+    expect(results.filter((r) => r === 'key_limit')).toHaveLength(17);
+    // No limit: in while the relay has room.
+    expect(await reserve('resv-live', null, now - 10_000)).toBe('reserved');
+  });
+
+  it('twenty parallel reservations on a relay of capacity four holding two: exactly two go in, counted from its open rows, not the heartbeat figure; none on a draining relay', async () => {
+    const now = Date.now();
+    // The heartbeat says empty; the two open rows (a live peer, a reservation) are what counts.
+    const relay = (id: string, state: 'ready' | 'draining') => ({ id, region: 'local', public_address: '127.0.0.1:9', internal_url: 'http://127.0.0.1:9', capacity: 4, active_sessions: 0, last_heartbeat: now, started_at: now, state });
+    await upsertRelay(db.db, relay('cap-4', 'ready'));
+    await upsertRelay(db.db, relay('cap-drain', 'draining'));
+    for (const id of ['held-1', 'held-2']) await db.db.execute({ sql: 'INSERT INTO relay_peers (peer_id, relay_id, magic_key, conn_id, created_at) VALUES (?, ?, ?, ?, ?)', args: [id, 'cap-4', 'other-key', uuid(), now] });
+    const reserve = (relayId: string) => reserveRelayPeer(db.db, { peer_id: uuid(), relay_id: relayId, magic_key: `cap-key-${uuid()}`, conn_id: uuid() }, { maxPerKey: 5, freshSince: now - 10_000, breaker: BREAKER });
+    const results = await Promise.all(Array.from({ length: 20 }, () => reserve('cap-4')));
+    expect(results.filter((r) => r === 'reserved')).toHaveLength(2);
+    expect(results.filter((r) => r === 'relay_unavailable')).toHaveLength(18);
+    expect(await reserve('cap-drain')).toBe('relay_unavailable');
+    // A slot given back is free again at once.
+    await db.db.execute("UPDATE relay_peers SET closed_at = 1 WHERE peer_id = 'held-1'");
+    expect(await reserve('cap-4')).toBe('reserved');
+    expect(await reserve('cap-4')).toBe('relay_unavailable');
   });
 
   it('a relay closes old open rows of peers it does not hold (an edge that died before releasing), not its live ones', async () => {

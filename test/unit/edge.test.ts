@@ -24,6 +24,8 @@ describe('edge config', () => {
       keyFailureLimit: 10,
       keyFailureWindowMs: 600_000,
       relayTimeoutMs: 8_000,
+      relayFirstTimeoutMs: 2_000,
+      breaker: { failures: 2, backoffMs: 10_000, maxBackoffMs: 320_000, probeHoldMs: 20_000 },
       session: { idleMs: 8 * 3_600_000, maxMs: 7 * 86_400_000 },
       loginLimits: { account: 5, address: 30, windowMs: 15 * 60_000 },
       oidc: { providers: [], allowedDomains: [] },
