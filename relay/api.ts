@@ -24,12 +24,20 @@ export interface RelayService {
   createPeer(claims: RelayTokenClaims & { peer_id: string }, req: RelayCreatePeerRequest): Promise<RelayCreatePeerResponse>;
   addCandidate(peerId: string, candidate: string, sdpMid: string | undefined): boolean;
   closePeer(peerId: string): void;
+  /** True once a drain started. */
+  draining(): boolean;
+  /** Starts the graceful drain SIGTERM starts (no new peers; running surveys go on up to the bound); returns at once. */
+  drain(): void;
 }
+
+/** Relay-only refusals besides PROTOCOL's: 409 `conflict`, 503 `unavailable` (draining: ask another relay). */
+type ApiErrorCode = HttpErrorCode | 'conflict' | 'unavailable';
+const RELAY_STATUS = { conflict: 409, unavailable: 503 } as const;
 
 /** A refusal the API turns into a PROTOCOL-shaped error. */
 export class ApiError extends Error {
   constructor(
-    readonly code: HttpErrorCode | 'conflict',
+    readonly code: ApiErrorCode,
     message: string,
   ) {
     super(message);
@@ -95,6 +103,11 @@ export function createRelayApi(relay: RelayService, opts: { scrape?: () => Promi
     return c.body(null, 204);
   });
 
+  app.post('/internal/drain', auth('drain'), (c) => {
+    relay.drain();
+    return c.json({ relay_id: relay.relayId, state: 'draining' }, 202);
+  });
+
   return app;
 }
 
@@ -110,7 +123,7 @@ async function parseBody<S extends z.ZodType>(c: Context<Env>, schema: S): Promi
   return r.data;
 }
 
-function fail(c: Context, code: HttpErrorCode | 'conflict', message: string): Response {
-  const status = code === 'conflict' ? 409 : HTTP_ERRORS[code];
+function fail(c: Context, code: ApiErrorCode, message: string): Response {
+  const status = code === 'conflict' || code === 'unavailable' ? RELAY_STATUS[code] : HTTP_ERRORS[code];
   return c.json(errorBody(code, message), status as 400);
 }

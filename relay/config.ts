@@ -2,6 +2,7 @@ import * as z from 'zod';
 import { parseConfig } from '../shared/config.js';
 import { DEFAULT_CAPTURE_MAX_BYTES, DEFAULT_CAPTURE_MAX_BYTES_PER_CONN, MIN_CAPTURE_BYTES_PER_CONN } from './capture/capture-buffer.js';
 import { DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_MAX_CONNECTION_MS } from './connection-watch.js';
+import { DEFAULT_DRAIN_MS } from './drain.js';
 import { DEFAULT_LIMIT_GRACE_MS } from './end-connection.js';
 import { DEFAULT_KEY_CHECK_MS } from './key-watch.js';
 
@@ -27,6 +28,8 @@ const RelayEnvSchema = z.object({
   RELAY_MAX_CONNECTION_MS: timerMs(1_000, DEFAULT_MAX_CONNECTION_MS),
   RELAY_KEY_CHECK_MS: timerMs(100, DEFAULT_KEY_CHECK_MS),
   RELAY_LIMIT_GRACE_MS: timerMs(0, DEFAULT_LIMIT_GRACE_MS),
+  // Seconds running surveys may go on after SIGTERM (or POST /internal/drain) before they are told and closed.
+  RELAY_DRAIN_S: z.coerce.number().int().min(0).max(Math.floor((2 ** 31 - 1) / 1000)).default(DEFAULT_DRAIN_MS / 1000),
   RELAY_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
   LIBSQL_URL: z.string().min(1),
   LIBSQL_AUTH_TOKEN: z.string().optional(),
@@ -64,6 +67,8 @@ export interface RelayConfig {
   keyCheckMs?: number;
   /** How long a connection whose measuring time is used up stays open, to stop its survey (default 5 s). */
   limitGraceMs?: number;
+  /** How long running surveys may go on once a drain starts (default 15 min). */
+  drainMs?: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
   libsqlUrl: string;
   libsqlAuthToken?: string;
@@ -104,6 +109,7 @@ export function relayConfigFromEnv(env: Record<string, string | undefined>): Rel
     maxConnectionMs: e.RELAY_MAX_CONNECTION_MS,
     keyCheckMs: e.RELAY_KEY_CHECK_MS,
     limitGraceMs: e.RELAY_LIMIT_GRACE_MS,
+    drainMs: e.RELAY_DRAIN_S * 1000,
     logLevel: e.RELAY_LOG_LEVEL,
     libsqlUrl: e.LIBSQL_URL,
     libsqlAuthToken: e.LIBSQL_AUTH_TOKEN,

@@ -5,14 +5,15 @@ import { startRelay } from './relay.js';
 
 try {
   const relay = await startRelay(relayConfigFromEnv(process.env));
-  let stopping = false;
+  let signalled = false;
+  // The first SIGTERM or SIGINT drains (running surveys go on up to RELAY_DRAIN_S); a second one stops at once.
   const stop = () => {
-    if (stopping) return;
-    stopping = true;
-    void relay.close().then(() => process.exit(0));
+    const done = signalled ? relay.close() : relay.drain();
+    signalled = true;
+    void done.then(() => process.exit(0));
   };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
 } catch (e) {
   console.error(e instanceof ConfigError ? `relay: ${e.message}` : e);
   process.exit(1);

@@ -1,11 +1,13 @@
 import type { Db } from '../shared/db/client.js';
-import { closeAllRelayPeers, closeLeftoverPeers, closeRelayPeer, closeStrayPeers, openRelayPeer, upsertRelay, type RelayPeer, type RelayRecord } from '../shared/db/relays.js';
+import { closeAllRelayPeers, closeLeftoverPeers, closeRelayPeer, closeStrayPeers, openRelayPeer, upsertRelay, type RelayPeer, type RelayRecord, type RelayState } from '../shared/db/relays.js';
 import type { Logger } from './log.js';
 
 export interface Registry {
   /** Records an open peer; resolves once written (or failed, logged). */
   peerOpened(p: RelayPeer): Promise<void>;
   peerClosed(p: RelayPeer): Promise<void>;
+  /** Writes the row now rather than at the next beat (a state change: edges stop choosing a draining relay at once); a failure is logged and the next beat retries. */
+  announce(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -23,15 +25,17 @@ export async function startRegistry(
   db: Db,
   log: Logger,
   opts: {
-    relay: Omit<RelayRecord, 'active_sessions' | 'last_heartbeat' | 'started_at'>;
+    relay: Omit<RelayRecord, 'active_sessions' | 'last_heartbeat' | 'started_at' | 'state'>;
     activeSessions: () => number;
+    /** 'ready', or 'draining' once a drain started. */
+    state: () => RelayState;
     /** The peers this relay holds: open rows of others are strays (see closeStrayPeers). */
     livePeerIds?: () => string[];
     heartbeatMs: number;
   },
 ): Promise<Registry> {
   const startedAt = Date.now();
-  const record = (heartbeat: number): RelayRecord => ({ ...opts.relay, active_sessions: opts.activeSessions(), last_heartbeat: heartbeat, started_at: startedAt });
+  const record = (heartbeat: number): RelayRecord => ({ ...opts.relay, active_sessions: opts.activeSessions(), last_heartbeat: heartbeat, started_at: startedAt, state: opts.state() });
   // Peers left open by an earlier run of this relay are gone, and so are their surveys (it died without ending them).
   const ended = await closeLeftoverPeers(db, opts.relay.id);
   if (ended > 0) log('warn', 'surveys left live by an earlier run of this relay ended as relay_restart', { surveys: ended });
@@ -71,6 +75,7 @@ export async function startRegistry(
   return {
     peerOpened: (p) => track(openRelayPeer(db, p), 'recording an open peer'),
     peerClosed: (p) => track(closeRelayPeer(db, p), 'recording a closed peer'),
+    announce: () => track(upsertRelay(db, record(Date.now())), `registering state ${opts.state()}`),
     async stop() {
       clearInterval(timer);
       await Promise.all(pending);

@@ -4,6 +4,7 @@ import { serve, type ServerType } from '@hono/node-server';
 import { createClient } from '@libsql/client';
 import type { DataChannel } from 'node-datachannel';
 import { unstoredCaptures } from '../shared/db/capture-store.js';
+import { relayFailed, relayOpenedConnection } from '../shared/db/relay-health.js';
 import { migrate } from '../shared/db/migrate.js';
 import { uuid } from '../shared/ids.js';
 import type { SurveyEndReason } from '../shared/db/surveys.js';
@@ -20,6 +21,7 @@ import { DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_MAX_CONNECTION_MS, watchConnection } f
 import { receiveControl, type ControlContext } from './control-handler.js';
 import { endConnection, isEnding } from './end-connection.js';
 import { DEFAULT_KEY_CHECK_MS, startKeyWatch, type KeyWatch } from './key-watch.js';
+import { createDrain, DEFAULT_DRAIN_MS, type Drain } from './drain.js';
 import { createLogger, type Logger } from './log.js';
 import { createMetricWriter, type MetricWriter } from './metric-writer.js';
 import { countRejected, createRelayMetrics } from './metrics.js';
@@ -45,8 +47,19 @@ export interface RelayHandle {
   opsUrl: string | null;
   /** The capture hand-off to the edge's store (absent without EDGE_URL). */
   captureHandoff?: CaptureHandoff;
+  /** True once a drain started (for GET /ready: 503 while draining). */
+  draining(): boolean;
+  /**
+   * What SIGTERM does: marks the relay `draining` (no new peers), lets running surveys go on up to the drain
+   * bound, tells the rest (`error` relay_shutdown) and closes; resolves once the relay is closed.
+   */
+  drain(): Promise<void>;
+  /** Stops at once: surveys still open end as relay_shutdown. Idempotent. */
   close(): Promise<void>;
 }
+
+/** What a survey still running when the drain bound is reached is told. */
+const SHUTDOWN_WORDS = 'the measurement server is shutting down for maintenance; this survey ends here (start a new one to go on, on another server)';
 
 /** Starts a relay in this process: migrations, registry heartbeat, internal API, and the per-second batched write. */
 export async function startRelay(config: RelayConfig, deps: { log?: Logger } = {}): Promise<RelayHandle> {
@@ -86,8 +99,10 @@ export async function startRelay(config: RelayConfig, deps: { log?: Logger } = {
   // Every session's s2c probes go out on one 10 ms timer.
   const probeTicks = createTickGroup(10);
 
-  // Set by close(): the surveys still open then end as 'relay_shutdown', not 'closed'.
+  // Set by close() and at the drain's bound: the surveys still open then end as 'relay_shutdown', not 'closed'.
   let shuttingDown = false;
+  let closing: Promise<void> | null = null;
+  let drained: Promise<void> | null = null;
   const release = (s: Session, why: string, reason: Exclude<SurveyEndReason, 'relay_restart' | 'relay_shutdown'> = 'closed') => {
     if (!sessions.has(s.peerId)) return;
     endSurvey(writer, s, shuttingDown ? 'relay_shutdown' : reason);
@@ -96,6 +111,7 @@ export async function startRelay(config: RelayConfig, deps: { log?: Logger } = {
     metrics.sessionClosed(s);
     // After closeSession: its streaming period is counted in.
     clock.closed(s);
+    drain.peerGone();
     void registry?.peerClosed({ peer_id: s.peerId, relay_id: config.relayId, magic_key: s.magicKey, conn_id: s.connId });
     log('info', 'peer closed', { peer_id: s.peerId, conn_id: s.connId, why });
   };
@@ -115,7 +131,10 @@ export async function startRelay(config: RelayConfig, deps: { log?: Logger } = {
     }
     s.channels[label] = dc;
     const markOpen = () => {
-      if (s.machine.state === 'signaled' && CHANNEL_LABELS.every((l) => s.channels[l]?.isOpen())) moveTo(s.machine, 'open');
+      if (s.machine.state !== 'signaled' || !CHANNEL_LABELS.every((l) => s.channels[l]?.isOpen())) return;
+      moveTo(s.machine, 'open');
+      // A connection that opens clears any failure streak edges recorded against this relay (see relay-health.ts).
+      writer.enqueue({ stmt: relayOpenedConnection(config.relayId, Date.now()) });
     };
     dc.onOpen(markOpen);
     markOpen();
@@ -159,6 +178,16 @@ export async function startRelay(config: RelayConfig, deps: { log?: Logger } = {
 
   let reserved = 0;
   const pendingConnIds = new Set<string>();
+  const drain: Drain = createDrain({
+    boundMs: config.drainMs ?? DEFAULT_DRAIN_MS,
+    peers: () => sessions.size + reserved,
+    markDraining: async () => registry?.announce(),
+    endRemaining: () => {
+      shuttingDown = true;
+      for (const s of [...sessions.values()]) endConnection(writer, s, 'relay_shutdown', SHUTDOWN_WORDS, () => release(s, 'drain bound reached'));
+    },
+    log,
+  });
 
   /** Answers the offer and sets the session up, with room and conn_id already reserved. */
   const createPeerReserved = async (claims: RelayTokenClaims & { peer_id: string }, req: RelayCreatePeerRequest, connId: string, admitted: () => void) => {
@@ -199,7 +228,11 @@ export async function startRelay(config: RelayConfig, deps: { log?: Logger } = {
       if (state === 'failed' || state === 'closed' || state === 'disconnected') release(s, `peer ${state}`);
     });
     // Owned by 'signaled': it is gone once all three channels are open.
-    ownTimeout(s.machine, config.openTimeoutMs ?? 15_000, () => release(s, 'channels not open in time'));
+    ownTimeout(s.machine, config.openTimeoutMs ?? 15_000, () => {
+      // The relay answered and nothing arrived: its UDP port may be unreachable. Edges back off after a few in a row.
+      writer.enqueue({ stmt: relayFailed(config.relayId, 'never_opened', 'a connection this relay answered never opened', Date.now()) });
+      release(s, 'channels not open in time');
+    });
     watchConnection(s, { idleMs: config.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS, maxMs: config.maxConnectionMs ?? DEFAULT_MAX_CONNECTION_MS }, (code, message) => endWith(s, code, message));
     log('info', 'peer created', { peer_id: s.peerId, conn_id: connId });
     return { peer_id: s.peerId, conn_id: connId, sdp: answer.sdp, type: 'answer' as const };
@@ -221,6 +254,7 @@ export async function startRelay(config: RelayConfig, deps: { log?: Logger } = {
     },
 
     async createPeer(claims: RelayTokenClaims & { peer_id: string }, req: RelayCreatePeerRequest) {
+      if (drain.draining) throw new ApiError('unavailable', 'this relay is draining (shutting down): it takes no new peers; another relay will');
       if (sessions.has(claims.peer_id)) throw new ApiError('conflict', 'a peer with this id exists');
       if (sessions.size + reserved >= config.capacity) throw new ApiError('no_relay', 'this relay is full');
       const connId = req.conn_id ?? uuid();
@@ -240,8 +274,12 @@ export async function startRelay(config: RelayConfig, deps: { log?: Logger } = {
         return await createPeerReserved(claims, req, connId, unreserve);
       } finally {
         unreserve();
+        drain.peerGone();
       }
     },
+
+    draining: () => drain.draining,
+    drain: () => void drainAndClose(),
 
 
     addCandidate(peerId, candidate) {
@@ -284,6 +322,7 @@ export async function startRelay(config: RelayConfig, deps: { log?: Logger } = {
     relay: { id: config.relayId, region: config.region, public_address: `${config.publicAddress ?? config.bindAddress}:${config.udpPort}`, internal_url: url, capacity: config.capacity },
     activeSessions: () => sessions.size,
     livePeerIds: () => [...sessions.keys()],
+    state: () => (drain.draining ? 'draining' : 'ready'),
     heartbeatMs: config.heartbeatMs ?? 2_000,
   });
   const keyWatch: KeyWatch = startKeyWatch(db, log, { everyMs: config.keyCheckMs ?? DEFAULT_KEY_CHECK_MS, live: () => sessions.values(), end: endWith });
@@ -298,24 +337,40 @@ export async function startRelay(config: RelayConfig, deps: { log?: Logger } = {
     captureCounters: () => captureCounters(captures.budget),
     opsUrl: ops?.url ?? null,
     captureHandoff: handoff,
-    async close() {
-      ticker.stop();
-      await keyWatch.stop();
-      shuttingDown = true;
-      for (const s of [...sessions.values()]) release(s, 'relay shutting down');
-      udpPort.close();
-      await registry?.stop();
-      // Files being written still get their survey_captures rows into the drain.
-      await captures.files.close(3_000);
-      // A hand-off under way may finish; what does not is found again at the next start.
-      await handoff?.idle(2_000);
-      handoff?.stop();
-      await writer.drain(3_000);
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      await ops?.close();
-      db.close();
-    },
+    draining: () => drain.draining,
+    drain: drainAndClose,
+    close,
   };
+
+  /** Stops at once, once. */
+  function close(): Promise<void> {
+    closing ??= closeNow();
+    return closing;
+  }
+
+  /** Drains, then closes; the same promise for every caller (the signal handler and POST /internal/drain). */
+  function drainAndClose(): Promise<void> {
+    drained ??= drain.start().then(close);
+    return drained;
+  }
+
+  async function closeNow(): Promise<void> {
+    ticker.stop();
+    await keyWatch.stop();
+    shuttingDown = true;
+    for (const s of [...sessions.values()]) release(s, 'relay shutting down');
+    udpPort.close();
+    await registry?.stop();
+    // Files being written still get their survey_captures rows into the drain.
+    await captures.files.close(3_000);
+    // A hand-off under way may finish; what does not is found again at the next start.
+    await handoff?.idle(2_000);
+    handoff?.stop();
+    await writer.drain(3_000);
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await ops?.close();
+    db.close();
+  }
 }
 
 /** Waits for `p`, but no longer than `ms`. */

@@ -44,7 +44,7 @@ export type RelayLoad = z.infer<typeof RelayLoadSchema>;
 export const RelayTokenClaimsSchema = z.object({
   typ: z.literal('relay'),
   aud: z.string(),
-  op: z.enum(['create', 'ice', 'close', 'load']),
+  op: z.enum(['create', 'ice', 'close', 'load', 'drain']),
   peer_id: z.string().optional(),
   magic_key: z.string().optional(),
   user_login: z.string().optional(),
