@@ -69,6 +69,7 @@ export function createApp(): Hono<EdgeEnv> {
           place: (c.req.raw as { cf?: ClientPlace }).cf,
           authorization: c.req.header('authorization'),
           userLogin: await currentUserLogin(c),
+          background: (work) => c.executionCtx.waitUntil(work),
         },
         body,
       ),

@@ -35,6 +35,9 @@ export async function candidateRelays(
   opts: { freshMs: number; breaker: BreakerPolicy; regionMap: Record<string, string[]>; place: ClientPlace | undefined; now?: number },
 ): Promise<RelayCandidate[]> {
   const now = opts.now ?? Date.now();
-  const relays = await availableRelays(db, now - opts.freshMs, opts.breaker, now);
-  return rankRelays(relays, preferredRegions(opts.regionMap, opts.place));
+  const relays = rankRelays(await availableRelays(db, now - opts.freshMs, opts.breaker, now), preferredRegions(opts.regionMap, opts.place));
+  // A relay whose last call or connection failed (short of the breaker's count) goes after every other, whatever its region:
+  // it gets a client only when no other can take one.
+  const suspect = (r: RelayCandidate) => r.consecutive_failures > 0 && r.consecutive_failures < opts.breaker.failures;
+  return [...relays.filter((r) => !suspect(r)), ...relays.filter(suspect)];
 }

@@ -19,6 +19,8 @@ export interface StartContext {
   place: ClientPlace | undefined;
   authorization: string | undefined;
   userLogin: string | null;
+  /** Runs work after the answer went out (the Worker's waitUntil): closing peers on relays that failed must not hold the client back. */
+  background?: (work: Promise<unknown>) => void;
 }
 
 /** Relays asked for one client before giving up: a black hole costs the first one's short timeout, then two more are tried. */
@@ -71,7 +73,8 @@ export async function startSignaling(ctx: StartContext, body: SignalingStartRequ
           const sessionId = await issueHandle(config.sharedSecret, { relay_id: relay.id, relay_url: target.url, peer_id: peerId });
           return { session_id: sessionId, relay_id: relay.id, sdp: out.value.sdp, type: 'answer', ice_servers: await iceServersFor(config), conn_id: out.value.conn_id };
         } catch (e) {
-          cleanups.push(closePeer(target, config.sharedSecret, peerId), releaseSession(db, peerId));
+          cleanups.push(closePeer(target, config.sharedSecret, peerId));
+          await releaseSession(db, peerId);
           throw e;
         }
       }
@@ -88,7 +91,10 @@ export async function startSignaling(ctx: StartContext, body: SignalingStartRequ
     console.warn(`edge: no relay answered the offer: ${failures.join('; ')}`);
     throw new HttpError('relay_failed', 'the measurement server did not answer; try again shortly');
   } finally {
-    await Promise.allSettled(cleanups);
+    // After the answer or refusal: a relay that fails by not answering would not answer the close either.
+    const settled = Promise.allSettled(cleanups);
+    if (ctx.background) ctx.background(settled);
+    else await settled;
   }
 }
 

@@ -116,6 +116,15 @@ export async function startRelay(config: RelayConfig, deps: { log?: Logger } = {
     log('info', 'peer closed', { peer_id: s.peerId, conn_id: s.connId, why });
   };
 
+  /**
+   * Counts a connection this relay answered that never opened against the relay: its UDP port may be unreachable
+   * (edges back off after a few in a row; see relay-health.ts). Once per connection, and only while it is unopened.
+   */
+  const neverOpened = (s: Session) => {
+    if (s.machine.state !== 'signaled' || !sessions.has(s.peerId)) return;
+    writer.enqueue({ stmt: relayFailed(config.relayId, 'never_opened', 'a connection this relay answered never opened', Date.now()) });
+  };
+
   /** Ends a connection with an `error` that tells the client why (idle, too long open, key revoked or expired). */
   const endWith = (s: Session, code: 'idle_timeout' | 'connection_time_limit' | 'key_revoked' | 'key_expired', message: string) => {
     if (!sessions.has(s.peerId)) return;
@@ -225,12 +234,14 @@ export async function startRelay(config: RelayConfig, deps: { log?: Logger } = {
         if (pair) s.clientAddr = { ip: pair.remote.address, port: pair.remote.port };
       }
       // Not transient: libdatachannel closes the transports itself on 'disconnected' and 'failed'.
-      if (state === 'failed' || state === 'closed' || state === 'disconnected') release(s, `peer ${state}`);
+      if (state === 'failed' || state === 'closed' || state === 'disconnected') {
+        if (state === 'failed') neverOpened(s);
+        release(s, `peer ${state}`);
+      }
     });
     // Owned by 'signaled': it is gone once all three channels are open.
     ownTimeout(s.machine, config.openTimeoutMs ?? 15_000, () => {
-      // The relay answered and nothing arrived: its UDP port may be unreachable. Edges back off after a few in a row.
-      writer.enqueue({ stmt: relayFailed(config.relayId, 'never_opened', 'a connection this relay answered never opened', Date.now()) });
+      neverOpened(s);
       release(s, 'channels not open in time');
     });
     watchConnection(s, { idleMs: config.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS, maxMs: config.maxConnectionMs ?? DEFAULT_MAX_CONNECTION_MS }, (code, message) => endWith(s, code, message));

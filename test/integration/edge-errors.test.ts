@@ -215,7 +215,8 @@ describe('relay choice without a working relay', () => {
       for (const [i, f] of fakes.entries()) await upsertRelay(db.db, relayRow(`fake-${'abcd'[i]}`, f.url, { active_sessions: i }));
       await expectError(await start({ magic_key: keys.valid }), 502, 'relay_failed');
       expect(fakes.map((f) => f.calls.filter((c) => c.method === 'POST').length)).toEqual([1, 1, 1, 0]);
-      // Each create carried a token for that relay, naming the key; each was followed by a DELETE of the same peer.
+      // Each create carried a token for that relay, naming the key; each was followed by a DELETE of the same peer (sent after the refusal).
+      await eventually(async () => fakes.slice(0, 3).every((f) => f.calls.length === 2));
       for (const [i, f] of fakes.slice(0, 2).entries()) {
         const [create, del] = f.calls;
         expect(create?.claims).toMatchObject({ typ: 'relay', op: 'create', aud: `fake-${'ab'[i]}`, magic_key: keys.valid });
@@ -237,6 +238,7 @@ describe('relay choice without a working relay', () => {
       const t0 = Date.now();
       await expectError(await impatient.post('/api/signaling/start', { sdp: offer, type: 'offer', magic_key: keys.valid }, { 'cf-connecting-ip': freshAddress() }), 502, 'relay_failed');
       expect(Date.now() - t0).toBeLessThan(3_000);
+      await eventually(async () => silent.calls.length === 2);
       const [create, del] = silent.calls;
       expect(create?.method).toBe('POST');
       expect(del).toMatchObject({ method: 'DELETE', path: `/internal/peers/${String(create?.claims?.peer_id)}` });
