@@ -1,6 +1,6 @@
 // Graceful drain (SIGTERM's entry point, and POST /internal/drain): the relay is marked draining, the edge stops
 // choosing it, running surveys go on until they stop by themselves, and those still running at the bound are told.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { runProbe } from '../../cli/run-probe.js';
 import { edgeSignal, type Signal } from '../../client/signaling.js';
 import type { SurveyEvent } from '../../client/survey-client.js';
@@ -20,8 +20,12 @@ beforeAll(async () => {
   key = (await createMagicKey(db.db, { label: 'drain', ttlMs: 3_600_000 })).key;
 });
 
+// Each test's relays stop after it (close() is idempotent: a drained relay is closed already).
+afterEach(async () => {
+  for (const r of relays.splice(0)) await r.close();
+});
+
 afterAll(async () => {
-  for (const r of relays) await r.close();
   await edge?.close();
   await db?.close();
 });
@@ -114,6 +118,46 @@ describe('graceful drain', () => {
     expect(closed).toBe(true);
     expect(a.activePeers()).toBe(0);
     expect(Date.now() - drainAt).toBeLessThan(15_000);
+  });
+
+  it('a rolling restart of two relays under load ends no survey: each drains while its surveys finish, new ones go to the other, and the restarted relay takes clients again', async () => {
+    const ids = { a: `roll-a-${Date.now()}`, b: `roll-b-${Date.now()}` };
+    let a = await relay({ relayId: ids.a });
+    let b = await relay({ relayId: ids.b });
+    const answeredBy: string[] = [];
+    const surveys: Promise<Awaited<ReturnType<typeof runProbe>>>[] = [];
+    /** Starts a 3 s survey through the edge and resolves once it measures. */
+    const client = async () => {
+      const watch = firstStats(() => undefined);
+      surveys.push(runProbe({ url: edge.url, key, durationMs: 3_000, signal: noting(answeredBy), onEvent: watch.onEvent }));
+      await watch.measuring;
+    };
+    for (let i = 0; i < 4; i++) await client();
+    expect(new Set(answeredBy)).toEqual(new Set([ids.a, ids.b]));
+
+    // Restart A: drain, new clients meanwhile, a new process under the same id once the old one is gone.
+    const aDrained = a.drain();
+    const mark = answeredBy.length;
+    await client();
+    await client();
+    await aDrained;
+    a = await relay({ relayId: ids.a });
+    // Then B, the same way.
+    const bDrained = b.drain();
+    await client();
+    await client();
+    await bDrained;
+    b = await relay({ relayId: ids.b });
+    await client();
+
+    const results = await Promise.all(surveys);
+    expect(results.map((r) => r.stoppedBy)).toEqual(Array(results.length).fill('duration'));
+    for (const r of results) await eventually(async () => (await surveyEnd(r.surveySessionId))?.end_reason === 'stopped');
+    // While A drained, B took every client; while B drained, the new A did.
+    expect(answeredBy.slice(mark, mark + 2)).toEqual([ids.b, ids.b]);
+    expect(answeredBy.slice(mark + 2, mark + 4)).toEqual([ids.a, ids.a]);
+    expect(await relayState(ids.a)).toBe('ready');
+    expect(await relayState(ids.b)).toBe('ready');
   });
 
   it('at the bound, a survey still running is told in words (error relay_shutdown) and ends relay_shutdown; POST /internal/drain starts it', async () => {
