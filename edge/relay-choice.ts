@@ -36,8 +36,8 @@ export async function candidateRelays(
 ): Promise<RelayCandidate[]> {
   const now = opts.now ?? Date.now();
   const relays = rankRelays(await availableRelays(db, now - opts.freshMs, opts.breaker, now), preferredRegions(opts.regionMap, opts.place));
-  // A relay whose last call or connection failed (short of the breaker's count) goes after every other, whatever its region:
-  // it gets a client only when no other can take one.
-  const suspect = (r: RelayCandidate) => r.consecutive_failures > 0 && r.consecutive_failures < opts.breaker.failures;
+  // A relay whose last call or connection failed (short of the breaker's count), or that holds answered peers that
+  // have not opened for seconds, goes after every other, whatever its region: it gets a client only when no other can take one.
+  const suspect = (r: RelayCandidate) => (r.consecutive_failures > 0 && r.consecutive_failures < opts.breaker.failures) || r.unopened_peers > 0;
   return [...relays.filter((r) => !suspect(r)), ...relays.filter(suspect)];
 }

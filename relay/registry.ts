@@ -1,11 +1,14 @@
 import type { Db } from '../shared/db/client.js';
 import { closeAllRelayPeers, closeLeftoverPeers, closeRelayPeer, closeStrayPeers, openRelayPeer, upsertRelay, type RelayPeer, type RelayRecord, type RelayState } from '../shared/db/relays.js';
+import { recordRelayFailure } from '../shared/db/relay-health.js';
 import type { Logger } from './log.js';
 
 export interface Registry {
   /** Records an open peer; resolves once written (or failed, logged). */
   peerOpened(p: RelayPeer): Promise<void>;
   peerClosed(p: RelayPeer): Promise<void>;
+  /** Records at once (before the peer's close lands: edges must not see a clean relay in between) that a connection this relay answered never opened. */
+  neverOpened(): Promise<void>;
   /** Writes the row now rather than at the next beat (a state change: edges stop choosing a draining relay at once); a failure is logged and the next beat retries. */
   announce(): Promise<void>;
   stop(): Promise<void>;
@@ -75,6 +78,7 @@ export async function startRegistry(
   return {
     peerOpened: (p) => track(openRelayPeer(db, p), 'recording an open peer'),
     peerClosed: (p) => track(closeRelayPeer(db, p), 'recording a closed peer'),
+    neverOpened: () => track(recordRelayFailure(db, opts.relay.id, 'never_opened', 'a connection this relay answered never opened'), 'recording a connection that never opened'),
     announce: () => track(upsertRelay(db, record(Date.now())), `registering state ${opts.state()}`),
     async stop() {
       clearInterval(timer);

@@ -4,7 +4,8 @@ import { serve, type ServerType } from '@hono/node-server';
 import { createClient } from '@libsql/client';
 import type { DataChannel } from 'node-datachannel';
 import { unstoredCaptures } from '../shared/db/capture-store.js';
-import { relayFailed, relayOpenedConnection } from '../shared/db/relay-health.js';
+import { relayOpenedConnection } from '../shared/db/relay-health.js';
+import { markRelayPeerOpened } from '../shared/db/relays.js';
 import { migrate } from '../shared/db/migrate.js';
 import { uuid } from '../shared/ids.js';
 import type { SurveyEndReason } from '../shared/db/surveys.js';
@@ -122,7 +123,7 @@ export async function startRelay(config: RelayConfig, deps: { log?: Logger } = {
    */
   const neverOpened = (s: Session) => {
     if (s.machine.state !== 'signaled' || !sessions.has(s.peerId)) return;
-    writer.enqueue({ stmt: relayFailed(config.relayId, 'never_opened', 'a connection this relay answered never opened', Date.now()) });
+    void registry?.neverOpened();
   };
 
   /** Ends a connection with an `error` that tells the client why (idle, too long open, key revoked or expired). */
@@ -143,6 +144,7 @@ export async function startRelay(config: RelayConfig, deps: { log?: Logger } = {
       if (s.machine.state !== 'signaled' || !CHANNEL_LABELS.every((l) => s.channels[l]?.isOpen())) return;
       moveTo(s.machine, 'open');
       // A connection that opens clears any failure streak edges recorded against this relay (see relay-health.ts).
+      writer.enqueue({ stmt: markRelayPeerOpened(s.peerId, Date.now()) });
       writer.enqueue({ stmt: relayOpenedConnection(config.relayId, Date.now()) });
     };
     dc.onOpen(markOpen);

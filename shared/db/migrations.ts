@@ -335,6 +335,8 @@ export const MIGRATIONS: readonly Migration[] = [
     statements: [
       // 'ready' or 'draining' (PROTOCOL v3): a draining relay keeps its surveys and takes no new peer.
       `ALTER TABLE relays ADD COLUMN state TEXT NOT NULL DEFAULT 'ready'`,
+      // When the peer's channels opened (NULL: not yet, or never): answered peers that stay unopened mark a relay whose UDP port nobody reaches.
+      `ALTER TABLE relay_peers ADD COLUMN opened_at INTEGER`,
       // What edges learnt of a relay (they are stateless, so it lives here): failed create-peer calls and
       // connections that never opened, the current streak, and until when edges skip it (a circuit breaker).
       `CREATE TABLE IF NOT EXISTS relay_health (

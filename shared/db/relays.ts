@@ -24,7 +24,12 @@ export interface RelayCandidate extends RelayRecord {
   open_peers: number;
   /** Failures in a row (create-peer calls, connections that never opened); 0 for a healthy relay. */
   consecutive_failures: number;
+  /** Open peers it answered over UNOPENED_AFTER_MS ago whose channels have not opened: clients that may not reach its UDP port. */
+  unopened_peers: number;
 }
+
+/** A connection opens within a second or two of its answer; one still unopened after this likely never will (the client gives up at 10 s). */
+export const UNOPENED_AFTER_MS = 4_000;
 
 /** Inserts or refreshes a relay's row (its heartbeat). */
 export async function upsertRelay(db: Db, r: RelayRecord): Promise<void> {
@@ -49,12 +54,13 @@ const OPEN_PEERS = '(SELECT COUNT(*) FROM relay_peers q WHERE q.relay_id = r.id 
 export async function availableRelays(db: Db, freshSince: number, breaker: BreakerPolicy, now = Date.now()): Promise<RelayCandidate[]> {
   const rs = await db.execute({
     sql: `SELECT * FROM (
-            SELECT r.*, ${OPEN_PEERS} AS open_peers, COALESCE(h.consecutive_failures, 0) AS streak
+            SELECT r.*, ${OPEN_PEERS} AS open_peers, COALESCE(h.consecutive_failures, 0) AS streak,
+                   (SELECT COUNT(*) FROM relay_peers q WHERE q.relay_id = r.id AND q.closed_at IS NULL AND q.opened_at IS NULL AND q.created_at < :unopened) AS unopened
               FROM relays r LEFT JOIN relay_health h ON h.relay_id = r.id
              WHERE r.last_heartbeat >= :fresh AND r.state = 'ready' AND NOT (${BACKED_OFF}))
            WHERE open_peers < capacity
            ORDER BY CAST(open_peers AS REAL) / capacity, open_peers, active_sessions`,
-    args: { fresh: Math.round(freshSince), now: Math.round(now), n: breaker.failures, base: breaker.backoffMs, maxbackoff: breaker.maxBackoffMs },
+    args: { fresh: Math.round(freshSince), now: Math.round(now), unopened: Math.round(now - UNOPENED_AFTER_MS), n: breaker.failures, base: breaker.backoffMs, maxbackoff: breaker.maxBackoffMs },
   });
   return rs.rows.map((row) => {
     const r = row as unknown as Record<string, unknown>;
@@ -70,6 +76,7 @@ export async function availableRelays(db: Db, freshSince: number, breaker: Break
       state: 'ready',
       open_peers: Number(r.open_peers),
       consecutive_failures: Number(r.streak),
+      unopened_peers: Number(r.unopened),
     };
   });
 }
@@ -157,6 +164,11 @@ export async function closeStrayPeers(db: Db, relayId: string, livePeerIds: read
     args: [Math.round(now), relayId, Math.round(before), JSON.stringify(livePeerIds)],
   });
   return rs.rowsAffected;
+}
+
+/** Marks a peer's channels open (see RelayCandidate.unopened_peers). */
+export function markRelayPeerOpened(peerId: string, now: number): InStatement {
+  return { sql: 'UPDATE relay_peers SET opened_at = ? WHERE peer_id = ? AND opened_at IS NULL', args: [Math.round(now), peerId] };
 }
 
 /** Records a peer a relay now holds, for the key's concurrency limit; does nothing if it was reserved by the edge or its close was recorded first. */
