@@ -7,7 +7,7 @@ export interface RelayProcess {
   child: ChildProcess;
   url: string;
   relayId: string;
-  /** Stops the relay (SIGTERM, its clean shutdown) and waits for it to exit. */
+  /** Stops the relay (SIGTERM: its drain, bounded by RELAY_DRAIN_S, 0 unless `env` says otherwise) and waits for it to exit. */
   stop(): Promise<void>;
 }
 
@@ -24,6 +24,8 @@ export async function startRelayProcess(dbUrl: string, dbToken: string, dataDir:
       RELAY_CAPACITY: '1000',
       RELAY_SHARED_SECRET: TEST_SECRET,
       RELAY_LOG_LEVEL: 'error',
+      // stop() means now: SIGTERM's drain tells any survey still running at once rather than after 15 min.
+      RELAY_DRAIN_S: '0',
       LIBSQL_URL: dbUrl,
       LIBSQL_AUTH_TOKEN: dbToken,
       NETPOKE_DATA_DIR: dataDir,

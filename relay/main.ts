@@ -1,19 +1,24 @@
 // `npm run relay`: one relay process, configured from env (see README).
 import { ConfigError } from '../shared/config.js';
 import { relayConfigFromEnv } from './config.js';
-import { startRelay } from './relay.js';
+import { startRelay, type RelayHandle } from './relay.js';
+
+// The first SIGTERM or SIGINT drains (running surveys go on up to RELAY_DRAIN_S); a second one stops at once.
+// Handled from the start: one that arrives while the relay starts drains it as soon as it is up.
+let relay: RelayHandle | null = null;
+let signals = 0;
+const act = (r: RelayHandle) => void (signals > 1 ? r.close() : r.drain()).then(() => process.exit(0));
+const onSignal = () => {
+  signals++;
+  if (relay) act(relay);
+  else if (signals > 1) process.exit(1);
+};
+process.on('SIGINT', onSignal);
+process.on('SIGTERM', onSignal);
 
 try {
-  const relay = await startRelay(relayConfigFromEnv(process.env));
-  let signalled = false;
-  // The first SIGTERM or SIGINT drains (running surveys go on up to RELAY_DRAIN_S); a second one stops at once.
-  const stop = () => {
-    const done = signalled ? relay.close() : relay.drain();
-    signalled = true;
-    void done.then(() => process.exit(0));
-  };
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
+  relay = await startRelay(relayConfigFromEnv(process.env));
+  if (signals > 0) act(relay);
 } catch (e) {
   console.error(e instanceof ConfigError ? `relay: ${e.message}` : e);
   process.exit(1);
