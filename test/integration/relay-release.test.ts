@@ -8,7 +8,6 @@ import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runProbe } from '../../cli/run-probe.js';
-import { createMagicKey } from '../../shared/db/keys.js';
 import { startTestEdge, type TestEdge } from '../helpers/edge.js';
 import { eventually, freeUdpPort, metricRows, startTestDb, TEST_SECRET, type TestDb } from '../helpers/system.js';
 
@@ -18,8 +17,13 @@ const RELAY_ID = 'release-1';
 
 /** Runs a command to its end; rejects with its output when it fails. */
 function run(cmd: string, args: string[], cwd: string, timeoutMs: number): Promise<string> {
+  return runWith(cmd, args, cwd, process.env, timeoutMs);
+}
+
+/** As run(), with only the environment given. */
+function runWith(cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv, timeoutMs = 30_000): Promise<string> {
   return new Promise((done, fail) => {
-    execFile(cmd, args, { cwd, timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
+    execFile(cmd, args, { cwd, env, timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
       if (err) fail(new Error(`${cmd} ${args.join(' ')} failed: ${err.message}\n${stdout}\n${stderr}`));
       else done(stdout);
     });
@@ -115,8 +119,14 @@ describe('the relay release', () => {
     }
   });
 
-  it('runs a headless survey through the edge; the metrics and the capture are stored', async () => {
-    const key = (await createMagicKey(db.db, { label: 'release', ttlMs: 3_600_000 })).key;
+  it('runs a headless survey through the edge with a key the built keys CLI made; the metrics and the capture are stored', async () => {
+    const created = await runWith(process.execPath, ['dist/cli/keys.js', 'create', '--label', 'release', '--ttl', '1h', '--json'], installDir, {
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      LIBSQL_URL: db.url,
+      LIBSQL_AUTH_TOKEN: db.authToken,
+    });
+    const key = (JSON.parse(created) as { key: string }).key;
+    expect(key).toMatch(/^np_/);
     const result = await runProbe({ url: edge.url, key, durationMs: 3_000 });
     expect(result.stoppedBy).toBe('duration');
     expect(result.pcapAvailable).toBe(true);
