@@ -12,8 +12,9 @@ export const CliEnvSchema = z.object({
   LIBSQL_URL: z.string().min(1).optional(),
   LIBSQL_AUTH_TOKEN: z.string().optional(),
   NETPOKE_DATA_DIR: z.string().min(1).default('./data'),
-  /** The edge's public origin, for printing links; locally the `npm start` URL. */
+  /** The edge's public origin, for printing links; unset, local links name `npm start`'s edge on NETPOKE_EDGE_PORT. */
   NETPOKE_PUBLIC_URL: z.url().optional(),
+  NETPOKE_EDGE_PORT: z.coerce.number().int().min(1).max(65535).default(8787),
 });
 export type CliEnv = z.infer<typeof CliEnvSchema>;
 

@@ -83,7 +83,7 @@ async function create(db: Db, env: Env, args: string[]): Promise<number> {
   console.log(`  key      ${key.key}`);
   console.log(`  expires  ${key.expires_at === null ? 'never' : new Date(key.expires_at).toISOString()}`);
   console.log(`  limits   ${limits.length ? limits.join(', ') : 'none'}`);
-  const origin = env.NETPOKE_PUBLIC_URL ?? (env.LIBSQL_URL ? null : 'http://127.0.0.1:8787');
+  const origin = env.NETPOKE_PUBLIC_URL ?? (env.LIBSQL_URL ? null : `http://127.0.0.1:${env.NETPOKE_EDGE_PORT}`);
   if (origin) console.log(`  link     ${origin.replace(/\/+$/, '')}/?key=${encodeURIComponent(key.key)}`);
   return 0;
 }

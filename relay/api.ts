@@ -13,7 +13,9 @@ import {
 } from '../shared/protocol/relay-api.js';
 import { verifyToken } from '../shared/signing.js';
 import { bearerMatches } from './bearer.js';
+import { addHealthRoutes } from './health-routes.js';
 import type { Scrape } from './metrics.js';
+import type { Readiness } from './readiness.js';
 
 /** What the internal API needs from the relay. */
 export interface RelayService {
@@ -24,6 +26,8 @@ export interface RelayService {
   createPeer(claims: RelayTokenClaims & { peer_id: string }, req: RelayCreatePeerRequest): Promise<RelayCreatePeerResponse>;
   addCandidate(peerId: string, candidate: string, sdpMid: string | undefined): boolean;
   closePeer(peerId: string): void;
+  /** Whether it can take new peers now (GET /ready). */
+  ready(): Promise<Readiness>;
 }
 
 /** A refusal the API turns into a PROTOCOL-shaped error. */
@@ -38,7 +42,7 @@ export class ApiError extends Error {
 
 type Env = { Variables: { claims: RelayTokenClaims } };
 
-/** The relay's internal API (edge → relay); every call but /health carries a short-lived token signed with the shared secret. */
+/** The relay's internal API (edge → relay); every call but /health and /ready carries a short-lived token signed with the shared secret. */
 export function createRelayApi(relay: RelayService, opts: { scrape?: () => Promise<Scrape> } = {}): Hono<Env> {
   const app = new Hono<Env>();
 
@@ -48,7 +52,7 @@ export function createRelayApi(relay: RelayService, opts: { scrape?: () => Promi
   });
   app.notFound((c) => fail(c, 'not_found', `no route ${c.req.method} ${c.req.path}`));
 
-  app.get('/health', (c) => c.json({ ok: true, relay_id: relay.relayId }));
+  addHealthRoutes(app, () => relay.ready());
 
   // Prometheus scrape: the shared secret itself as the bearer (a scraper cannot mint the edge's short-lived tokens).
   app.get('/metrics', async (c) => {

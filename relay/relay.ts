@@ -25,6 +25,7 @@ import { createMetricWriter, type MetricWriter } from './metric-writer.js';
 import { countRejected, createRelayMetrics } from './metrics.js';
 import { startOpsServer } from './ops-server.js';
 import { answerOffer, BadOfferError, holdUdpPort, isCandidate } from './peer.js';
+import { checkReadiness } from './readiness.js';
 import { moveTo, ownTimeout } from './session-state.js';
 import { startRegistry, type Registry } from './registry.js';
 import { createSurveyClock } from './survey-clock.js';
@@ -83,6 +84,8 @@ export async function startRelay(config: RelayConfig, deps: { log?: Logger } = {
     },
   };
   let registry: Registry | null = null;
+  // Set as close() begins: /ready says no from then on.
+  let closing = false;
   // Every session's s2c probes go out on one 10 ms timer.
   const probeTicks = createTickGroup(10);
 
@@ -257,6 +260,8 @@ export async function startRelay(config: RelayConfig, deps: { log?: Logger } = {
       const s = sessions.get(peerId);
       if (s) release(s, 'closed by the edge');
     },
+
+    ready: () => checkReadiness({ db, relayId: config.relayId, draining: () => closing, registered: () => registry !== null }),
   };
 
   // Once a second, every session's queued rows leave in one batched write.
@@ -278,7 +283,7 @@ export async function startRelay(config: RelayConfig, deps: { log?: Logger } = {
     server.once('error', reject);
   });
   const url = config.internalUrl ?? `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
-  const ops = config.metricsPort === undefined ? null : await startOpsServer({ host: config.metricsHost ?? '127.0.0.1', port: config.metricsPort, scrape: metrics.scrape });
+  const ops = config.metricsPort === undefined ? null : await startOpsServer({ host: config.metricsHost ?? '127.0.0.1', port: config.metricsPort, scrape: metrics.scrape, ready: service.ready });
 
   registry = await startRegistry(db, log, {
     relay: { id: config.relayId, region: config.region, public_address: `${config.publicAddress ?? config.bindAddress}:${config.udpPort}`, internal_url: url, capacity: config.capacity },
@@ -287,7 +292,7 @@ export async function startRelay(config: RelayConfig, deps: { log?: Logger } = {
     heartbeatMs: config.heartbeatMs ?? 2_000,
   });
   const keyWatch: KeyWatch = startKeyWatch(db, log, { everyMs: config.keyCheckMs ?? DEFAULT_KEY_CHECK_MS, live: () => sessions.values(), end: endWith });
-  log('info', 'relay started', { relay_id: config.relayId, api: url, udp_port: config.udpPort });
+  log('info', 'relay started', { relay_id: config.relayId, api: url, udp_port: config.udpPort, ...(ops ? { ops: ops.url } : {}) });
 
   return {
     url,
@@ -299,6 +304,7 @@ export async function startRelay(config: RelayConfig, deps: { log?: Logger } = {
     opsUrl: ops?.url ?? null,
     captureHandoff: handoff,
     async close() {
+      closing = true;
       ticker.stop();
       await keyWatch.stop();
       shuttingDown = true;

@@ -167,3 +167,10 @@ export async function countOpenPeers(db: Db, magicKey: string, freshSince: numbe
   });
   return Number((rs.rows[0] as unknown as { n: unknown }).n);
 }
+
+/** A relay's last heartbeat as its row holds it (0: deregistered), or null when it has no row. */
+export async function relayHeartbeat(db: Db, relayId: string): Promise<number | null> {
+  const rs = await db.execute({ sql: 'SELECT last_heartbeat FROM relays WHERE id = ?', args: [relayId] });
+  const row = rs.rows[0];
+  return row ? Number(row.last_heartbeat) : null;
+}

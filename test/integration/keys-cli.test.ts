@@ -17,9 +17,16 @@ interface Run {
 
 /** Runs `tsx cli/keys.ts ...args` (what `npm run keys -- ...` runs) with the temp data dir and no LIBSQL_URL. */
 function keys(...args: string[]): Promise<Run> {
-  const env: NodeJS.ProcessEnv = { ...process.env, NETPOKE_DATA_DIR: dataDir };
+  return keysWith({}, ...args);
+}
+
+/** As keys(), with `vars` added to the environment. */
+function keysWith(vars: Record<string, string>, ...args: string[]): Promise<Run> {
+  const env: NodeJS.ProcessEnv = { ...process.env, NETPOKE_DATA_DIR: dataDir, ...vars };
   delete env.LIBSQL_URL;
   delete env.LIBSQL_AUTH_TOKEN;
+  if (!('NETPOKE_EDGE_PORT' in vars)) delete env.NETPOKE_EDGE_PORT;
+  if (!('NETPOKE_PUBLIC_URL' in vars)) delete env.NETPOKE_PUBLIC_URL;
   return new Promise((done) => {
     execFile(TSX, ['cli/keys.ts', ...args], { cwd: ROOT, env, timeout: 30_000 }, (err, stdout, stderr) => {
       done({ code: err ? Number((err as { code?: unknown }).code ?? 1) : 0, stdout, stderr });
@@ -106,5 +113,18 @@ describe('npm run keys', () => {
     const r = await keys('revoke', 'np_no-such-key');
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('no such key');
+  });
+
+  it('the local share link names the edge port npm start uses (NETPOKE_EDGE_PORT); NETPOKE_PUBLIC_URL wins', async () => {
+    const moved = await keysWith({ NETPOKE_EDGE_PORT: '18787' }, 'create', '--label', 'Site C', '--ttl', '1h');
+    expect(moved.code, moved.stderr).toBe(0);
+    const key = /key\s+(np_\S+)/.exec(moved.stdout)?.[1];
+    expect(moved.stdout).toContain(`  link     http://127.0.0.1:18787/?key=${key}`);
+    const pub = await keysWith({ NETPOKE_EDGE_PORT: '18787', NETPOKE_PUBLIC_URL: 'https://surveys.example.org/' }, 'create', '--label', 'Site D', '--ttl', '1h');
+    const pubKey = /key\s+(np_\S+)/.exec(pub.stdout)?.[1];
+    expect(pub.stdout).toContain(`  link     https://surveys.example.org/?key=${pubKey}`);
+    const bad = await keysWith({ NETPOKE_EDGE_PORT: 'eighty' }, 'list');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('NETPOKE_EDGE_PORT');
   });
 });
