@@ -1,6 +1,6 @@
 // The API's answers the console reads (PROTOCOL.md §4), checked on arrival so a surprise shows as words, not as a broken page.
 import * as z from 'zod/mini';
-import type { KeyView, MeView } from '../../shared/protocol/accounts.js';
+import type { KeyDefaultsView, KeyView, MeView } from '../../shared/protocol/accounts.js';
 import type { UserView } from '../../shared/db/users.js';
 
 const Role = z.enum(['admin', 'analyst']);
@@ -31,6 +31,8 @@ export const KeySchema: z.ZodMiniType<KeyView> = z.object({
   last_used_at: Time,
 });
 export const KeyListSchema = z.array(KeySchema);
+
+export const KeyDefaultsSchema: z.ZodMiniType<KeyDefaultsView> = z.object({ max_concurrent_sessions: Time });
 
 export const UserSchema: z.ZodMiniType<UserView> = z.object({
   login: z.string(),
