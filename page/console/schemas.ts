@@ -14,6 +14,9 @@ export const LoginAnswerSchema = z.object({ login: z.string(), role: Role });
 
 export const ProvidersSchema = z.array(z.object({ id: z.string(), name: z.string() }));
 
+/** `POST /api/auth/oidc/link`: the provider's page to go to. */
+export const LinkStartSchema = z.object({ url: z.string() });
+
 export const KeySchema: z.ZodMiniType<KeyView> = z.object({
   key_id: z.string(),
   label: z.string(),
