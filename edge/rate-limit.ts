@@ -24,33 +24,18 @@ export function clientAddress(req: Request, config: { trustClientAddressHeader: 
 }
 
 /** Whether `address` has used up its failed attempts; the window starts at its first failure, so a locked address is free again one window later. */
-export async function isRateLimited(db: Db, address: string, cfg: FailureLimit, now = Date.now(), table: FailureTable = 'key_failures'): Promise<boolean> {
+export async function isRateLimited(db: Db, address: string, cfg: FailureLimit, now = Date.now()): Promise<boolean> {
   const rs = await db.execute({
-    sql: `SELECT count FROM ${table} WHERE ${BUCKET_COLUMN[table]} = ? AND window_start > ?`,
+    sql: 'SELECT count FROM key_failures WHERE address = ? AND window_start > ?',
     args: [address, now - cfg.windowMs],
   });
   const row = rs.rows[0] as unknown as { count: unknown } | undefined;
   return row !== undefined && Number(row.count) >= cfg.limit;
 }
 
-/** Counts one failed attempt (unknown, expired or revoked key; wrong login) and drops counters whose window has passed, in one round trip. */
-export async function recordKeyFailure(db: Db, address: string, cfg: FailureLimit, now = Date.now(), table: FailureTable = 'key_failures'): Promise<void> {
-  const stale = now - cfg.windowMs;
-  const col = BUCKET_COLUMN[table];
-  // SQLite evaluates every SET expression against the row as it was, so both CASEs see the old window.
-  await db.batch(
-    [
-      {
-        sql: `INSERT INTO ${table} (${col}, window_start, count) VALUES (?, ?, 1)
-              ON CONFLICT(${col}) DO UPDATE SET
-                count = CASE WHEN window_start <= ? THEN 1 ELSE count + 1 END,
-                window_start = CASE WHEN window_start <= ? THEN excluded.window_start ELSE window_start END`,
-        args: [address, now, stale, stale],
-      },
-      { sql: `DELETE FROM ${table} WHERE window_start <= ?`, args: [stale] },
-    ],
-    'write',
-  );
+/** Counts one failed attempt (unknown, expired or revoked key) and drops counters whose window has passed, in one round trip. */
+export async function recordKeyFailure(db: Db, address: string, cfg: FailureLimit, now = Date.now()): Promise<void> {
+  await countAttempt(db, 'key_failures', [{ bucket: address, limit: cfg.limit }], cfg.windowMs, now);
 }
 
 /** One bucket an attempt is counted in, and how many attempts it may hold in a window. */
@@ -80,6 +65,7 @@ export async function countAttempt(db: Db, table: FailureTable, buckets: readonl
           RETURNING count`,
     args: [b.bucket, now, ...buckets.slice(0, i).flatMap((p) => [p.bucket, p.limit]), stale, stale],
   }));
+  // Counters whose window has passed go in the same round trip.
   const results = await db.batch([{ sql: `DELETE FROM ${table} WHERE window_start <= ?`, args: [stale] }, ...upserts], 'write');
   return buckets.every((b, i) => {
     const row = results[i + 1]?.rows[0];
@@ -93,7 +79,7 @@ export async function uncountAttempt(db: Db, table: FailureTable, buckets: reado
   await db.execute({ sql: `UPDATE ${table} SET count = count - 1 WHERE ${col} IN (SELECT value FROM json_each(?)) AND count > 0`, args: [JSON.stringify(buckets)] });
 }
 
-/** Forgets a bucket's failures (a successful login clears its account's count). */
+/** Forgets a bucket's failures (a right password clears its address's failures with that account). */
 export async function clearFailures(db: Db, bucket: string, table: FailureTable): Promise<void> {
   await db.execute({ sql: `DELETE FROM ${table} WHERE ${BUCKET_COLUMN[table]} = ?`, args: [bucket] });
 }
