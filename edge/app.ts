@@ -65,7 +65,7 @@ export function createApp(): Hono<EdgeEnv> {
         {
           config,
           db,
-          address: clientAddress(c.req.raw),
+          address: clientAddress(c.req.raw, config),
           place: (c.req.raw as { cf?: ClientPlace }).cf,
           authorization: c.req.header('authorization'),
           userLogin: await currentUserLogin(c),

@@ -50,7 +50,7 @@ async function dropRelays(ids: string[]): Promise<void> {
 
 beforeAll(async () => {
   db = await startTestDb();
-  edge = await startTestEdge({ libsqlUrl: db.url, libsqlAuthToken: db.authToken, vars: { KEY_FAILURE_LIMIT: String(FAILURE_LIMIT), RELAY_TIMEOUT_MS: '3000' } });
+  edge = await startTestEdge({ libsqlUrl: db.url, libsqlAuthToken: db.authToken, vars: { KEY_FAILURE_LIMIT: String(FAILURE_LIMIT), RELAY_TIMEOUT_MS: '3000', TRUST_CLIENT_ADDRESS_HEADER: 'true' } });
   offer = await makeOffer();
   keys.valid = (await createMagicKey(db.db, { label: 'valid', ttlMs: 3_600_000 })).key;
   keys.expired = (await createMagicKey(db.db, { label: 'expired', ttlMs: 1_000 }, Date.now() - 60_000)).key;
