@@ -2,8 +2,7 @@
 // else the local file ${NETPOKE_DATA_DIR:-./data}/netpoke.db, up to this code's schema, printing what it applied.
 // Relays, the edge and the CLIs only check the version; this is the one thing that changes it.
 import type { ConfigError } from '../shared/config.js';
-import { migrate } from '../shared/db/migrate.js';
-import { MIGRATIONS } from '../shared/db/migrations.js';
+import { describeMigrations, migrate } from '../shared/db/migrate.js';
 import { schemaStatus } from '../shared/db/schema-version.js';
 import { parse, UsageError } from './args.js';
 import { cliEnv, openCliDb, type CliEnv } from './cli-db.js';
@@ -11,11 +10,6 @@ import { cliEnv, openCliDb, type CliEnv } from './cli-db.js';
 const USAGE = `usage: npm run migrate
 Applies the pending schema migrations to the database named by LIBSQL_URL (+ LIBSQL_AUTH_TOKEN),
 or to the local file in NETPOKE_DATA_DIR (default ./data) when LIBSQL_URL is unset.`;
-
-/** "12 object_storage, 13 …": versions with their names. */
-function describe(versions: number[]): string {
-  return versions.map((v) => `${v} ${MIGRATIONS.find((m) => m.version === v)?.name ?? '?'}`).join(', ');
-}
 
 async function main(argv: string[]): Promise<number> {
   let env: CliEnv;
@@ -32,7 +26,7 @@ async function main(argv: string[]): Promise<number> {
   try {
     const applied = await migrate(db);
     const { at } = await schemaStatus(db);
-    console.log(applied.length ? `migrate: applied ${describe(applied)} to ${where}; its schema is now at ${at}` : `migrate: nothing to apply; ${where} is at ${at}`);
+    console.log(applied.length ? `migrate: applied ${describeMigrations(applied)} to ${where}; its schema is now at ${at}` : `migrate: nothing to apply; ${where} is at ${at}`);
     return 0;
   } catch (e) {
     console.error(`migrate: ${where}: ${(e as Error).message}`);

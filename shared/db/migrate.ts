@@ -5,7 +5,7 @@ import { schemaStatus } from './schema-version.js';
 /** Applies pending migrations in order, each exactly once, safely when several processes race; returns the versions it applied. */
 export async function migrate(db: Db, migrations: readonly Migration[] = MIGRATIONS): Promise<number[]> {
   // One read first: a current schema costs no write lock at all.
-  const pending = new Set((await schemaStatus(db, migrations)).missing);
+  const pending = new Set((await withBusyRetry(() => schemaStatus(db, migrations))).missing);
   if (pending.size === 0) return [];
   await withBusyRetry(() =>
     db.execute('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)'),
@@ -33,6 +33,11 @@ export async function migrate(db: Db, migrations: readonly Migration[] = MIGRATI
     }
   }
   return applied;
+}
+
+/** "11 audit_log, 12 object_storage": versions with their names, for saying what was applied. */
+export function describeMigrations(versions: readonly number[], migrations: readonly Migration[] = MIGRATIONS): string {
+  return versions.map((v) => `${v} ${migrations.find((m) => m.version === v)?.name ?? '(unknown)'}`).join(', ');
 }
 
 /** Retries `fn` while the database answers SQLITE_BUSY (another process holds the write lock). */
