@@ -1,5 +1,6 @@
 // `npm run relay`: one relay process, configured from env (see README).
 import { ConfigError } from '../shared/config.js';
+import { SchemaBehindError } from '../shared/db/schema-version.js';
 import { relayConfigFromEnv } from './config.js';
 import { startRelay } from './relay.js';
 
@@ -14,6 +15,6 @@ try {
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
 } catch (e) {
-  console.error(e instanceof ConfigError ? `relay: ${e.message}` : e);
+  console.error(e instanceof ConfigError || e instanceof SchemaBehindError ? `relay: ${e.message}` : e);
   process.exit(1);
 }

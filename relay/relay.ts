@@ -4,7 +4,7 @@ import { serve, type ServerType } from '@hono/node-server';
 import { createClient } from '@libsql/client';
 import type { DataChannel } from 'node-datachannel';
 import { unstoredCaptures } from '../shared/db/capture-store.js';
-import { migrate } from '../shared/db/migrate.js';
+import { assertSchemaCurrent } from '../shared/db/schema-version.js';
 import { uuid } from '../shared/ids.js';
 import type { SurveyEndReason } from '../shared/db/surveys.js';
 import { createTickGroup } from '../shared/probe/tick-group.js';
@@ -49,13 +49,20 @@ export interface RelayHandle {
   close(): Promise<void>;
 }
 
-/** Starts a relay in this process: migrations, registry heartbeat, internal API, and the per-second batched write. */
+/** Starts a relay in this process: schema check, registry heartbeat, internal API, and the per-second batched write. */
 export async function startRelay(config: RelayConfig, deps: { log?: Logger } = {}): Promise<RelayHandle> {
   const log = deps.log ?? createLogger(config.logLevel);
   // First, so a port already taken fails the start before anything else runs; bound from here to close(), with or without peers (see holdUdpPort).
   const udpPort = await holdUdpPort({ bindAddress: config.bindAddress, udpPort: config.udpPort, gatherTimeoutMs: config.gatherTimeoutMs ?? 2_000 });
   const db = createClient({ url: config.libsqlUrl, authToken: config.libsqlAuthToken });
-  await migrate(db);
+  // One read, no write lock: migrating is the deploy step (`npm run migrate`), and a relay on an older schema refuses to start.
+  try {
+    await assertSchemaCurrent(db, 'relay');
+  } catch (e) {
+    udpPort.close();
+    db.close();
+    throw e;
+  }
   const writer = createMetricWriter(db, log);
   const sessions = new Map<string, Session>();
   const clock = createSurveyClock(db, writer, log, () => sessions.values());

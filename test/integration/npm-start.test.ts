@@ -2,7 +2,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runProbe } from '../../cli/run-probe.js';
-import { startLocalSystem } from '../helpers/npm-start.js';
+import { portIsFree, startLocalSystem, type LocalSystem } from '../helpers/npm-start.js';
 import { eventually } from '../helpers/system.js';
 import { loginCookie } from '../helpers/principals.js';
 
@@ -45,9 +45,73 @@ describe('npm start (the README command)', () => {
 
       await sys.stop();
       stopped = true;
-      expect(sys.output()).not.toMatch(/while stopping|Error:/);
+      expect(sys.processes()).toEqual([]);
+      expect(sys.output()).not.toMatch(/while stopping|Error:|killing what is left/);
     } finally {
       if (!stopped) await sys.stop();
+    }
+  }, 120_000);
+});
+
+/** Whether nothing of `sys` is left: no process naming its data dir, and its TCP ports free. */
+async function nothingLeft(sys: LocalSystem): Promise<boolean> {
+  if (sys.processes().length > 0) return false;
+  return (await Promise.all([sys.ports.db, sys.ports.relay, sys.ports.edge].map(portIsFree))).every(Boolean);
+}
+
+/** The processes a started system must have, by what they run: proof that the process-list check can see them. */
+function expectAllParts(sys: LocalSystem): void {
+  const args = sys.processes().map((p) => p.args);
+  for (const part of ['local/start.ts', 'local/db-main.ts', 'wrangler', 'workerd serve', 'esbuild --service']) {
+    expect(args.some((a) => a.includes(part)), `${part} in\n${args.join('\n')}`).toBe(true);
+  }
+}
+
+/** The process running local/start.ts: of those naming it (a shell or launcher may sit above), the one none of them is parent of. */
+function startProcess(sys: LocalSystem): number {
+  const named = sys.processes().filter((p) => p.args.includes('local/start.ts'));
+  const runner = named.filter((p) => !named.some((q) => q.ppid === p.pid));
+  expect(runner).toHaveLength(1);
+  return runner[0]!.pid;
+}
+
+describe('npm start leaves nothing behind, however it ends', () => {
+  it('SIGTERM to npm start stops every process within 5 s', async () => {
+    const sys = await startLocalSystem();
+    try {
+      expectAllParts(sys);
+      const t0 = performance.now();
+      process.kill(sys.npmPid, 'SIGTERM');
+      await sys.exited;
+      await eventually(() => nothingLeft(sys), 5_000 - (performance.now() - t0), 50);
+      expect(performance.now() - t0).toBeLessThan(5_000);
+      expect(sys.output()).not.toMatch(/killing what is left/);
+    } finally {
+      await sys.stop();
+    }
+  }, 120_000);
+
+  it('SIGKILL of the process running local/start.ts leaves no process and frees every port', async () => {
+    const sys = await startLocalSystem();
+    try {
+      expectAllParts(sys);
+      process.kill(startProcess(sys), 'SIGKILL');
+      await sys.exited;
+      await eventually(() => nothingLeft(sys), 10_000, 100);
+    } finally {
+      await sys.stop();
+    }
+  }, 120_000);
+
+  it('SIGKILL of the npm start wrapper alone leaves no process and frees every port', async () => {
+    const sys = await startLocalSystem();
+    try {
+      expectAllParts(sys);
+      process.kill(sys.npmPid, 'SIGKILL');
+      await sys.exited;
+      await eventually(() => nothingLeft(sys), 10_000, 100);
+    } finally {
+      await sys.stop();
     }
   }, 120_000);
 });
