@@ -62,7 +62,7 @@ export async function startRelay(config: RelayConfig, deps: { log?: Logger } = {
     budget: createCaptureBudget({ maxBytes: config.captureMaxBytes, perConnMaxBytes: config.captureMaxBytesPerConn }),
     files: createCaptureWriter(),
   };
-  const handoff = config.edgeUrl ? createCaptureHandoff({ edgeUrl: config.edgeUrl, relayId: config.relayId, secret: config.sharedSecret, log }) : undefined;
+  const handoff = config.edgeUrl ? createCaptureHandoff({ edgeUrl: config.edgeUrl, relayId: config.relayId, secrets: config.secrets, log }) : undefined;
   // Captures a previous run wrote but could not hand off are sent now.
   if (handoff) for (const f of await unstoredCaptures(db, join(config.dataDir, 'captures') + sep)) if (existsSync(f.path)) handoff.add(f);
   const ctx: ControlContext = {
@@ -207,7 +207,8 @@ export async function startRelay(config: RelayConfig, deps: { log?: Logger } = {
 
   const service: RelayService = {
     relayId: config.relayId,
-    sharedSecret: config.sharedSecret,
+    secrets: config.secrets,
+    metricsToken: config.metricsToken,
     load(resetSlip = false): RelayLoad {
       const load = {
         relay_id: config.relayId,
