@@ -20,6 +20,7 @@ import { dirname } from 'node:path';
 import { isIP } from 'node:net';
 import Database from 'libsql';
 import { randomToken } from '../shared/ids.js';
+import { isLoopbackHost } from '../shared/loopback-host.js';
 import {
   decodeValue,
   encodeValue,
@@ -68,11 +69,6 @@ export function isLoopback(address: string | undefined): boolean {
   if (a === 'localhost') return true;
   if (isIP(a) === 4) return a.startsWith('127.');
   return a === '::1';
-}
-
-/** Whether a `Host` header names loopback (127.0.0.1, localhost or [::1], any port), not a name a DNS-rebinding page could use. */
-export function isLoopbackHost(host: string | undefined): boolean {
-  return /^(127\.0\.0\.1|localhost|\[::1\])(:\d{1,5})?$/i.test(host ?? '');
 }
 
 /** Whether `header` is `Bearer <token>`, compared in constant time. */
