@@ -15,7 +15,7 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { isIP } from 'node:net';
 import Database from 'libsql';
@@ -86,7 +86,8 @@ export async function startHranaServer(opts: HranaServerOptions): Promise<HranaS
   }
   const streamIdleMs = opts.streamIdleMs ?? 15_000;
   const lockWaitMs = opts.lockWaitMs ?? 5_000;
-  mkdirSync(dirname(opts.dbPath), { recursive: true });
+  mkdirSync(dirname(opts.dbPath), { recursive: true, mode: 0o700 });
+  ownerOnlyDbFiles(opts.dbPath);
 
   const idleConns: Conn[] = [];
   const streams = new Map<string, Stream>();
@@ -376,4 +377,14 @@ async function readBody(req: IncomingMessage): Promise<string> {
 function sendJson(res: ServerResponse, status: number, body: object): void {
   if (res.headersSent) return;
   res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+}
+
+/**
+ * Makes the database file owner-only (created so if missing), and its WAL and
+ * shared-memory files if present: SQLite creates those with the database
+ * file's mode, so they stay owner-only whatever the umask.
+ */
+function ownerOnlyDbFiles(dbPath: string): void {
+  closeSync(openSync(dbPath, 'a', 0o600));
+  for (const file of [dbPath, `${dbPath}-wal`, `${dbPath}-shm`]) if (existsSync(file)) chmodSync(file, 0o600);
 }
