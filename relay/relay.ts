@@ -6,7 +6,7 @@ import type { DataChannel } from 'node-datachannel';
 import { unstoredCaptures } from '../shared/db/capture-store.js';
 import { migrate } from '../shared/db/migrate.js';
 import { uuid } from '../shared/ids.js';
-import type { SurveyEndReason } from '../shared/db/surveys.js';
+import { claimSurvey, type SurveyEndReason } from '../shared/db/surveys.js';
 import { createTickGroup } from '../shared/probe/tick-group.js';
 import { startTicker, type Ticker } from '../shared/probe/ticker.js';
 import type { RelayCreatePeerRequest, RelayLoad, RelayTokenClaims } from '../shared/protocol/relay-api.js';
@@ -76,10 +76,10 @@ export async function startRelay(config: RelayConfig, deps: { log?: Logger } = {
     close: (s, why, reason) => release(s, why, reason),
     clock,
     limitGraceMs: config.limitGraceMs,
-    surveyOwner: async (surveyId) => {
+    claimSurvey: async (surveyId, magicKey, userLogin) => {
+      // A survey live here has its row already: no round trip for a second connection of it.
       for (const live of sessions.values()) if (live.surveyId === surveyId) return live.magicKey;
-      const rs = await db.execute({ sql: 'SELECT magic_key FROM survey_sessions WHERE session_id = ?', args: [surveyId] });
-      return rs.rows[0] ? String(rs.rows[0].magic_key) : null;
+      return claimSurvey(db, { session_id: surveyId, magic_key: magicKey, user_login: userLogin, now: Date.now() });
     },
   };
   let registry: Registry | null = null;
