@@ -2,6 +2,7 @@ import * as z from 'zod';
 import { ConfigError, parseConfig } from '../shared/config.js';
 import { KeyDefaultSessionsSchema } from '../shared/key-defaults.js';
 import { IceServerSchema, type IceServer } from '../shared/protocol/signaling.js';
+import type { Secrets } from '../shared/secret-keys.js';
 
 /**
  * A JSON-valued variable. `[vars]` in wrangler.toml may hold a table (the
@@ -90,6 +91,7 @@ const EdgeEnvSchema = z.object({
     .optional()
     .transform((t) => (t ? t : undefined)),
   RELAY_SHARED_SECRET: z.string({ error: 'is required (set it with `wrangler secret put RELAY_SHARED_SECRET`)' }).min(16, 'must be at least 16 characters'),
+  RELAY_SHARED_SECRET_PREVIOUS: z.preprocess(unsetIfEmpty, z.string().min(16, 'must be at least 16 characters').optional()),
   NETPOKE_MODE: z.enum(['local', 'deployed']).default('deployed'),
   NETPOKE_DEMO_KEY: z.string().min(1).max(256).optional(),
   REGION_MAP: json(RegionMapSchema).default({}),
@@ -121,13 +123,15 @@ const EdgeEnvSchema = z.object({
   // Half a TURN setup would silently hand out no TURN server.
   if (e.TURN_SECRET && !e.TURN_URLS) ctx.addIssue({ code: 'custom', path: ['TURN_URLS'], message: 'is required when TURN_SECRET is set' });
   if (e.TURN_URLS && !e.TURN_SECRET) ctx.addIssue({ code: 'custom', path: ['TURN_SECRET'], message: 'is required when TURN_URLS is set (`wrangler secret put TURN_SECRET`)' });
+  if (e.RELAY_SHARED_SECRET_PREVIOUS === e.RELAY_SHARED_SECRET) ctx.addIssue({ code: 'custom', path: ['RELAY_SHARED_SECRET_PREVIOUS'], message: 'must differ from RELAY_SHARED_SECRET (unset it once rotation is over)' });
 });
 
 /** The edge's settings, validated once per isolate. */
 export interface EdgeConfig {
   libsqlUrl: string;
   libsqlAuthToken: string | undefined;
-  sharedSecret: string;
+  /** RELAY_SHARED_SECRET (signs and verifies) and RELAY_SHARED_SECRET_PREVIOUS (verifies only, while rotating). */
+  secrets: Secrets;
   mode: 'local' | 'deployed';
   /** The local demo key, shown on the placeholder page; always null in a deployment. */
   demoKey: string | null;
@@ -198,7 +202,7 @@ export function edgeConfigFromEnv(env: Record<string, unknown>): EdgeConfig {
   return {
     libsqlUrl: e.LIBSQL_URL,
     libsqlAuthToken: e.LIBSQL_AUTH_TOKEN,
-    sharedSecret: e.RELAY_SHARED_SECRET,
+    secrets: { current: e.RELAY_SHARED_SECRET, ...(e.RELAY_SHARED_SECRET_PREVIOUS ? { previous: e.RELAY_SHARED_SECRET_PREVIOUS } : {}) },
     mode: e.NETPOKE_MODE,
     demoKey: e.NETPOKE_MODE === 'local' ? (e.NETPOKE_DEMO_KEY ?? 'demo') : null,
     regionMap: Object.fromEntries(Object.entries(e.REGION_MAP).map(([k, v]) => [k, Array.isArray(v) ? v : [v]])),

@@ -1,10 +1,10 @@
 // `npm run db`: serves the local database file alone (what `npm start` runs first), until Ctrl-C, or until
 // the `npm start` that started it is gone. It serves the file as it is: `npm start` (or `npm run migrate`) migrates it.
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import * as z from 'zod';
 import { parseConfig } from '../shared/config.js';
 import { startHranaServer } from './hrana-server.js';
+import { ownerOnlyFromNowOn, prepareDataDir } from './data-dir.js';
 import { whenParentGone } from './parent-watch.js';
 import { localDbToken } from './secrets.js';
 
@@ -15,7 +15,8 @@ const env = parseConfig(
   }),
   process.env,
 );
-mkdirSync(env.NETPOKE_DATA_DIR, { recursive: true });
+ownerOnlyFromNowOn();
+prepareDataDir(env.NETPOKE_DATA_DIR);
 // The same token `npm start` uses for this data dir.
 const authToken = localDbToken(env.NETPOKE_DATA_DIR);
 const server = await startHranaServer({ dbPath: join(env.NETPOKE_DATA_DIR, 'netpoke.db'), port: env.NETPOKE_DB_PORT, authToken });

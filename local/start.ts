@@ -16,6 +16,7 @@ import { describeMigrations, migrate } from '../shared/db/migrate.js';
 import { relayConfigFromEnv } from '../relay/config.js';
 import { startRelay, type RelayHandle } from '../relay/relay.js';
 import { localDbToken, localSecret, writeSecretFile } from './secrets.js';
+import { ownerOnlyFromNowOn, prepareDataDir } from './data-dir.js';
 import { ensureLocalAdmin, type LocalAdmin } from './admin-account.js';
 import { whenParentGone } from './parent-watch.js';
 
@@ -52,7 +53,8 @@ async function main(): Promise<void> {
     { port: env.NETPOKE_EDGE_PORT, proto: 'tcp', what: 'the edge (wrangler dev)', moveWith: 'NETPOKE_EDGE_PORT' },
   ]);
 
-  mkdirSync(dataDir, { recursive: true });
+  // The database server (its own process) and the relay's capture writer keep their files owner-only themselves.
+  prepareDataDir(dataDir);
   const secret = localSecret(dataDir);
   const dbToken = localDbToken(dataDir);
   const stops: Stopper[] = [];
@@ -107,6 +109,9 @@ async function main(): Promise<void> {
 
     const varsFile = join(dataDir, 'edge.dev.vars');
     writeSecretFile(varsFile, devVars({ LIBSQL_URL: hrana.url, LIBSQL_AUTH_TOKEN: dbToken, RELAY_SHARED_SECRET: secret, NETPOKE_MODE: 'local', NETPOKE_DEMO_KEY: env.NETPOKE_DEMO_KEY }));
+    // Wrangler's local R2 (recordings, captures) is written by the child: it inherits this umask. Set only
+    // now, so the page build above leaves the repo's files as they always were.
+    ownerOnlyFromNowOn();
     const wrangler = startWrangler(env.NETPOKE_EDGE_PORT, varsFile, join(dataDir, 'wrangler'));
     stops.push(() => stopGroup(wrangler));
     wrangler.once('exit', (code, signal) => {

@@ -6,7 +6,7 @@ import type { DataChannel } from 'node-datachannel';
 import { unstoredCaptures } from '../shared/db/capture-store.js';
 import { assertSchemaCurrent } from '../shared/db/schema-version.js';
 import { uuid } from '../shared/ids.js';
-import type { SurveyEndReason } from '../shared/db/surveys.js';
+import { claimSurvey, type SurveyEndReason } from '../shared/db/surveys.js';
 import { createTickGroup } from '../shared/probe/tick-group.js';
 import { startTicker, type Ticker } from '../shared/probe/ticker.js';
 import type { RelayCreatePeerRequest, RelayLoad, RelayTokenClaims } from '../shared/protocol/relay-api.js';
@@ -70,7 +70,7 @@ export async function startRelay(config: RelayConfig, deps: { log?: Logger } = {
     budget: createCaptureBudget({ maxBytes: config.captureMaxBytes, perConnMaxBytes: config.captureMaxBytesPerConn }),
     files: createCaptureWriter(),
   };
-  const handoff = config.edgeUrl ? createCaptureHandoff({ edgeUrl: config.edgeUrl, relayId: config.relayId, secret: config.sharedSecret, log }) : undefined;
+  const handoff = config.edgeUrl ? createCaptureHandoff({ edgeUrl: config.edgeUrl, relayId: config.relayId, secrets: config.secrets, log }) : undefined;
   // Captures a previous run wrote but could not hand off are sent now.
   if (handoff) for (const f of await unstoredCaptures(db, join(config.dataDir, 'captures') + sep)) if (existsSync(f.path)) handoff.add(f);
   const ctx: ControlContext = {
@@ -84,10 +84,10 @@ export async function startRelay(config: RelayConfig, deps: { log?: Logger } = {
     close: (s, why, reason) => release(s, why, reason),
     clock,
     limitGraceMs: config.limitGraceMs,
-    surveyOwner: async (surveyId) => {
+    claimSurvey: async (surveyId, magicKey, userLogin) => {
+      // A survey live here has its row already: no round trip for a second connection of it.
       for (const live of sessions.values()) if (live.surveyId === surveyId) return live.magicKey;
-      const rs = await db.execute({ sql: 'SELECT magic_key FROM survey_sessions WHERE session_id = ?', args: [surveyId] });
-      return rs.rows[0] ? String(rs.rows[0].magic_key) : null;
+      return claimSurvey(db, { session_id: surveyId, magic_key: magicKey, user_login: userLogin, now: Date.now() });
     },
   };
   let registry: Registry | null = null;
@@ -217,7 +217,8 @@ export async function startRelay(config: RelayConfig, deps: { log?: Logger } = {
 
   const service: RelayService = {
     relayId: config.relayId,
-    sharedSecret: config.sharedSecret,
+    secrets: config.secrets,
+    metricsToken: config.metricsToken,
     load(resetSlip = false): RelayLoad {
       const load = {
         relay_id: config.relayId,

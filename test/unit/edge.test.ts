@@ -14,7 +14,7 @@ describe('edge config', () => {
     expect(edgeConfigFromEnv(base)).toEqual({
       libsqlUrl: 'http://127.0.0.1:8080',
       libsqlAuthToken: undefined,
-      sharedSecret: '0123456789abcdef',
+      secrets: { current: '0123456789abcdef' },
       mode: 'deployed',
       demoKey: null,
       regionMap: {},
@@ -63,6 +63,13 @@ describe('edge config', () => {
     expect(c.iceServers).toEqual([{ urls: 'stun:stun.example:3478' }]);
     expect(c.relayFreshMs).toBe(5000);
     expect(edgeConfigFromEnv({ ...base, LIBSQL_URL: 'libsql://db-org.turso.io', LIBSQL_AUTH_TOKEN: 't' })).toMatchObject({ libsqlAuthToken: 't' });
+  });
+
+  it('reads RELAY_SHARED_SECRET_PREVIOUS as a second, verify-only secret, which must differ from the first', () => {
+    expect(edgeConfigFromEnv({ ...base, RELAY_SHARED_SECRET_PREVIOUS: 'the-old-secret-0123456789' }).secrets).toEqual({ current: '0123456789abcdef', previous: 'the-old-secret-0123456789' });
+    expect(edgeConfigFromEnv({ ...base, RELAY_SHARED_SECRET_PREVIOUS: '' }).secrets).toEqual({ current: '0123456789abcdef' });
+    expect(() => edgeConfigFromEnv({ ...base, RELAY_SHARED_SECRET_PREVIOUS: '0123456789abcdef' })).toThrow(/RELAY_SHARED_SECRET_PREVIOUS/);
+    expect(() => edgeConfigFromEnv({ ...base, RELAY_SHARED_SECRET_PREVIOUS: 'short' })).toThrow(/RELAY_SHARED_SECRET_PREVIOUS/);
   });
 
   it('honours the demo key only in local mode', () => {
