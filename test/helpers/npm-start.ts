@@ -1,6 +1,6 @@
 // Runs the README's `npm start` on free ports and a temp data dir, for tests that need the system exactly as a user starts it.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -88,9 +88,10 @@ function killLeftovers(dataDir: string): void {
   }
 }
 
-/** Starts `npm start` and resolves once it printed the URL to open. */
-export async function startLocalSystem(): Promise<LocalSystem> {
+/** Starts `npm start` and resolves once it printed the URL to open; `looseDataDir` opens the data dir to everyone first (0755), as an old one may be. */
+export async function startLocalSystem(opts: { looseDataDir?: boolean } = {}): Promise<LocalSystem> {
   const dataDir = mkdtempSync(join(tmpdir(), 'netpoke-start-'));
+  if (opts.looseDataDir) chmodSync(dataDir, 0o755);
   const ports = { db: await freeTcpPort(), relay: await freeTcpPort(), edge: await freeTcpPort(), udp: await freeUdpPort() };
   const child: ChildProcess = spawn('npm', ['start'], {
     cwd: ROOT,

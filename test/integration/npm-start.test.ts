@@ -1,4 +1,4 @@
-import { readFileSync, statSync } from 'node:fs';
+import { lstatSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runProbe } from '../../cli/run-probe.js';
@@ -8,7 +8,7 @@ import { loginCookie } from '../helpers/principals.js';
 
 describe('npm start (the README command)', () => {
   it('runs database, relay and edge under wrangler dev, prints the URL, serves a survey, and stops cleanly on Ctrl-C', async () => {
-    const sys = await startLocalSystem();
+    const sys = await startLocalSystem({ looseDataDir: true });
     let stopped = false;
     try {
       expect(sys.url).toBe(`http://127.0.0.1:${sys.ports.edge}`);
@@ -43,6 +43,12 @@ describe('npm start (the README command)', () => {
       }, 20_000);
       expect(Buffer.from(capture.subarray(0, 4)).readUInt32LE(0)).toBe(0x0a0d0d0a);
 
+      // Plaintext keys, password hashes and captures: the data dir and everything in it are the owner's alone, the loose dir tightened.
+      const open = groupOrOtherAccessible(sys.dataDir);
+      expect(statSync(sys.dataDir).mode & 0o777).toBe(0o700);
+      expect(open, open.join('\n')).toEqual([]);
+      expect(readdirSync(sys.dataDir)).toEqual(expect.arrayContaining(['netpoke.db', 'netpoke.db-wal', 'captures', 'wrangler']));
+
       await sys.stop();
       stopped = true;
       expect(sys.processes()).toEqual([]);
@@ -52,6 +58,17 @@ describe('npm start (the README command)', () => {
     }
   }, 120_000);
 });
+
+/** Every file or directory under `dir` (links not followed) that its group or others may read, write or enter, with its mode. */
+function groupOrOtherAccessible(dir: string): string[] {
+  const found: string[] = [];
+  for (const entry of readdirSync(dir, { recursive: true, encoding: 'utf8' })) {
+    const path = join(dir, entry);
+    const st = lstatSync(path);
+    if (!st.isSymbolicLink() && (st.mode & 0o077) !== 0) found.push(`${entry} ${(st.mode & 0o777).toString(8)}`);
+  }
+  return found;
+}
 
 /** Whether nothing of `sys` is left: no process naming its data dir, and its TCP ports free. */
 async function nothingLeft(sys: LocalSystem): Promise<boolean> {
