@@ -3,7 +3,7 @@
 // last sender_report plus Tmax, so probes lost just before the far side stopped are counted.
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { FINAL_REPORT_WAIT_MS, waitFinalWindow } from '../../shared/probe/final-window.js';
-import { aggregateStats, createReceiver, recordProbe, recordSenderReport, takeReport, type DirectionStats } from '../../shared/stats/index.js';
+import { aggregateStats, awaitFirstArrival, createReceiver, recordProbe, recordSenderReport, takeReport, type DirectionStats } from '../../shared/stats/index.js';
 
 const T0 = 1_764_000_000_000;
 
@@ -31,6 +31,19 @@ describe('a delayed start is not loss', () => {
     expect(windows[0]!.probes_expected).toBeGreaterThan(0);
     const all = aggregateStats(windows);
     expect(all).toMatchObject({ loss_rate: 0, probes_expected: 300, probe_count: 300 });
+  });
+
+  it('streams stopped and started again: what the sender sent while the receiver was not listening is not expected', () => {
+    const s = createReceiver();
+    for (let seq = 0; seq < 100; seq++) recordProbe(s, seq, T0 + seq * 10, T0 + seq * 10 + 20);
+    expect(recordSenderReport(s, { last_seq: 99, sent: 100, paused_ms: 0 }, T0 + 1000)).toBe(true);
+    const first = takeReport(s, T0 + 1600, { senderStopped: true });
+    // The receiver stops listening; the sender goes on with seqs 100..199; the streams start again at 200.
+    awaitFirstArrival(s);
+    for (let seq = 200; seq < 300; seq++) recordProbe(s, seq, T0 + seq * 10, T0 + seq * 10 + 20);
+    expect(recordSenderReport(s, { last_seq: 299, sent: 300, paused_ms: 0 }, T0 + 3000)).toBe(true);
+    const second = takeReport(s, T0 + 3600, { senderStopped: true });
+    expect(aggregateStats([first, second])).toMatchObject({ loss_rate: 0, probes_expected: 200, probe_count: 200 });
   });
 
   it('a path that carries nothing from the first probe on is still 100 % loss once the sender reports', () => {
