@@ -215,16 +215,23 @@ export async function startSurvey(opts: SurveyClientOptions): Promise<SurveyHand
       leg.relayThroughput = m.throughput;
     } else if (m.type === 'sender_report') {
       const at = nowMs();
-      if (!leg.endpoint.receiveSenderReport({ last_seq: m.last_seq, sent: m.sent, paused_ms: m.paused_ms }, at) || !m.final) return;
-      leg.relayStoppedAt ??= at;
-      leg.finalWindow?.peerStopped(at);
+      if (leg.endpoint.receiveSenderReport({ last_seq: m.last_seq, sent: m.sent, paused_ms: m.paused_ms }, at) && m.final) relayStopped(leg, at);
     } else if (m.type === 'measuring_time_response') {
       emit({ type: 'measuring_time', max_duration_ms: m.max_duration_ms });
     } else if (m.type === 'error') {
-      // The relay stopped its streams at the key's measuring limit: the survey stops as on an explicit stop.
-      if (m.code === 'time_limit_reached') void stopSurvey('time_limit');
-      else emit({ type: 'error', code: m.code, message: m.message });
+      if (m.code === 'time_limit_reached') {
+        // The relay's streams are stopped (or never ran), and its last report, if any, came before this on the
+        // ordered channel: nothing more is awaited from it. The survey stops as on an explicit stop.
+        relayStopped(leg, nowMs());
+        void stopSurvey('time_limit');
+      } else emit({ type: 'error', code: m.code, message: m.message });
     }
+  }
+
+  /** The relay's probe stream on this leg has stopped (its first word of it counts): the last window waits Tmax from then. */
+  function relayStopped(leg: Leg, at: number) {
+    leg.relayStoppedAt ??= at;
+    leg.finalWindow?.peerStopped(leg.relayStoppedAt);
   }
 
   const send = (leg: Leg, msg: ControlMessage) => {
