@@ -95,9 +95,12 @@ export async function handleControl(ctx: ControlContext, s: Session, text: unkno
   await HANDLERS[m.type](ctx, s, m as never);
 }
 
-/** Stops the streams: the relay's last sender_report goes out now, its last c2s window once late probes have had Tmax. */
-function endStreams(ctx: ControlContext, s: Session): void {
-  stopStreams(s, () => reportSecond(ctx.writer, s, true));
+/**
+ * Stops the streams: the relay's last sender_report goes out now, its last c2s window once the client's last
+ * report has had Tmax (`clientStoppedAt`: the client stopped first; null: the relay did, its report is awaited).
+ */
+function endStreams(ctx: ControlContext, s: Session, clientStoppedAt: number | null): void {
+  stopStreams(s, () => reportSecond(ctx.writer, s, true), clientStoppedAt);
   s.clientFinalDue = true;
   if (s.surveyId) sendControl(s, { type: 'sender_report', survey_session_id: s.surveyId, conn_id: s.connId, timestamp_ms: nowMs(), ...s.endpoint.senderReport() });
 }
@@ -108,8 +111,13 @@ async function refreshMeasured(ctx: ControlContext, s: Session): Promise<void> {
   s.measuredMs = Math.max(s.measuredMs, await ctx.clock.used(s.surveyId));
 }
 
-/** Tells the client its key's measuring time is used up, and closes the connection after a grace (it must not stay open for ever). */
+/**
+ * Tells the client its key's measuring time is used up, and closes the connection after a grace (it must not
+ * stay open for ever): time for the client to stop the survey as on an explicit stop (its last window, the
+ * capture). The survey ends `time_limit`, however the connection closes after that.
+ */
 function timeUsedUp(ctx: ControlContext, s: Session, message: string): void {
+  endSurvey(ctx.writer, s, 'time_limit');
   sendControl(s, controlError('time_limit_reached', message));
   closeAfter(s, ctx.limitGraceMs ?? DEFAULT_LIMIT_GRACE_MS, () => ctx.close?.(s, 'measuring time used up'));
 }
@@ -123,7 +131,7 @@ function armLimit(ctx: ControlContext, s: Session): void {
   const arm = ++s.limitArm;
   ownTimeout(s.machine, Math.max(0, s.maxMeasuringMs - measuredSoFar(s)), () => {
     if (arm !== s.limitArm || !s.streaming) return;
-    endStreams(ctx, s);
+    endStreams(ctx, s, null);
     // The limit is reached by definition: a timer that fired a millisecond early (clock rounding) leaves no crumb.
     s.measuredMs = Math.max(s.measuredMs, s.maxMeasuringMs);
     ctx.log('info', 'measuring-time limit reached', { conn_id: s.connId });
@@ -189,7 +197,7 @@ const HANDLERS: { [T in ClientMessage['type']]: Handler<T> } = {
       return;
     }
     // A window still due from an earlier streaming period is closed first, so windows never overlap.
-    s.finalReport?.now();
+    s.finalReport?.closeNow();
     const since = Date.now();
     if (!startStreams(s, () => reportSecond(ctx.writer, s), since)) return;
     s.clientFinalDue = false;
@@ -203,14 +211,20 @@ const HANDLERS: { [T in ClientMessage['type']]: Handler<T> } = {
   },
 
   stop_probe_streams(ctx, s) {
-    if (s.streaming) endStreams(ctx, s);
+    // The client stopped its stream before asking (its last sender_report came first).
+    if (s.streaming) endStreams(ctx, s, nowMs());
+    else s.finalReport?.peerStopped(nowMs());
   },
 
   sender_report(_ctx, s, m) {
-    if (!s.endpoint.receiveSenderReport({ last_seq: m.last_seq, sent: m.sent, paused_ms: m.paused_ms }, nowMs())) {
+    const at = nowMs();
+    if (!s.endpoint.receiveSenderReport({ last_seq: m.last_seq, sent: m.sent, paused_ms: m.paused_ms }, at)) {
       countRejected('invalid_message');
       sendControl(s, controlError('invalid_message', 'sender_report: last_seq, sent and paused_ms may only grow, by a plausible amount'));
+      return;
     }
+    // After the relay stopped first (the time limit), the client's last report is what its last window waits for.
+    if (m.final) s.finalReport?.peerStopped(at);
   },
 
   start_server_traffic(_ctx, s) {
@@ -245,7 +259,7 @@ const HANDLERS: { [T in ClientMessage['type']]: Handler<T> } = {
 
   async stop_survey_session(ctx, s, m) {
     endSurvey(ctx.writer, s, 'stopped');
-    if (s.streaming) endStreams(ctx, s);
+    if (s.streaming) endStreams(ctx, s, nowMs());
     // The last window goes out (and into the queue) before the answer, so the client's summary has it.
     await s.finalReport?.done;
     // Written once per connection (off the event loop); a repeated stop gets the same answer.

@@ -105,6 +105,7 @@ export type SurveyEndReason =
   | 'relay_restart'
   | 'idle_timeout'
   | 'connection_time_limit'
+  | 'time_limit'
   | 'key_revoked'
   | 'key_expired'
   | 'too_large'
