@@ -20,7 +20,7 @@ import { iceServersRoute } from './ice-servers.js';
 import { placeholderPage } from './placeholder-page.js';
 import { consolePage } from './console-page.js';
 import { clientAddress } from './rate-limit.js';
-import { refuseForeignOrigins, requireJsonBodies, securityHeaders } from './security.js';
+import { refuseForeignHosts, refuseForeignOrigins, requireJsonBodies, securityHeaders } from './security.js';
 import { requestFamily, type ClientPlace } from './relay-choice.js';
 import { startSignaling, trickleCandidate } from './signaling.js';
 import { currentUserLogin } from './user.js';
@@ -40,7 +40,7 @@ export function createApp(): Hono<EdgeEnv> {
     c.set('config', configFor(c.env ?? {}));
     await next();
   });
-  app.use('*', refuseForeignOrigins, requireJsonBodies);
+  app.use('*', refuseForeignHosts, refuseForeignOrigins, requireJsonBodies);
 
   app.get('/health', (c) => c.json({ ok: true }));
 
@@ -65,7 +65,7 @@ export function createApp(): Hono<EdgeEnv> {
         {
           config,
           db,
-          address: clientAddress(c.req.raw),
+          address: clientAddress(c.req.raw, config),
           place: (c.req.raw as { cf?: ClientPlace }).cf,
           family: requestFamily(c.req.raw),
           authorization: c.req.header('authorization'),

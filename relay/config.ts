@@ -2,6 +2,7 @@ import { isIP } from 'node:net';
 import * as z from 'zod';
 import { parseConfig } from '../shared/config.js';
 import { ipFamily } from '../shared/ip-family.js';
+import type { Secrets } from '../shared/secret-keys.js';
 import { DEFAULT_CAPTURE_MAX_BYTES, DEFAULT_CAPTURE_MAX_BYTES_PER_CONN, MIN_CAPTURE_BYTES_PER_CONN } from './capture/capture-buffer.js';
 import { DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_MAX_CONNECTION_MS } from './connection-watch.js';
 import { DEFAULT_LIMIT_GRACE_MS } from './end-connection.js';
@@ -43,6 +44,8 @@ const RelayEnvSchema = z.object({
   RELAY_METRICS_PORT: z.preprocess((v) => (v === '' ? undefined : v), port.optional()),
   RELAY_METRICS_HOST: z.string().min(1).default('127.0.0.1'),
   RELAY_SHARED_SECRET: z.string().min(16, 'must be at least 16 characters'),
+  RELAY_SHARED_SECRET_PREVIOUS: z.preprocess((v) => (v === '' ? undefined : v), z.string().min(16, 'must be at least 16 characters').optional()),
+  METRICS_TOKEN: z.preprocess((v) => (v === '' ? undefined : v), z.string().min(16, 'must be at least 16 characters').optional()),
   RELAY_DEFAULT_MAX_MEASURING_MS: z.coerce.number().int().min(1000).default(600_000),
   RELAY_IDLE_TIMEOUT_MS: timerMs(1_000, DEFAULT_IDLE_TIMEOUT_MS),
   RELAY_MAX_CONNECTION_MS: timerMs(1_000, DEFAULT_MAX_CONNECTION_MS),
@@ -56,14 +59,15 @@ const RelayEnvSchema = z.object({
   EDGE_URL: z.preprocess((v) => (v === '' ? undefined : v), z.url().optional()),
   RELAY_CAPTURE_MAX_BYTES: z.coerce.number().int().min(MIN_CAPTURE_BYTES_PER_CONN).default(DEFAULT_CAPTURE_MAX_BYTES),
   RELAY_CAPTURE_MAX_BYTES_PER_CONN: z.coerce.number().int().min(MIN_CAPTURE_BYTES_PER_CONN).default(DEFAULT_CAPTURE_MAX_BYTES_PER_CONN),
-})
-  .refine((e) => e.RELAY_CAPTURE_MAX_BYTES_PER_CONN <= e.RELAY_CAPTURE_MAX_BYTES, {
-    path: ['RELAY_CAPTURE_MAX_BYTES_PER_CONN'],
-    message: 'must not exceed RELAY_CAPTURE_MAX_BYTES',
-  })
-  .superRefine((e, ctx) => {
-    for (const problem of [...tlsProblems(e), ...familyProblems(e.RELAY_BIND_ADDRESS, e.RELAY_PUBLIC_ADDRESS ?? [])]) ctx.addIssue({ code: 'custom', ...problem });
-  });
+}).superRefine((e, ctx) => {
+  if (e.RELAY_CAPTURE_MAX_BYTES_PER_CONN > e.RELAY_CAPTURE_MAX_BYTES) ctx.addIssue({ code: 'custom', path: ['RELAY_CAPTURE_MAX_BYTES_PER_CONN'], message: 'must not exceed RELAY_CAPTURE_MAX_BYTES' });
+  if (e.RELAY_SHARED_SECRET_PREVIOUS === e.RELAY_SHARED_SECRET) ctx.addIssue({ code: 'custom', path: ['RELAY_SHARED_SECRET_PREVIOUS'], message: 'must differ from RELAY_SHARED_SECRET (unset it once rotation is over)' });
+  // The scrape credential travels on every scrape: it must never be (either) secret that mints tokens.
+  if (e.METRICS_TOKEN !== undefined && [e.RELAY_SHARED_SECRET, e.RELAY_SHARED_SECRET_PREVIOUS].includes(e.METRICS_TOKEN)) {
+    ctx.addIssue({ code: 'custom', path: ['METRICS_TOKEN'], message: 'must not be RELAY_SHARED_SECRET (or its previous value): scrapes travel in the clear' });
+  }
+  for (const problem of [...tlsProblems(e), ...familyProblems(e.RELAY_BIND_ADDRESS, e.RELAY_PUBLIC_ADDRESS ?? [])]) ctx.addIssue({ code: 'custom', ...problem });
+});
 
 type Problem = { path: string[]; message: string };
 
@@ -145,7 +149,10 @@ export interface RelayConfig {
   /** The ops port serving GET /metrics without auth (off when unset), and its bind address. */
   metricsPort?: number;
   metricsHost?: string;
-  sharedSecret: string;
+  /** RELAY_SHARED_SECRET (signs and verifies) and RELAY_SHARED_SECRET_PREVIOUS (verifies only, while rotating). */
+  secrets: Secrets;
+  /** The bearer `GET /metrics` on the internal API wants (METRICS_TOKEN); unset, metrics are on the ops port only. */
+  metricsToken?: string;
   defaultMaxMeasuringMs: number;
   /** A connection the client sends nothing on for this long is closed (default 60 s); none stays open past maxConnectionMs (default 2 h). */
   idleTimeoutMs?: number;
@@ -189,7 +196,8 @@ export function relayConfigFromEnv(env: Record<string, string | undefined>): Rel
     capacity: e.RELAY_CAPACITY,
     metricsPort: e.RELAY_METRICS_PORT,
     metricsHost: e.RELAY_METRICS_HOST,
-    sharedSecret: e.RELAY_SHARED_SECRET,
+    secrets: { current: e.RELAY_SHARED_SECRET, ...(e.RELAY_SHARED_SECRET_PREVIOUS ? { previous: e.RELAY_SHARED_SECRET_PREVIOUS } : {}) },
+    ...(e.METRICS_TOKEN ? { metricsToken: e.METRICS_TOKEN } : {}),
     defaultMaxMeasuringMs: e.RELAY_DEFAULT_MAX_MEASURING_MS,
     idleTimeoutMs: e.RELAY_IDLE_TIMEOUT_MS,
     maxConnectionMs: e.RELAY_MAX_CONNECTION_MS,

@@ -1,5 +1,4 @@
 import { controlError, parseControlMessage, type ControlOf, type ControlType } from '../shared/protocol/control.js';
-import { insertSurveySession } from '../shared/db/surveys.js';
 import { nowMs } from '../shared/time.js';
 import { discardCapture, startCapture } from './capture/capture-buffer.js';
 import { saveCapture, type CaptureStore } from './capture/save-capture.js';
@@ -26,8 +25,8 @@ export interface ControlContext {
   handoff?: CaptureHandoff;
   /** Written on the peer's row with its survey, for ending it after a crash. */
   relayId: string;
-  /** The magic key a survey was started with (live on this relay or recorded), null for a new survey. */
-  surveyOwner: (surveyId: string) => Promise<string | null>;
+  /** The magic key that owns a survey: the one it was started with (live on this relay or recorded), or this one, recorded now, for a new survey. */
+  claimSurvey: (surveyId: string, magicKey: string, userLogin: string | null) => Promise<string>;
   /** Ends a connection that keeps abusing its budget. */
   close?: (s: Session, why: string, reason?: 'rate_limited' | 'closed') => void;
   /** Measuring time of each survey over all its connections (the key's limit is per survey). */
@@ -142,15 +141,16 @@ const HANDLERS: { [T in ClientMessage['type']]: Handler<T> } = {
       return;
     }
     if (s.surveyId === null) {
-      // A survey belongs to the magic key that started it: another key's client cannot attach to it.
-      let owner: string | null;
+      // A survey belongs to the magic key that started it: another key's client cannot attach to it. The row
+      // is written (or its owner read) before the start is accepted, so of two keys racing on two relays the first wins.
+      let owner: string;
       try {
-        owner = await ctx.surveyOwner(m.survey_session_id);
+        owner = await ctx.claimSurvey(m.survey_session_id, s.magicKey, s.userLogin);
       } catch {
         sendControl(s, controlError('unavailable', 'start_survey_session: the survey record cannot be checked right now; try again shortly'));
         return;
       }
-      if (owner !== null && owner !== s.magicKey) {
+      if (owner !== s.magicKey) {
         countRejected('forbidden');
         ctx.log('warn', 'refused an attach to another key’s survey', { conn_id: s.connId, survey_session_id: m.survey_session_id });
         sendControl(s, controlError('forbidden', 'survey_session_id: this survey belongs to another magic key'));
@@ -167,8 +167,6 @@ const HANDLERS: { [T in ClientMessage['type']]: Handler<T> } = {
       // Messages are captured from here until the survey's stop; a capture not saved by then is given back.
       s.capture = startCapture(ctx.captures.budget);
       own(s.machine, () => discardCapture(s.capture));
-      // Repeats (a second connection of a multi-path survey) are absorbed by ON CONFLICT DO NOTHING.
-      ctx.writer.enqueue({ stmt: insertSurveySession({ session_id: m.survey_session_id, magic_key: s.magicKey, user_login: s.userLogin, now: Date.now() }) });
       linkPeerToSurvey(ctx.writer, ctx.relayId, s);
       ctx.log('info', 'survey session started', { survey_session_id: m.survey_session_id, conn_id: s.connId });
     }

@@ -3,9 +3,9 @@ import { join, sep } from 'node:path';
 import { createClient } from '@libsql/client';
 import type { DataChannel } from 'node-datachannel';
 import { unstoredCaptures } from '../shared/db/capture-store.js';
-import { migrate } from '../shared/db/migrate.js';
+import { assertSchemaCurrent } from '../shared/db/schema-version.js';
 import { uuid } from '../shared/ids.js';
-import type { SurveyEndReason } from '../shared/db/surveys.js';
+import { claimSurvey, type SurveyEndReason } from '../shared/db/surveys.js';
 import { createTickGroup } from '../shared/probe/tick-group.js';
 import { startTicker, type Ticker } from '../shared/probe/ticker.js';
 import type { RelayCreatePeerRequest, RelayLoad, RelayTokenClaims } from '../shared/protocol/relay-api.js';
@@ -51,7 +51,7 @@ export interface RelayHandle {
   close(): Promise<void>;
 }
 
-/** Starts a relay in this process: migrations, registry heartbeat, internal API, and the per-second batched write. */
+/** Starts a relay in this process: schema check, registry heartbeat, internal API, and the per-second batched write. */
 export async function startRelay(config: RelayConfig, deps: { log?: Logger } = {}): Promise<RelayHandle> {
   const log = deps.log ?? createLogger(config.logLevel);
   // First, so a port already taken fails the start before anything else runs; bound from here to close(), with or without peers (see holdUdpPort).
@@ -59,7 +59,14 @@ export async function startRelay(config: RelayConfig, deps: { log?: Logger } = {
   // Without RELAY_PUBLIC_ADDRESS, the addresses the port was gathered on (every interface's on a wildcard bind).
   const publicAddresses = config.publicAddresses ?? udpPort.addresses;
   const db = createClient({ url: config.libsqlUrl, authToken: config.libsqlAuthToken });
-  await migrate(db);
+  // One read, no write lock: migrating is the deploy step (`npm run migrate`), and a relay on an older schema refuses to start.
+  try {
+    await assertSchemaCurrent(db, 'relay');
+  } catch (e) {
+    udpPort.close();
+    db.close();
+    throw e;
+  }
   const writer = createMetricWriter(db, log);
   const sessions = new Map<string, Session>();
   const clock = createSurveyClock(db, writer, log, () => sessions.values());
@@ -67,7 +74,7 @@ export async function startRelay(config: RelayConfig, deps: { log?: Logger } = {
     budget: createCaptureBudget({ maxBytes: config.captureMaxBytes, perConnMaxBytes: config.captureMaxBytesPerConn }),
     files: createCaptureWriter(),
   };
-  const handoff = config.edgeUrl ? createCaptureHandoff({ edgeUrl: config.edgeUrl, relayId: config.relayId, secret: config.sharedSecret, log }) : undefined;
+  const handoff = config.edgeUrl ? createCaptureHandoff({ edgeUrl: config.edgeUrl, relayId: config.relayId, secrets: config.secrets, log }) : undefined;
   // Captures a previous run wrote but could not hand off are sent now.
   if (handoff) for (const f of await unstoredCaptures(db, join(config.dataDir, 'captures') + sep)) if (existsSync(f.path)) handoff.add(f);
   const ctx: ControlContext = {
@@ -81,10 +88,10 @@ export async function startRelay(config: RelayConfig, deps: { log?: Logger } = {
     close: (s, why, reason) => release(s, why, reason),
     clock,
     limitGraceMs: config.limitGraceMs,
-    surveyOwner: async (surveyId) => {
+    claimSurvey: async (surveyId, magicKey, userLogin) => {
+      // A survey live here has its row already: no round trip for a second connection of it.
       for (const live of sessions.values()) if (live.surveyId === surveyId) return live.magicKey;
-      const rs = await db.execute({ sql: 'SELECT magic_key FROM survey_sessions WHERE session_id = ?', args: [surveyId] });
-      return rs.rows[0] ? String(rs.rows[0].magic_key) : null;
+      return claimSurvey(db, { session_id: surveyId, magic_key: magicKey, user_login: userLogin, now: Date.now() });
     },
   };
   let registry: Registry | null = null;
@@ -214,7 +221,8 @@ export async function startRelay(config: RelayConfig, deps: { log?: Logger } = {
 
   const service: RelayService = {
     relayId: config.relayId,
-    sharedSecret: config.sharedSecret,
+    secrets: config.secrets,
+    metricsToken: config.metricsToken,
     load(resetSlip = false): RelayLoad {
       const load = {
         relay_id: config.relayId,

@@ -42,7 +42,7 @@ export function liveRoutes(): Hono<EdgeEnv> {
     const config = c.get('config');
     const peer = await withDb(config, (db) => findOpenPeer(db, peerId.data));
     if (!peer) throw new HttpError('not_found', 'no such connected peer (it may have ended already)');
-    const closed = await closePeer({ id: peer.relay_id, url: peer.internal_url }, config.sharedSecret, peerId.data);
+    const closed = await closePeer({ id: peer.relay_id, url: peer.internal_url }, config.secrets, peerId.data);
     if (!closed) throw new HttpError('relay_failed', `relay ${peer.relay_id} did not confirm closing the peer; it may be down, and its peers end when it is`);
     console.log(`edge: peer ${peerId.data} on ${peer.relay_id} ended by ${admin.login}`);
     return c.body(null, 204);

@@ -132,7 +132,7 @@ export function surveyExportRoutes(): Hono<EdgeEnv> {
   app.get('/export', async (c) => {
     const v = await requireViewer(c);
     const q = parseQuery(c, ExportQuerySchema);
-    const db = openDb(c.get('config'));
+    const db = await openDb(c.get('config'));
     try {
       if (q.key_id !== undefined && (!mayUseKey(v, q.key_id) || !(await findMagicKeyById(db, q.key_id)))) throw new HttpError('not_found', 'no such key');
     } catch (e) {
@@ -151,7 +151,7 @@ export function surveyExportRoutes(): Hono<EdgeEnv> {
     const v = await requireViewer(c);
     const id = c.req.param('id');
     const q = parseQuery(c, MetricsQuerySchema);
-    const db = openDb(c.get('config'));
+    const db = await openDb(c.get('config'));
     try {
       await findVisibleSurvey(db, v, id, q.deleted !== 'false');
     } catch (e) {

@@ -330,6 +330,15 @@ export const MIGRATIONS: readonly Migration[] = [
     ],
   },
   {
+    version: 15,
+    name: 'oidc_link_flows',
+    statements: [
+      // A sign-in started by a logged-in person to link it to their own login (the Account page), not to sign in:
+      // the callback binds the identity to this login only while the same person is still logged in.
+      `ALTER TABLE oidc_flows ADD COLUMN link_login TEXT`,
+    ],
+  },
+  {
     version: 19,
     name: 'relay_public_addresses',
     statements: [

@@ -3,7 +3,7 @@ import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, onTestFinished } from 'vitest';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const TSX = join(ROOT, 'node_modules/.bin/tsx');
@@ -80,6 +80,23 @@ describe('npm run keys', () => {
     expect(key).not.toBe(siteA.key);
     expect(r.stdout).toContain(`http://127.0.0.1:8787/?key=${key}`);
     expect((await listJson()).find((k) => k.key === key)).toMatchObject({ label: 'Site B', expires_at: null, state: 'valid' });
+  });
+
+  it('a key created without --max-sessions carries the default, 4, or KEY_DEFAULT_MAX_CONCURRENT_SESSIONS (0: none)', async () => {
+    // A data dir of its own, so the other tests' key lists stay as they expect.
+    const own = mkdtempSync(join(tmpdir(), 'netpoke-keys-defaults-'));
+    onTestFinished(() => rmSync(own, { recursive: true, force: true }));
+    const created = async (vars: Record<string, string>) => {
+      const r = await keysWith({ NETPOKE_DATA_DIR: own, ...vars }, 'create', '--label', 'Default', '--ttl', '1h', '--json');
+      expect(r.code, r.stderr).toBe(0);
+      return (JSON.parse(r.stdout) as ListedKey).max_concurrent_sessions;
+    };
+    expect(await created({})).toBe(4);
+    expect(await created({ KEY_DEFAULT_MAX_CONCURRENT_SESSIONS: '7' })).toBe(7);
+    expect(await created({ KEY_DEFAULT_MAX_CONCURRENT_SESSIONS: '0' })).toBeNull();
+    const bad = await keysWith({ NETPOKE_DATA_DIR: own, KEY_DEFAULT_MAX_CONCURRENT_SESSIONS: 'many' }, 'create', '--label', 'X', '--ttl', '1h');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('KEY_DEFAULT_MAX_CONCURRENT_SESSIONS');
   });
 
   it('revokes a key; list then shows it revoked', async () => {
