@@ -67,7 +67,7 @@ export function createApp(): Hono<EdgeEnv> {
           db,
           address: clientAddress(c.req.raw, config),
           place: (c.req.raw as { cf?: ClientPlace }).cf,
-          family: requestFamily(c.req.raw),
+          family: requestFamily(c.req.raw, config),
           authorization: c.req.header('authorization'),
           userLogin: await currentUserLogin(c),
         },

@@ -15,9 +15,9 @@ export function preferredRegions(map: Record<string, string[]>, place: ClientPla
   return pick(place?.colo) ?? pick(place?.continent) ?? map['*'] ?? [];
 }
 
-/** The client's address family as the request shows it (Cloudflare's CF-Connecting-IP); undefined when it does not. */
-export function requestFamily(req: Request): IpFamily | undefined {
-  const ip = req.headers.get('cf-connecting-ip')?.trim();
+/** The client's address family as the request shows it (Cloudflare's CF-Connecting-IP, when trusted as clientAddress does); undefined when it does not. */
+export function requestFamily(req: Request, config: { trustClientAddressHeader: boolean }): IpFamily | undefined {
+  const ip = config.trustClientAddressHeader ? req.headers.get('cf-connecting-ip')?.trim() : undefined;
   return ip ? ipFamily(ip) : undefined;
 }
 

@@ -27,7 +27,8 @@ beforeAll(async () => {
   // The IPv6 relay is the more loaded one: by load alone, everyone goes to the IPv4 relay.
   await register('v4-only', v4.url, [{ address: '203.0.113.7', family: 'ipv4' }], 0);
   await register('v6-only', v6.url, [{ address: '2001:db8::7', family: 'ipv6' }], 5);
-  edge = await startTestEdge({ libsqlUrl: db.url, libsqlAuthToken: db.authToken });
+  // As behind Cloudflare: CF-Connecting-IP is the client's address.
+  edge = await startTestEdge({ libsqlUrl: db.url, libsqlAuthToken: db.authToken, vars: { TRUST_CLIENT_ADDRESS_HEADER: 'true' } });
   key = (await createMagicKey(db.db, { label: 'family', ttlMs: 3_600_000 })).key;
   offer = await makeOffer();
 });
@@ -39,9 +40,9 @@ afterAll(async () => {
 });
 
 /** Starts a signaling and says which fake relay it reached. */
-async function chosen(body: Record<string, unknown>, headers: Record<string, string> = {}): Promise<string> {
+async function chosen(body: Record<string, unknown>, headers: Record<string, string> = {}, via: TestEdge = edge): Promise<string> {
   const [n4, n6] = [v4.calls.length, v6.calls.length];
-  const resp = await edge.post('/api/signaling/start', { sdp: offer, type: 'offer', magic_key: key, ...body }, headers);
+  const resp = await via.post('/api/signaling/start', { sdp: offer, type: 'offer', magic_key: key, ...body }, headers);
   expect(resp.status).toBe(409);
   const reached = [...(v4.calls.length > n4 ? ['v4-only'] : []), ...(v6.calls.length > n6 ? ['v6-only'] : [])];
   expect(reached).toHaveLength(1);
@@ -58,9 +59,15 @@ describe("the edge's relay choice by address family", () => {
     expect(await chosen({ ip_version: 'ipv4' }, { 'cf-connecting-ip': '2001:db8:1::5' })).toBe('v4-only');
   });
 
-  it('takes the family from CF-Connecting-IP when the offer does not name one', async () => {
+  it('takes the family from CF-Connecting-IP when the offer does not name one, and only where that header is trusted', async () => {
     expect(await chosen({}, { 'cf-connecting-ip': '2001:db8:1::5' })).toBe('v6-only');
     expect(await chosen({}, { 'cf-connecting-ip': '198.51.100.4' })).toBe('v4-only');
+    const untrusting = await startTestEdge({ libsqlUrl: db.url, libsqlAuthToken: db.authToken, vars: { TRUST_CLIENT_ADDRESS_HEADER: 'false' } });
+    try {
+      expect(await chosen({}, { 'cf-connecting-ip': '2001:db8:1::5' }, untrusting)).toBe('v4-only');
+    } finally {
+      await untrusting.close();
+    }
   });
 
   it('reads a relay row written before public_addresses (NULL) by its public_address', async () => {
