@@ -181,4 +181,18 @@ describe('the relay API over TLS', () => {
     const rs = await db.db.execute({ sql: "SELECT COUNT(*) AS n FROM relays WHERE id = 'plain-http'" });
     expect(Number(rs.rows[0]?.n)).toBe(0);
   });
+
+  it('refuses to start with a certificate file it cannot read, or a key that is not the certificate\'s', async () => {
+    const cases = [
+      { env: { RELAY_TLS_CERT_FILE: join(dir, 'missing.pem'), RELAY_TLS_KEY_FILE: certA.keyFile }, says: /relay: RELAY_TLS_CERT_FILE: cannot read .*missing\.pem/ },
+      { env: { RELAY_TLS_CERT_FILE: certA.certFile, RELAY_TLS_KEY_FILE: certB.keyFile }, says: /relay: RELAY_TLS_CERT_FILE \/ RELAY_TLS_KEY_FILE: the certificate and key cannot be used together/ },
+    ];
+    for (const c of cases) {
+      const refused = spawnRelay(await relayEnv({ RELAY_ID: 'bad-tls', ...c.env }));
+      const outcome = await Promise.race([refused.exited, started(refused).then(() => 'started')]);
+      await refused.stop();
+      expect(outcome).toBe(1);
+      expect(refused.lines.join('\n')).toMatch(c.says);
+    }
+  });
 });
