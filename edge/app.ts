@@ -21,7 +21,7 @@ import { placeholderPage } from './placeholder-page.js';
 import { consolePage } from './console-page.js';
 import { clientAddress } from './rate-limit.js';
 import { refuseForeignHosts, refuseForeignOrigins, requireJsonBodies, securityHeaders } from './security.js';
-import type { ClientPlace } from './relay-choice.js';
+import { requestFamily, type ClientPlace } from './relay-choice.js';
 import { startSignaling, trickleCandidate } from './signaling.js';
 import { currentUserLogin } from './user.js';
 
@@ -67,6 +67,7 @@ export function createApp(): Hono<EdgeEnv> {
           db,
           address: clientAddress(c.req.raw, config),
           place: (c.req.raw as { cf?: ClientPlace }).cf,
+          family: requestFamily(c.req.raw, config),
           authorization: c.req.header('authorization'),
           userLogin: await currentUserLogin(c),
         },

@@ -1,5 +1,6 @@
 import type { Db } from '../shared/db/client.js';
 import { uuid } from '../shared/ids.js';
+import type { IpFamily } from '../shared/ip-family.js';
 import type { SignalingIceRequest, SignalingStartRequest, SignalingStartResponse } from '../shared/protocol/signaling.js';
 import type { EdgeConfig } from './config.js';
 import { HttpError } from './errors.js';
@@ -16,6 +17,8 @@ export interface StartContext {
   /** Rate-limit bucket of the caller (see clientAddress). */
   address: string;
   place: ClientPlace | undefined;
+  /** The client's address family as the request shows it (see requestFamily); the offer's ip_version wins. */
+  family?: IpFamily;
   authorization: string | undefined;
   userLogin: string | null;
 }
@@ -42,7 +45,7 @@ export async function startSignaling(ctx: StartContext, body: SignalingStartRequ
   // decides first, so one guesser behind a shared address (office, carrier NAT) locks out no valid key.
   const [key, relays] = await Promise.all([
     admitKey(db, ctx.address, keyText, limit, now),
-    candidateRelays(db, { freshMs: config.relayFreshMs, regionMap: config.regionMap, place: ctx.place, now }),
+    candidateRelays(db, { freshMs: config.relayFreshMs, regionMap: config.regionMap, place: ctx.place, mode: config.mode, family: body.ip_version ?? ctx.family, now }),
   ]);
   if (relays.length === 0) throw new HttpError('no_relay', 'no measurement server is available right now; try again shortly');
 

@@ -101,7 +101,7 @@ async function main(): Promise<void> {
     const edgeUrl = `http://127.0.0.1:${env.NETPOKE_EDGE_PORT}`;
     // Captures go to the edge's local R2 (under the data dir) once a survey stops; until the edge is up they wait and are retried.
     const relay: RelayHandle = await startRelay(
-      relayConfigFromEnv({ ...process.env, LIBSQL_URL: hrana.url, LIBSQL_AUTH_TOKEN: dbToken, RELAY_SHARED_SECRET: secret, NETPOKE_DATA_DIR: dataDir, EDGE_URL: edgeUrl }),
+      relayConfigFromEnv({ ...process.env, NETPOKE_MODE: 'local', LIBSQL_URL: hrana.url, LIBSQL_AUTH_TOKEN: dbToken, RELAY_SHARED_SECRET: secret, NETPOKE_DATA_DIR: dataDir, EDGE_URL: edgeUrl }),
     );
     stops.push(() => relay.close());
 

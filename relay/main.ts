@@ -14,6 +14,8 @@ try {
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
+  // A renewed certificate is taken without a restart (the relay logs the outcome; a failed reload keeps the old one).
+  process.on('SIGHUP', () => void relay.reloadTls().catch(() => undefined));
 } catch (e) {
   console.error(e instanceof ConfigError || e instanceof SchemaBehindError ? `relay: ${e.message}` : e);
   process.exit(1);

@@ -1,6 +1,5 @@
 import { existsSync } from 'node:fs';
 import { join, sep } from 'node:path';
-import { serve, type ServerType } from '@hono/node-server';
 import { createClient } from '@libsql/client';
 import type { DataChannel } from 'node-datachannel';
 import { unstoredCaptures } from '../shared/db/capture-store.js';
@@ -12,6 +11,7 @@ import { startTicker, type Ticker } from '../shared/probe/ticker.js';
 import type { RelayCreatePeerRequest, RelayLoad, RelayTokenClaims } from '../shared/protocol/relay-api.js';
 import { nowMs } from '../shared/time.js';
 import { ApiError, createRelayApi, type RelayService } from './api.js';
+import { listenApi } from './api-server.js';
 import { captureCounters, captureMessage, createCaptureBudget, type CaptureCounters } from './capture/capture-buffer.js';
 import { createCaptureHandoff, type CaptureHandoff } from './capture/capture-handoff.js';
 import { createCaptureWriter } from './capture/capture-writer.js';
@@ -27,7 +27,7 @@ import { startOpsServer } from './ops-server.js';
 import { answerOffer, BadOfferError, holdUdpPort, isCandidate } from './peer.js';
 import { checkReadiness } from './readiness.js';
 import { moveTo, ownTimeout } from './session-state.js';
-import { startRegistry, type Registry } from './registry.js';
+import { registeredAddresses, startRegistry, type Registry } from './registry.js';
 import { createSurveyClock } from './survey-clock.js';
 import { endSurvey } from './survey-end.js';
 import { oversizeMessage } from '../shared/protocol/limits.js';
@@ -36,6 +36,8 @@ import { CHANNEL_LABELS, closeSession, createSession, type ChannelLabel, type Se
 export interface RelayHandle {
   /** Base URL of the internal API. */
   url: string;
+  /** Serves new connections with the certificate and key files as they are now (SIGHUP); false when the API is plain HTTP. Rejects, keeping the old one, when they cannot be used. */
+  reloadTls(): Promise<boolean>;
   udpPort: number;
   relayId: string;
   activePeers(): number;
@@ -54,6 +56,8 @@ export async function startRelay(config: RelayConfig, deps: { log?: Logger } = {
   const log = deps.log ?? createLogger(config.logLevel);
   // First, so a port already taken fails the start before anything else runs; bound from here to close(), with or without peers (see holdUdpPort).
   const udpPort = await holdUdpPort({ bindAddress: config.bindAddress, udpPort: config.udpPort, gatherTimeoutMs: config.gatherTimeoutMs ?? 2_000 });
+  // Without RELAY_PUBLIC_ADDRESS, the addresses the port was gathered on (every interface's on a wildcard bind).
+  const publicAddresses = config.publicAddresses ?? udpPort.addresses;
   const db = createClient({ url: config.libsqlUrl, authToken: config.libsqlAuthToken });
   // One read, no write lock: migrating is the deploy step (`npm run migrate`), and a relay on an older schema refuses to start.
   try {
@@ -80,7 +84,7 @@ export async function startRelay(config: RelayConfig, deps: { log?: Logger } = {
     log,
     dataDir: config.dataDir,
     relayId: config.relayId,
-    relayAddr: { ip: config.publicAddress ?? config.bindAddress, port: config.udpPort },
+    relayAddr: { ip: publicAddresses[0] ?? config.bindAddress, port: config.udpPort },
     close: (s, why, reason) => release(s, why, reason),
     clock,
     limitGraceMs: config.limitGraceMs,
@@ -177,7 +181,7 @@ export async function startRelay(config: RelayConfig, deps: { log?: Logger } = {
       answer = await answerOffer(claims.peer_id, req.sdp, {
         bindAddress: config.bindAddress,
         udpPort: config.udpPort,
-        publicAddress: config.publicAddress,
+        publicAddresses: config.publicAddresses,
         gatherTimeoutMs: config.gatherTimeoutMs ?? 2_000,
       });
     } catch (e) {
@@ -285,25 +289,31 @@ export async function startRelay(config: RelayConfig, deps: { log?: Logger } = {
     captureFilesWriting: () => captures.files.pending,
   });
   const api = createRelayApi(service, { scrape: metrics.scrape });
-  let server: ServerType;
-  const port = await new Promise<number>((resolve, reject) => {
-    server = serve({ fetch: api.fetch, hostname: config.host, port: config.port }, (info) => resolve(info.port));
-    server.once('error', reject);
-  });
-  const url = config.internalUrl ?? `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+  const { server, port, scheme, cert, reloadTls } = await listenApi(api.fetch, { host: config.host, port: config.port, tls: config.tls });
+  const url = config.internalUrl ?? `${scheme}://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
   const ops = config.metricsPort === undefined ? null : await startOpsServer({ host: config.metricsHost ?? '127.0.0.1', port: config.metricsPort, scrape: metrics.scrape, ready: service.ready });
 
   registry = await startRegistry(db, log, {
-    relay: { id: config.relayId, region: config.region, public_address: `${config.publicAddress ?? config.bindAddress}:${config.udpPort}`, internal_url: url, capacity: config.capacity },
+    relay: { id: config.relayId, region: config.region, ...registeredAddresses(publicAddresses, config.udpPort), internal_url: url, capacity: config.capacity },
     activeSessions: () => sessions.size,
     livePeerIds: () => [...sessions.keys()],
     heartbeatMs: config.heartbeatMs ?? 2_000,
   });
   const keyWatch: KeyWatch = startKeyWatch(db, log, { everyMs: config.keyCheckMs ?? DEFAULT_KEY_CHECK_MS, live: () => sessions.values(), end: endWith });
-  log('info', 'relay started', { relay_id: config.relayId, api: url, udp_port: config.udpPort, ...(ops ? { ops: ops.url } : {}) });
+  log('info', 'relay started', { relay_id: config.relayId, api: url, udp_port: config.udpPort, ...(ops ? { ops: ops.url } : {}), ...(cert ? { tls_cert: cert } : {}) });
 
   return {
     url,
+    async reloadTls() {
+      try {
+        const next = await reloadTls();
+        if (next) log('info', 'TLS certificate reloaded', { tls_cert: next });
+        return next !== null;
+      } catch (e) {
+        log('error', 'TLS certificate reload failed; the previous certificate is still served', { error: (e as Error).message });
+        throw e;
+      }
+    },
     udpPort: config.udpPort,
     relayId: config.relayId,
     activePeers: () => sessions.size,

@@ -338,4 +338,13 @@ export const MIGRATIONS: readonly Migration[] = [
       `ALTER TABLE oidc_flows ADD COLUMN link_login TEXT`,
     ],
   },
+  {
+    version: 19,
+    name: 'relay_public_addresses',
+    statements: [
+      // Every address a relay's UDP port is reached at, with its family: JSON [{"address", "family": "ipv4"|"ipv6"}].
+      // public_address keeps the first as `address:port`; NULL here (a relay started before) means that one only.
+      `ALTER TABLE relays ADD COLUMN public_addresses TEXT`,
+    ],
+  },
 ];

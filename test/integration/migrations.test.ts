@@ -28,6 +28,7 @@ const ADDED_COLUMNS: Record<string, string> = {
   survey_metrics: ' probes_expected late_count sender_paused_ms loaded throughput_bps loss_tmax_ms row_key',
   recordings: ' kind mime sha256 chunk_bytes upload_id storage_key magic_key started_at uploaded_by',
   magic_keys: ' key_id created_by',
+  relays: ' public_addresses',
 };
 const SEED_INDEXES = [
   'idx_session_magic_key',

@@ -180,7 +180,7 @@ describe('relay /metrics', () => {
   });
 
   it('reads RELAY_METRICS_PORT / RELAY_METRICS_HOST: unset is off, the host defaults to loopback', () => {
-    const env = { LIBSQL_URL: 'http://127.0.0.1:1', RELAY_SHARED_SECRET: TEST_SECRET };
+    const env = { NETPOKE_MODE: 'local', LIBSQL_URL: 'http://127.0.0.1:1', RELAY_SHARED_SECRET: TEST_SECRET };
     expect(relayConfigFromEnv(env)).toMatchObject({ metricsPort: undefined, metricsHost: '127.0.0.1' });
     expect(relayConfigFromEnv({ ...env, RELAY_METRICS_PORT: '' }).metricsPort).toBeUndefined();
     expect(relayConfigFromEnv({ ...env, RELAY_METRICS_PORT: '9464', RELAY_METRICS_HOST: '10.0.0.5' })).toMatchObject({ metricsPort: 9464, metricsHost: '10.0.0.5' });
@@ -188,7 +188,7 @@ describe('relay /metrics', () => {
   });
 
   it('reads METRICS_TOKEN and RELAY_SHARED_SECRET_PREVIOUS, and refuses a metrics token that is a signing secret', () => {
-    const env = { LIBSQL_URL: 'http://127.0.0.1:1', RELAY_SHARED_SECRET: TEST_SECRET };
+    const env = { NETPOKE_MODE: 'local', LIBSQL_URL: 'http://127.0.0.1:1', RELAY_SHARED_SECRET: TEST_SECRET };
     expect(relayConfigFromEnv(env)).toMatchObject({ secrets: { current: TEST_SECRET } });
     expect(relayConfigFromEnv(env).metricsToken).toBeUndefined();
     const old = 'the-previous-secret-0123456789';

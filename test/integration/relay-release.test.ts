@@ -45,6 +45,8 @@ async function startBuiltRelay(db: TestDb): Promise<RelayChild> {
     // Not the test's environment: no loader (NODE_OPTIONS) or variable of the test runner reaches it.
     env: {
       PATH: process.env.PATH ?? '/usr/bin:/bin',
+      // Plain http on loopback (relay-tls.test.ts covers HTTPS and the refusal of http outside local mode).
+      NETPOKE_MODE: 'local',
       RELAY_ID,
       RELAY_PORT: '0',
       RELAY_UDP_PORT: String(await freeUdpPort()),

@@ -77,7 +77,7 @@ describe('a database one migration behind', () => {
     const testDb = { url: server.url, authToken, dir } as TestDb;
     await expect(startTestRelay(testDb)).rejects.toThrow(BEHIND('relay'));
 
-    const main = await runTs('relay/main.ts', [], { RELAY_PORT: '0', RELAY_UDP_PORT: String(await freeUdpPort()), RELAY_SHARED_SECRET: TEST_SECRET, RELAY_ID: 'behind-1' });
+    const main = await runTs('relay/main.ts', [], { NETPOKE_MODE: 'local', RELAY_PORT: '0', RELAY_UDP_PORT: String(await freeUdpPort()), RELAY_SHARED_SECRET: TEST_SECRET, RELAY_ID: 'behind-1' });
     expect(main.code).toBe(1);
     expect(main.stderr).toContain(`relay: ${BEHIND('relay')}`);
     expect(await versions()).not.toContain(SCHEMA_VERSION);
