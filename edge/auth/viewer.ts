@@ -1,7 +1,7 @@
-// Who is asking: the logged-in person behind a request's session cookie, looked up once per request.
+// Who is asking: the logged-in person behind a request's session cookie, looked up once per request in one query.
 import type { Context } from 'hono';
 import { resolveAuthSession } from '../../shared/db/auth-sessions.js';
-import { findUser, grantedKeyIds, type Role } from '../../shared/db/users.js';
+import type { Role } from '../../shared/db/users.js';
 import { withDb } from '../db.js';
 import type { EdgeEnv } from '../env.js';
 import { HttpError } from '../errors.js';
@@ -25,13 +25,10 @@ export async function getViewer(c: Context<EdgeEnv>): Promise<Viewer | null> {
   let viewer: Viewer | null = null;
   if (token) {
     const config = c.get('config');
-    viewer = await withDb(config, async (db) => {
-      const session = await resolveAuthSession(db, token, config.session);
-      if (!session) return null;
-      const user = await findUser(db, session.login);
-      if (!user || user.disabled_at !== null) return null;
-      return { login: user.login, role: user.role, keys: await grantedKeyIds(db, user.login), token };
-    });
+    // Session, user and grants in one query: one round trip to the database.
+    const found = await withDb(config, (db) => resolveAuthSession(db, token, config.session));
+    const user = found?.user;
+    if (user && !user.disabled) viewer = { login: user.login, role: user.role, keys: found.keys, token };
   }
   c.set('viewer', viewer);
   return viewer;
