@@ -1,6 +1,7 @@
 // Which surveys a logged-in person may see: every survey for an admin, the surveys of granted keys for an analyst.
 import type { InValue } from '@libsql/client';
 import type { Db } from '../../shared/db/client.js';
+import { grantedCondition, knownGrants, type GrantsSql } from '../../shared/db/viewer-grants.js';
 import { HttpError } from '../errors.js';
 import type { Viewer } from '../auth/viewer.js';
 
@@ -10,8 +11,12 @@ import type { Viewer } from '../auth/viewer.js';
  * this, so no route can show another key's survey.
  */
 export function visibleSurveys(v: Viewer): { sql: string; args: InValue[] } {
-  if (v.role === 'admin') return { sql: '1', args: [] };
-  return { sql: 's.magic_key IN (SELECT key FROM magic_keys WHERE key_id IN (SELECT value FROM json_each(?)))', args: [JSON.stringify(v.keys)] };
+  return surveysGranted(knownGrants(v));
+}
+
+/** visibleSurveys for grants given as SQL (e.g. a session's, in the batch that looks the viewer up). */
+export function surveysGranted(g: GrantsSql): { sql: string; args: InValue[] } {
+  return grantedCondition(g, (keyIds) => ({ sql: `s.magic_key IN (SELECT key FROM magic_keys WHERE key_id IN (${keyIds.sql}))`, args: keyIds.args }));
 }
 
 export interface VisibleSurvey {

@@ -25,13 +25,20 @@ export const REQUEST_TYPES = [
 ] as const;
 export type RequestType = (typeof REQUEST_TYPES)[number];
 
+/** Surveys seeded for the analyst's key, named `dist-000001`… */
+export const DISTANCE_SURVEYS = 60;
+
 export interface DistanceStack {
   db: TestDb;
   relay: RelayHandle;
   proxy: DbProxy;
   edge: TestEdge;
+  /** The magic key granted to the analyst (the seeded surveys'). */
+  key: string;
   /** Makes one request of a type (the answer checked, the relay's peer closed again), as the proxy counts it. */
   measure(type: RequestType): Promise<{ traffic: DbTraffic; ms: number }>;
+  /** A GET as the logged-in analyst (granted the one key whose surveys are seeded). */
+  get(path: string): Promise<Response>;
   /** Logs the analyst in afresh (a session used within the minute is not touched, so it costs no write). */
   relogin(): Promise<void>;
   close(): Promise<void>;
@@ -39,10 +46,9 @@ export interface DistanceStack {
 
 const LOGIN = 'distance-analyst';
 const PASSWORD = 'distance-password-0123456789';
-const SURVEYS = 60;
 
 /**
- * Starts the stack: an analyst granted one key with `SURVEYS` surveys, logged in; a relay on the database
+ * Starts the stack: an analyst granted one key with DISTANCE_SURVEYS surveys, logged in; a relay on the database
  * directly (its own traffic is not the edge's); the edge on the proxy. One database request is made
  * before returning, so the isolate's one-time schema check is behind.
  */
@@ -63,7 +69,7 @@ export async function startDistanceStack(): Promise<DistanceStack> {
     const key = await createMagicKey(db.db, { label: 'distance', ttlMs: 24 * 3_600_000, maxConcurrentSessions: 100 });
     await createUser(db.db, { login: LOGIN, role: 'analyst', passwordHash: await hashPassword(PASSWORD) });
     await setGrants(db.db, LOGIN, [key.key_id], null);
-    await seedSurveys(db.db, { count: SURVEYS, magicKey: key.key, t0: Date.now() - 3_600_000, prefix: 'dist' });
+    await seedSurveys(db.db, { count: DISTANCE_SURVEYS, magicKey: key.key, t0: Date.now() - 3_600_000, prefix: 'dist' });
     const surveyId = 'dist-000003';
     let cookie = await loginCookie(edge.url, LOGIN, PASSWORD);
     const offers = await Promise.all([makeOffer(), makeOffer()]);
@@ -109,7 +115,7 @@ export async function startDistanceStack(): Promise<DistanceStack> {
     // The relay has heartbeated (signaling needs a fresh relay) and the isolate has checked the schema.
     await eventually(async () => (await db.db.execute('SELECT 1 FROM relays WHERE last_heartbeat > 0')).rows.length > 0);
     await measure('/api/auth/me');
-    return { db, relay, proxy, edge, measure, relogin, close };
+    return { db, relay, proxy, edge, key: key.key, measure, get: (path) => get(path), relogin, close };
   } catch (e) {
     await close();
     throw e;

@@ -9,7 +9,9 @@ import { createUser } from '../../shared/db/users.js';
 import { seedSurveys } from '../helpers/seed-surveys.js';
 import { startTestEdge } from '../helpers/edge.js';
 import { loginCookie } from '../helpers/principals.js';
-import { startDistanceStack, type DistanceStack, type RequestType } from '../helpers/edge-distance.js';
+import { createMagicKey } from '../../shared/db/keys.js';
+import type { SurveyPage } from '../../shared/db/survey-list.js';
+import { DISTANCE_SURVEYS, startDistanceStack, type DistanceStack, type RequestType } from '../helpers/edge-distance.js';
 import type { DbTraffic } from '../helpers/db-proxy.js';
 
 /** One way: requests made together by the edge overlap for sure, so they count as one round trip. */
@@ -28,9 +30,9 @@ afterAll(async () => {
 
 /** What each request type costs now: HTTP requests to the database, and round trips the edge waits for. */
 const EXPECTED: [RequestType, DbTraffic][] = [
-  // Viewer (session, user, grants) in one query, then the page in one.
-  ['survey list', { requests: 2, roundTrips: 2 }],
-  ['live poll', { requests: 2, roundTrips: 2 }],
+  // The viewer (session, user, grants) and the page in one read batch, the page's access read from the session.
+  ['survey list', { requests: 1, roundTrips: 1 }],
+  ['live poll', { requests: 1, roundTrips: 1 }],
   // The counts and the user in one write batch; after the hash, forgiveness, last login and session in one.
   ['login', { requests: 2, roundTrips: 2 }],
   ['/api/auth/me', { requests: 1, roundTrips: 1 }],
@@ -44,6 +46,26 @@ describe('the edge at database distance', () => {
     expect(traffic).toEqual(expected);
     // The delay is really paid per round trip (the proxy is in the path).
     expect(ms).toBeGreaterThanOrEqual(expected.roundTrips * 2 * ONE_WAY_MS);
+  });
+
+  it("the list read beside the viewer shows exactly the analyst's surveys; without a live session the list and the live poll are refused", async () => {
+    const other = await createMagicKey(s.db.db, { label: 'not granted' });
+    // Newer than every granted survey: first on the page if the access condition let it through.
+    await seedSurveys(s.db.db, { count: 2, magicKey: other.key, t0: Date.now(), prefix: 'other' });
+    const resp = await s.get('/api/surveys?limit=200');
+    expect(resp.status).toBe(200);
+    const ids = ((await resp.json()) as SurveyPage).items.map((x) => x.session_id);
+    expect(ids.length).toBe(DISTANCE_SURVEYS);
+    expect(ids.every((id) => id.startsWith('dist-'))).toBe(true);
+    for (const path of ['/api/surveys', '/api/live']) {
+      const { value, traffic } = await s.proxy.measure(async () => {
+        const r = await fetch(`${s.edge.url}${path}`, { headers: { cookie: `np_session=${'x'.repeat(43)}` } });
+        return { status: r.status, body: (await r.json()) as { error: { code: string } } };
+      });
+      expect(value.status, path).toBe(401);
+      expect(value.body.error.code).toBe('auth_required');
+      expect(traffic, path).toEqual({ requests: 1, roundTrips: 1 });
+    }
   });
 
   it('a logged-in signaling pays one round trip more than an anonymous one (the viewer), and the survey detail one viewer round trip', async () => {
@@ -67,8 +89,7 @@ describe('the edge at database distance', () => {
   it('a purge deletes the rows in one write batch', async () => {
     await createUser(s.db.db, { login: 'distance-admin', role: 'admin', passwordHash: await hashPassword('distance-admin-pw-0123') });
     const cookie = await loginCookie(s.edge.url, 'distance-admin', 'distance-admin-pw-0123');
-    const key = String((await s.db.db.execute('SELECT key FROM magic_keys LIMIT 1')).rows[0]!.key);
-    await seedSurveys(s.db.db, { count: 3, magicKey: key, t0: Date.now() - 7_200_000, prefix: 'purge' });
+    await seedSurveys(s.db.db, { count: 3, magicKey: s.key, t0: Date.now() - 7_200_000, prefix: 'purge' });
     const rows = async () => Number((await s.db.db.execute("SELECT count(*) AS n FROM survey_metrics WHERE session_id = 'purge-000003'")).rows[0]!.n);
     expect(await rows()).toBe(2);
     const { traffic } = await s.proxy.measure(async () => {
@@ -85,14 +106,14 @@ describe('the edge at database distance', () => {
   it("the schema check costs the isolate's first database request one round trip, and none after", async () => {
     const fresh = await startTestEdge({ libsqlUrl: s.proxy.url, libsqlAuthToken: s.db.authToken });
     try {
-      const me = () =>
+      const iceServers = () =>
         s.proxy.measure(async () => {
-          const resp = await fetch(`${fresh.url}/api/ice-servers?key=${encodeURIComponent(String((await s.db.db.execute('SELECT key FROM magic_keys LIMIT 1')).rows[0]!.key))}`);
+          const resp = await fetch(`${fresh.url}/api/ice-servers?key=${encodeURIComponent(s.key)}`);
           expect(resp.status).toBe(200);
           await resp.text();
         });
-      expect((await me()).traffic).toEqual({ requests: 2, roundTrips: 2 });
-      expect((await me()).traffic).toEqual({ requests: 1, roundTrips: 1 });
+      expect((await iceServers()).traffic).toEqual({ requests: 2, roundTrips: 2 });
+      expect((await iceServers()).traffic).toEqual({ requests: 1, roundTrips: 1 });
     } finally {
       await fresh.close();
     }
