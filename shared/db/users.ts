@@ -123,12 +123,7 @@ export async function updateUser(db: Db, login: string, change: UserChange, now 
   return rs!.rowsAffected > 0;
 }
 
-/** Records a successful login (and, when the hash was re-made with today's parameters, stores it). */
-export async function recordLogin(db: Db, login: string, rehashed: string | null, now = Date.now()): Promise<void> {
-  await db.execute(recordLoginStatement(login, rehashed, now));
-}
-
-/** recordLogin's statement, for a caller that batches it with the new session. */
+/** Records a successful login (and, when the hash was re-made with today's parameters, stores it): a statement for the new session's batch. */
 export function recordLoginStatement(login: string, rehashed: string | null, now = Date.now()): InStatement {
   return { sql: 'UPDATE users SET last_login_at = ?, password_hash = COALESCE(?, password_hash) WHERE login = ?', args: [now, rehashed, login] };
 }
