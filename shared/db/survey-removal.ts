@@ -1,6 +1,6 @@
 // Soft delete, restore and purge of a survey: its session row, metric rows, recordings and captures move together.
 import type { InValue } from '@libsql/client';
-import type { Db } from './client.js';
+import type { Db, InStatement, ResultSet } from './client.js';
 
 /** Tables whose rows carry the seed schema's deleted / deleted_at / deleted_by, all keyed by session_id. */
 const SOFT_DELETE_TABLES = ['survey_sessions', 'survey_metrics', 'recordings'] as const;
@@ -56,20 +56,21 @@ export interface SurveyFiles {
   relayCaptures: string[];
 }
 
-/** Lists the files behind a survey's rows, read in one snapshot. */
-export async function surveyFiles(db: Db, surveyId: string): Promise<SurveyFiles> {
-  const [recs, chunks, caps] = await db.batch(
-    [
-      { sql: "SELECT storage_key FROM recordings WHERE session_id = ? AND COALESCE(storage_key, '') <> ''", args: [surveyId] },
-      {
-        sql: `SELECT r.storage_key, c.idx FROM recording_chunks c JOIN recordings r ON r.recording_id = c.recording_id
-              WHERE r.session_id = ? AND COALESCE(r.storage_key, '') <> ''`,
-        args: [surveyId],
-      },
-      { sql: 'SELECT storage_key, path FROM survey_captures WHERE session_id = ?', args: [surveyId] },
-    ],
-    'read',
-  );
+/** The queries that list the files behind a survey's rows, for a read batch (one snapshot); read their results with surveyFilesFrom. */
+export function surveyFilesStatements(surveyId: string): InStatement[] {
+  return [
+    { sql: "SELECT storage_key FROM recordings WHERE session_id = ? AND COALESCE(storage_key, '') <> ''", args: [surveyId] },
+    {
+      sql: `SELECT r.storage_key, c.idx FROM recording_chunks c JOIN recordings r ON r.recording_id = c.recording_id
+            WHERE r.session_id = ? AND COALESCE(r.storage_key, '') <> ''`,
+      args: [surveyId],
+    },
+    { sql: 'SELECT storage_key, path FROM survey_captures WHERE session_id = ?', args: [surveyId] },
+  ];
+}
+
+/** The files the results of surveyFilesStatements name. */
+export function surveyFilesFrom([recs, chunks, caps]: readonly ResultSet[]): SurveyFiles {
   const files: SurveyFiles = { objectKeys: [], uploadChunks: [], relayCaptures: [] };
   for (const r of recs?.rows ?? []) files.objectKeys.push(String(r.storage_key));
   for (const r of chunks?.rows ?? []) files.uploadChunks.push({ storageKey: String(r.storage_key), idx: Number(r.idx) });

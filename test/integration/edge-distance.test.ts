@@ -86,7 +86,7 @@ describe('the edge at database distance', () => {
     expect(traffic).toEqual({ requests: 2, roundTrips: 2 });
   });
 
-  it('a purge deletes the rows in one write batch', async () => {
+  it('a purge reads the viewer, the survey and its files in one batch and deletes the rows in one write batch', async () => {
     await createUser(s.db.db, { login: 'distance-admin', role: 'admin', passwordHash: await hashPassword('distance-admin-pw-0123') });
     const cookie = await loginCookie(s.edge.url, 'distance-admin', 'distance-admin-pw-0123');
     await seedSurveys(s.db.db, { count: 3, magicKey: s.key, t0: Date.now() - 7_200_000, prefix: 'purge' });
@@ -99,8 +99,8 @@ describe('the edge at database distance', () => {
     expect(await rows()).toBe(0);
     const audit = await s.db.db.execute("SELECT detail FROM audit_log WHERE action = 'survey_purge' AND subject = 'purge-000003'");
     expect(JSON.parse(String(audit.rows[0]!.detail))).toEqual({ recording_chunks: 0, recordings: 0, captures: 0, metric_rows: 2, objects_deleted: 0, relay_captures_left: [] });
-    // The viewer; the access check; the survey's files; the rows and the audit line in one batch.
-    expect(traffic).toEqual({ requests: 4, roundTrips: 4 });
+    // The viewer, the survey and its files in one read batch; the rows and the audit line in one write batch.
+    expect(traffic).toEqual({ requests: 2, roundTrips: 2 });
   });
 
   it("the schema check costs the isolate's first database request one round trip, and none after", async () => {
