@@ -1,4 +1,4 @@
-import type { Db } from '../shared/db/client.js';
+import type { Db, InStatement, ResultSet } from '../shared/db/client.js';
 
 export interface FailureLimit {
   /** Failed attempts a bucket may make per window. */
@@ -23,13 +23,14 @@ export function clientAddress(req: Request, config: { trustClientAddressHeader: 
   return ip.includes(':') ? ipv6Prefix64(ip) : ip;
 }
 
-/** Whether `address` has used up its failed attempts; the window starts at its first failure, so a locked address is free again one window later. */
-export async function isRateLimited(db: Db, address: string, cfg: FailureLimit, now = Date.now()): Promise<boolean> {
-  const rs = await db.execute({
-    sql: 'SELECT count FROM key_failures WHERE address = ? AND window_start > ?',
-    args: [address, now - cfg.windowMs],
-  });
-  const row = rs.rows[0] as unknown as { count: unknown } | undefined;
+/** The read of whether `address` has used up its failed attempts, for a batch; judge its result with rateLimited. */
+export function rateLimitStatement(address: string, cfg: FailureLimit, now = Date.now()): InStatement {
+  return { sql: 'SELECT count FROM key_failures WHERE address = ? AND window_start > ?', args: [address, now - cfg.windowMs] };
+}
+
+/** Whether a rateLimitStatement result says the address is locked; the window starts at its first failure, so a locked address is free again one window later. */
+export function rateLimited(rs: ResultSet | undefined, cfg: FailureLimit): boolean {
+  const row = rs?.rows[0];
   return row !== undefined && Number(row.count) >= cfg.limit;
 }
 
@@ -44,6 +45,12 @@ export interface AttemptBucket {
   limit: number;
 }
 
+/** The statements of one counted attempt, and how their results say whether it is admitted (see countAttempt). */
+export interface AttemptCount {
+  statements: InStatement[];
+  admitted(results: readonly ResultSet[]): boolean;
+}
+
 /**
  * Counts one attempt in each bucket, in order, before the attempt is judged, and answers whether every bucket
  * is still within its limit. One transaction: each count is an upsert that returns the new count, and a later
@@ -52,6 +59,12 @@ export interface AttemptBucket {
  * shared one (a stranger over their own limit does not use up the account's ceiling).
  */
 export async function countAttempt(db: Db, table: FailureTable, buckets: readonly AttemptBucket[], windowMs: number, now = Date.now()): Promise<boolean> {
+  const count = attemptCount(table, buckets, windowMs, now);
+  return count.admitted(await db.batch(count.statements, 'write'));
+}
+
+/** countAttempt's statements, for a caller that runs more in the same write batch (one round trip); run them first, in order. */
+export function attemptCount(table: FailureTable, buckets: readonly AttemptBucket[], windowMs: number, now = Date.now()): AttemptCount {
   const stale = now - windowMs;
   const col = BUCKET_COLUMN[table];
   // SQLite evaluates every SET expression against the row as it was, so both CASEs see the old window.
@@ -65,23 +78,26 @@ export async function countAttempt(db: Db, table: FailureTable, buckets: readonl
           RETURNING count`,
     args: [b.bucket, now, ...buckets.slice(0, i).flatMap((p) => [p.bucket, p.limit]), stale, stale],
   }));
-  // Counters whose window has passed go in the same round trip.
-  const results = await db.batch([{ sql: `DELETE FROM ${table} WHERE window_start <= ?`, args: [stale] }, ...upserts], 'write');
-  return buckets.every((b, i) => {
-    const row = results[i + 1]?.rows[0];
-    return row !== undefined && Number(row.count) <= b.limit;
-  });
+  return {
+    // Counters whose window has passed go in the same round trip.
+    statements: [{ sql: `DELETE FROM ${table} WHERE window_start <= ?`, args: [stale] }, ...upserts],
+    admitted: (results) =>
+      buckets.every((b, i) => {
+        const row = results[i + 1]?.rows[0];
+        return row !== undefined && Number(row.count) <= b.limit;
+      }),
+  };
 }
 
-/** Takes one attempt back out of buckets (a password that turned out right is not held against its address or account). */
-export async function uncountAttempt(db: Db, table: FailureTable, buckets: readonly string[]): Promise<void> {
+/** The statement that takes one attempt back out of buckets (a password that turned out right is not held against its address or account). */
+export function uncountAttempt(table: FailureTable, buckets: readonly string[]): InStatement {
   const col = BUCKET_COLUMN[table];
-  await db.execute({ sql: `UPDATE ${table} SET count = count - 1 WHERE ${col} IN (SELECT value FROM json_each(?)) AND count > 0`, args: [JSON.stringify(buckets)] });
+  return { sql: `UPDATE ${table} SET count = count - 1 WHERE ${col} IN (SELECT value FROM json_each(?)) AND count > 0`, args: [JSON.stringify(buckets)] };
 }
 
-/** Forgets a bucket's failures (a right password clears its address's failures with that account). */
-export async function clearFailures(db: Db, bucket: string, table: FailureTable): Promise<void> {
-  await db.execute({ sql: `DELETE FROM ${table} WHERE ${BUCKET_COLUMN[table]} = ?`, args: [bucket] });
+/** The statement that forgets a bucket's failures (a right password clears its address's failures with that account). */
+export function clearFailures(bucket: string, table: FailureTable): InStatement {
+  return { sql: `DELETE FROM ${table} WHERE ${BUCKET_COLUMN[table]} = ?`, args: [bucket] };
 }
 
 /** The first four hextets of an IPv6 address ("2001:db8:0:1::/64"); unparsable text is returned as is. */

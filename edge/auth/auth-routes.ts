@@ -2,7 +2,7 @@
 import { Hono } from 'hono';
 import { hashPassword, verifyPassword } from '../../shared/auth/password.js';
 import { closeAuthSession, closeUserSessions } from '../../shared/db/auth-sessions.js';
-import { findUser, updateUser } from '../../shared/db/users.js';
+import { findUserStatement, updateUser, userFound } from '../../shared/db/users.js';
 import { PasswordChangeSchema, type MeView } from '../../shared/protocol/accounts.js';
 import { readJsonBody } from '../body.js';
 import { withDb } from '../db.js';
@@ -46,8 +46,7 @@ export function authRoutes(): Hono<EdgeEnv> {
     const buckets = passwordBuckets(v.login, clientAddress(c.req.raw, config));
     await withDb(config, async (db) => {
       // The account's login limits hold here too: a stolen session cookie must not buy unlimited guesses of the password.
-      await admitPasswordCheck(db, config, buckets);
-      const user = await findUser(db, v.login);
+      const user = userFound((await admitPasswordCheck(db, config, buckets, Date.now(), [findUserStatement(v.login)]))[0]);
       if (!(await verifyPassword(body.current_password, user?.password_hash ?? null)).ok) {
         throw new HttpError('login_failed', 'current_password: the current password is wrong');
       }

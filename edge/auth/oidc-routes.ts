@@ -4,7 +4,7 @@ import type { Context } from 'hono';
 import { Hono } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import * as z from 'zod';
-import { recordLogin } from '../../shared/db/users.js';
+import { recordLoginStatement } from '../../shared/db/users.js';
 import { describeZodError } from '../../shared/protocol/errors.js';
 import type { OidcProvider } from '../config.js';
 import { withDb } from '../db.js';
@@ -109,9 +109,8 @@ export function oidcRoutes(): Hono<EdgeEnv> {
           return redirect(c, flow.returnTo);
         }
         const user = await admitIdentity(db, identity, config.oidc.allowedDomains, provider.id);
-        await recordLogin(db, user.login, null);
-        // Last, so no step after it can fail with the cookie already set.
-        await startLoginSession(c, db, user.login, 'oidc');
+        // Last, so no step after it can fail with the cookie already set; the login is recorded in the same batch.
+        await startLoginSession(c, db, user.login, 'oidc', [recordLoginStatement(user.login, null)]);
         return redirect(c, flow.returnTo);
       });
     }),
