@@ -1,6 +1,8 @@
 import type { Db } from '../shared/db/client.js';
 import type { BreakerPolicy } from '../shared/db/relay-health.js';
 import { availableRelays, type RelayCandidate, type RelayRecord } from '../shared/db/relays.js';
+import { ipFamily, type IpFamily } from '../shared/ip-family.js';
+import { httpsRelaysOnly } from './relay-https.js';
 
 /** What the edge knows of where a client is (Cloudflare's `request.cf`). */
 export interface ClientPlace {
@@ -14,28 +16,48 @@ export function preferredRegions(map: Record<string, string[]>, place: ClientPla
   return pick(place?.colo) ?? pick(place?.continent) ?? map['*'] ?? [];
 }
 
+/** The client's address family as the request shows it (Cloudflare's CF-Connecting-IP, when trusted as clientAddress does); undefined when it does not. */
+export function requestFamily(req: Request, config: { trustClientAddressHeader: boolean }): IpFamily | undefined {
+  const ip = config.trustClientAddressHeader ? req.headers.get('cf-connecting-ip')?.trim() : undefined;
+  return ip ? ipFamily(ip) : undefined;
+}
+
 /**
- * Orders candidate relays: preferred regions first (in the map's order),
- * then the rest; within a rank, the order they came in (least loaded first).
+ * Orders candidate relays: those with a public address of the client's family first (when it is known: a relay
+ * without one cannot reach it), then preferred regions (in the map's order), then the rest; within a rank, the
+ * order they came in (least loaded first).
  */
-export function rankRelays<R extends RelayRecord>(relays: readonly R[], preferred: readonly string[]): R[] {
+export function rankRelays<R extends RelayRecord>(relays: readonly R[], preferred: readonly string[], family?: IpFamily): R[] {
   const rank = (r: R) => {
     const i = preferred.indexOf(r.region);
     return i < 0 ? preferred.length : i;
   };
+  const lacksFamily = (r: R) => (family && r.public_addresses && !r.public_addresses.some((a) => a.family === family) ? 1 : 0);
   return relays
-    .map((r, i) => ({ r, i, rank: rank(r) }))
-    .sort((a, b) => a.rank - b.rank || a.i - b.i)
+    .map((r, i) => ({ r, i, rank: rank(r), lacks: lacksFamily(r) }))
+    .sort((a, b) => a.lacks - b.lacks || a.rank - b.rank || a.i - b.i)
     .map((x) => x.r);
 }
 
-/** Ready relays with a fresh heartbeat and room that the breaker does not skip, best first for this client (possibly none). */
+/** Ready relays with a fresh heartbeat and room that the breaker does not skip (https ones only outside local mode), best first for this client (possibly none). */
 export async function candidateRelays(
   db: Db,
-  opts: { freshMs: number; breaker: BreakerPolicy; regionMap: Record<string, string[]>; place: ClientPlace | undefined; now?: number },
+  opts: {
+    freshMs: number;
+    breaker: BreakerPolicy;
+    regionMap: Record<string, string[]>;
+    place: ClientPlace | undefined;
+    mode: 'local' | 'deployed';
+    family?: IpFamily;
+    now?: number;
+  },
 ): Promise<RelayCandidate[]> {
   const now = opts.now ?? Date.now();
-  const relays = rankRelays(await availableRelays(db, now - opts.freshMs, opts.breaker, now), preferredRegions(opts.regionMap, opts.place));
+  const relays = rankRelays(
+    httpsRelaysOnly(await availableRelays(db, now - opts.freshMs, opts.breaker, now), opts.mode),
+    preferredRegions(opts.regionMap, opts.place),
+    opts.family,
+  );
   // A relay whose last call or connection failed (short of the breaker's count), or that holds answered peers that
   // have not opened for seconds, goes after every other, whatever its region: it gets a client only when no other can take one.
   const suspect = (r: RelayCandidate) => (r.consecutive_failures > 0 && r.consecutive_failures < opts.breaker.failures) || r.unopened_peers > 0;

@@ -1,9 +1,10 @@
-// The edge's public-surface guards: security headers on every response, and the checks a
-// state-changing request passes before any route sees it (Origin, JSON content type).
+// The edge's public-surface guards: security headers on every response, the Host a local edge answers,
+// and the checks a state-changing request passes before any route sees it (Origin, JSON content type).
 import type { MiddlewareHandler } from 'hono';
 import { discardBody, requireJsonContentType } from './body.js';
 import { configFor } from './config.js';
 import { HttpError } from './errors.js';
+import { isLoopbackHost } from '../shared/loopback-host.js';
 
 /**
  * Headers every response carries, the page's above all: no framing, no
@@ -46,6 +47,22 @@ export const securityHeaders: MiddlewareHandler = async (c, next) => {
 function isApiPath(path: string): boolean {
   return path.startsWith('/api/') || path.startsWith('/internal/');
 }
+
+/**
+ * In local mode, refuses (403 `forbidden`) any request whose Host is not
+ * loopback, reads included: a page whose own name was rebound to 127.0.0.1
+ * (DNS rebinding) is same-origin with itself, so only the name tells it apart.
+ */
+export const refuseForeignHosts: MiddlewareHandler = async (c, next) => {
+  if (configFor(c.env ?? {}).mode === 'local') {
+    const named = [c.req.header('host'), new URL(c.req.url).host].filter((h) => h !== undefined);
+    if (!named.every(isLoopbackHost)) {
+      await discardBody(c.req.raw);
+      throw new HttpError('forbidden', 'Host: a local edge answers only 127.0.0.1, localhost or [::1] (another name may be a DNS-rebinding page)');
+    }
+  }
+  await next();
+};
 
 /**
  * Whether a request was made by a page of another origin: an `Origin` that is

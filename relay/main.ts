@@ -1,5 +1,6 @@
 // `npm run relay`: one relay process, configured from env (see README).
 import { ConfigError } from '../shared/config.js';
+import { SchemaBehindError } from '../shared/db/schema-version.js';
 import { relayConfigFromEnv } from './config.js';
 import { startRelay, type RelayHandle } from './relay.js';
 
@@ -17,9 +18,12 @@ process.on('SIGINT', onSignal);
 process.on('SIGTERM', onSignal);
 
 try {
-  relay = await startRelay(relayConfigFromEnv(process.env));
-  if (signals > 0) act(relay);
+  const started = await startRelay(relayConfigFromEnv(process.env));
+  relay = started;
+  // A renewed certificate is taken without a restart (the relay logs the outcome; a failed reload keeps the old one).
+  process.on('SIGHUP', () => void started.reloadTls().catch(() => undefined));
+  if (signals > 0) act(started);
 } catch (e) {
-  console.error(e instanceof ConfigError ? `relay: ${e.message}` : e);
+  console.error(e instanceof ConfigError || e instanceof SchemaBehindError ? `relay: ${e.message}` : e);
   process.exit(1);
 }

@@ -6,16 +6,16 @@ import { csvLine } from '../../shared/csv.js';
 import type { Db } from '../../shared/db/client.js';
 import { findMagicKeyById } from '../../shared/db/keys.js';
 import { exportMetricPages, METRIC_COLUMNS, metricJson, metricPagesOf, type MetricValues } from '../../shared/db/metric-export.js';
-import { purgeSurveyRows, restoreSurvey, softDeleteSurvey, surveyFiles } from '../../shared/db/survey-removal.js';
+import { purgeSurveyRows, restoreSurvey, softDeleteSurvey, surveyFilesFrom, surveyFilesStatements } from '../../shared/db/survey-removal.js';
 import { KeyIdSchema } from '../../shared/protocol/accounts.js';
 import { describeZodError } from '../../shared/protocol/errors.js';
-import { mayUseKey, requireAdmin, requireViewer } from '../auth/viewer.js';
+import { adminOnly, mayUseKey, readAsViewer, requireViewer } from '../auth/viewer.js';
 import { openDb, withDb } from '../db.js';
 import type { EdgeEnv } from '../env.js';
 import { HttpError } from '../errors.js';
 import { chunkKey } from '../recordings/assemble.js';
 import { deleteObjects, objectStore } from '../recordings/object-store.js';
-import { findVisibleSurvey, visibleSurveys } from './survey-access.js';
+import { findVisibleSurvey, visibleSurveyFrom, visibleSurveys, visibleSurveyStatement } from './survey-access.js';
 
 /** An empty query value is the same as none (forms send `from=`). */
 const optional = <T extends z.ZodType>(schema: T) => z.preprocess((v) => (v === '' ? undefined : v), schema.optional());
@@ -132,7 +132,7 @@ export function surveyExportRoutes(): Hono<EdgeEnv> {
   app.get('/export', async (c) => {
     const v = await requireViewer(c);
     const q = parseQuery(c, ExportQuerySchema);
-    const db = openDb(c.get('config'));
+    const db = await openDb(c.get('config'));
     try {
       if (q.key_id !== undefined && (!mayUseKey(v, q.key_id) || !(await findMagicKeyById(db, q.key_id)))) throw new HttpError('not_found', 'no such key');
     } catch (e) {
@@ -151,7 +151,7 @@ export function surveyExportRoutes(): Hono<EdgeEnv> {
     const v = await requireViewer(c);
     const id = c.req.param('id');
     const q = parseQuery(c, MetricsQuerySchema);
-    const db = openDb(c.get('config'));
+    const db = await openDb(c.get('config'));
     try {
       await findVisibleSurvey(db, v, id, q.deleted !== 'false');
     } catch (e) {
@@ -199,12 +199,12 @@ export function surveyExportRoutes(): Hono<EdgeEnv> {
  * on that relay's disk, out of the edge's reach: the audit line names them.
  */
 async function purgeSurvey(c: Context<EdgeEnv>, id: string): Promise<Response> {
-  const admin = await requireAdmin(c);
   const config = c.get('config');
-  const files = await withDb(config, async (db) => {
-    await findVisibleSurvey(db, admin, id, true);
-    return surveyFiles(db, id);
-  });
+  // The viewer, the survey and its files in one round trip; the rows go in a second, as the object store's deletes come between.
+  const { viewer, results } = await readAsViewer(c, (grants) => [visibleSurveyStatement(grants, id), ...surveyFilesStatements(id)]);
+  const admin = adminOnly(viewer);
+  visibleSurveyFrom(results[0], id, true);
+  const files = surveyFilesFrom(results.slice(1));
   const keys = [...files.objectKeys, ...files.uploadChunks.map((ch) => chunkKey(ch.storageKey, ch.idx))];
   if (keys.length > 0) await deleteObjects(objectStore(c), keys);
   const counts = await withDb(config, (db) => purgeSurveyRows(db, id, admin.login, files));

@@ -330,6 +330,15 @@ export const MIGRATIONS: readonly Migration[] = [
     ],
   },
   {
+    version: 15,
+    name: 'oidc_link_flows',
+    statements: [
+      // A sign-in started by a logged-in person to link it to their own login (the Account page), not to sign in:
+      // the callback binds the identity to this login only while the same person is still logged in.
+      `ALTER TABLE oidc_flows ADD COLUMN link_login TEXT`,
+    ],
+  },
+  {
     version: 18,
     name: 'relay_state_and_health',
     statements: [
@@ -349,6 +358,15 @@ export const MIGRATIONS: readonly Migration[] = [
   last_error TEXT,
   last_success_at INTEGER
 )`,
+    ],
+  },
+  {
+    version: 19,
+    name: 'relay_public_addresses',
+    statements: [
+      // Every address a relay's UDP port is reached at, with its family: JSON [{"address", "family": "ipv4"|"ipv6"}].
+      // public_address keeps the first as `address:port`; NULL here (a relay started before) means that one only.
+      `ALTER TABLE relays ADD COLUMN public_addresses TEXT`,
     ],
   },
 ];

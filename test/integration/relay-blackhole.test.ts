@@ -164,7 +164,7 @@ describe('one healthy relay and one black hole', () => {
   it('a UDP port that drops everything (candidates at an address nobody answers, in the preferred region): B gets its first client or two; all the others measure on A, each within 3 s', async () => {
     // TEST-NET-1: the client's checks go nowhere. B gives the connection up only after its 15 s open timeout, but the
     // edge sees before that the peer B answered is still unopened seconds later.
-    const b = await realRelay({ region: 'bh', publicAddress: '192.0.2.1' });
+    const b = await realRelay({ region: 'bh', publicAddresses: ['192.0.2.1'] });
     const runs = await clientsInARow(edge, 20);
     const onB = runs.filter((r) => r.relay === b.relayId);
     expect(onB.length).toBeGreaterThanOrEqual(1);
@@ -194,7 +194,7 @@ describe('the breaker in the database', () => {
     await upsertRelay(db.db, row('brk-ok', t));
     await recordRelayFailure(db.db, 'brk', 'call', 'no answer within 2000 ms', t);
     // Though preferred by region and as loaded as the other.
-    const order = await candidateRelays(db.db, { freshMs: 1_000, breaker: policy, regionMap: { '*': ['db-near'] }, place: undefined, now: t });
+    const order = await candidateRelays(db.db, { freshMs: 1_000, breaker: policy, regionMap: { '*': ['db-near'] }, place: undefined, mode: 'local', now: t });
     expect(order.filter((r) => r.id.startsWith('brk')).map((r) => r.id)).toEqual(['brk-ok', 'brk']);
     await recordRelayFailure(db.db, 'brk', 'never_opened', 'a connection this relay answered never opened', t);
     expect(await offered('brk', t + 9_000)).toBe(false);
@@ -221,7 +221,7 @@ describe('the breaker in the database', () => {
     await upsertRelay(db.db, { ...row('unop', t), region: 'db-near' });
     await upsertRelay(db.db, row('unop-ok', t));
     await db.db.execute({ sql: "INSERT INTO relay_peers (peer_id, relay_id, magic_key, conn_id, created_at) VALUES ('unop-peer', 'unop', 'k', 'c', ?)", args: [t - 5_000] });
-    const order = async () => (await candidateRelays(db.db, { freshMs: 1_000, breaker: policy, regionMap: { '*': ['db-near'] }, place: undefined, now: t })).filter((r) => r.id.startsWith('unop')).map((r) => r.id);
+    const order = async () => (await candidateRelays(db.db, { freshMs: 1_000, breaker: policy, regionMap: { '*': ['db-near'] }, place: undefined, mode: 'local', now: t })).filter((r) => r.id.startsWith('unop')).map((r) => r.id);
     expect(await order()).toEqual(['unop-ok', 'unop']);
     await db.db.execute(markRelayPeerOpened('unop-peer', t));
     expect(await order()).toEqual(['unop', 'unop-ok']);

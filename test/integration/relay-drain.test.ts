@@ -160,7 +160,7 @@ describe('graceful drain', () => {
     expect(await relayState(ids.b)).toBe('ready');
   });
 
-  it('at the bound, a survey still running is told in words (error relay_shutdown) and ends relay_shutdown; POST /internal/drain starts it', async () => {
+  it('at the bound, a survey still running is told in words (error relay_shutdown) and ends relay_shutdown; POST /internal/drain starts it and GET /ready says draining', async () => {
     const c = await relay({ drainMs: 1_500 });
     const errors: { code: string; message: string }[] = [];
     const watch = firstStats((e) => {
@@ -173,11 +173,16 @@ describe('graceful drain', () => {
     const post = async (op: 'drain' | 'load') => fetch(`${c.url}/internal/drain`, { method: 'POST', headers: { authorization: `Bearer ${await relayToken(c, { op })}` } });
     expect((await post('load')).status).toBe(401);
     expect(c.draining()).toBe(false);
+    expect((await fetch(`${c.url}/ready`)).status).toBe(200);
     const drainAt = Date.now();
     const resp = await post('drain');
     expect(resp.status).toBe(202);
     expect(await resp.json()).toEqual({ relay_id: c.relayId, state: 'draining' });
     expect(c.draining()).toBe(true);
+    // GET /ready says so from the drain's start, while the survey still runs (not only once the relay closes).
+    const ready = await fetch(`${c.url}/ready`);
+    expect(ready.status).toBe(503);
+    expect(await ready.json()).toMatchObject({ ready: false, reason: 'draining' });
 
     const result = await running;
     const endedAfter = Date.now() - drainAt;

@@ -57,7 +57,7 @@ describe('the drain timeline', () => {
 });
 
 describe('RELAY_DRAIN_S', () => {
-  const env = { RELAY_SHARED_SECRET: 'a-secret-of-at-least-16', LIBSQL_URL: 'http://127.0.0.1:8080' };
+  const env = { NETPOKE_MODE: 'local', RELAY_SHARED_SECRET: 'a-secret-of-at-least-16', LIBSQL_URL: 'http://127.0.0.1:8080' };
   it('defaults to 15 minutes, takes seconds, and names a bad value', () => {
     expect(relayConfigFromEnv(env).drainMs).toBe(900_000);
     expect(relayConfigFromEnv({ ...env, RELAY_DRAIN_S: '30' }).drainMs).toBe(30_000);
