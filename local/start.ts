@@ -164,11 +164,14 @@ function dbServerUrl(child: ChildProcess): Promise<string> {
   });
 }
 
-/** wrangler dev; its local R2 (recordings, captures) persists under `persistDir` in the data dir. */
+/**
+ * wrangler dev; its local R2 (recordings, captures) persists under `persistDir` in the data dir. With
+ * --test-scheduled, GET /__scheduled runs the cron trigger's work (`npm run sweep`), which wrangler dev never runs by itself.
+ */
 function startWrangler(edgePort: number, varsFile: string, persistDir: string): ChildProcess {
   const child = spawn(
     join(ROOT, 'node_modules/.bin/wrangler'),
-    ['dev', '--ip', '127.0.0.1', '--port', String(edgePort), '--env-file', varsFile, '--persist-to', persistDir, '--show-interactive-dev-session=false', '--log-level', 'warn'],
+    ['dev', '--ip', '127.0.0.1', '--port', String(edgePort), '--env-file', varsFile, '--persist-to', persistDir, '--test-scheduled', '--show-interactive-dev-session=false', '--log-level', 'warn'],
     {
       cwd: ROOT,
       detached: true,
