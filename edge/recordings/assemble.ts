@@ -4,7 +4,7 @@
 // deletes them. No request moves more than one part.
 import { sha256HexOfBytes } from '../../shared/signing.js';
 import type { ChunkRow } from '../../shared/db/recordings.js';
-import { deleteObjects, type MultipartUpload, type ObjectStore, type UploadedPart } from './object-store.js';
+import { deleteObjects, type ObjectStore } from './object-store.js';
 
 /** R2 wants every part but the last to be at least 5 MiB and all of one size. */
 export const MIN_PART_BYTES = 5 * 1024 * 1024;
@@ -45,11 +45,11 @@ export function partLayout(r: { size_bytes: number; chunk_bytes: number }): Part
 export class PartSourceError extends Error {}
 
 /**
- * Uploads part `part` (0-based) made of the earlier chunks in `held` (read
- * back from their objects, each checked against its recorded SHA-256) and
- * `last`, the closing chunk's bytes in hand.
+ * The bytes of a part: the earlier chunks in `held` (read back from their
+ * objects, each checked against its recorded SHA-256) and `last`, the
+ * closing chunk's bytes in hand.
  */
-export async function uploadPart(store: ObjectStore, upload: MultipartUpload, storageKey: string, part: number, held: ChunkRow[], last: Uint8Array): Promise<UploadedPart> {
+export async function buildPart(store: ObjectStore, storageKey: string, held: ChunkRow[], last: Uint8Array): Promise<Uint8Array> {
   const pieces: Uint8Array[] = [];
   for (const ch of held) {
     const obj = await store.get(chunkKey(storageKey, ch.idx));
@@ -65,7 +65,7 @@ export async function uploadPart(store: ObjectStore, upload: MultipartUpload, st
     body.set(p, at);
     at += p.byteLength;
   }
-  return upload.uploadPart(part + 1, body);
+  return body;
 }
 
 /** Deletes the waiting objects of chunks `first`…`last` (one call: a part has far fewer than 1,000 chunks). */

@@ -1,11 +1,11 @@
 // Takes one chunk of a recording (PUT /api/recordings/{id}/chunks/{index}), checked already against its own
 // SHA-256: in order, it moves the whole file's hash state on and either waits as an object or closes its part
 // (the part is uploaded to the recording's multipart upload). A request does at most one part's work.
-import { chunkRange, chunkStanding, commitChunk, type ChunkStanding, type RecordingRow } from '../../shared/db/recordings.js';
+import { chunkRange, chunkStanding, commitChunk, setPartEtag, type ChunkStanding, type RecordingRow } from '../../shared/db/recordings.js';
 import { withDb } from '../db.js';
 import type { EdgeConfig } from '../config.js';
 import { HttpError } from '../errors.js';
-import { chunkKey, deleteChunkObjects, partLayout, PartSourceError, uploadPart } from './assemble.js';
+import { buildPart, chunkKey, deleteChunkObjects, partLayout, PartSourceError } from './assemble.js';
 import type { ObjectStore } from './object-store.js';
 import { decodeSha256State, encodeSha256State, sha256Update } from './resumable-sha256.js';
 
@@ -37,8 +37,12 @@ export async function takeChunk(config: EdgeConfig, store: ObjectStore, rec: Rec
   const upload = created ? await store.createMultipartUpload(rec.storage_key, { httpMetadata: { contentType: rec.mime } }) : store.resumeMultipartUpload(rec.storage_key, rec.upload_id!);
   let etag = '';
   let partEtag: string | null = null;
+  let partBytes: Uint8Array | null = null;
   try {
-    if (closes) partEtag = (await uploadPart(store, upload, rec.storage_key, part, held, bytes)).etag;
+    if (closes) {
+      partBytes = await buildPart(store, rec.storage_key, held, bytes);
+      partEtag = (await upload.uploadPart(part + 1, partBytes)).etag;
+    }
     else etag = (await store.put(chunkKey(rec.storage_key, idx), bytes, { sha256: digest }))?.etag ?? '';
   } catch (e) {
     if (created) await upload.abort();
@@ -58,6 +62,12 @@ export async function takeChunk(config: EdgeConfig, store: ObjectStore, rec: Rec
     if (!closes && (!same || partClosed)) await store.delete(chunkKey(rec.storage_key, idx));
     if (!now.pending) throw new HttpError('conflict', STOPPED);
     if (!same) throw new HttpError('conflict', `chunk ${idx} was taken meanwhile with other bytes`);
+    if (partBytes && !created) {
+      // This request's upload of the part may have replaced the winner's (the same bytes under another etag), and the
+      // winner's is done (it committed): uploading once more, after it, makes this etag the part's, and it is recorded.
+      const again = await upload.uploadPart(part + 1, partBytes);
+      await withDb(config, (db) => setPartEtag(db, rec.recording_id, idx, again.etag));
+    }
   }
   if (closes && idx > first) await deleteChunkObjects(store, rec.storage_key, first, idx - 1);
   return { index: idx, received_bytes: now.uploadedBytes };

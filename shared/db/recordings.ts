@@ -211,6 +211,11 @@ export async function commitChunk(db: Db, id: string, kind: 'video' | 'sensors',
   return { ...standing(rec, part), moved: moved!.rowsAffected > 0 };
 }
 
+/** Records the etag of the part closed by chunk `idx` (its latest upload). */
+export async function setPartEtag(db: Db, id: string, idx: number, etag: string): Promise<void> {
+  await db.execute({ sql: 'UPDATE recording_chunks SET part_etag = ? WHERE recording_id = ? AND idx = ? AND part_etag IS NOT NULL', args: [etag, id, idx] });
+}
+
 /**
  * Marks a recording complete (verified) or failed, only from pending; chunk
  * rows are no longer needed either way. A failed one's upload_id is cleared:

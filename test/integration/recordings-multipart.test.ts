@@ -10,6 +10,7 @@ import { chunkKey, chunkPrefix } from '../../edge/recordings/assemble.js';
 import type { R2Op } from '../helpers/r2-counting-worker.js';
 import { startTestDb, type TestDb } from '../helpers/system.js';
 import { startTestEdge, type TestEdge } from '../helpers/edge.js';
+import { startDbProxy, type DbProxy } from '../helpers/db-proxy.js';
 import { asPrincipal, setUpPrincipals, type Principals } from '../helpers/principals.js';
 
 const MiB = 1024 * 1024;
@@ -19,14 +20,17 @@ const ABANDON_S = 3600;
 
 let db: TestDb;
 let edge: TestEdge;
+let proxy: DbProxy;
 let p: Principals;
 
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
 beforeAll(async () => {
   db = await startTestDb();
+  // The edge reaches the database through a proxy that can hold answers back (the race test).
+  proxy = await startDbProxy(db.url);
   edge = await startTestEdge({
-    libsqlUrl: db.url,
+    libsqlUrl: proxy.url,
     libsqlAuthToken: db.authToken,
     countR2: true,
     vars: { RECORDING_MAX_BYTES: String(64 * MiB), RECORDING_KEY_QUOTA_BYTES: String(1024 * MiB), RECORDING_CHUNK_BYTES: String(CHUNK), RECORDING_ABANDON_S: String(ABANDON_S) },
@@ -36,6 +40,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await edge?.close();
+  await proxy?.close();
   await db?.close();
 });
 
@@ -172,6 +177,37 @@ describe('recordings assembled as they arrive', () => {
     const row = (await recordingRow(state.recording_id))!;
     expect(row.upload_status).toBe('failed');
     expect(await objectsUnder(String(row.storage_key))).toEqual([]);
+  }, 60_000);
+
+  it('two requests for the same chunk that both read the state before either commits: one takes it, both are answered 200, and the file is right', async () => {
+    const survey = await newSurvey();
+    const file = new Uint8Array(randomBytes(7 * MiB));
+    const state = (await (await announce({ survey_session_id: survey, kind: 'video', size_bytes: file.length, sha256: sha(file), mime: 'video/webm' })).resp.json()) as UploadState;
+    const id = state.recording_id;
+    const chunk = (i: number) => file.subarray(i * CHUNK, (i + 1) * CHUNK);
+    const storageKey = String((await recordingRow(id))!.storage_key);
+    // Chunk 0 (which opens the multipart upload), chunk 2 (waits as an object) and chunk 4 (closes part 1), each sent twice at once.
+    for (const i of [0, 1, 2, 3, 4]) {
+      if (i === 1 || i === 3) {
+        expect((await putChunk(id, i, chunk(i))).resp.status).toBe(200);
+        continue;
+      }
+      const both = proxy.holdAnswers((body) => body.includes('SELECT * FROM recordings WHERE recording_id') && body.includes(id), 2);
+      const sent = [putChunk(id, i, chunk(i)), putChunk(id, i, chunk(i))];
+      await both.held;
+      both.release();
+      const answers = await Promise.all(sent);
+      expect(await Promise.all(answers.map(async (a) => [a.resp.status, await a.resp.json()])), `chunk ${i}`).toEqual([
+        [200, { index: i, received_bytes: (i + 1) * CHUNK }],
+        [200, { index: i, received_bytes: (i + 1) * CHUNK }],
+      ]);
+    }
+    expect(await chunkRows(id)).toBe(5);
+    // The losing request's second multipart upload was aborted, and part 1's chunk objects are gone.
+    expect(await objectsUnder(chunkPrefix(storageKey))).toEqual([]);
+    for (const i of [5, 6]) expect((await putChunk(id, i, chunk(i))).resp.status).toBe(200);
+    expect(await (await complete(id)).resp.json()).toEqual({ status: 'complete', sha256_verified: true });
+    expect(sha(new Uint8Array(await (await (await bucket()).get(storageKey))!.arrayBuffer()))).toBe(sha(file));
   }, 60_000);
 
   it('a purge of a survey whose uploads hold 1,200 chunk objects leaves none behind and aborts the open upload', async () => {
