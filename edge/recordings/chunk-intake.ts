@@ -42,8 +42,9 @@ export async function takeChunk(config: EdgeConfig, store: ObjectStore, rec: Rec
     if (closes) {
       partBytes = await buildPart(store, rec.storage_key, held, bytes);
       partEtag = (await upload.uploadPart(part + 1, partBytes)).etag;
+    } else {
+      etag = (await store.put(chunkKey(rec.storage_key, idx), bytes, { sha256: digest }))?.etag ?? '';
     }
-    else etag = (await store.put(chunkKey(rec.storage_key, idx), bytes, { sha256: digest }))?.etag ?? '';
   } catch (e) {
     if (created) await upload.abort();
     if (e instanceof PartSourceError) throw new HttpError('conflict', `${e.message}: part ${part + 1} cannot be built; upload the file again under a new recording_id`);
