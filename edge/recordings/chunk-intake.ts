@@ -47,8 +47,11 @@ export async function takeChunk(config: EdgeConfig, store: ObjectStore, rec: Rec
     }
   } catch (e) {
     if (created) await upload.abort();
-    if (e instanceof PartSourceError) throw new HttpError('conflict', `${e.message}: part ${part + 1} cannot be built; upload the file again under a new recording_id`);
-    throw e;
+    if (!(e instanceof PartSourceError)) throw e;
+    // Another request for this chunk may have closed the part meanwhile and deleted its chunks: then this is a repeat.
+    const now = await withDb(config, (db) => chunkStanding(db, rec.recording_id, rec.kind, idx, idx));
+    if (now.part.length > 0) return repeatedChunk(config, store, rec, idx, digest, first, last);
+    throw new HttpError('conflict', `${e.message}: part ${part + 1} cannot be built; upload the file again under a new recording_id`);
   }
   const stateAfter = encodeSha256State(sha256Update(decodeSha256State(rec.hash_state), bytes));
   const now = await withDb(config, (db) =>
