@@ -124,8 +124,10 @@ const EdgeEnvSchema = z.object({
   OIDC_ALLOWED_DOMAINS: z.preprocess(unsetIfEmpty, z.string().optional()),
   RECORDING_MAX_BYTES: z.coerce.number().int().min(1024).default(1024 ** 3),
   RECORDING_KEY_QUOTA_BYTES: z.coerce.number().int().min(1024).default(20 * 1024 ** 3),
-  // Small enough to resend cheaply on a phone's network; the file is assembled into 5 MiB R2 parts on complete.
+  // Small enough to resend cheaply on a phone's network; a part of R2's multipart upload is the fewest chunks that make 5 MiB.
   RECORDING_CHUNK_BYTES: z.coerce.number().int().min(64 * 1024).max(16 * 1024 ** 2).default(1024 ** 2),
+  // An upload that took no chunk for this long is abandoned: the scheduled sweep removes it (objects and rows).
+  RECORDING_ABANDON_S: z.coerce.number().int().min(60).default(7 * 86_400),
 }).superRefine((e, ctx) => {
   // Half a TURN setup would silently hand out no TURN server.
   if (e.TURN_SECRET && !e.TURN_URLS) ctx.addIssue({ code: 'custom', path: ['TURN_URLS'], message: 'is required when TURN_SECRET is set' });
@@ -173,8 +175,8 @@ export interface EdgeConfig {
   /** max_concurrent_sessions of a key created without one; null: no limit. */
   keyDefaultMaxConcurrentSessions: number | null;
   oidc: { providers: OidcProvider[]; allowedDomains: string[] };
-  /** Largest recording accepted, the storage each key may use, and the upload chunk size. */
-  recordings: { maxBytes: number; keyQuotaBytes: number; chunkBytes: number };
+  /** Largest recording accepted, the storage each key may use, the upload chunk size, and when a silent upload is abandoned. */
+  recordings: { maxBytes: number; keyQuotaBytes: number; chunkBytes: number; abandonMs: number };
 }
 
 /** A configured sign-in provider, with its client secret from `OIDC_SECRET_<ID>`. */
@@ -241,7 +243,7 @@ export function edgeConfigFromEnv(env: Record<string, unknown>): EdgeConfig {
       providers: oidcProviders(e.OIDC_PROVIDERS ?? [], env),
       allowedDomains: (e.OIDC_ALLOWED_DOMAINS ?? '').split(',').map((d) => d.trim().toLowerCase().replace(/^@/, '')).filter(Boolean),
     },
-    recordings: { maxBytes: e.RECORDING_MAX_BYTES, keyQuotaBytes: e.RECORDING_KEY_QUOTA_BYTES, chunkBytes: e.RECORDING_CHUNK_BYTES },
+    recordings: { maxBytes: e.RECORDING_MAX_BYTES, keyQuotaBytes: e.RECORDING_KEY_QUOTA_BYTES, chunkBytes: e.RECORDING_CHUNK_BYTES, abandonMs: e.RECORDING_ABANDON_S * 1000 },
   };
 }
 

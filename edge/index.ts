@@ -1,4 +1,7 @@
-// The edge worker's entry (wrangler.toml `main`).
+// The edge worker's entry (wrangler.toml `main`): requests, and the cron trigger.
 import { createApp } from './app.js';
+import { scheduled } from './scheduled.js';
 
-export default createApp();
+const app = createApp();
+
+export default { fetch: app.fetch, scheduled };

@@ -193,9 +193,10 @@ function dbServerUrl(child: ChildProcess): Promise<string> {
  * and esbuild, and the guard ends that group when told to (SIGTERM) or when
  * this process is gone. The returned process is the guard; its exit is
  * wrangler's. Its local R2 (recordings, captures) persists under `persistDir`.
+ * With --test-scheduled, GET /__scheduled runs the cron trigger's work (`npm run sweep`), which wrangler dev never runs by itself.
  */
 function startWrangler(edgePort: number, varsFile: string, persistDir: string): ChildProcess {
-  const wranglerArgs = ['dev', '--ip', '127.0.0.1', '--port', String(edgePort), '--env-file', varsFile, '--persist-to', persistDir, '--show-interactive-dev-session=false', '--log-level', 'warn'];
+  const wranglerArgs = ['dev', '--ip', '127.0.0.1', '--port', String(edgePort), '--env-file', varsFile, '--persist-to', persistDir, '--test-scheduled', '--show-interactive-dev-session=false', '--log-level', 'warn'];
   const guard = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'local/group-guard.ts'), join(ROOT, 'node_modules/.bin/wrangler'), ...wranglerArgs], {
     cwd: ROOT,
     detached: true,

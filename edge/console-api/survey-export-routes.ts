@@ -13,7 +13,7 @@ import { adminOnly, mayUseKey, readAsViewer, requireViewer } from '../auth/viewe
 import { openDb, withDb } from '../db.js';
 import type { EdgeEnv } from '../env.js';
 import { HttpError } from '../errors.js';
-import { chunkKey } from '../recordings/assemble.js';
+import { removeRecordingUploads } from '../recordings/upload-removal.js';
 import { deleteObjects, objectStore } from '../recordings/object-store.js';
 import { findVisibleSurvey, visibleSurveyFrom, visibleSurveys, visibleSurveyStatement } from './survey-access.js';
 
@@ -205,10 +205,13 @@ async function purgeSurvey(c: Context<EdgeEnv>, id: string): Promise<Response> {
   const admin = adminOnly(viewer);
   visibleSurveyFrom(results[0], id, true);
   const files = surveyFilesFrom(results.slice(1));
-  const keys = [...files.objectKeys, ...files.uploadChunks.map((ch) => chunkKey(ch.storageKey, ch.idx))];
-  if (keys.length > 0) await deleteObjects(objectStore(c), keys);
+  if (files.objectKeys.length > 0 || files.uploads.length > 0) {
+    const store = objectStore(c);
+    files.chunkObjects = await removeRecordingUploads(store, files.uploads);
+    await deleteObjects(store, files.objectKeys);
+  }
   const counts = await withDb(config, (db) => purgeSurveyRows(db, id, admin.login, files));
   const left = files.relayCaptures.length ? `; ${files.relayCaptures.length} capture(s) still on a relay's disk were not reached` : '';
-  console.log(`edge: survey ${id} purged by ${admin.login}: ${counts.metric_rows} metric rows, ${counts.recordings} recordings, ${keys.length} stored objects${left}`);
+  console.log(`edge: survey ${id} purged by ${admin.login}: ${counts.metric_rows} metric rows, ${counts.recordings} recordings, ${files.objectKeys.length + files.chunkObjects} stored objects${left}`);
   return c.body(null, 204);
 }

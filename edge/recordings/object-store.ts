@@ -34,16 +34,21 @@ export interface ObjectStore {
   get(key: string, options?: { range?: { offset: number; length?: number } }): Promise<StoredObjectBody | null>;
   put(key: string, value: ArrayBuffer | Uint8Array | ReadableStream, options?: { httpMetadata?: { contentType?: string }; sha256?: string }): Promise<StoredObject | null>;
   delete(keys: string | string[]): Promise<void>;
+  list(options: { prefix: string; cursor?: string; limit?: number }): Promise<{ objects: StoredObject[]; truncated: boolean; cursor?: string }>;
   createMultipartUpload(key: string, options?: { httpMetadata?: { contentType?: string } }): Promise<MultipartUpload>;
   resumeMultipartUpload(key: string, uploadId: string): MultipartUpload;
 }
 
+/** The RECORDINGS bucket of a worker's env, or null when none is bound. */
+export function bucketOf(env: Record<string, unknown> | undefined): ObjectStore | null {
+  const bucket = env?.RECORDINGS as ObjectStore | undefined;
+  return bucket && typeof bucket.createMultipartUpload === 'function' ? bucket : null;
+}
+
 /** The RECORDINGS bucket (wrangler.toml `[[r2_buckets]]`), or 503 saying how to configure it. */
 export function objectStore(c: Context<EdgeEnv>): ObjectStore {
-  const bucket = c.env?.RECORDINGS as ObjectStore | undefined;
-  if (!bucket || typeof bucket.createMultipartUpload !== 'function') {
-    throw new HttpError('storage_unavailable', 'object storage is not configured: bind an R2 bucket as RECORDINGS in wrangler.toml');
-  }
+  const bucket = bucketOf(c.env);
+  if (!bucket) throw new HttpError('storage_unavailable', 'object storage is not configured: bind an R2 bucket as RECORDINGS in wrangler.toml');
   return bucket;
 }
 
@@ -53,4 +58,17 @@ const DELETE_BATCH = 1000;
 /** Deletes `keys` (any number; missing ones are no error), in calls of at most R2's 1000 keys. */
 export async function deleteObjects(store: ObjectStore, keys: readonly string[]): Promise<void> {
   for (let i = 0; i < keys.length; i += DELETE_BATCH) await store.delete(keys.slice(i, i + DELETE_BATCH));
+}
+
+/** Deletes every object under `prefix`, a listed page (≤ 1000 keys) at a time; answers how many there were. */
+export async function deletePrefix(store: ObjectStore, prefix: string): Promise<number> {
+  let deleted = 0;
+  let cursor: string | undefined;
+  do {
+    const page = await store.list({ prefix, limit: DELETE_BATCH, ...(cursor ? { cursor } : {}) });
+    if (page.objects.length > 0) await deleteObjects(store, page.objects.map((o) => o.key));
+    deleted += page.objects.length;
+    cursor = page.truncated ? page.cursor : undefined;
+  } while (cursor);
+  return deleted;
 }

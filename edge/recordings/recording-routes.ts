@@ -1,10 +1,11 @@
-// /api/recordings (PROTOCOL.md §4): announce a file, upload it in SHA-256-checked chunks that resume, complete
-// it with a whole-file check, and read it back (metadata, content with HTTP Range).
+// /api/recordings (PROTOCOL.md §4): announce a file, upload it in SHA-256-checked chunks that resume (taken in
+// order into an R2 multipart upload, the whole file's SHA-256 running along), complete it with the whole-file
+// check, and read it back (metadata, content with HTTP Range).
 import { Hono, type Context } from 'hono';
 import * as z from 'zod';
 import { randomToken } from '../../shared/ids.js';
 import { sha256HexOfBytes } from '../../shared/signing.js';
-import { findRecording, finishRecording, insertRecording, recordChunk, recordingChunks, type RecordingRow } from '../../shared/db/recordings.js';
+import { findRecording, finishRecording, insertRecording, partEtags, type RecordingRow } from '../../shared/db/recordings.js';
 import { RecordingCreateSchema, Sha256HexSchema, type RecordingUploadState, type RecordingView } from '../../shared/protocol/recordings.js';
 import { readCapped, readJsonBody } from '../body.js';
 import { withDb } from '../db.js';
@@ -13,19 +14,31 @@ import { HttpError } from '../errors.js';
 import { requireViewer } from '../auth/viewer.js';
 import { findVisibleSurvey } from '../console-api/survey-access.js';
 import { parseByteRange } from './byte-range.js';
-import { assembleChunks, chunkKey, chunkKeys } from './assemble.js';
-import { deleteObjects, objectStore } from './object-store.js';
+import { partLayout } from './assemble.js';
+import { chunksTaken, takeChunk } from './chunk-intake.js';
+import { objectStore, type MultipartUpload, type ObjectStore, type UploadedPart } from './object-store.js';
+import { decodeSha256State, sha256Finish } from './resumable-sha256.js';
 import { admitUploader } from './uploader.js';
 
 const IdSchema = z.uuid();
 const IndexSchema = z.coerce.number().int().min(0).max(100_000);
 
 const chunkCount = (r: Pick<RecordingRow, 'size_bytes' | 'chunk_bytes'>) => Math.ceil(r.size_bytes / r.chunk_bytes);
-const chunkSize = (r: Pick<RecordingRow, 'size_bytes' | 'chunk_bytes'>, idx: number) => Math.min(r.chunk_bytes, r.size_bytes - idx * r.chunk_bytes);
 const extension = (mime: string) => (mime.startsWith('video/mp4') ? 'mp4' : mime.startsWith('video/') || mime.startsWith('audio/') ? 'webm' : 'ndjson');
 
-function uploadState(r: RecordingRow, received: number[]): RecordingUploadState {
-  return { recording_id: r.recording_id, chunk_bytes: r.chunk_bytes, chunks: chunkCount(r), received, status: r.status === 'complete' ? 'complete' : 'pending' };
+/** The resume point: chunks are taken in order, so those held are the first ones (all of them once complete). */
+function uploadState(r: RecordingRow): RecordingUploadState {
+  const held = r.status === 'complete' ? chunkCount(r) : chunksTaken(r);
+  return { recording_id: r.recording_id, chunk_bytes: r.chunk_bytes, chunks: chunkCount(r), received: [...Array(held).keys()], status: r.status === 'complete' ? 'complete' : 'pending' };
+}
+
+/** Completes the multipart upload; a retry after the upload completed but before the row said so finds the object in place. */
+async function completeUpload(store: ObjectStore, upload: MultipartUpload, parts: UploadedPart[], size: number): Promise<void> {
+  try {
+    await upload.complete(parts);
+  } catch (e) {
+    if ((await store.head(upload.key))?.size !== size) throw e;
+  }
 }
 
 /** A recording as the API shows it. */
@@ -98,9 +111,7 @@ export function recordingRoutes(): Hono<EdgeEnv> {
           }
           if (known.deleted) throw new HttpError('not_found', 'this recording was deleted');
           if (known.status === 'failed') throw new HttpError('conflict', `recording_id: ${FAILED_WORDS}`);
-          // A complete recording's chunk rows are gone: every chunk is held.
-          const held = known.status === 'complete' ? [...Array(chunkCount(known)).keys()] : (await recordingChunks(db, known.recording_id)).map((ch) => ch.idx);
-          return uploadState(known, held);
+          return uploadState(known);
         }
       }
       const id = body.recording_id ?? crypto.randomUUID();
@@ -129,7 +140,7 @@ export function recordingRoutes(): Hono<EdgeEnv> {
       if (!inserted.ok) {
         throw new HttpError('quota_exceeded', `this key's recordings would take ${inserted.usedBytes + body.size_bytes} bytes, over its quota of ${limits.keyQuotaBytes}; ask an analyst to delete old recordings`);
       }
-      return uploadState({ ...row, status: 'pending', uploaded_bytes: 0, completed_at: null, deleted: false }, []);
+      return uploadState({ ...row, status: 'pending', uploaded_bytes: 0, completed_at: null, deleted: false, hash_state: null });
     });
     return c.json(state);
   });
@@ -142,41 +153,40 @@ export function recordingRoutes(): Hono<EdgeEnv> {
     if (!declared.success) throw new HttpError('invalid_request', 'X-Chunk-SHA256: the chunk\'s SHA-256 in 64 hex digits is required');
     if (rec.status === 'complete') throw new HttpError('conflict', 'this recording is complete already');
     if (rec.status === 'failed') throw new HttpError('conflict', FAILED_WORDS);
-    const expected = chunkSize(rec, idx.data);
+    const expected = partLayout(rec).chunkSize(idx.data);
     const bytes = (await readCapped(c.req.raw, expected)) as Uint8Array<ArrayBuffer>;
     if (bytes.byteLength !== expected) throw new HttpError('invalid_request', `body: chunk ${idx.data} must be ${expected} bytes, got ${bytes.byteLength}`);
     if ((await sha256HexOfBytes(bytes)) !== declared.data) throw new HttpError('checksum_mismatch', `chunk ${idx.data}: its SHA-256 is not the one declared; nothing was stored, send it again`);
-    const store = objectStore(c);
-    const key = chunkKey(rec.storage_key, idx.data);
-    const stored = await store.put(key, bytes);
-    const received = await withDb(c.get('config'), (db) => recordChunk(db, rec.recording_id, rec.kind, { idx: idx.data, size: expected, sha256: declared.data, etag: stored?.etag ?? '' }));
-    if (received === null) {
-      // Completed, failed or deleted while this chunk was on its way: nothing will assemble or count it.
-      await store.delete(key);
-      throw new HttpError('conflict', 'this recording stopped taking chunks while this one arrived (completed, failed or deleted)');
-    }
-    return c.json({ index: idx.data, received_bytes: received });
+    return c.json(await takeChunk(c.get('config'), objectStore(c), rec, idx.data, bytes, declared.data));
   });
 
+  // Only completes the multipart upload (one object-store call): the parts are uploaded and the whole file's
+  // SHA-256 computed as the chunks arrived.
   app.post('/:id/complete', async (c) => {
     const rec = await uploadable(c, c.req.param('id'));
     if (rec.status === 'complete') return c.json({ status: 'complete', sha256_verified: true });
     if (rec.status === 'failed') throw new HttpError('conflict', FAILED_WORDS);
     const store = objectStore(c);
     const config = c.get('config');
-    const chunks = await withDb(config, (db) => recordingChunks(db, rec.recording_id));
-    const have = new Set(chunks.map((ch) => ch.idx));
-    const missing = [...Array(chunkCount(rec)).keys()].filter((i) => !have.has(i));
-    if (missing.length) throw new HttpError('incomplete', `chunks ${missing.join(', ')} have not arrived; send them, then complete again`);
-    const file = await assembleChunks(store, rec.storage_key, chunkCount(rec), rec.mime);
-    const chunkObjects = chunkKeys(rec.storage_key, chunkCount(rec));
-    const verified = file.sha256 === rec.sha256 && file.size === rec.size_bytes;
-    // A failed recording stops counting toward the quota, so its objects go first: if deleting fails it stays pending and counted.
-    if (!verified) await deleteObjects(store, [rec.storage_key, ...chunkObjects]);
+    const taken = chunksTaken(rec);
+    const count = chunkCount(rec);
+    if (taken < count) {
+      const missing = Array.from({ length: count - taken }, (_, i) => taken + i);
+      throw new HttpError('incomplete', `chunks ${missing.join(', ')} have not arrived; send them, then complete again`);
+    }
+    const state = decodeSha256State(rec.hash_state);
+    const verified = sha256Finish(state) === rec.sha256 && state.length === rec.size_bytes;
+    const upload = store.resumeMultipartUpload(rec.storage_key, rec.upload_id ?? '');
+    // A failed recording stops counting toward the quota, so its upload is aborted first: if that fails it stays pending and counted.
+    if (verified) {
+      const layout = partLayout(rec);
+      const parts = (await withDb(config, (db) => partEtags(db, rec.recording_id))).map((p) => ({ partNumber: layout.partOf(p.idx).part + 1, etag: p.etag }));
+      await completeUpload(store, upload, parts, rec.size_bytes);
+    } else {
+      await upload.abort();
+    }
     await withDb(config, (db) => finishRecording(db, rec.recording_id, verified ? 'complete' : 'failed'));
-    // A chunk stored while this ran but recorded before the status moved would be left behind: swept now (later ones remove themselves).
-    await deleteObjects(store, chunkObjects);
-    if (!verified) throw new HttpError('checksum_mismatch', 'the assembled file does not have the declared SHA-256; it was discarded: upload it again under a new recording_id');
+    if (!verified) throw new HttpError('checksum_mismatch', 'the uploaded file does not have the declared SHA-256; it was discarded: upload it again under a new recording_id');
     return c.json({ status: 'complete', sha256_verified: true });
   });
 

@@ -369,4 +369,19 @@ export const MIGRATIONS: readonly Migration[] = [
       `ALTER TABLE relays ADD COLUMN public_addresses TEXT`,
     ],
   },
+  {
+    version: 20,
+    name: 'recording_multipart',
+    statements: [
+      // A recording is an R2 multipart upload from its first chunk (upload_id): chunks arrive in order and the
+      // whole file's SHA-256 runs along with them, its state (words, unfinished block, length) kept here.
+      `ALTER TABLE recordings ADD COLUMN hash_state TEXT`,
+      // On the chunk that closed a part: that part's etag, which completing the upload names.
+      `ALTER TABLE recording_chunks ADD COLUMN part_etag TEXT`,
+      // Uploads under way started before this had no hash state: they start again from chunk 0. Their chunks are
+      // sent again under the same object keys, which the new parts then replace and remove.
+      `DELETE FROM recording_chunks WHERE recording_id IN (SELECT recording_id FROM recordings WHERE upload_status = 'pending')`,
+      `UPDATE recordings SET video_uploaded_bytes = 0, sensor_uploaded_bytes = 0 WHERE upload_status = 'pending'`,
+    ],
+  },
 ];

@@ -9,8 +9,10 @@ export interface RecordingRow {
   size_bytes: number;
   sha256: string;
   chunk_bytes: number;
-  /** Unused: chunks wait as objects of their own and are assembled on complete. */
+  /** The R2 multipart upload, from the first chunk on (NULL before it; '' on a swept one that never had one). */
   upload_id: string | null;
+  /** The whole file's SHA-256 over the chunks taken so far, in order (resumable-sha256's text); NULL: none yet. */
+  hash_state: string | null;
   storage_key: string;
   magic_key: string;
   status: 'pending' | 'complete' | 'failed';
@@ -24,7 +26,7 @@ export interface RecordingRow {
   deleted: boolean;
 }
 
-export type NewRecording = Omit<RecordingRow, 'status' | 'uploaded_bytes' | 'completed_at' | 'deleted'>;
+export type NewRecording = Omit<RecordingRow, 'status' | 'uploaded_bytes' | 'completed_at' | 'deleted' | 'hash_state'>;
 
 /**
  * Bytes a key's quota is counted against: every recording of the key whose
@@ -89,6 +91,7 @@ export async function findRecording(db: Db, id: string): Promise<RecordingRow | 
     sha256: String(r.sha256),
     chunk_bytes: Number(r.chunk_bytes),
     upload_id: r.upload_id == null ? null : String(r.upload_id),
+    hash_state: r.hash_state == null ? null : String(r.hash_state),
     storage_key: String(r.storage_key),
     magic_key: String(r.magic_key),
     status: r.upload_status === 'complete' ? 'complete' : r.upload_status === 'failed' ? 'failed' : 'pending',
@@ -107,46 +110,173 @@ export interface ChunkRow {
   idx: number;
   size: number;
   sha256: string;
+  /** The chunk object's etag ('' when the chunk closed a part and was never stored alone). */
   etag: string;
+  /** On the chunk that closed a part: the part's etag. */
+  part_etag: string | null;
 }
 
-/** The chunks the server holds for a recording, by index. */
-export async function recordingChunks(db: Db, id: string): Promise<ChunkRow[]> {
-  const rs = await db.execute({ sql: 'SELECT idx, size, sha256, etag FROM recording_chunks WHERE recording_id = ? ORDER BY idx', args: [id] });
-  return rs.rows.map((r) => ({ idx: Number(r.idx), size: Number(r.size), sha256: String(r.sha256), etag: String(r.etag) }));
+const chunkRow = (r: Record<string, unknown>): ChunkRow => ({
+  idx: Number(r.idx),
+  size: Number(r.size),
+  sha256: String(r.sha256),
+  etag: String(r.etag),
+  part_etag: r.part_etag == null ? null : String(r.part_etag),
+});
+
+/** Chunks `from`…`to` of a recording that the server holds (one part's worth), by index. */
+export async function chunkRange(db: Db, id: string, from: number, to: number): Promise<ChunkRow[]> {
+  const rs = await db.execute({ sql: 'SELECT idx, size, sha256, etag, part_etag FROM recording_chunks WHERE recording_id = ? AND idx BETWEEN ? AND ? ORDER BY idx', args: [id, from, to] });
+  return rs.rows.map((r) => chunkRow(r as unknown as Record<string, unknown>));
+}
+
+/** The etags of a recording's uploaded parts, by the chunk that closed each, in order. */
+export async function partEtags(db: Db, id: string): Promise<{ idx: number; etag: string }[]> {
+  const rs = await db.execute({ sql: 'SELECT idx, part_etag FROM recording_chunks WHERE recording_id = ? AND part_etag IS NOT NULL ORDER BY idx', args: [id] });
+  return rs.rows.map((r) => ({ idx: Number(r.idx), etag: String(r.part_etag) }));
+}
+
+/** Where a recording stands now, as a chunk request sees it: its status and bytes, and the chunks of one part. */
+export interface ChunkStanding {
+  pending: boolean;
+  uploadedBytes: number;
+  hashState: string | null;
+  part: ChunkRow[];
+}
+
+const standingSql = (col: string) => `SELECT upload_status, COALESCE(deleted, 0) AS deleted, hash_state, COALESCE(${col}, 0) AS n FROM recordings WHERE recording_id = ?`;
+const PART_ROWS_SQL = 'SELECT idx, size, sha256, etag, part_etag FROM recording_chunks WHERE recording_id = ? AND idx BETWEEN ? AND ? ORDER BY idx';
+
+function standing(rec: { rows: unknown[] } | undefined, part: { rows: unknown[] } | undefined): ChunkStanding {
+  const r = rec?.rows[0] as Record<string, unknown> | undefined;
+  return {
+    pending: r !== undefined && r.upload_status === 'pending' && Number(r.deleted) === 0,
+    uploadedBytes: Number(r?.n ?? 0),
+    hashState: r?.hash_state == null ? null : String(r.hash_state),
+    part: (part?.rows ?? []).map((x) => chunkRow(x as Record<string, unknown>)),
+  };
+}
+
+/** A recording's standing and its chunks `from`…`to` (one part), read in one snapshot. */
+export async function chunkStanding(db: Db, id: string, kind: 'video' | 'sensors', from: number, to: number): Promise<ChunkStanding> {
+  const [rec, part] = await db.batch(
+    [
+      { sql: standingSql(uploadedColumn(kind)), args: [id] },
+      { sql: PART_ROWS_SQL, args: [id, from, to] },
+    ],
+    'read',
+  );
+  return standing(rec, part);
+}
+
+const uploadedColumn = (kind: 'video' | 'sensors') => (kind === 'video' ? 'video_uploaded_bytes' : 'sensor_uploaded_bytes');
+
+/** A chunk taken in order: what it moves the recording's state to. */
+export interface ChunkCommit {
+  chunk: ChunkRow;
+  /** The hash state the chunk was hashed on from (the recording's as read), and after it. */
+  stateBefore: string | null;
+  stateAfter: string;
+  /** The multipart upload (set by the first chunk). */
+  uploadId: string;
 }
 
 /**
- * Records a stored chunk and moves the uploaded byte count (a repeat of the
- * same chunk replaces it), only while the recording is pending: null when it
- * is not (completed, failed or deleted meanwhile), and the caller must then
- * delete the chunk's object, which nothing would ever assemble or count.
+ * Takes a chunk in order: moves the hash state on and records the chunk, only
+ * if the recording is still pending and its state is still the one the chunk
+ * was hashed on from (a compare-and-set: of two requests for the same chunk
+ * one wins). Answers with where the recording stands afterwards (with the
+ * chunks of the chunk's part), and whether this commit was the one that moved it.
  */
-export async function recordChunk(db: Db, id: string, kind: 'video' | 'sensors', c: ChunkRow, now = Date.now()): Promise<number | null> {
-  const col = kind === 'video' ? 'video_uploaded_bytes' : 'sensor_uploaded_bytes';
-  const [held, , total] = await db.batch(
+export async function commitChunk(db: Db, id: string, kind: 'video' | 'sensors', c: ChunkCommit, span: { first: number; last: number }, now = Date.now()): Promise<ChunkStanding & { moved: boolean }> {
+  const col = uploadedColumn(kind);
+  const [moved, , rec, part] = await db.batch(
     [
       {
-        sql: `INSERT INTO recording_chunks (recording_id, idx, size, sha256, etag, created_at)
-              SELECT ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM recordings WHERE recording_id = ? AND upload_status = 'pending' AND COALESCE(deleted, 0) = 0)
-              ON CONFLICT(recording_id, idx) DO UPDATE SET size = excluded.size, sha256 = excluded.sha256, etag = excluded.etag, created_at = excluded.created_at`,
-        args: [id, c.idx, c.size, c.sha256, c.etag, now, id],
+        sql: `UPDATE recordings SET hash_state = ?, upload_id = ?, ${col} = COALESCE(${col}, 0) + ?
+              WHERE recording_id = ? AND upload_status = 'pending' AND COALESCE(deleted, 0) = 0 AND hash_state IS ?`,
+        args: [c.stateAfter, c.uploadId, c.chunk.size, id, c.stateBefore],
       },
-      { sql: `UPDATE recordings SET ${col} = (SELECT COALESCE(SUM(size), 0) FROM recording_chunks WHERE recording_id = ?) WHERE recording_id = ? AND upload_status = 'pending'`, args: [id, id] },
-      { sql: `SELECT ${col} AS n FROM recordings WHERE recording_id = ?`, args: [id] },
+      {
+        sql: `INSERT INTO recording_chunks (recording_id, idx, size, sha256, etag, part_etag, created_at)
+              SELECT ?, ?, ?, ?, ?, ?, ? WHERE changes() > 0
+              ON CONFLICT(recording_id, idx) DO NOTHING`,
+        args: [id, c.chunk.idx, c.chunk.size, c.chunk.sha256, c.chunk.etag, c.chunk.part_etag, now],
+      },
+      { sql: standingSql(col), args: [id] },
+      { sql: PART_ROWS_SQL, args: [id, span.first, span.last] },
     ],
     'write',
   );
-  if (held!.rowsAffected === 0) return null;
-  return Number(total!.rows[0]?.n ?? 0);
+  return { ...standing(rec, part), moved: moved!.rowsAffected > 0 };
 }
 
-/** Marks a recording complete (verified) or failed; chunk rows are no longer needed either way. */
+/** Records the etag of the part closed by chunk `idx` (its latest upload). */
+export async function setPartEtag(db: Db, id: string, idx: number, etag: string): Promise<void> {
+  await db.execute({ sql: 'UPDATE recording_chunks SET part_etag = ? WHERE recording_id = ? AND idx = ? AND part_etag IS NOT NULL', args: [etag, id, idx] });
+}
+
+/**
+ * Marks a recording complete (verified) or failed, only from pending; chunk
+ * rows are no longer needed either way. A failed one's upload_id is cleared:
+ * its upload is aborted before (the abandoned-upload sweep reads a failed row
+ * with an upload_id as one whose objects are not all gone yet).
+ */
 export async function finishRecording(db: Db, id: string, status: 'complete' | 'failed', now = Date.now()): Promise<void> {
   await db.batch(
     [
-      { sql: 'UPDATE recordings SET upload_status = ?, completed_at = ? WHERE recording_id = ?', args: [status, status === 'complete' ? now : null, id] },
+      {
+        sql: `UPDATE recordings SET upload_status = ?, completed_at = ?, upload_id = CASE WHEN ? = 'failed' THEN NULL ELSE upload_id END
+              WHERE recording_id = ? AND upload_status = 'pending'`,
+        args: [status, status === 'complete' ? now : null, status, id],
+      },
       { sql: 'DELETE FROM recording_chunks WHERE recording_id = ?', args: [id] },
+    ],
+    'write',
+  );
+}
+
+/** A recording whose upload the sweep removes: where its objects are. */
+export interface AbandonedUpload {
+  recording_id: string;
+  storage_key: string;
+  /** '' when it never got a multipart upload. */
+  upload_id: string;
+}
+
+/**
+ * Marks failed (so no chunk is taken any more) up to `limit` pending
+ * recordings announced before `cutoff` that took no chunk since, and answers
+ * them together with earlier marked ones whose objects were not all removed
+ * (a failed row that still names an upload: '' for none).
+ */
+export async function markAbandonedUploads(db: Db, cutoff: number, limit: number): Promise<AbandonedUpload[]> {
+  const [, rs] = await db.batch(
+    [
+      {
+        sql: `UPDATE recordings SET upload_status = 'failed', upload_id = COALESCE(upload_id, '')
+              WHERE recording_id IN (
+                SELECT r.recording_id FROM recordings r
+                WHERE r.upload_status = 'pending' AND r.kind IS NOT NULL AND r.created_at < ?
+                  AND NOT EXISTS (SELECT 1 FROM recording_chunks c WHERE c.recording_id = r.recording_id AND c.created_at >= ?)
+                LIMIT ?)`,
+        args: [cutoff, cutoff, limit],
+      },
+      { sql: "SELECT recording_id, storage_key, upload_id FROM recordings WHERE upload_status = 'failed' AND upload_id IS NOT NULL LIMIT ?", args: [limit] },
+    ],
+    'write',
+  );
+  return rs!.rows.map((r) => ({ recording_id: String(r.recording_id), storage_key: String(r.storage_key ?? ''), upload_id: String(r.upload_id) }));
+}
+
+/** Removes swept recordings' rows (their objects are gone), and their chunk rows. */
+export async function dropSweptRecordings(db: Db, ids: string[]): Promise<void> {
+  if (ids.length === 0) return;
+  const marks = ids.map(() => '?').join(', ');
+  await db.batch(
+    [
+      { sql: `DELETE FROM recording_chunks WHERE recording_id IN (${marks})`, args: ids },
+      { sql: `DELETE FROM recordings WHERE upload_status = 'failed' AND recording_id IN (${marks})`, args: ids },
     ],
     'write',
   );

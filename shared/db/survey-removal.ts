@@ -50,8 +50,10 @@ export async function restoreSurvey(db: Db, surveyId: string, login: string, now
 export interface SurveyFiles {
   /** Recordings' and stored captures' objects. */
   objectKeys: string[];
-  /** Chunks of uploads not assembled yet, each its own object (the edge names it from the recording's key). */
-  uploadChunks: { storageKey: string; idx: number }[];
+  /** Each recording's file: chunks may wait under its key's chunk prefix, and a pending one's multipart upload (if it has one) is open. */
+  uploads: { storageKey: string; uploadId: string | null }[];
+  /** Chunk objects found under the uploads' prefixes and deleted (filled in by whoever deletes them). */
+  chunkObjects: number;
   /** Captures no object store holds yet (their path on a relay): out of the edge's reach. */
   relayCaptures: string[];
 }
@@ -59,10 +61,9 @@ export interface SurveyFiles {
 /** The queries that list the files behind a survey's rows, for a read batch (one snapshot); read their results with surveyFilesFrom. */
 export function surveyFilesStatements(surveyId: string): InStatement[] {
   return [
-    { sql: "SELECT storage_key FROM recordings WHERE session_id = ? AND COALESCE(storage_key, '') <> ''", args: [surveyId] },
     {
-      sql: `SELECT r.storage_key, c.idx FROM recording_chunks c JOIN recordings r ON r.recording_id = c.recording_id
-            WHERE r.session_id = ? AND COALESCE(r.storage_key, '') <> ''`,
+      sql: `SELECT storage_key, CASE WHEN upload_status = 'complete' THEN NULL ELSE NULLIF(upload_id, '') END AS upload_id
+            FROM recordings WHERE session_id = ? AND COALESCE(storage_key, '') <> ''`,
       args: [surveyId],
     },
     { sql: 'SELECT storage_key, path FROM survey_captures WHERE session_id = ?', args: [surveyId] },
@@ -70,10 +71,12 @@ export function surveyFilesStatements(surveyId: string): InStatement[] {
 }
 
 /** The files the results of surveyFilesStatements name. */
-export function surveyFilesFrom([recs, chunks, caps]: readonly ResultSet[]): SurveyFiles {
-  const files: SurveyFiles = { objectKeys: [], uploadChunks: [], relayCaptures: [] };
-  for (const r of recs?.rows ?? []) files.objectKeys.push(String(r.storage_key));
-  for (const r of chunks?.rows ?? []) files.uploadChunks.push({ storageKey: String(r.storage_key), idx: Number(r.idx) });
+export function surveyFilesFrom([recs, caps]: readonly ResultSet[]): SurveyFiles {
+  const files: SurveyFiles = { objectKeys: [], uploads: [], chunkObjects: 0, relayCaptures: [] };
+  for (const r of recs?.rows ?? []) {
+    files.objectKeys.push(String(r.storage_key));
+    files.uploads.push({ storageKey: String(r.storage_key), uploadId: r.upload_id == null ? null : String(r.upload_id) });
+  }
   for (const r of caps?.rows ?? []) {
     if (r.storage_key !== null && r.storage_key !== '') files.objectKeys.push(String(r.storage_key));
     else files.relayCaptures.push(String(r.path));
@@ -105,7 +108,7 @@ const PURGED = [
 export async function purgeSurveyRows(db: Db, surveyId: string, login: string, files: SurveyFiles, now = Date.now()): Promise<PurgeCounts> {
   const detail = {
     sql: `json_object(${PURGED.map((p) => `'${p.count}', (SELECT count(*) FROM ${p.from})`).join(', ')}, 'objects_deleted', ?, 'relay_captures_left', json(?))`,
-    args: [...PURGED.map(() => surveyId), files.objectKeys.length + files.uploadChunks.length, JSON.stringify(files.relayCaptures)],
+    args: [...PURGED.map(() => surveyId), files.objectKeys.length + files.chunkObjects, JSON.stringify(files.relayCaptures)],
   };
   const audit = auditLine(login, 'survey_purge', surveyId, detail, now);
   const results = await db.batch(

@@ -13,27 +13,31 @@ const ASSETS_DIR = join(ROOT, 'edge/assets');
 /** wrangler.toml's date; the runtime the tests run is the one `wrangler dev` runs. */
 export const EDGE_COMPATIBILITY_DATE = '2026-04-01';
 
-let bundled: Promise<string> | null = null;
+const bundles = new Map<string, Promise<string>>();
 
-/** Bundles edge/index.ts once per process, with the conditions wrangler uses (workerd first). */
-export function bundleEdge(): Promise<string> {
-  bundled ??= (async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'netpoke-edge-'));
-    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
-    const outfile = join(dir, 'index.js');
-    await build({
-      entryPoints: [join(ROOT, 'edge/index.ts')],
-      outfile,
-      bundle: true,
-      format: 'esm',
-      platform: 'neutral',
-      target: 'es2022',
-      conditions: ['workerd', 'worker', 'browser'],
-      mainFields: ['browser', 'module', 'main'],
-      logLevel: 'warning',
-    });
-    return outfile;
-  })();
+/** Bundles edge/index.ts (or another entry wrapping it) once per process, with the conditions wrangler uses (workerd first). */
+export function bundleEdge(entry = 'edge/index.ts'): Promise<string> {
+  let bundled = bundles.get(entry);
+  if (!bundled) {
+    bundled = (async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'netpoke-edge-'));
+      process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+      const outfile = join(dir, 'index.js');
+      await build({
+        entryPoints: [join(ROOT, entry)],
+        outfile,
+        bundle: true,
+        format: 'esm',
+        platform: 'neutral',
+        target: 'es2022',
+        conditions: ['workerd', 'worker', 'browser'],
+        mainFields: ['browser', 'module', 'main'],
+        logLevel: 'warning',
+      });
+      return outfile;
+    })();
+    bundles.set(entry, bundled);
+  }
   return bundled;
 }
 
@@ -57,11 +61,13 @@ export interface TestEdgeOptions {
   cf?: { colo?: string; continent?: string };
   /** CA certificates (PEM) the worker's outbound fetches trust besides the public ones (a TLS relay with a test CA). */
   trustedCertificates?: string[];
+  /** Count the edge's object-store calls per request, in an `x-test-r2-ops` answer header (test/helpers/r2-counting-worker.ts). */
+  countR2?: boolean;
 }
 
 /** Starts the edge in workerd on a free loopback port, in local mode, with the page assets when they are built. */
 export async function startTestEdge(opts: TestEdgeOptions): Promise<TestEdge> {
-  const scriptPath = await bundleEdge();
+  const scriptPath = await bundleEdge(opts.countR2 ? 'test/helpers/r2-counting-worker.ts' : 'edge/index.ts');
   const hasAssets = existsSync(ASSETS_DIR) && readdirSync(ASSETS_DIR).length > 0;
   const mf = new Miniflare({
     scriptPath,

@@ -26,7 +26,7 @@ const SEED_COLUMNS = {
 const ADDED_COLUMNS: Record<string, string> = {
   survey_sessions: ' end_time end_reason measured_ms',
   survey_metrics: ' probes_expected late_count sender_paused_ms loaded throughput_bps loss_tmax_ms row_key',
-  recordings: ' kind mime sha256 chunk_bytes upload_id storage_key magic_key started_at uploaded_by',
+  recordings: ' kind mime sha256 chunk_bytes upload_id storage_key magic_key started_at uploaded_by hash_state',
   magic_keys: ' key_id created_by',
   relays: ' state public_addresses',
 };

@@ -31,7 +31,7 @@ describe('edge config', () => {
       trustClientAddressHeader: true,
       keyDefaultMaxConcurrentSessions: 4,
       oidc: { providers: [], allowedDomains: [] },
-      recordings: { maxBytes: 1024 ** 3, keyQuotaBytes: 20 * 1024 ** 3, chunkBytes: 1024 ** 2 },
+      recordings: { maxBytes: 1024 ** 3, keyQuotaBytes: 20 * 1024 ** 3, chunkBytes: 1024 ** 2, abandonMs: 7 * 86_400_000 },
     });
   });
 
