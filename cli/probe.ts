@@ -86,6 +86,7 @@ async function main(): Promise<number> {
           const sec = Math.round((Date.now() - t0) / 1000);
           console.log(args.json ? JSON.stringify({ second: sec, ...e }) : row(sec, e));
         }
+        if (e.type === 'throughput') console.log(args.json ? JSON.stringify(e) : `-- ${e.message}`);
         if (e.type === 'error') {
           reported = true;
           console.error(`netpoke: ${e.code}: ${e.message}`);
@@ -98,11 +99,12 @@ async function main(): Promise<number> {
       seconds: result.seconds.length,
       stopped_by: result.stoppedBy,
       pcap_available: result.pcapAvailable,
-      ...summarizeSurvey(result.seconds),
+      ...summarizeSurvey(result.seconds, result.responsiveness),
     };
     if (args.json) console.log(JSON.stringify({ summary }));
     else printSummary(summary);
-    return result.stoppedBy === 'error' ? 1 : 0;
+    // A throughput test that stalled or failed was asked for and not measured: that is a failure too.
+    return result.stoppedBy === 'error' || result.throughputFailed ? 1 : 0;
   } catch (e) {
     const err = e instanceof SurveyError ? e : null;
     if (!reported) console.error(`netpoke: ${err ? `${err.code}: ${err.message}` : String((e as Error)?.message ?? e)}`);
@@ -150,8 +152,9 @@ function printSummary(s: SurveySummary & { survey_session_id: string; seconds: n
         (d.sender_paused_ms ? `, sender paused ${(d.sender_paused_ms / 1000).toFixed(1)} s (not counted as loss)` : ''),
     );
   }
-  const rpm = s.responsiveness_rpm === null ? 'no throughput test' : `${Math.round(s.responsiveness_rpm)} RPM`;
-  console.log(`  latency: RTT p50 idle ${s.rtt_idle_ms.toFixed(3)} ms, under load ${s.rtt_loaded_ms ? `${s.rtt_loaded_ms.toFixed(3)} ms` : '–'}; responsiveness ${rpm}`);
+  const rpm = s.responsiveness_rpm === null ? 'no throughput test' : `${Math.round(s.responsiveness_rpm)} RPM (trimmed mean of loaded round trips, draft-ietf-ippm-responsiveness)`;
+  const rtt = (r: SurveySummary['rtt_idle_ms']) => (r ? `p50/p90 ${r.p50.toFixed(3)}/${r.p90.toFixed(3)} ms` : '–');
+  console.log(`  latency: RTT idle ${rtt(s.rtt_idle_ms)}, under load ${rtt(s.rtt_loaded_ms)}; responsiveness ${rpm}`);
 }
 
 process.exitCode = await main();

@@ -15,6 +15,8 @@ const RelayEnvSchema = z.object({
   RELAY_HOST: z.string().min(1).default('127.0.0.1'),
   RELAY_PORT: port.default(8790),
   RELAY_UDP_PORT: port.refine((p) => p > 0, 'must be a fixed port').default(50000),
+  // Throughput tests' load connections: 0 gives each its own ephemeral port; a fixed port muxes them all there.
+  RELAY_LOAD_UDP_PORT: port.default(0),
   RELAY_BIND_ADDRESS: z.string().min(1).default('127.0.0.1'),
   RELAY_PUBLIC_ADDRESS: z.string().min(1).optional(),
   RELAY_INTERNAL_URL: z.url().optional(),
@@ -47,6 +49,8 @@ export interface RelayConfig {
   host: string;
   port: number;
   udpPort: number;
+  /** UDP port of throughput tests' load connections, never the probes' port (0: an ephemeral one each). */
+  loadUdpPort?: number;
   bindAddress: string;
   publicAddress?: string;
   /** The URL the edge calls; defaults to http://host:port once the port is known. */
@@ -92,6 +96,7 @@ export function relayConfigFromEnv(env: Record<string, string | undefined>): Rel
     host: e.RELAY_HOST,
     port: e.RELAY_PORT,
     udpPort: e.RELAY_UDP_PORT,
+    loadUdpPort: e.RELAY_LOAD_UDP_PORT,
     bindAddress: e.RELAY_BIND_ADDRESS,
     publicAddress: e.RELAY_PUBLIC_ADDRESS,
     internalUrl: e.RELAY_INTERNAL_URL,

@@ -1,4 +1,5 @@
 import nodeDataChannel, { type PeerConnection } from 'node-datachannel';
+import { withoutCandidates } from '../shared/sdp.js';
 
 export interface PeerOptions {
   bindAddress: string;
@@ -44,7 +45,7 @@ export async function answerOffer(name: string, offerSdp: string, opts: PeerOpti
     await gathered;
     const local = pc.localDescription();
     if (!local) throw new Error('no local description after gathering');
-    if (!/^a=candidate:/m.test(local.sdp)) throw new Error(`the relay gathered no candidate on UDP port ${opts.udpPort} within ${opts.gatherTimeoutMs} ms`);
+    if (!/^a=candidate:/m.test(local.sdp)) throw new Error(`the relay gathered no candidate on UDP port ${opts.udpPort || '(any)'} within ${opts.gatherTimeoutMs} ms`);
     return { pc, sdp: opts.publicAddress ? rewriteHostCandidates(local.sdp, opts.bindAddress, opts.publicAddress) : local.sdp };
   } catch (e) {
     pc.close();
@@ -52,13 +53,8 @@ export async function answerOffer(name: string, offerSdp: string, opts: PeerOpti
   }
 }
 
-/** The offer without its candidate lines (see answerOffer); `a=end-of-candidates` stays, so the relay knows none will follow. */
-export function withoutCandidates(sdp: string): string {
-  return sdp
-    .split(/\r?\n/)
-    .filter((line) => !line.startsWith('a=candidate:'))
-    .join('\r\n');
-}
+/** The offer without its candidate lines (see answerOffer). */
+export { withoutCandidates };
 
 /** Whether a trickled candidate is well-formed (`candidate:<foundation> <component> <transport> <priority> <address> <port> typ <type> ...`). */
 export function isCandidate(candidate: string): boolean {
@@ -100,6 +96,8 @@ export async function holdUdpPort(opts: Omit<PeerOptions, 'publicAddress'>): Pro
 }
 
 function muxConfig(opts: Pick<PeerOptions, 'bindAddress' | 'udpPort'>) {
+  // Port 0: a socket of the peer's own on an ephemeral port (a throughput test's load connection).
+  if (opts.udpPort === 0) return { iceServers: [], bindAddress: opts.bindAddress };
   return {
     iceServers: [],
     bindAddress: opts.bindAddress,

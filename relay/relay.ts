@@ -76,6 +76,8 @@ export async function startRelay(config: RelayConfig, deps: { log?: Logger } = {
     close: (s, why, reason) => release(s, why, reason),
     clock,
     limitGraceMs: config.limitGraceMs,
+    // Never the probes' socket: bulk datagrams queued in it would delay the probes behind them.
+    peer: { bindAddress: config.bindAddress, udpPort: config.loadUdpPort ?? 0, publicAddress: config.publicAddress, gatherTimeoutMs: config.gatherTimeoutMs ?? 2_000 },
     surveyOwner: async (surveyId) => {
       for (const live of sessions.values()) if (live.surveyId === surveyId) return live.magicKey;
       const rs = await db.execute({ sql: 'SELECT magic_key FROM survey_sessions WHERE session_id = ?', args: [surveyId] });

@@ -25,6 +25,8 @@ export interface ProbeEndpointOptions {
   receiver?: ReceiverOptions;
   /** Shares one timer among many endpoints (see tick-group.ts); by default each endpoint has its own. */
   schedule?: Schedule;
+  /** Sees every RTT sample as it is taken (the client's responsiveness needs the samples, not a window's quantiles). */
+  onRtt?: (rttMs: number) => void;
 }
 
 export interface ProbeEndpoint {
@@ -143,7 +145,9 @@ export function createProbeEndpoint(opts: ProbeEndpointOptions): ProbeEndpoint {
       if (sentSeq[slot] !== e.seq || Math.abs(sentAt[slot]! - e.sent_at_ms) > 0.001) continue;
       sentSeq[slot] = -1;
       const rtt = at - leftAt[slot]! - e.held_ms;
-      if (rtt >= 0) recordRtt(receiver, rtt);
+      if (rtt < 0) continue;
+      recordRtt(receiver, rtt);
+      opts.onRtt?.(rtt);
     }
   };
 
