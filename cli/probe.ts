@@ -127,14 +127,15 @@ const HEADER = [
 ].map((h, i) => (i < 2 ? h.padEnd(4) : h.padStart(8))).join(' ');
 
 function row(sec: number, e: StatsEvent): string {
+  // "load": the throughput test's connection carried traffic in this second (the loaded seconds RPM is taken from).
   const line = (dir: 'c2s' | 's2c', s: DirectionStats, bytes: number | undefined) =>
-    [
+    `${[
       String(sec).padEnd(4),
       dir.padEnd(4),
       ...[s.probe_count, s.loss_rate, s.reorder_rate, s.delay_deviation_ms[0], s.delay_deviation_ms[1], s.jitter_ms[0], s.rtt_ms[0], s.rtt_ms[1], ((bytes ?? 0) * 8) / 1e6].map((v, i) =>
         (i === 0 ? String(v) : v.toFixed(i <= 2 ? 1 : 3)).padStart(8),
       ),
-    ].join(' ');
+    ].join(' ')}${s.loaded ? '  load' : ''}`;
   // A second in which no relay window arrived shows a dash row rather than zeros.
   const c2s = e.c2s ? line('c2s', e.c2s, e.throughput?.c2s_bytes_per_s) : `${line('c2s', emptyDirectionStats(), 0).slice(0, 9)}${'–'.padStart(8)}`;
   return `${c2s}\n${line('s2c', e.s2c, e.throughput?.s2c_bytes_per_s)}${e.own_paused_ms > 0 ? `  (client paused ${e.own_paused_ms} ms)` : ''}`;
