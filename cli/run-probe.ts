@@ -17,6 +17,8 @@ export interface RunProbeOptions {
   upload?: boolean;
   /** Replaces edge signaling, e.g. to talk straight to a relay. */
   signal?: Signal;
+  /** Rewrites the relay's answer for the load connection (see SurveyClientOptions). */
+  loadAnswer?: (sdp: string) => string;
   /** Connect through the edge's TURN server only (`--relay-only`). */
   relayOnly?: boolean;
   /** Gather with these instead of the edge's `GET /api/ice-servers`. */
@@ -68,6 +70,7 @@ export async function runProbe(opts: RunProbeOptions): Promise<RunProbeResult> {
     connections: opts.connections,
     RTCPeerConnection: opts.RTCPeerConnection ?? NodeRTCPeerConnection,
     signal: opts.signal,
+    ...(opts.loadAnswer ? { loadAnswer: opts.loadAnswer } : {}),
     ...(opts.relayOnly ? { iceTransportPolicy: 'relay' as const } : {}),
     ...(opts.iceServers ? { iceServers: opts.iceServers } : {}),
     onEvent: (e) => {

@@ -25,6 +25,8 @@ export interface SurveyClientOptions {
   fetch?: typeof fetch;
   /** Replaces the edge signaling (tests that talk straight to a relay). */
   signal?: Signal;
+  /** Rewrites the relay's answer for a throughput test's load connection (the accuracy harness routes it through its forwarder). */
+  loadAnswer?: (sdp: string) => string;
   /** STUN/TURN servers to gather with (by default the edge's `GET /api/ice-servers`). */
   iceServers?: RTCIceServer[];
   /** 'relay': connect through TURN only. */
@@ -387,7 +389,7 @@ export async function startSurvey(opts: SurveyClientOptions): Promise<SurveyHand
         exchange: async (sdp) => {
           const ready = await request(leg, { type: 'start_throughput', ...ids(leg), direction, duration_ms: durationMs, sdp }, 'throughput_ready');
           granted = ready.duration_ms;
-          return ready.sdp;
+          return opts.loadAnswer ? opts.loadAnswer(ready.sdp) : ready.sdp;
         },
       });
     } catch (e) {
