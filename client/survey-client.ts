@@ -110,6 +110,8 @@ interface Leg {
   load: { conn: LoadConnection; direction: ThroughputDirection; zeroWindows: number; dropped: boolean; timer: ReturnType<typeof setTimeout> } | null;
   /** Bumped by each start or stop of a test: an older start that finishes late changes nothing. */
   loadGeneration: number;
+  /** The load connection being set up: a new one waits for it, since replies are matched by type, not by request. */
+  loadOpening: Promise<unknown>;
   /** Unloaded windows closed so far, and who waits for enough of them. */
   idleWindows: number;
   baselineWaiters: (() => void)[];
@@ -212,6 +214,7 @@ export async function startSurvey(opts: SurveyClientOptions): Promise<SurveyHand
       downloading: false,
       load: null,
       loadGeneration: 0,
+      loadOpening: Promise.resolve(),
       idleWindows: 0,
       baselineWaiters: [],
       windowRtts: [],
@@ -379,10 +382,12 @@ export async function startSurvey(opts: SurveyClientOptions): Promise<SurveyHand
       await baseline(leg);
       if (!current()) return;
     }
+    await leg.loadOpening.catch(() => undefined);
+    if (!current()) return;
     let granted = durationMs;
     let conn: LoadConnection;
     try {
-      conn = await openLoadConnection({
+      const opening = openLoadConnection({
         RTCPeerConnection: opts.RTCPeerConnection,
         of: leg.conn,
         iceTimeoutMs: opts.iceTimeoutMs ?? 10_000,
@@ -392,6 +397,8 @@ export async function startSurvey(opts: SurveyClientOptions): Promise<SurveyHand
           return opts.loadAnswer ? opts.loadAnswer(ready.sdp) : ready.sdp;
         },
       });
+      leg.loadOpening = opening;
+      conn = await opening;
     } catch (e) {
       if (!current()) return;
       emit({ type: 'error', code: 'throughput_failed', message: `the throughput test could not start: ${(e as Error)?.message ?? String(e)}` });

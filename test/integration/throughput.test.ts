@@ -15,10 +15,11 @@ const MIN_BPS = 50e6;
 /**
  * Loaded RTT p50 may exceed idle by this much per direction under load. Loopback has no bottleneck but the CPU: at
  * full rate (hundreds of Mbit/s) both cores of this machine are busy moving bulk data, and the probes wait for a CPU,
- * 7–8 ms here with one direction loaded (0.1–0.2 ms when the sender is held to 100 Mbit/s). Probes that queued behind
- * our own bulk data read 35–50 ms at the same rates (issue 17, finding 1).
+ * 7–15 ms here with one direction loaded while other work runs (0.1–0.2 ms when the sender is held to 100 Mbit/s; the
+ * fat-path accuracy test, at the forwarder's 45–80 Mbit/s, holds 5 ms). Probes that queued behind our own bulk data
+ * read 35–50 ms at these rates (issue 17, finding 1): this bound guards against that, not against CPU contention.
  */
-const MAX_RTT_RISE_PER_DIRECTION_MS = 10;
+const MAX_RTT_RISE_PER_DIRECTION_MS = 20;
 
 type Row = Record<string, unknown>;
 
