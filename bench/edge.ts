@@ -1,6 +1,7 @@
 // Signaling through the edge (workerd, with its database reads and signed relay call) next to signaling
 // straight to the relay, interleaved in one run so the ratio holds on a noisy machine; then connection
-// set-up time through the edge (offer → all three channels open).
+// set-up time through the edge (offer → all three channels open); then the edge with its database at a
+// distance: per request type, the database round trips a counting proxy sees and the latency, at 0 and 50 ms.
 import { RTCPeerConnection } from 'node-datachannel/polyfill';
 import { openConnection } from '../client/connection.js';
 import { edgeSignal } from '../client/signaling.js';
@@ -11,13 +12,64 @@ import { nearestRank } from '../shared/stats/percentiles.js';
 import type { RelayHandle } from '../relay/relay.js';
 import { makeOffer, peekClaims, startTestEdge, type TestEdge } from '../test/helpers/edge.js';
 import { eventually, relayToken, startTestDb, startTestRelay } from '../test/helpers/system.js';
+import { REQUEST_TYPES, startDistanceStack, type RequestType } from '../test/helpers/edge-distance.js';
 
 const OFFERS = 30;
 const WARMUP = 3;
 const SETUPS = 10;
 
-/** Offer→answer latency via the edge vs straight to the relay, and set-up time via the edge. */
+/** Offer→answer latency via the edge vs straight to the relay, set-up time via the edge, and the edge at database distance. */
 export async function benchEdge(): Promise<Record<string, number | string>> {
+  return { ...(await benchSignaling()), ...(await benchDistance()) };
+}
+
+/** The database's distance, one way, in the far half of the distance rows (a Turso primary a continent away). */
+const FAR_ONE_WAY_MS = 50;
+/** Samples per request type and distance, after one warm-up. */
+const DISTANCE_SAMPLES = 5;
+
+/**
+ * The round-trip target of a request type (issue 20): signaling 1 to the database (plus the relay's
+ * own answer, which the proxy does not see), every other type at most 2.
+ */
+const roundTripTarget = (type: RequestType) => (type.startsWith('signaling') ? 1 : 2);
+
+/** Per request type: database round trips (requests) and latency p50 at 0 ms and at FAR_ONE_WAY_MS, PASS/MISS at the far one. */
+async function benchDistance(): Promise<Record<string, string>> {
+  const s = await startDistanceStack();
+  try {
+    const seen = new Map<RequestType, { roundTrips: number; requests: number; ms: number }[]>();
+    for (const oneWay of [0, FAR_ONE_WAY_MS]) {
+      s.proxy.setDelay(oneWay);
+      // A fresh session for each half: one used for over a minute costs a touch (a write) once.
+      await s.relogin();
+      for (const type of REQUEST_TYPES) {
+        await s.measure(type);
+        const samples = [];
+        for (let i = 0; i < DISTANCE_SAMPLES; i++) samples.push(await s.measure(type));
+        const median = (values: number[]) => [...values].sort((x, y) => x - y)[Math.floor(values.length / 2)]!;
+        seen.set(type, [
+          ...(seen.get(type) ?? []),
+          { roundTrips: median(samples.map((x) => x.traffic.roundTrips)), requests: median(samples.map((x) => x.traffic.requests)), ms: median(samples.map((x) => x.ms)) },
+        ]);
+      }
+    }
+    const rows: Record<string, string> = { 'database distance, one way (near / far)': `0 / ${FAR_ONE_WAY_MS} ms; per type: round trips (requests), p50` };
+    for (const type of REQUEST_TYPES) {
+      const [near, far] = seen.get(type)!;
+      const target = roundTripTarget(type);
+      rows[`at distance: ${type}`] =
+        `${near!.roundTrips} (${near!.requests}) / ${far!.roundTrips} (${far!.requests}) round trips, ` +
+        `${near!.ms.toFixed(1)} / ${far!.ms.toFixed(1)} ms — ${far!.roundTrips <= target ? 'PASS' : 'MISS'} (≤ ${target})`;
+    }
+    return rows;
+  } finally {
+    await s.close();
+  }
+}
+
+/** Offer→answer latency via the edge vs straight to the relay, and set-up time via the edge. */
+async function benchSignaling(): Promise<Record<string, number | string>> {
   const db = await startTestDb();
   let relay: RelayHandle | null = null;
   let edge: TestEdge | null = null;

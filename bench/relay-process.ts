@@ -18,6 +18,8 @@ export async function startRelayProcess(dbUrl: string, dbToken: string, dataDir:
   const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('../relay/main.ts', import.meta.url))], {
     env: {
       ...process.env,
+      // Plain http on loopback, as npm start's relay.
+      NETPOKE_MODE: 'local',
       RELAY_ID: relayId,
       RELAY_PORT: String(port),
       RELAY_UDP_PORT: String(await freeUdpPort()),

@@ -50,10 +50,10 @@ export function relayFigures(samples: Map<string, number>, at: number): RelayScr
   };
 }
 
-/** Scrapes `metricsUrl`/metrics once. */
-export async function scrapeRelay(metricsUrl: string): Promise<RelayScrape> {
+/** Scrapes `metricsUrl`/metrics once: the ops port as is, the internal API with its METRICS_TOKEN as `token`. */
+export async function scrapeRelay(metricsUrl: string, token?: string): Promise<RelayScrape> {
   const sent = Date.now();
-  const resp = await fetch(`${metricsUrl}/metrics`);
+  const resp = await fetch(`${metricsUrl}/metrics`, token ? { headers: { authorization: `Bearer ${token}` } } : {});
   if (!resp.ok) throw new Error(`relay /metrics answered ${resp.status}`);
   const text = await resp.text();
   return relayFigures(parsePrometheus(text), (sent + Date.now()) / 2);

@@ -1,22 +1,26 @@
-// `npm run keys -- create --label "Site A" --ttl 48h [--max-minutes 10] [--max-sessions 3] [--json]`,
+// `npm run keys -- create --label "Site A" --ttl 48h [--max-minutes 10] [--max-sessions 3] [--json]` (no
+// --max-sessions: KEY_DEFAULT_MAX_CONCURRENT_SESSIONS, 4),
 // `npm run keys -- list [--json]`, `npm run keys -- revoke KEY`: magic keys, in the database named by
 // LIBSQL_URL (+ LIBSQL_AUTH_TOKEN), else the local file ${NETPOKE_DATA_DIR:-./data}/netpoke.db.
 import * as z from 'zod';
-import type { ConfigError } from '../shared/config.js';
+import { parseConfig, type ConfigError } from '../shared/config.js';
 import type { Db } from '../shared/db/client.js';
 import { createMagicKey, keyState, listMagicKeys, revokeMagicKey, type MagicKey } from '../shared/db/keys.js';
 import { withBusyRetry } from '../shared/db/migrate.js';
 import { parse, runCli, UsageError, validate } from './args.js';
-import { cliEnv, withCliDb, type CliEnv } from './cli-db.js';
+import { KeyDefaultSessionsSchema } from '../shared/key-defaults.js';
+import { CliEnvSchema, withCliDb } from './cli-db.js';
 import { parseDuration } from './duration.js';
 
 const USAGE = `usage:
   npm run keys -- create --label "Site A" --ttl 48h [--max-minutes 10] [--max-sessions 3] [--json]
   npm run keys -- list [--json]
   npm run keys -- revoke KEY
---ttl: how long the key works (e.g. 30m, 48h, 7d) or "never".`;
+--ttl: how long the key works (e.g. 30m, 48h, 7d) or "never".
+--max-sessions: concurrent connections (default: KEY_DEFAULT_MAX_CONCURRENT_SESSIONS, 4).`;
 
-type Env = CliEnv;
+const KeysEnvSchema = CliEnvSchema.extend({ KEY_DEFAULT_MAX_CONCURRENT_SESSIONS: KeyDefaultSessionsSchema });
+type Env = z.infer<typeof KeysEnvSchema>;
 
 const MAX_TTL_MS = 366 * 86_400_000;
 
@@ -42,7 +46,7 @@ const KeyArgSchema = z.string({ error: 'is required: the key to revoke' }).trim(
 async function main(argv: string[]): Promise<number> {
   let env: Env;
   try {
-    env = cliEnv();
+    env = parseConfig(KeysEnvSchema, process.env);
   } catch (e) {
     console.error(`keys: ${(e as ConfigError).message}`);
     return 2;
@@ -68,7 +72,7 @@ async function create(db: Db, env: Env, args: string[]): Promise<number> {
       label: a.label,
       ttlMs: a.ttl,
       maxMeasuringMs: a['max-minutes'] === undefined ? null : Math.round(a['max-minutes'] * 60_000),
-      maxConcurrentSessions: a['max-sessions'] ?? null,
+      maxConcurrentSessions: a['max-sessions'] ?? env.KEY_DEFAULT_MAX_CONCURRENT_SESSIONS,
     }),
   );
   if (a.json) {
@@ -83,7 +87,7 @@ async function create(db: Db, env: Env, args: string[]): Promise<number> {
   console.log(`  key      ${key.key}`);
   console.log(`  expires  ${key.expires_at === null ? 'never' : new Date(key.expires_at).toISOString()}`);
   console.log(`  limits   ${limits.length ? limits.join(', ') : 'none'}`);
-  const origin = env.NETPOKE_PUBLIC_URL ?? (env.LIBSQL_URL ? null : 'http://127.0.0.1:8787');
+  const origin = env.NETPOKE_PUBLIC_URL ?? (env.LIBSQL_URL ? null : `http://127.0.0.1:${env.NETPOKE_EDGE_PORT}`);
   if (origin) console.log(`  link     ${origin.replace(/\/+$/, '')}/?key=${encodeURIComponent(key.key)}`);
   return 0;
 }

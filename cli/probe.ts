@@ -7,7 +7,7 @@ import { describeZodError } from '../shared/protocol/errors.js';
 import { summarizeSurvey, type SurveySummary } from '../client/summary.js';
 import { emptyDirectionStats, type DirectionStats } from '../shared/stats/index.js';
 import { parseDuration } from './duration.js';
-import { runProbe, type StatsEvent } from './run-probe.js';
+import { runProbe, type RunProbeResult, type StatsEvent } from './run-probe.js';
 
 const ArgsSchema = z.object({
   url: z.url(),
@@ -82,6 +82,9 @@ async function main(): Promise<number> {
       abort: abort.signal,
       onEvent: (e) => {
         if (e.type === 'status' && e.status === 'measuring') t0 = Date.now();
+        if (e.type === 'status' && e.status === 'stopping' && e.reason === 'time_limit' && !args.json) {
+          console.log(`netpoke: ${STOPPED_BY.time_limit}; stopping the survey (its last second and the capture follow)`);
+        }
         if (e.type === 'stats') {
           const sec = Math.round((Date.now() - t0) / 1000);
           console.log(args.json ? JSON.stringify({ second: sec, ...e }) : row(sec, e));
@@ -141,8 +144,16 @@ function row(sec: number, e: StatsEvent): string {
   return `${c2s}\n${line('s2c', e.s2c, e.throughput?.s2c_bytes_per_s)}${e.own_paused_ms > 0 ? `  (client paused ${e.own_paused_ms} ms)` : ''}`;
 }
 
-function printSummary(s: SurveySummary & { survey_session_id: string; seconds: number; stopped_by: string; pcap_available: boolean }): void {
-  console.log(`\nsurvey ${s.survey_session_id}: ${s.seconds} s measured, stopped by ${s.stopped_by}, capture ${s.pcap_available ? 'saved' : 'not saved'}`);
+/** How a survey ended, in words. */
+const STOPPED_BY: Record<RunProbeResult['stoppedBy'], string> = {
+  duration: 'stopped by duration',
+  abort: 'stopped early (Ctrl-C)',
+  time_limit: 'the measuring time of this key is used up',
+  error: 'ended by an error',
+};
+
+function printSummary(s: SurveySummary & { survey_session_id: string; seconds: number; stopped_by: RunProbeResult['stoppedBy']; pcap_available: boolean }): void {
+  console.log(`\nsurvey ${s.survey_session_id}: ${s.seconds} s measured, ${STOPPED_BY[s.stopped_by]}, capture ${s.pcap_available ? 'saved' : 'not saved'}`);
   for (const dir of ['c2s', 's2c'] as const) {
     const d = s[dir];
     console.log(

@@ -1,4 +1,5 @@
 import { createProbeEndpoint, type ProbeEndpoint } from '../shared/probe/endpoint.js';
+import { waitFinalWindow, type FinalWindow } from '../shared/probe/final-window.js';
 import type { Schedule, ScheduleHandle } from '../shared/probe/tick-group.js';
 import { startTicker } from '../shared/probe/ticker.js';
 import { parseControlMessage, type ControlMessage, type ControlOf } from '../shared/protocol/control.js';
@@ -42,8 +43,12 @@ export interface SurveyClientOptions {
 
 export type SurveyStatus = 'connecting' | 'connected' | 'measuring' | 'stopping' | 'stopped' | 'error';
 
+/** Why a survey stopped: the user's Stop, the key's measuring time running out, or the connection going away. */
+export type StopReason = 'explicit' | 'time_limit' | 'closed';
+
 export type SurveyEvent =
-  | { type: 'status'; status: SurveyStatus }
+  /** `reason` comes with 'stopping': who started the stop. */
+  | { type: 'status'; status: SurveyStatus; reason?: Exclude<StopReason, 'closed'> }
   | { type: 'error'; code: string; message: string }
   | { type: 'measuring_time'; max_duration_ms: number }
   | {
@@ -63,7 +68,7 @@ export type SurveyEvent =
       /** The last window of the survey (after Stop). */
       final?: boolean;
     }
-  | { type: 'stopped'; pcap_available: boolean; reason: 'explicit' | 'time_limit' | 'closed' }
+  | { type: 'stopped'; pcap_available: boolean; reason: StopReason }
   /** The throughput test's phases, each with what to show in words; its failures come as `error` events (throughput_stalled, throughput_failed). */
   | { type: 'throughput'; state: 'baseline' | 'running' | 'done'; direction: ThroughputDirection; message: string }
   /** Idle and loaded round trips and RPM so far, after each window once a throughput test has carried load. */
@@ -89,7 +94,11 @@ export interface SurveyHandle {
   setTraffic(mode: TrafficMode, durationMs?: number): void;
   /** Idle and loaded round trips of this client's probes and the RPM from them, so far. */
   responsiveness(): Responsiveness;
-  /** Explicit stop: stops the streams, waits for both sides' last windows, asks the relay to save the capture, closes. */
+  /**
+   * Explicit stop: stops the streams, waits for both sides' last windows, asks the relay to save the capture,
+   * closes. After the key's measuring time ran out the client runs the same stop by itself; this then
+   * answers with its outcome.
+   */
   stop(): Promise<{ pcap_available: boolean }>;
   /** Abrupt end, like closing the tab: no capture is saved. */
   close(): void;
@@ -122,6 +131,10 @@ interface Leg {
   rttP50Ms: number;
   pausedReported: number;
   waiters: Map<string, (m: ControlMessage) => void>;
+  /** When the relay's last sender_report (its streams stopped) arrived, null before. */
+  relayStoppedAt: number | null;
+  /** This client's last window of the relay's probes, waiting for that report (after the stop). */
+  finalWindow: FinalWindow | null;
 }
 
 const CONTROL_REPLY_TIMEOUT_MS = 10_000;
@@ -131,8 +144,6 @@ export const BASELINE_WINDOWS = 3;
 const STALL_WINDOWS = 3;
 /** RTT samples kept for the responsiveness, each of idle and loaded (about 10 min of probes). */
 const MAX_RTT_SAMPLES = 60_000;
-/** After the streams stop, the last window waits this long: the receiver's Tmax (500 ms) plus the way of the sender's last report. */
-const FINAL_WINDOW_DELAY_MS = 600;
 
 /** Connects, starts a survey on every connection and begins probing; resolves once measuring. */
 export async function startSurvey(opts: SurveyClientOptions): Promise<SurveyHandle> {
@@ -147,6 +158,8 @@ export async function startSurvey(opts: SurveyClientOptions): Promise<SurveyHand
   let measuringSince = 0;
   const idleRtts: number[] = [];
   const loadedRtts: number[] = [];
+  /** The stop under way or done, whoever started it. */
+  let stopping: Promise<{ pcap_available: boolean }> | null = null;
 
   /** Ends the survey once: stops every timer, probe stream and upload, closes every peer; false if it had already ended. */
   const finish = (): boolean => {
@@ -222,6 +235,8 @@ export async function startSurvey(opts: SurveyClientOptions): Promise<SurveyHand
       rttP50Ms: 0,
       pausedReported: 0,
       waiters: new Map(),
+      relayStoppedAt: null,
+      finalWindow: null,
     };
     conn.channels.probe.onmessage = (e) => leg.endpoint.receive(e.data, nowMs());
     conn.channels.bulk.onmessage = (e) => {
@@ -247,14 +262,25 @@ export async function startSurvey(opts: SurveyClientOptions): Promise<SurveyHand
       if (leg.relayWindows.length < 120) leg.relayWindows.push(m.c2s_stats);
       leg.relayThroughput = m.throughput;
     } else if (m.type === 'sender_report') {
-      leg.endpoint.receiveSenderReport({ last_seq: m.last_seq, sent: m.sent, paused_ms: m.paused_ms }, nowMs());
+      const at = nowMs();
+      if (leg.endpoint.receiveSenderReport({ last_seq: m.last_seq, sent: m.sent, paused_ms: m.paused_ms }, at) && m.final) relayStopped(leg, at);
     } else if (m.type === 'measuring_time_response') {
       measuringLeftMs = m.max_duration_ms;
       emit({ type: 'measuring_time', max_duration_ms: m.max_duration_ms });
     } else if (m.type === 'error') {
-      if (m.code === 'time_limit_reached') endByRelay('time_limit');
-      else emit({ type: 'error', code: m.code, message: m.message });
+      if (m.code === 'time_limit_reached') {
+        // The relay's streams are stopped (or never ran), and its last report, if any, came before this on the
+        // ordered channel: nothing more is awaited from it. The survey stops as on an explicit stop.
+        relayStopped(leg, nowMs());
+        void stopSurvey('time_limit');
+      } else emit({ type: 'error', code: m.code, message: m.message });
     }
+  }
+
+  /** The relay's probe stream on this leg has stopped (its first word of it counts): the last window waits Tmax from then. */
+  function relayStopped(leg: Leg, at: number) {
+    leg.relayStoppedAt ??= at;
+    leg.finalWindow?.peerStopped(leg.relayStoppedAt);
   }
 
   const send = (leg: Leg, msg: ControlMessage) => {
@@ -277,12 +303,6 @@ export async function startSurvey(opts: SurveyClientOptions): Promise<SurveyHand
       send(leg, msg);
     });
   const ids = (leg: Leg) => ({ survey_session_id: surveySessionId, conn_id: leg.conn.connId });
-
-  const endByRelay = (reason: 'time_limit') => {
-    if (!finish()) return;
-    emit({ type: 'stopped', pcap_available: false, reason });
-    emit({ type: 'status', status: 'stopped' });
-  };
 
   /** Closes this client's window of the relay's probes: reports it to the relay, with our own sender report, and emits it. */
   const closeWindow = (leg: Leg, final: boolean) => {
@@ -437,6 +457,49 @@ export async function startSurvey(opts: SurveyClientOptions): Promise<SurveyHand
     }
   };
 
+  /** The stop, once: by the user (`explicit`) or at the key's measuring limit (`time_limit`); later calls get the same outcome. */
+  function stopSurvey(reason: Exclude<StopReason, 'closed'>): Promise<{ pcap_available: boolean }> {
+    if (stopping) return stopping;
+    if (finished) return Promise.resolve({ pcap_available: false });
+    stopping = runStop(reason);
+    return stopping;
+  }
+
+  async function runStop(reason: Exclude<StopReason, 'closed'>): Promise<{ pcap_available: boolean }> {
+    finished = true;
+    emit({ type: 'status', status: 'stopping', reason });
+    ticker?.stop();
+    const stoppedAt = nowMs();
+    for (const leg of legs) {
+      leg.endpoint.stop();
+      stopLoad(leg);
+      send(leg, { type: 'sender_report', ...ids(leg), timestamp_ms: nowMs(), ...leg.endpoint.senderReport() });
+      send(leg, { type: 'stop_probe_streams', ...ids(leg) });
+    }
+    // Each last window closes once the relay's last sender_report is Tmax old, so its lost tail counts (a real
+    // wait for an event, bounded: a relay that sends no such report gets a few seconds).
+    await Promise.all(
+      legs.map((leg) => {
+        leg.finalWindow = waitFinalWindow(() => {}, { stoppedAt, peerStoppedAt: leg.relayStoppedAt, now: nowMs, after: (ms, fire) => setTimeout(fire, ms) });
+        return leg.finalWindow.done;
+      }),
+    );
+    const last = legs.map((leg) => closeWindow(leg, true));
+    let pcap = false;
+    try {
+      // The relay sends its last window before it answers, so it is in relayWindows by then.
+      const replies = await Promise.all(legs.map((leg) => request(leg, { type: 'stop_survey_session', ...ids(leg) }, 'survey_session_stopped')));
+      pcap = replies.every((r) => r.pcap_available);
+    } catch {
+      pcap = false;
+    }
+    legs.forEach((leg, i) => emitWindow(leg, nowMs(), last[i]!.s2c, last[i]!.throughput, last[i]!.paused, true));
+    for (const l of legs) l.conn.close();
+    emit({ type: 'stopped', pcap_available: pcap, reason });
+    emit({ type: 'status', status: 'stopped' });
+    return { pcap_available: pcap };
+  }
+
   return {
     surveySessionId,
     connIds: legs.map((l) => l.conn.connId),
@@ -445,34 +508,7 @@ export async function startSurvey(opts: SurveyClientOptions): Promise<SurveyHand
     },
     setTraffic,
     responsiveness: () => responsiveness(idleRtts, loadedRtts),
-    async stop() {
-      if (finished) return { pcap_available: false };
-      finished = true;
-      emit({ type: 'status', status: 'stopping' });
-      ticker?.stop();
-      for (const leg of legs) {
-        leg.endpoint.stop();
-        stopLoad(leg);
-        send(leg, { type: 'sender_report', ...ids(leg), timestamp_ms: nowMs(), ...leg.endpoint.senderReport() });
-        send(leg, { type: 'stop_probe_streams', ...ids(leg) });
-      }
-      // Probes still on the way get the receiver's Tmax before the last window closes (a real wait, not a sync).
-      await new Promise((r) => setTimeout(r, FINAL_WINDOW_DELAY_MS));
-      const last = legs.map((leg) => closeWindow(leg, true));
-      let pcap = false;
-      try {
-        // The relay sends its last window before it answers, so it is in relayWindows by then.
-        const replies = await Promise.all(legs.map((leg) => request(leg, { type: 'stop_survey_session', ...ids(leg) }, 'survey_session_stopped')));
-        pcap = replies.every((r) => r.pcap_available);
-      } catch {
-        pcap = false;
-      }
-      legs.forEach((leg, i) => emitWindow(leg, nowMs(), last[i]!.s2c, last[i]!.throughput, last[i]!.paused, true));
-      for (const l of legs) l.conn.close();
-      emit({ type: 'stopped', pcap_available: pcap, reason: 'explicit' });
-      emit({ type: 'status', status: 'stopped' });
-      return { pcap_available: pcap };
-    },
+    stop: () => stopSurvey('explicit'),
     close() {
       if (!finish()) return;
       emit({ type: 'stopped', pcap_available: false, reason: 'closed' });

@@ -20,8 +20,8 @@ import { iceServersRoute } from './ice-servers.js';
 import { placeholderPage } from './placeholder-page.js';
 import { consolePage } from './console-page.js';
 import { clientAddress } from './rate-limit.js';
-import { refuseForeignOrigins, requireJsonBodies, securityHeaders } from './security.js';
-import type { ClientPlace } from './relay-choice.js';
+import { refuseForeignHosts, refuseForeignOrigins, requireJsonBodies, securityHeaders } from './security.js';
+import { requestFamily, type ClientPlace } from './relay-choice.js';
 import { startSignaling, trickleCandidate } from './signaling.js';
 import { currentUserLogin } from './user.js';
 
@@ -40,7 +40,7 @@ export function createApp(): Hono<EdgeEnv> {
     c.set('config', configFor(c.env ?? {}));
     await next();
   });
-  app.use('*', refuseForeignOrigins, requireJsonBodies);
+  app.use('*', refuseForeignHosts, refuseForeignOrigins, requireJsonBodies);
 
   app.get('/health', (c) => c.json({ ok: true }));
 
@@ -65,8 +65,9 @@ export function createApp(): Hono<EdgeEnv> {
         {
           config,
           db,
-          address: clientAddress(c.req.raw),
+          address: clientAddress(c.req.raw, config),
           place: (c.req.raw as { cf?: ClientPlace }).cf,
+          family: requestFamily(c.req.raw, config),
           authorization: c.req.header('authorization'),
           userLogin: await currentUserLogin(c),
         },

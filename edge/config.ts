@@ -1,6 +1,8 @@
 import * as z from 'zod';
 import { ConfigError, parseConfig } from '../shared/config.js';
+import { KeyDefaultSessionsSchema } from '../shared/key-defaults.js';
 import { IceServerSchema, type IceServer } from '../shared/protocol/signaling.js';
+import type { Secrets } from '../shared/secret-keys.js';
 
 /**
  * A JSON-valued variable. `[vars]` in wrangler.toml may hold a table (the
@@ -89,6 +91,7 @@ const EdgeEnvSchema = z.object({
     .optional()
     .transform((t) => (t ? t : undefined)),
   RELAY_SHARED_SECRET: z.string({ error: 'is required (set it with `wrangler secret put RELAY_SHARED_SECRET`)' }).min(16, 'must be at least 16 characters'),
+  RELAY_SHARED_SECRET_PREVIOUS: z.preprocess(unsetIfEmpty, z.string().min(16, 'must be at least 16 characters').optional()),
   NETPOKE_MODE: z.enum(['local', 'deployed']).default('deployed'),
   NETPOKE_DEMO_KEY: z.string().min(1).max(256).optional(),
   REGION_MAP: json(RegionMapSchema).default({}),
@@ -107,6 +110,9 @@ const EdgeEnvSchema = z.object({
   LOGIN_FAILURE_LIMIT: z.coerce.number().int().min(1).default(5),
   LOGIN_ADDRESS_FAILURE_LIMIT: z.coerce.number().int().min(1).default(30),
   LOGIN_FAILURE_WINDOW_S: z.coerce.number().int().min(1).default(15 * 60),
+  LOGIN_ACCOUNT_CEILING: z.coerce.number().int().min(1).default(100),
+  TRUST_CLIENT_ADDRESS_HEADER: z.preprocess(unsetIfEmpty, z.enum(['true', 'false'], { error: 'must be true or false' }).optional()),
+  KEY_DEFAULT_MAX_CONCURRENT_SESSIONS: KeyDefaultSessionsSchema,
   OIDC_PROVIDERS: z.preprocess(unsetIfEmpty, json(z.array(OidcProviderSchema)).optional()),
   OIDC_ALLOWED_DOMAINS: z.preprocess(unsetIfEmpty, z.string().optional()),
   RECORDING_MAX_BYTES: z.coerce.number().int().min(1024).default(1024 ** 3),
@@ -117,13 +123,15 @@ const EdgeEnvSchema = z.object({
   // Half a TURN setup would silently hand out no TURN server.
   if (e.TURN_SECRET && !e.TURN_URLS) ctx.addIssue({ code: 'custom', path: ['TURN_URLS'], message: 'is required when TURN_SECRET is set' });
   if (e.TURN_URLS && !e.TURN_SECRET) ctx.addIssue({ code: 'custom', path: ['TURN_SECRET'], message: 'is required when TURN_URLS is set (`wrangler secret put TURN_SECRET`)' });
+  if (e.RELAY_SHARED_SECRET_PREVIOUS === e.RELAY_SHARED_SECRET) ctx.addIssue({ code: 'custom', path: ['RELAY_SHARED_SECRET_PREVIOUS'], message: 'must differ from RELAY_SHARED_SECRET (unset it once rotation is over)' });
 });
 
 /** The edge's settings, validated once per isolate. */
 export interface EdgeConfig {
   libsqlUrl: string;
   libsqlAuthToken: string | undefined;
-  sharedSecret: string;
+  /** RELAY_SHARED_SECRET (signs and verifies) and RELAY_SHARED_SECRET_PREVIOUS (verifies only, while rotating). */
+  secrets: Secrets;
   mode: 'local' | 'deployed';
   /** The local demo key, shown on the placeholder page; always null in a deployment. */
   demoKey: string | null;
@@ -144,8 +152,15 @@ export interface EdgeConfig {
   turn?: TurnConfig;
   /** Login sessions end after this long unused, and this long after login whatever happens. */
   session: { idleMs: number; maxMs: number };
-  /** Failed logins allowed per account and per address in a window, before 429. */
-  loginLimits: { account: number; address: number; windowMs: number };
+  /**
+   * Password checks allowed in a window before 429: per account from one address, per address, and per
+   * account from everywhere (a ceiling far above the first, so a stranger cannot lock the owner out).
+   */
+  loginLimits: { account: number; address: number; accountCeiling: number; windowMs: number };
+  /** Whether CF-Connecting-IP names the client: Cloudflare sets it in a deployment; anyone can send it to a local edge. */
+  trustClientAddressHeader: boolean;
+  /** max_concurrent_sessions of a key created without one; null: no limit. */
+  keyDefaultMaxConcurrentSessions: number | null;
   oidc: { providers: OidcProvider[]; allowedDomains: string[] };
   /** Largest recording accepted, the storage each key may use, and the upload chunk size. */
   recordings: { maxBytes: number; keyQuotaBytes: number; chunkBytes: number };
@@ -187,7 +202,7 @@ export function edgeConfigFromEnv(env: Record<string, unknown>): EdgeConfig {
   return {
     libsqlUrl: e.LIBSQL_URL,
     libsqlAuthToken: e.LIBSQL_AUTH_TOKEN,
-    sharedSecret: e.RELAY_SHARED_SECRET,
+    secrets: { current: e.RELAY_SHARED_SECRET, ...(e.RELAY_SHARED_SECRET_PREVIOUS ? { previous: e.RELAY_SHARED_SECRET_PREVIOUS } : {}) },
     mode: e.NETPOKE_MODE,
     demoKey: e.NETPOKE_MODE === 'local' ? (e.NETPOKE_DEMO_KEY ?? 'demo') : null,
     regionMap: Object.fromEntries(Object.entries(e.REGION_MAP).map(([k, v]) => [k, Array.isArray(v) ? v : [v]])),
@@ -200,7 +215,9 @@ export function edgeConfigFromEnv(env: Record<string, unknown>): EdgeConfig {
     ...(e.ALLOWED_ORIGINS?.length ? { allowedOrigins: e.ALLOWED_ORIGINS } : {}),
     ...(e.TURN_SECRET && e.TURN_URLS ? { turn: { secret: e.TURN_SECRET, urls: e.TURN_URLS, ttlS: e.TURN_TTL_S } } : {}),
     session: { idleMs: e.SESSION_IDLE_S * 1000, maxMs: e.SESSION_MAX_S * 1000 },
-    loginLimits: { account: e.LOGIN_FAILURE_LIMIT, address: e.LOGIN_ADDRESS_FAILURE_LIMIT, windowMs: e.LOGIN_FAILURE_WINDOW_S * 1000 },
+    loginLimits: { account: e.LOGIN_FAILURE_LIMIT, address: e.LOGIN_ADDRESS_FAILURE_LIMIT, accountCeiling: e.LOGIN_ACCOUNT_CEILING, windowMs: e.LOGIN_FAILURE_WINDOW_S * 1000 },
+    trustClientAddressHeader: e.TRUST_CLIENT_ADDRESS_HEADER === undefined ? e.NETPOKE_MODE === 'deployed' : e.TRUST_CLIENT_ADDRESS_HEADER === 'true',
+    keyDefaultMaxConcurrentSessions: e.KEY_DEFAULT_MAX_CONCURRENT_SESSIONS,
     oidc: {
       providers: oidcProviders(e.OIDC_PROVIDERS ?? [], env),
       allowedDomains: (e.OIDC_ALLOWED_DOMAINS ?? '').split(',').map((d) => d.trim().toLowerCase().replace(/^@/, '')).filter(Boolean),

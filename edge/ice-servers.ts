@@ -27,7 +27,7 @@ export async function iceServersRoute(c: Context<{ Variables: { config: EdgeConf
   if (!keyText) throw new HttpError('auth_required', 'key: a magic key is required (as `Authorization: MagicKey <key>` or `?key=`)');
   const now = Date.now();
   const limit = { limit: config.keyFailureLimit, windowMs: config.keyFailureWindowMs };
-  await withDb(config, (db) => admitKey(db, clientAddress(c.req.raw), keyText, limit, now));
+  await withDb(config, (db) => admitKey(db, clientAddress(c.req.raw, config), keyText, limit, now));
   const answer: IceServersResponse = { ice_servers: await iceServersFor(config, now), ttl_s: config.turn?.ttlS ?? DEFAULT_TURN_TTL_S };
   // Fresh credentials every time: no cache may hand one caller's TURN password to another.
   c.header('cache-control', 'no-store');

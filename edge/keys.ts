@@ -1,8 +1,8 @@
 import type { Db } from '../shared/db/client.js';
-import { findMagicKey, KEY_REFUSAL_WORDS, keyState, type KeyRefusal, type MagicKey } from '../shared/db/keys.js';
+import { findMagicKeyStatement, KEY_REFUSAL_WORDS, keyState, magicKeyFound, type KeyRefusal, type MagicKey } from '../shared/db/keys.js';
 import { releaseRelayPeer, reserveRelayPeer } from '../shared/db/relays.js';
 import { HttpError } from './errors.js';
-import { isRateLimited, recordKeyFailure, type FailureLimit } from './rate-limit.js';
+import { rateLimited, rateLimitStatement, recordKeyFailure, type FailureLimit } from './rate-limit.js';
 
 /** The magic key of a request: the body field wins over `Authorization: MagicKey <key>`; null when neither is there. */
 export function requestMagicKey(bodyKey: string | undefined, authorization: string | undefined): string | null {
@@ -11,9 +11,8 @@ export function requestMagicKey(bodyKey: string | undefined, authorization: stri
   return m?.[1] ?? null;
 }
 
-/** Looks a key up by its hash and checks it may be used now. */
-export async function lookUpKey(db: Db, text: string, now = Date.now()): Promise<{ ok: true; key: MagicKey } | { ok: false; code: KeyRefusal }> {
-  const key = await findMagicKey(db, text);
+/** Whether a stored key (or none) may be used now. */
+function judgeKey(key: MagicKey | null, now: number): { ok: true; key: MagicKey } | { ok: false; code: KeyRefusal } {
   if (!key) return { ok: false, code: 'key_invalid' };
   const state = keyState(key, now);
   return state === 'valid' ? { ok: true, key } : { ok: false, code: state };
@@ -31,9 +30,13 @@ export function keyRefused(code: KeyRefusal): HttpError {
  * even from a locked address (PROTOCOL.md §1).
  */
 export async function admitKey(db: Db, address: string, text: string, limit: FailureLimit, now = Date.now()): Promise<MagicKey> {
-  const [found, limited] = await Promise.all([lookUpKey(db, text, now), isRateLimited(db, address, limit, now)]);
+  // The key and the address's failure count in one round trip.
+  const [keyRs, failuresRs] = await db.batch([await findMagicKeyStatement(text), rateLimitStatement(address, limit, now)], 'read');
+  const found = judgeKey(magicKeyFound(keyRs), now);
   if (found.ok) return found.key;
+  // A second round trip for a refused key only: counting every request's key would make each one a write.
   await recordKeyFailure(db, address, limit, now);
+  const limited = rateLimited(failuresRs, limit);
   if (limited) throw new HttpError('rate_limited', 'too many failed magic-key attempts from this address; try again later');
   throw keyRefused(found.code);
 }

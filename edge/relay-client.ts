@@ -6,6 +6,7 @@ import {
   type RelayTokenClaims,
 } from '../shared/protocol/relay-api.js';
 import { signRelayToken } from '../shared/relay-token.js';
+import type { Secrets } from '../shared/secret-keys.js';
 
 /** Where a relay's internal API is, and the id its tokens are addressed to. */
 export interface RelayTarget {
@@ -28,8 +29,8 @@ export type RelayOutcome<T> =
 
 const CLOSE_TIMEOUT_MS = 3_000;
 
-function token(target: RelayTarget, secret: string, claims: Omit<RelayTokenClaims, 'typ' | 'aud' | 'exp'>): Promise<string> {
-  return signRelayToken(target.id, claims, secret);
+function token(target: RelayTarget, secrets: Secrets, claims: Omit<RelayTokenClaims, 'typ' | 'aud' | 'exp'>): Promise<string> {
+  return signRelayToken(target.id, claims, secrets);
 }
 
 function endpoint(target: RelayTarget, path: string): string {
@@ -60,12 +61,12 @@ async function refusal(resp: Response): Promise<{ code: string | null; message: 
 /** Asks a relay for a peer answering `offer` (`POST /internal/peers`). */
 export async function createPeer(
   target: RelayTarget,
-  secret: string,
+  secrets: Secrets,
   grant: PeerGrant,
   offer: RelayCreatePeerRequest,
   timeoutMs: number,
 ): Promise<RelayOutcome<RelayCreatePeerResponse>> {
-  const t = await token(target, secret, {
+  const t = await token(target, secrets, {
     op: 'create',
     peer_id: grant.peerId,
     magic_key: grant.magicKey,
@@ -87,8 +88,8 @@ export async function createPeer(
 }
 
 /** Hands a trickled client candidate to the relay holding the peer. */
-export async function addCandidate(target: RelayTarget, secret: string, peerId: string, body: RelayIceRequest, timeoutMs: number): Promise<RelayOutcome<null>> {
-  const t = await token(target, secret, { op: 'ice', peer_id: peerId });
+export async function addCandidate(target: RelayTarget, secrets: Secrets, peerId: string, body: RelayIceRequest, timeoutMs: number): Promise<RelayOutcome<null>> {
+  const t = await token(target, secrets, { op: 'ice', peer_id: peerId });
   const resp = await call(target, `/internal/peers/${encodeURIComponent(peerId)}/ice`, { method: 'POST', body: JSON.stringify(body), token: t, timeoutMs });
   if ('failed' in resp) return { ok: false, status: null, code: null, message: resp.failed, mayExist: false };
   if (!resp.ok) return { ok: false, status: resp.status, ...(await refusal(resp)), mayExist: false };
@@ -96,9 +97,9 @@ export async function addCandidate(target: RelayTarget, secret: string, peerId: 
 }
 
 /** Closes a peer (idempotent on the relay); true when the relay confirmed. Never throws: it runs on failure paths. */
-export async function closePeer(target: RelayTarget, secret: string, peerId: string): Promise<boolean> {
+export async function closePeer(target: RelayTarget, secrets: Secrets, peerId: string): Promise<boolean> {
   try {
-    const t = await token(target, secret, { op: 'close', peer_id: peerId });
+    const t = await token(target, secrets, { op: 'close', peer_id: peerId });
     const resp = await call(target, `/internal/peers/${encodeURIComponent(peerId)}`, { method: 'DELETE', token: t, timeoutMs: CLOSE_TIMEOUT_MS });
     if ('failed' in resp) return false;
     await resp.body?.cancel();

@@ -1,9 +1,10 @@
-// The edge's public-surface guards: security headers on every response, and the checks a
-// state-changing request passes before any route sees it (Origin, JSON content type).
+// The edge's public-surface guards: security headers on every response, the Host a local edge answers,
+// and the checks a state-changing request passes before any route sees it (Origin, JSON content type).
 import type { MiddlewareHandler } from 'hono';
 import { discardBody, requireJsonContentType } from './body.js';
 import { configFor } from './config.js';
 import { HttpError } from './errors.js';
+import { isLoopbackHost } from '../shared/loopback-host.js';
 
 /**
  * Headers every response carries, the page's above all: no framing, no
@@ -17,17 +18,50 @@ export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
   'X-Frame-Options': 'DENY',
 };
 
+/** Sent on https responses only: a browser that once reached the edge over TLS never falls back to plain http (a year; no subdomains, which may not be ours). */
+export const HSTS = 'max-age=31536000';
+
+/** API answers carry keys, sessions and survey data: no cache keeps them unless a route says otherwise. */
+const API_CACHE_CONTROL = 'no-store';
+
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /**
  * Adds SECURITY_HEADERS to every response, errors and static assets included
- * (wrangler.toml runs the worker before the assets layer for this).
+ * (wrangler.toml runs the worker before the assets layer for this); HSTS to
+ * those answering an https request; `Cache-Control: no-store` to API answers
+ * whose route set no caching of its own.
  */
 export const securityHeaders: MiddlewareHandler = async (c, next) => {
   await next();
   // Responses of the assets binding have immutable headers; assigning c.res gives a mutable copy.
   c.res = new Response(c.res.body, c.res);
-  for (const [name, value] of Object.entries(SECURITY_HEADERS)) c.res.headers.set(name, value);
+  const headers = c.res.headers;
+  for (const [name, value] of Object.entries(SECURITY_HEADERS)) headers.set(name, value);
+  const url = new URL(c.req.url);
+  if (url.protocol === 'https:') headers.set('Strict-Transport-Security', HSTS);
+  if (isApiPath(url.pathname) && !headers.has('cache-control')) headers.set('Cache-Control', API_CACHE_CONTROL);
+};
+
+/** The API (`/api/…`) and the relays' hand-offs (`/internal/…`), as opposed to the page and its assets. */
+function isApiPath(path: string): boolean {
+  return path.startsWith('/api/') || path.startsWith('/internal/');
+}
+
+/**
+ * In local mode, refuses (403 `forbidden`) any request whose Host is not
+ * loopback, reads included: a page whose own name was rebound to 127.0.0.1
+ * (DNS rebinding) is same-origin with itself, so only the name tells it apart.
+ */
+export const refuseForeignHosts: MiddlewareHandler = async (c, next) => {
+  if (configFor(c.env ?? {}).mode === 'local') {
+    const named = [c.req.header('host'), new URL(c.req.url).host].filter((h) => h !== undefined);
+    if (!named.every(isLoopbackHost)) {
+      await discardBody(c.req.raw);
+      throw new HttpError('forbidden', 'Host: a local edge answers only 127.0.0.1, localhost or [::1] (another name may be a DNS-rebinding page)');
+    }
+  }
+  await next();
 };
 
 /**

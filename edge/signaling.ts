@@ -1,5 +1,6 @@
 import type { Db } from '../shared/db/client.js';
 import { uuid } from '../shared/ids.js';
+import type { IpFamily } from '../shared/ip-family.js';
 import type { SignalingIceRequest, SignalingStartRequest, SignalingStartResponse } from '../shared/protocol/signaling.js';
 import type { EdgeConfig } from './config.js';
 import { HttpError } from './errors.js';
@@ -16,6 +17,8 @@ export interface StartContext {
   /** Rate-limit bucket of the caller (see clientAddress). */
   address: string;
   place: ClientPlace | undefined;
+  /** The client's address family as the request shows it (see requestFamily); the offer's ip_version wins. */
+  family?: IpFamily;
   authorization: string | undefined;
   userLogin: string | null;
 }
@@ -42,7 +45,7 @@ export async function startSignaling(ctx: StartContext, body: SignalingStartRequ
   // decides first, so one guesser behind a shared address (office, carrier NAT) locks out no valid key.
   const [key, relays] = await Promise.all([
     admitKey(db, ctx.address, keyText, limit, now),
-    candidateRelays(db, { freshMs: config.relayFreshMs, regionMap: config.regionMap, place: ctx.place, now }),
+    candidateRelays(db, { freshMs: config.relayFreshMs, regionMap: config.regionMap, place: ctx.place, mode: config.mode, family: body.ip_version ?? ctx.family, now }),
   ]);
   if (relays.length === 0) throw new HttpError('no_relay', 'no measurement server is available right now; try again shortly');
 
@@ -57,19 +60,19 @@ export async function startSignaling(ctx: StartContext, body: SignalingStartRequ
       const peerId = uuid();
       await reserveSession(db, key, { peerId, relayId: relay.id, connId }, Date.now() - config.relayFreshMs);
       const grant = { peerId, magicKey: key.key, userLogin: ctx.userLogin, maxMeasuringMs: key.max_measuring_ms };
-      const out = await createPeer(target, config.sharedSecret, grant, offer, config.relayTimeoutMs);
+      const out = await createPeer(target, config.secrets, grant, offer, config.relayTimeoutMs);
       if (out.ok) {
         try {
-          const sessionId = await issueHandle(config.sharedSecret, { relay_id: relay.id, relay_url: target.url, peer_id: peerId });
+          const sessionId = await issueHandle(config.secrets, { relay_id: relay.id, relay_url: target.url, peer_id: peerId });
           return { session_id: sessionId, relay_id: relay.id, sdp: out.value.sdp, type: 'answer', ice_servers: await iceServersFor(config), conn_id: out.value.conn_id };
         } catch (e) {
-          cleanups.push(closePeer(target, config.sharedSecret, peerId), releaseSession(db, peerId));
+          cleanups.push(closePeer(target, config.secrets, peerId), releaseSession(db, peerId));
           throw e;
         }
       }
       // Given back before the next relay is asked, which needs the slot again (a throw above leaves it to the relay's sweep).
       await releaseSession(db, peerId);
-      if (out.mayExist) cleanups.push(closePeer(target, config.sharedSecret, peerId));
+      if (out.mayExist) cleanups.push(closePeer(target, config.secrets, peerId));
       // The relay judged the offer itself (an SDP it cannot answer): that is the client's input, not a relay failure.
       if (out.status === 400 && out.code === 'invalid_request') throw new HttpError('invalid_request', out.message);
       // A live conn_id is the client's conflict (PROTOCOL.md §2), not a relay failure: no other relay is tried.
@@ -85,9 +88,9 @@ export async function startSignaling(ctx: StartContext, body: SignalingStartRequ
 
 /** Routes one trickled client candidate to the relay named in the signed handle, without a database read. */
 export async function trickleCandidate(config: EdgeConfig, body: SignalingIceRequest): Promise<void> {
-  const handle = await readHandle(config.sharedSecret, body.session_id);
+  const handle = await readHandle(config.secrets, body.session_id);
   const target: RelayTarget = { id: handle.relay_id, url: handle.relay_url };
-  const out = await addCandidate(target, config.sharedSecret, handle.peer_id, { candidate: body.candidate, sdp_mid: body.sdp_mid }, ICE_TIMEOUT_MS);
+  const out = await addCandidate(target, config.secrets, handle.peer_id, { candidate: body.candidate, sdp_mid: body.sdp_mid }, ICE_TIMEOUT_MS);
   if (out.ok) return;
   if (out.status === 404) throw new HttpError('not_found', 'session_id: this connection is gone (closed or timed out)');
   if (out.status === 400 && out.code === 'invalid_request') throw new HttpError('invalid_request', out.message);

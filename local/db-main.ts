@@ -1,11 +1,11 @@
-// `npm run db`: serves the local database file alone (what `npm start` runs first), until Ctrl-C.
-import { mkdirSync } from 'node:fs';
+// `npm run db`: serves the local database file alone (what `npm start` runs first), until Ctrl-C, or until
+// the `npm start` that started it is gone. It serves the file as it is: `npm start` (or `npm run migrate`) migrates it.
 import { join } from 'node:path';
 import * as z from 'zod';
-import { createClient } from '@libsql/client';
 import { parseConfig } from '../shared/config.js';
-import { migrate } from '../shared/db/migrate.js';
 import { startHranaServer } from './hrana-server.js';
+import { ownerOnlyFromNowOn, prepareDataDir } from './data-dir.js';
+import { whenParentGone } from './parent-watch.js';
 import { localDbToken } from './secrets.js';
 
 const env = parseConfig(
@@ -15,14 +15,18 @@ const env = parseConfig(
   }),
   process.env,
 );
-mkdirSync(env.NETPOKE_DATA_DIR, { recursive: true });
+ownerOnlyFromNowOn();
+prepareDataDir(env.NETPOKE_DATA_DIR);
 // The same token `npm start` uses for this data dir.
 const authToken = localDbToken(env.NETPOKE_DATA_DIR);
 const server = await startHranaServer({ dbPath: join(env.NETPOKE_DATA_DIR, 'netpoke.db'), port: env.NETPOKE_DB_PORT, authToken });
-const db = createClient({ url: server.url, authToken });
-await migrate(db);
-db.close();
 console.log(`libSQL (local, loopback only) at ${server.url}; clients need LIBSQL_AUTH_TOKEN=$(cat ${join(env.NETPOKE_DATA_DIR, 'db-token')})`);
-const stop = () => void server.close().then(() => process.exit(0));
+/** Closing takes milliseconds (connections are cut); the bound is for a stop that must not leave this process behind. */
+const STOP_BOUND_MS = 2_000;
+const stop = () => {
+  setTimeout(() => process.exit(0), STOP_BOUND_MS).unref();
+  void server.close().then(() => process.exit(0));
+};
 process.once('SIGINT', stop);
 process.once('SIGTERM', stop);
+whenParentGone(stop);

@@ -15,11 +15,12 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { isIP } from 'node:net';
 import Database from 'libsql';
 import { randomToken } from '../shared/ids.js';
+import { isLoopbackHost } from '../shared/loopback-host.js';
 import {
   decodeValue,
   encodeValue,
@@ -70,11 +71,6 @@ export function isLoopback(address: string | undefined): boolean {
   return a === '::1';
 }
 
-/** Whether a `Host` header names loopback (127.0.0.1, localhost or [::1], any port), not a name a DNS-rebinding page could use. */
-export function isLoopbackHost(host: string | undefined): boolean {
-  return /^(127\.0\.0\.1|localhost|\[::1\])(:\d{1,5})?$/i.test(host ?? '');
-}
-
 /** Whether `header` is `Bearer <token>`, compared in constant time. */
 function bearerMatches(header: string | undefined, token: string): boolean {
   const digest = (text: string) => createHash('sha256').update(text).digest();
@@ -90,7 +86,8 @@ export async function startHranaServer(opts: HranaServerOptions): Promise<HranaS
   }
   const streamIdleMs = opts.streamIdleMs ?? 15_000;
   const lockWaitMs = opts.lockWaitMs ?? 5_000;
-  mkdirSync(dirname(opts.dbPath), { recursive: true });
+  mkdirSync(dirname(opts.dbPath), { recursive: true, mode: 0o700 });
+  ownerOnlyDbFiles(opts.dbPath);
 
   const idleConns: Conn[] = [];
   const streams = new Map<string, Stream>();
@@ -380,4 +377,14 @@ async function readBody(req: IncomingMessage): Promise<string> {
 function sendJson(res: ServerResponse, status: number, body: object): void {
   if (res.headersSent) return;
   res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+}
+
+/**
+ * Makes the database file owner-only (created so if missing), and its WAL and
+ * shared-memory files if present: SQLite creates those with the database
+ * file's mode, so they stay owner-only whatever the umask.
+ */
+function ownerOnlyDbFiles(dbPath: string): void {
+  closeSync(openSync(dbPath, 'a', 0o600));
+  for (const file of [dbPath, `${dbPath}-wal`, `${dbPath}-shm`]) if (existsSync(file)) chmodSync(file, 0o600);
 }

@@ -1,5 +1,7 @@
 // `npm start`: the whole system on this machine, in local mode: the libSQL file served over HTTP on
-// loopback, the database server in a process of its own, one relay in this process, and the edge under `wrangler dev`. Ctrl-C stops all three.
+// loopback, the database server in a process of its own, the migration step, one relay in this process, and
+// the edge under `wrangler dev`. Ctrl-C or SIGTERM stops all three within 5 s; if this process dies (SIGKILL
+// included) or npm above it does, its children notice (parent-watch.ts) and end too: nothing is left behind.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { existsSync, mkdirSync } from 'node:fs';
@@ -10,11 +12,13 @@ import { createClient } from '@libsql/client';
 import * as z from 'zod';
 import { ConfigError, parseConfig } from '../shared/config.js';
 import { ensureDemoKey } from '../shared/db/keys.js';
-import { migrate } from '../shared/db/migrate.js';
+import { describeMigrations, migrate } from '../shared/db/migrate.js';
 import { relayConfigFromEnv } from '../relay/config.js';
 import { startRelay, type RelayHandle } from '../relay/relay.js';
 import { localDbToken, localSecret, writeSecretFile } from './secrets.js';
+import { ownerOnlyFromNowOn, prepareDataDir } from './data-dir.js';
 import { ensureLocalAdmin, type LocalAdmin } from './admin-account.js';
+import { whenParentGone } from './parent-watch.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const port = z.coerce.number().int().min(1).max(65535);
@@ -32,6 +36,9 @@ const StartEnvSchema = z.object({
 /** A stop that ends everything started so far, in reverse order. */
 type Stopper = () => Promise<void>;
 
+/** The promise of `npm start` to stop within 5 s of SIGTERM: past this, what has not stopped is killed. */
+const STOP_DEADLINE_MS = 4_000;
+
 class StartError extends Error {}
 
 async function main(): Promise<void> {
@@ -46,21 +53,32 @@ async function main(): Promise<void> {
     { port: env.NETPOKE_EDGE_PORT, proto: 'tcp', what: 'the edge (wrangler dev)', moveWith: 'NETPOKE_EDGE_PORT' },
   ]);
 
-  mkdirSync(dataDir, { recursive: true });
+  // The database server (its own process) and the relay's capture writer keep their files owner-only themselves.
+  prepareDataDir(dataDir);
   const secret = localSecret(dataDir);
   const dbToken = localDbToken(dataDir);
   const stops: Stopper[] = [];
   let stopping: Promise<void> | null = null;
   const stopAll = (code: number) => {
     stopping ??= (async () => {
+      // process.exit runs the 'exit' handlers, which SIGKILL every child group still there.
+      setTimeout(() => {
+        console.error(`npm start: not stopped after ${STOP_DEADLINE_MS / 1000} s; killing what is left`);
+        process.exit(code || 1);
+      }, STOP_DEADLINE_MS).unref();
       for (const stop of stops.reverse()) await stop().catch((e: unknown) => console.error(`npm start: while stopping: ${(e as Error).message}`));
       process.exit(code);
     })();
     return stopping;
   };
-  // `on`, not `once`: a terminal's Ctrl-C reaches this process both directly and relayed by tsx.
+  // `on`, not `once`: a terminal's Ctrl-C reaches this process both directly and relayed by npm.
   process.on('SIGINT', () => void stopAll(0));
   process.on('SIGTERM', () => void stopAll(0));
+  // npm killed (SIGKILL forwards nothing): stop as on SIGTERM rather than live on as an orphan.
+  whenParentGone(() => {
+    console.error('npm start: the process that started it is gone; stopping.');
+    void stopAll(1);
+  });
 
   try {
     // The database server runs in its own process: its synchronous libsql calls must never share an event
@@ -71,7 +89,9 @@ async function main(): Promise<void> {
     const db = createClient({ url: hrana.url, authToken: dbToken });
     let admin: LocalAdmin;
     try {
-      await migrate(db);
+      // The migration step (`npm run migrate` elsewhere): local mode migrates its own database before anything uses it.
+      const applied = await migrate(db);
+      if (applied.length) console.log(`npm start: applied migrations ${describeMigrations(applied)}`);
       await ensureDemoKey(db, env.NETPOKE_DEMO_KEY);
       admin = await ensureLocalAdmin(db, dataDir);
     } finally {
@@ -81,7 +101,7 @@ async function main(): Promise<void> {
     const edgeUrl = `http://127.0.0.1:${env.NETPOKE_EDGE_PORT}`;
     // Captures go to the edge's local R2 (under the data dir) once a survey stops; until the edge is up they wait and are retried.
     const relay: RelayHandle = await startRelay(
-      relayConfigFromEnv({ ...process.env, LIBSQL_URL: hrana.url, LIBSQL_AUTH_TOKEN: dbToken, RELAY_SHARED_SECRET: secret, NETPOKE_DATA_DIR: dataDir, EDGE_URL: edgeUrl }),
+      relayConfigFromEnv({ ...process.env, NETPOKE_MODE: 'local', LIBSQL_URL: hrana.url, LIBSQL_AUTH_TOKEN: dbToken, RELAY_SHARED_SECRET: secret, NETPOKE_DATA_DIR: dataDir, EDGE_URL: edgeUrl }),
     );
     stops.push(() => relay.close());
 
@@ -89,6 +109,9 @@ async function main(): Promise<void> {
 
     const varsFile = join(dataDir, 'edge.dev.vars');
     writeSecretFile(varsFile, devVars({ LIBSQL_URL: hrana.url, LIBSQL_AUTH_TOKEN: dbToken, RELAY_SHARED_SECRET: secret, NETPOKE_MODE: 'local', NETPOKE_DEMO_KEY: env.NETPOKE_DEMO_KEY }));
+    // Wrangler's local R2 (recordings, captures) is written by the child: it inherits this umask. Set only
+    // now, so the page build above leaves the repo's files as they always were.
+    ownerOnlyFromNowOn();
     const wrangler = startWrangler(env.NETPOKE_EDGE_PORT, varsFile, join(dataDir, 'wrangler'));
     stops.push(() => stopGroup(wrangler));
     wrangler.once('exit', (code, signal) => {
@@ -135,22 +158,22 @@ async function buildPageIfPresent(): Promise<void> {
 }
 
 /**
- * `wrangler dev` in its own process group, so that stopping it also stops
- * the workerd and esbuild processes it starts (no orphans).
+ * Starts `local/db-main.ts` (the libSQL file over Hrana on loopback) as a child process group: a group of its
+ * own so a terminal's Ctrl-C reaches it only through this process, after the relay has written its last rows;
+ * an IPC channel it watches, so it ends if this process dies without stopping it.
  */
-/** Starts `local/db-main.ts` (the libSQL file over Hrana on loopback) as a child process group. */
 function startDbServer(dataDir: string, port: number): ChildProcess {
   const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'local/db-main.ts')], {
     cwd: ROOT,
     detached: true,
-    stdio: ['ignore', 'pipe', 'inherit'],
+    stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
     env: { ...process.env, NETPOKE_DATA_DIR: dataDir, NETPOKE_DB_PORT: String(port) },
   });
   process.once('exit', () => signalGroup(child, 'SIGKILL'));
   return child;
 }
 
-/** Resolves with the database server's URL once it says it listens (migrations done); rejects if it exits first. */
+/** Resolves with the database server's URL once it says it listens; rejects if it exits first. */
 function dbServerUrl(child: ChildProcess): Promise<string> {
   return new Promise((resolve, reject) => {
     let out = '';
@@ -164,46 +187,57 @@ function dbServerUrl(child: ChildProcess): Promise<string> {
   });
 }
 
-/** wrangler dev; its local R2 (recordings, captures) persists under `persistDir` in the data dir. */
+/**
+ * wrangler dev, under local/group-guard.ts: wrangler (not ours: it cannot
+ * watch this process) runs in a process group of its own with its workerd
+ * and esbuild, and the guard ends that group when told to (SIGTERM) or when
+ * this process is gone. The returned process is the guard; its exit is
+ * wrangler's. Its local R2 (recordings, captures) persists under `persistDir`.
+ */
 function startWrangler(edgePort: number, varsFile: string, persistDir: string): ChildProcess {
-  const child = spawn(
-    join(ROOT, 'node_modules/.bin/wrangler'),
-    ['dev', '--ip', '127.0.0.1', '--port', String(edgePort), '--env-file', varsFile, '--persist-to', persistDir, '--show-interactive-dev-session=false', '--log-level', 'warn'],
-    {
-      cwd: ROOT,
-      detached: true,
-      stdio: ['ignore', 'inherit', 'inherit'],
-      // Offline-safe: no metrics, and no fetch of Cloudflare's `request.cf` sample (the edge works with the placeholder).
-      env: { ...process.env, WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false' },
-    },
-  );
-  // If this process dies without stopping it, take the group down too.
-  process.once('exit', () => signalGroup(child, 'SIGKILL'));
-  return child;
+  const wranglerArgs = ['dev', '--ip', '127.0.0.1', '--port', String(edgePort), '--env-file', varsFile, '--persist-to', persistDir, '--show-interactive-dev-session=false', '--log-level', 'warn'];
+  const guard = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'local/group-guard.ts'), join(ROOT, 'node_modules/.bin/wrangler'), ...wranglerArgs], {
+    cwd: ROOT,
+    detached: true,
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    // Offline-safe: no metrics, and no fetch of Cloudflare's `request.cf` sample (the edge works with the placeholder).
+    env: { ...process.env, WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false' },
+  });
+  // The guard names wrangler's group: if this process exits before the guard has ended it, it is killed here too.
+  let wranglerGroup: number | undefined;
+  guard.on('message', (m: { group?: unknown }) => {
+    if (typeof m.group === 'number') wranglerGroup = m.group;
+  });
+  process.once('exit', () => {
+    signalGroup(guard, 'SIGKILL');
+    if (wranglerGroup !== undefined) killGroupId(wranglerGroup, 'SIGKILL');
+  });
+  return guard;
 }
 
 function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
   if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
+  killGroupId(child.pid, signal);
+}
+
+function killGroupId(group: number, signal: NodeJS.Signals): void {
   try {
-    process.kill(-child.pid, signal);
+    process.kill(-group, signal);
   } catch {
     // Already gone.
   }
 }
 
+/** SIGTERM to a child's group, and SIGKILL if it has not exited in 3 s (the whole stop must fit in 5 s). */
 async function stopGroup(child: ChildProcess): Promise<void> {
   if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   signalGroup(child, 'SIGTERM');
-  const timer = setTimeout(() => signalGroup(child, 'SIGKILL'), 5_000);
+  const timer = setTimeout(() => signalGroup(child, 'SIGKILL'), 3_000);
   await exited;
   clearTimeout(timer);
-  // wrangler may exit before its workerd does: make sure nothing of the group is left.
-  try {
-    process.kill(-child.pid, 'SIGKILL');
-  } catch {
-    // The group is empty.
-  }
+  // Anything of the group that outlived its leader goes too.
+  killGroupId(child.pid, 'SIGKILL');
 }
 
 async function waitForHealth(url: string, child: ChildProcess, timeoutMs: number): Promise<void> {

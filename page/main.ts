@@ -92,7 +92,7 @@ function onEvent(e: SurveyEvent): void {
       if (e.status === 'connecting') setStatus('Connecting to the measurement server…', 'busy');
       if (e.status === 'connected') setStatus('Connected; starting the survey…', 'busy');
       if (e.status === 'measuring') setStatus('Measuring — walk the site; press Stop when done.', 'ok');
-      if (e.status === 'stopping') setStatus('Stopping and saving the capture…', 'busy');
+      if (e.status === 'stopping') setStatus(e.reason === 'time_limit' ? 'This key’s measuring time is used up — stopping and saving the capture…' : 'Stopping and saving the capture…', 'busy');
       break;
     case 'measuring_time':
       deadline = Date.now() + e.max_duration_ms;
@@ -115,7 +115,7 @@ function onEvent(e: SurveyEvent): void {
       showResponsiveness(e);
       break;
     case 'stopped':
-      finish(e.reason === 'time_limit' ? 'Stopped — this key’s measuring time is used up.' : e.pcap_available ? 'Stopped — capture saved.' : 'Stopped — no capture.');
+      finish(`${e.reason === 'time_limit' ? 'Stopped — this key’s measuring time is used up; ' : 'Stopped — '}${e.pcap_available ? 'capture saved.' : 'no capture.'}`);
       break;
   }
 }

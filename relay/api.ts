@@ -11,19 +11,26 @@ import {
   type RelayLoad,
   type RelayTokenClaims,
 } from '../shared/protocol/relay-api.js';
+import type { Secrets } from '../shared/secret-keys.js';
 import { verifyToken } from '../shared/signing.js';
 import { bearerMatches } from './bearer.js';
+import { addHealthRoutes } from './health-routes.js';
 import type { Scrape } from './metrics.js';
+import type { Readiness } from './readiness.js';
 
 /** What the internal API needs from the relay. */
 export interface RelayService {
   relayId: string;
-  sharedSecret: string;
+  secrets: Secrets;
+  /** The bearer of `GET /metrics` here (METRICS_TOKEN); unset, this API serves no metrics (the ops port does). */
+  metricsToken?: string;
   /** The load report; `resetSlip` starts a new timer-slip window after reading (the bench's steady state). */
   load(resetSlip?: boolean): RelayLoad;
   createPeer(claims: RelayTokenClaims & { peer_id: string }, req: RelayCreatePeerRequest): Promise<RelayCreatePeerResponse>;
   addCandidate(peerId: string, candidate: string, sdpMid: string | undefined): boolean;
   closePeer(peerId: string): void;
+  /** Whether it can take new peers now (GET /ready). */
+  ready(): Promise<Readiness>;
 }
 
 /** A refusal the API turns into a PROTOCOL-shaped error. */
@@ -38,7 +45,7 @@ export class ApiError extends Error {
 
 type Env = { Variables: { claims: RelayTokenClaims } };
 
-/** The relay's internal API (edge → relay); every call but /health carries a short-lived token signed with the shared secret. */
+/** The relay's internal API (edge → relay); every call but /health, /ready and /metrics carries a short-lived token signed with the relay-token key. */
 export function createRelayApi(relay: RelayService, opts: { scrape?: () => Promise<Scrape> } = {}): Hono<Env> {
   const app = new Hono<Env>();
 
@@ -48,12 +55,13 @@ export function createRelayApi(relay: RelayService, opts: { scrape?: () => Promi
   });
   app.notFound((c) => fail(c, 'not_found', `no route ${c.req.method} ${c.req.path}`));
 
-  app.get('/health', (c) => c.json({ ok: true, relay_id: relay.relayId }));
+  addHealthRoutes(app, () => relay.ready());
 
-  // Prometheus scrape: the shared secret itself as the bearer (a scraper cannot mint the edge's short-lived tokens).
+  // Prometheus scrape with a credential of its own: a scrape (often plain HTTP) never carries the secret that mints tokens.
   app.get('/metrics', async (c) => {
     if (!opts.scrape) return fail(c, 'not_found', 'this relay serves no metrics');
-    if (!bearerMatches(c.req.header('authorization'), relay.sharedSecret)) return fail(c, 'auth_required', 'metrics need Authorization: Bearer <RELAY_SHARED_SECRET>');
+    if (!relay.metricsToken) return fail(c, 'not_found', 'this relay serves /metrics here only with METRICS_TOKEN set; scrape its ops port (RELAY_METRICS_PORT)');
+    if (!bearerMatches(c.req.header('authorization'), relay.metricsToken)) return fail(c, 'auth_required', 'metrics need Authorization: Bearer <METRICS_TOKEN>');
     const m = await opts.scrape();
     return c.body(m.body, 200, { 'content-type': m.contentType });
   });
@@ -62,7 +70,7 @@ export function createRelayApi(relay: RelayService, opts: { scrape?: () => Promi
     const header = c.req.header('authorization') ?? '';
     const token = header.startsWith('Bearer ') ? header.slice(7) : '';
     if (!token) return fail(c, 'auth_required', 'this call needs a token signed by the edge');
-    const v = await verifyToken(token, relay.sharedSecret, RelayTokenClaimsSchema);
+    const v = await verifyToken(token, relay.secrets, 'relay', RelayTokenClaimsSchema);
     if (!v.ok) return fail(c, 'auth_required', `token refused: ${v.reason}`);
     if (v.claims.aud !== relay.relayId) return fail(c, 'auth_required', 'token refused: issued for another relay');
     if (v.claims.op !== op) return fail(c, 'auth_required', `token refused: issued for ${v.claims.op}, not ${op}`);

@@ -1,5 +1,4 @@
 import { controlError, parseControlMessage, type ControlOf, type ControlType } from '../shared/protocol/control.js';
-import { insertSurveySession } from '../shared/db/surveys.js';
 import { nowMs } from '../shared/time.js';
 import { discardCapture, startCapture } from './capture/capture-buffer.js';
 import { saveCapture, type CaptureStore } from './capture/save-capture.js';
@@ -28,8 +27,8 @@ export interface ControlContext {
   handoff?: CaptureHandoff;
   /** Written on the peer's row with its survey, for ending it after a crash. */
   relayId: string;
-  /** The magic key a survey was started with (live on this relay or recorded), null for a new survey. */
-  surveyOwner: (surveyId: string) => Promise<string | null>;
+  /** The magic key that owns a survey: the one it was started with (live on this relay or recorded), or this one, recorded now, for a new survey. */
+  claimSurvey: (surveyId: string, magicKey: string, userLogin: string | null) => Promise<string>;
   /** Ends a connection that keeps abusing its budget. */
   close?: (s: Session, why: string, reason?: 'rate_limited' | 'closed') => void;
   /** Measuring time of each survey over all its connections (the key's limit is per survey). */
@@ -103,9 +102,12 @@ export async function handleControl(ctx: ControlContext, s: Session, text: unkno
   await HANDLERS[m.type](ctx, s, m as never);
 }
 
-/** Stops the streams: the relay's last sender_report goes out now, its last c2s window once late probes have had Tmax. */
-function endStreams(ctx: ControlContext, s: Session): void {
-  stopStreams(s, () => reportSecond(ctx.writer, s, true));
+/**
+ * Stops the streams: the relay's last sender_report goes out now, its last c2s window once the client's last
+ * report has had Tmax (`clientStoppedAt`: the client stopped first; null: the relay did, its report is awaited).
+ */
+function endStreams(ctx: ControlContext, s: Session, clientStoppedAt: number | null): void {
+  stopStreams(s, () => reportSecond(ctx.writer, s, true), clientStoppedAt);
   s.clientFinalDue = true;
   if (s.surveyId) sendControl(s, { type: 'sender_report', survey_session_id: s.surveyId, conn_id: s.connId, timestamp_ms: nowMs(), ...s.endpoint.senderReport() });
 }
@@ -116,8 +118,13 @@ async function refreshMeasured(ctx: ControlContext, s: Session): Promise<void> {
   s.measuredMs = Math.max(s.measuredMs, await ctx.clock.used(s.surveyId));
 }
 
-/** Tells the client its key's measuring time is used up, and closes the connection after a grace (it must not stay open for ever). */
+/**
+ * Tells the client its key's measuring time is used up, and closes the connection after a grace (it must not
+ * stay open for ever): time for the client to stop the survey as on an explicit stop (its last window, the
+ * capture). The survey ends `time_limit`, however the connection closes after that.
+ */
 function timeUsedUp(ctx: ControlContext, s: Session, message: string): void {
+  endSurvey(ctx.writer, s, 'time_limit');
   sendControl(s, controlError('time_limit_reached', message));
   closeAfter(s, ctx.limitGraceMs ?? DEFAULT_LIMIT_GRACE_MS, () => ctx.close?.(s, 'measuring time used up'));
 }
@@ -131,7 +138,7 @@ function armLimit(ctx: ControlContext, s: Session): void {
   const arm = ++s.limitArm;
   ownTimeout(s.machine, Math.max(0, s.maxMeasuringMs - measuredSoFar(s)), () => {
     if (arm !== s.limitArm || !s.streaming) return;
-    endStreams(ctx, s);
+    endStreams(ctx, s, null);
     // The limit is reached by definition: a timer that fired a millisecond early (clock rounding) leaves no crumb.
     s.measuredMs = Math.max(s.measuredMs, s.maxMeasuringMs);
     ctx.log('info', 'measuring-time limit reached', { conn_id: s.connId });
@@ -149,15 +156,16 @@ const HANDLERS: { [T in ClientMessage['type']]: Handler<T> } = {
       return;
     }
     if (s.surveyId === null) {
-      // A survey belongs to the magic key that started it: another key's client cannot attach to it.
-      let owner: string | null;
+      // A survey belongs to the magic key that started it: another key's client cannot attach to it. The row
+      // is written (or its owner read) before the start is accepted, so of two keys racing on two relays the first wins.
+      let owner: string;
       try {
-        owner = await ctx.surveyOwner(m.survey_session_id);
+        owner = await ctx.claimSurvey(m.survey_session_id, s.magicKey, s.userLogin);
       } catch {
         sendControl(s, controlError('unavailable', 'start_survey_session: the survey record cannot be checked right now; try again shortly'));
         return;
       }
-      if (owner !== null && owner !== s.magicKey) {
+      if (owner !== s.magicKey) {
         countRejected('forbidden');
         ctx.log('warn', 'refused an attach to another key’s survey', { conn_id: s.connId, survey_session_id: m.survey_session_id });
         sendControl(s, controlError('forbidden', 'survey_session_id: this survey belongs to another magic key'));
@@ -174,8 +182,6 @@ const HANDLERS: { [T in ClientMessage['type']]: Handler<T> } = {
       // Messages are captured from here until the survey's stop; a capture not saved by then is given back.
       s.capture = startCapture(ctx.captures.budget);
       own(s.machine, () => discardCapture(s.capture));
-      // Repeats (a second connection of a multi-path survey) are absorbed by ON CONFLICT DO NOTHING.
-      ctx.writer.enqueue({ stmt: insertSurveySession({ session_id: m.survey_session_id, magic_key: s.magicKey, user_login: s.userLogin, now: Date.now() }) });
       linkPeerToSurvey(ctx.writer, ctx.relayId, s);
       ctx.log('info', 'survey session started', { survey_session_id: m.survey_session_id, conn_id: s.connId });
     }
@@ -198,7 +204,7 @@ const HANDLERS: { [T in ClientMessage['type']]: Handler<T> } = {
       return;
     }
     // A window still due from an earlier streaming period is closed first, so windows never overlap.
-    s.finalReport?.now();
+    s.finalReport?.closeNow();
     const since = Date.now();
     if (!startStreams(s, () => reportSecond(ctx.writer, s), since)) return;
     s.clientFinalDue = false;
@@ -212,14 +218,20 @@ const HANDLERS: { [T in ClientMessage['type']]: Handler<T> } = {
   },
 
   stop_probe_streams(ctx, s) {
-    if (s.streaming) endStreams(ctx, s);
+    // The client stopped its stream before asking (its last sender_report came first).
+    if (s.streaming) endStreams(ctx, s, nowMs());
+    else s.finalReport?.peerStopped(nowMs());
   },
 
   sender_report(_ctx, s, m) {
-    if (!s.endpoint.receiveSenderReport({ last_seq: m.last_seq, sent: m.sent, paused_ms: m.paused_ms }, nowMs())) {
+    const at = nowMs();
+    if (!s.endpoint.receiveSenderReport({ last_seq: m.last_seq, sent: m.sent, paused_ms: m.paused_ms }, at)) {
       countRejected('invalid_message');
       sendControl(s, controlError('invalid_message', 'sender_report: last_seq, sent and paused_ms may only grow, by a plausible amount'));
+      return;
     }
+    // After the relay stopped first (the time limit), the client's last report is what its last window waits for.
+    if (m.final) s.finalReport?.peerStopped(at);
   },
 
   start_server_traffic(_ctx, s) {
@@ -297,7 +309,7 @@ const HANDLERS: { [T in ClientMessage['type']]: Handler<T> } = {
 
   async stop_survey_session(ctx, s, m) {
     endSurvey(ctx.writer, s, 'stopped');
-    if (s.streaming) endStreams(ctx, s);
+    if (s.streaming) endStreams(ctx, s, nowMs());
     // The last window goes out (and into the queue) before the answer, so the client's summary has it.
     await s.finalReport?.done;
     // Written once per connection (off the event loop); a repeated stop gets the same answer.

@@ -33,7 +33,7 @@ export function endConnection(writer: MetricWriter, s: Session, code: string, me
   ending.add(s);
   if (s.streaming) stopStreams(s, () => reportSecond(writer, s, true));
   // Taken now rather than after Tmax: the connection will not wait for late probes.
-  s.finalReport?.now();
+  s.finalReport?.closeNow();
   sendControl(s, controlError(code, message));
   ownTimeout(s.machine, ERROR_WAY_MS, close, 'connection');
 }

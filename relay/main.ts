@@ -1,5 +1,6 @@
 // `npm run relay`: one relay process, configured from env (see README).
 import { ConfigError } from '../shared/config.js';
+import { SchemaBehindError } from '../shared/db/schema-version.js';
 import { relayConfigFromEnv } from './config.js';
 import { startRelay } from './relay.js';
 
@@ -13,7 +14,9 @@ try {
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
+  // A renewed certificate is taken without a restart (the relay logs the outcome; a failed reload keeps the old one).
+  process.on('SIGHUP', () => void relay.reloadTls().catch(() => undefined));
 } catch (e) {
-  console.error(e instanceof ConfigError ? `relay: ${e.message}` : e);
+  console.error(e instanceof ConfigError || e instanceof SchemaBehindError ? `relay: ${e.message}` : e);
   process.exit(1);
 }

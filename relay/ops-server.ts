@@ -1,7 +1,9 @@
 import { serve, type ServerType } from '@hono/node-server';
 import { Hono } from 'hono';
 import { errorBody } from '../shared/protocol/errors.js';
+import { addHealthRoutes } from './health-routes.js';
 import type { Scrape } from './metrics.js';
+import type { Readiness } from './readiness.js';
 
 export interface OpsServer {
   /** Base URL the server listens on. */
@@ -10,12 +12,13 @@ export interface OpsServer {
 }
 
 /**
- * Serves `GET /metrics` without auth on an address of its own
- * (RELAY_METRICS_HOST, loopback by default): for a scraper on the relay's host
+ * Serves `GET /metrics`, `/health` and `/ready` without auth on an address of its own
+ * (RELAY_METRICS_HOST, loopback by default): for a scraper or health checker on the relay's host
  * or a private network, apart from the internal API the edge calls.
  */
-export async function startOpsServer(opts: { host: string; port: number; scrape: () => Promise<Scrape> }): Promise<OpsServer> {
+export async function startOpsServer(opts: { host: string; port: number; scrape: () => Promise<Scrape>; ready: () => Promise<Readiness> }): Promise<OpsServer> {
   const app = new Hono();
+  addHealthRoutes(app, opts.ready);
   app.get('/metrics', async (c) => {
     const m = await opts.scrape();
     return c.body(m.body, 200, { 'content-type': m.contentType });

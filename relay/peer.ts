@@ -1,10 +1,12 @@
 import nodeDataChannel, { type PeerConnection } from 'node-datachannel';
+import { ipFamily } from '../shared/ip-family.js';
 import { withoutCandidates } from '../shared/sdp.js';
 
 export interface PeerOptions {
   bindAddress: string;
   udpPort: number;
-  publicAddress?: string;
+  /** Addresses clients reach the UDP port at; the answer holds one candidate for each (see withPublicCandidates). */
+  publicAddresses?: readonly string[];
   gatherTimeoutMs: number;
 }
 
@@ -46,7 +48,7 @@ export async function answerOffer(name: string, offerSdp: string, opts: PeerOpti
     const local = pc.localDescription();
     if (!local) throw new Error('no local description after gathering');
     if (!/^a=candidate:/m.test(local.sdp)) throw new Error(`the relay gathered no candidate on UDP port ${opts.udpPort || '(any)'} within ${opts.gatherTimeoutMs} ms`);
-    return { pc, sdp: opts.publicAddress ? rewriteHostCandidates(local.sdp, opts.bindAddress, opts.publicAddress) : local.sdp };
+    return { pc, sdp: opts.publicAddresses?.length ? withPublicCandidates(local.sdp, opts.publicAddresses) : local.sdp };
   } catch (e) {
     pc.close();
     throw e;
@@ -63,6 +65,8 @@ export function isCandidate(candidate: string): boolean {
 
 /** Holds the relay's UDP port while the relay lives. */
 export interface PortHold {
+  /** The host addresses gathered on it (every interface's for a wildcard bind address). */
+  addresses: string[];
   close(): void;
 }
 
@@ -75,7 +79,7 @@ export interface PortHold {
  * ICE candidates". A peer that never connects keeps the socket open, and a
  * port already taken fails the relay's start instead of a later offer.
  */
-export async function holdUdpPort(opts: Omit<PeerOptions, 'publicAddress'>): Promise<PortHold> {
+export async function holdUdpPort(opts: Omit<PeerOptions, 'publicAddresses'>): Promise<PortHold> {
   const pc = new nodeDataChannel.PeerConnection('udp-port-hold', muxConfig(opts));
   try {
     const gathered = gatheringDone(pc, opts.gatherTimeoutMs);
@@ -87,12 +91,25 @@ export async function holdUdpPort(opts: Omit<PeerOptions, 'publicAddress'>): Pro
       throw taken(`${(e as Error).message}; is another process using it?`);
     }
     await gathered;
-    if (!new RegExp(` ${opts.udpPort} typ host`).test(pc.localDescription()?.sdp ?? '')) throw taken('no candidate on it');
+    const addresses = hostCandidates(pc.localDescription()?.sdp ?? '')
+      .filter((c) => c.port === opts.udpPort)
+      .map((c) => c.address);
+    if (addresses.length === 0) throw taken('no candidate on it');
+    return { addresses, close: () => pc.close() };
   } catch (e) {
     pc.close();
     throw e;
   }
-  return { close: () => pc.close() };
+}
+
+/** The address and port of each host candidate line of `sdp`. */
+function hostCandidates(sdp: string): { address: string; port: number }[] {
+  return sdp
+    .split(/\r?\n/)
+    .filter((line) => line.startsWith('a=candidate:'))
+    .map((line) => line.split(' '))
+    .filter((parts) => parts[7] === 'host')
+    .map((parts) => ({ address: parts[4] ?? '', port: Number(parts[5]) }));
 }
 
 function muxConfig(opts: Pick<PeerOptions, 'bindAddress' | 'udpPort'>) {
@@ -107,16 +124,22 @@ function muxConfig(opts: Pick<PeerOptions, 'bindAddress' | 'udpPort'>) {
   };
 }
 
-/** Puts the public address in place of the bind address in host candidates (1:1 NAT in front of the relay). */
-export function rewriteHostCandidates(sdp: string, bindAddress: string, publicAddress: string): string {
-  return sdp
-    .split('\r\n')
-    .map((line) => {
-      if (!line.startsWith('a=candidate:')) return line;
-      const parts = line.split(' ');
-      if (parts[4] === bindAddress || bindAddress === '0.0.0.0' || bindAddress === '::') parts[4] = publicAddress;
-      return parts.join(' ');
-    })
+/**
+ * Puts one host candidate per public address in place of the gathered ones (1:1 NAT in front of the relay, or
+ * addresses of both families on a dual-stack socket): every peer uses the one UDP port, so each candidate is that
+ * port at one public address, preferred in the list's order; the c= line names the first, with its family.
+ */
+export function withPublicCandidates(sdp: string, publicAddresses: readonly string[]): string {
+  const lines = sdp.split('\r\n');
+  const first = lines.findIndex((line) => line.startsWith('a=candidate:'));
+  const port = hostCandidates(sdp)[0]?.port;
+  if (first < 0 || port === undefined || publicAddresses.length === 0) return sdp;
+  // RFC 8445 §5.1.2.1: type preference 126 (host), local preference falling with the list, component 1.
+  const candidates = publicAddresses.map((address, i) => `a=candidate:${i + 1} 1 UDP ${126 * 2 ** 24 + (65535 - i) * 2 ** 8 + 255} ${address} ${port} typ host`);
+  const connection = `c=IN ${ipFamily(publicAddresses[0]!) === 'ipv6' ? 'IP6' : 'IP4'} ${publicAddresses[0]}`;
+  return [...lines.slice(0, first), ...candidates, ...lines.slice(first)]
+    .filter((line, i) => i < first + candidates.length || !line.startsWith('a=candidate:'))
+    .map((line) => (line.startsWith('c=IN ') ? connection : line))
     .join('\r\n');
 }
 

@@ -1,5 +1,6 @@
 import type { Db } from '../shared/db/client.js';
 import { closeAllRelayPeers, closeLeftoverPeers, closeRelayPeer, closeStrayPeers, openRelayPeer, upsertRelay, type RelayPeer, type RelayRecord } from '../shared/db/relays.js';
+import { hostPort, ipFamily } from '../shared/ip-family.js';
 import type { Logger } from './log.js';
 
 export interface Registry {
@@ -7,6 +8,14 @@ export interface Registry {
   peerOpened(p: RelayPeer): Promise<void>;
   peerClosed(p: RelayPeer): Promise<void>;
   stop(): Promise<void>;
+}
+
+/** The relay's public addresses as its row holds them: the list with families, and the first as `address:port`. */
+export function registeredAddresses(addresses: readonly string[], udpPort: number): Pick<RelayRecord, 'public_address' | 'public_addresses'> {
+  return {
+    public_address: hostPort(addresses[0] ?? '', udpPort),
+    public_addresses: addresses.map((address) => ({ address, family: ipFamily(address) })),
+  };
 }
 
 /** How often the relay looks for open peer rows it does not hold, and how old such a row must be (an edge's call takes seconds at most). */

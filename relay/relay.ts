@@ -1,17 +1,17 @@
 import { existsSync } from 'node:fs';
 import { join, sep } from 'node:path';
-import { serve, type ServerType } from '@hono/node-server';
 import { createClient } from '@libsql/client';
 import type { DataChannel } from 'node-datachannel';
 import { unstoredCaptures } from '../shared/db/capture-store.js';
-import { migrate } from '../shared/db/migrate.js';
+import { assertSchemaCurrent } from '../shared/db/schema-version.js';
 import { uuid } from '../shared/ids.js';
-import type { SurveyEndReason } from '../shared/db/surveys.js';
+import { claimSurvey, type SurveyEndReason } from '../shared/db/surveys.js';
 import { createTickGroup } from '../shared/probe/tick-group.js';
 import { startTicker, type Ticker } from '../shared/probe/ticker.js';
 import type { RelayCreatePeerRequest, RelayLoad, RelayTokenClaims } from '../shared/protocol/relay-api.js';
 import { nowMs } from '../shared/time.js';
 import { ApiError, createRelayApi, type RelayService } from './api.js';
+import { listenApi } from './api-server.js';
 import { captureCounters, captureMessage, createCaptureBudget, type CaptureCounters } from './capture/capture-buffer.js';
 import { createCaptureHandoff, type CaptureHandoff } from './capture/capture-handoff.js';
 import { createCaptureWriter } from './capture/capture-writer.js';
@@ -25,8 +25,9 @@ import { createMetricWriter, type MetricWriter } from './metric-writer.js';
 import { countRejected, createRelayMetrics } from './metrics.js';
 import { startOpsServer } from './ops-server.js';
 import { answerOffer, BadOfferError, holdUdpPort, isCandidate } from './peer.js';
+import { checkReadiness } from './readiness.js';
 import { moveTo, ownTimeout } from './session-state.js';
-import { startRegistry, type Registry } from './registry.js';
+import { registeredAddresses, startRegistry, type Registry } from './registry.js';
 import { createSurveyClock } from './survey-clock.js';
 import { endSurvey } from './survey-end.js';
 import { oversizeMessage } from '../shared/protocol/limits.js';
@@ -35,6 +36,8 @@ import { CHANNEL_LABELS, closeSession, createSession, type ChannelLabel, type Se
 export interface RelayHandle {
   /** Base URL of the internal API. */
   url: string;
+  /** Serves new connections with the certificate and key files as they are now (SIGHUP); false when the API is plain HTTP. Rejects, keeping the old one, when they cannot be used. */
+  reloadTls(): Promise<boolean>;
   udpPort: number;
   relayId: string;
   activePeers(): number;
@@ -48,13 +51,22 @@ export interface RelayHandle {
   close(): Promise<void>;
 }
 
-/** Starts a relay in this process: migrations, registry heartbeat, internal API, and the per-second batched write. */
+/** Starts a relay in this process: schema check, registry heartbeat, internal API, and the per-second batched write. */
 export async function startRelay(config: RelayConfig, deps: { log?: Logger } = {}): Promise<RelayHandle> {
   const log = deps.log ?? createLogger(config.logLevel);
   // First, so a port already taken fails the start before anything else runs; bound from here to close(), with or without peers (see holdUdpPort).
   const udpPort = await holdUdpPort({ bindAddress: config.bindAddress, udpPort: config.udpPort, gatherTimeoutMs: config.gatherTimeoutMs ?? 2_000 });
+  // Without RELAY_PUBLIC_ADDRESS, the addresses the port was gathered on (every interface's on a wildcard bind).
+  const publicAddresses = config.publicAddresses ?? udpPort.addresses;
   const db = createClient({ url: config.libsqlUrl, authToken: config.libsqlAuthToken });
-  await migrate(db);
+  // One read, no write lock: migrating is the deploy step (`npm run migrate`), and a relay on an older schema refuses to start.
+  try {
+    await assertSchemaCurrent(db, 'relay');
+  } catch (e) {
+    udpPort.close();
+    db.close();
+    throw e;
+  }
   const writer = createMetricWriter(db, log);
   const sessions = new Map<string, Session>();
   const clock = createSurveyClock(db, writer, log, () => sessions.values());
@@ -62,7 +74,7 @@ export async function startRelay(config: RelayConfig, deps: { log?: Logger } = {
     budget: createCaptureBudget({ maxBytes: config.captureMaxBytes, perConnMaxBytes: config.captureMaxBytesPerConn }),
     files: createCaptureWriter(),
   };
-  const handoff = config.edgeUrl ? createCaptureHandoff({ edgeUrl: config.edgeUrl, relayId: config.relayId, secret: config.sharedSecret, log }) : undefined;
+  const handoff = config.edgeUrl ? createCaptureHandoff({ edgeUrl: config.edgeUrl, relayId: config.relayId, secrets: config.secrets, log }) : undefined;
   // Captures a previous run wrote but could not hand off are sent now.
   if (handoff) for (const f of await unstoredCaptures(db, join(config.dataDir, 'captures') + sep)) if (existsSync(f.path)) handoff.add(f);
   const ctx: ControlContext = {
@@ -72,19 +84,26 @@ export async function startRelay(config: RelayConfig, deps: { log?: Logger } = {
     log,
     dataDir: config.dataDir,
     relayId: config.relayId,
-    relayAddr: { ip: config.publicAddress ?? config.bindAddress, port: config.udpPort },
+    relayAddr: { ip: publicAddresses[0] ?? config.bindAddress, port: config.udpPort },
     close: (s, why, reason) => release(s, why, reason),
     clock,
     limitGraceMs: config.limitGraceMs,
     // Never the probes' socket: bulk datagrams queued in it would delay the probes behind them.
-    peer: { bindAddress: config.bindAddress, udpPort: config.loadUdpPort ?? 0, publicAddress: config.publicAddress, gatherTimeoutMs: config.gatherTimeoutMs ?? 2_000 },
-    surveyOwner: async (surveyId) => {
+    peer: {
+      bindAddress: config.bindAddress,
+      udpPort: config.loadUdpPort ?? 0,
+      ...(config.publicAddresses ? { publicAddresses: config.publicAddresses } : {}),
+      gatherTimeoutMs: config.gatherTimeoutMs ?? 2_000,
+    },
+    claimSurvey: async (surveyId, magicKey, userLogin) => {
+      // A survey live here has its row already: no round trip for a second connection of it.
       for (const live of sessions.values()) if (live.surveyId === surveyId) return live.magicKey;
-      const rs = await db.execute({ sql: 'SELECT magic_key FROM survey_sessions WHERE session_id = ?', args: [surveyId] });
-      return rs.rows[0] ? String(rs.rows[0].magic_key) : null;
+      return claimSurvey(db, { session_id: surveyId, magic_key: magicKey, user_login: userLogin, now: Date.now() });
     },
   };
   let registry: Registry | null = null;
+  // Set as close() begins: /ready says no from then on.
+  let closing = false;
   // Every session's s2c probes go out on one 10 ms timer.
   const probeTicks = createTickGroup(10);
 
@@ -169,7 +188,7 @@ export async function startRelay(config: RelayConfig, deps: { log?: Logger } = {
       answer = await answerOffer(claims.peer_id, req.sdp, {
         bindAddress: config.bindAddress,
         udpPort: config.udpPort,
-        publicAddress: config.publicAddress,
+        publicAddresses: config.publicAddresses,
         gatherTimeoutMs: config.gatherTimeoutMs ?? 2_000,
       });
     } catch (e) {
@@ -209,7 +228,8 @@ export async function startRelay(config: RelayConfig, deps: { log?: Logger } = {
 
   const service: RelayService = {
     relayId: config.relayId,
-    sharedSecret: config.sharedSecret,
+    secrets: config.secrets,
+    metricsToken: config.metricsToken,
     load(resetSlip = false): RelayLoad {
       const load = {
         relay_id: config.relayId,
@@ -259,6 +279,8 @@ export async function startRelay(config: RelayConfig, deps: { log?: Logger } = {
       const s = sessions.get(peerId);
       if (s) release(s, 'closed by the edge');
     },
+
+    ready: () => checkReadiness({ db, relayId: config.relayId, draining: () => closing, registered: () => registry !== null }),
   };
 
   // Once a second, every session's queued rows leave in one batched write.
@@ -274,25 +296,31 @@ export async function startRelay(config: RelayConfig, deps: { log?: Logger } = {
     captureFilesWriting: () => captures.files.pending,
   });
   const api = createRelayApi(service, { scrape: metrics.scrape });
-  let server: ServerType;
-  const port = await new Promise<number>((resolve, reject) => {
-    server = serve({ fetch: api.fetch, hostname: config.host, port: config.port }, (info) => resolve(info.port));
-    server.once('error', reject);
-  });
-  const url = config.internalUrl ?? `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
-  const ops = config.metricsPort === undefined ? null : await startOpsServer({ host: config.metricsHost ?? '127.0.0.1', port: config.metricsPort, scrape: metrics.scrape });
+  const { server, port, scheme, cert, reloadTls } = await listenApi(api.fetch, { host: config.host, port: config.port, tls: config.tls });
+  const url = config.internalUrl ?? `${scheme}://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+  const ops = config.metricsPort === undefined ? null : await startOpsServer({ host: config.metricsHost ?? '127.0.0.1', port: config.metricsPort, scrape: metrics.scrape, ready: service.ready });
 
   registry = await startRegistry(db, log, {
-    relay: { id: config.relayId, region: config.region, public_address: `${config.publicAddress ?? config.bindAddress}:${config.udpPort}`, internal_url: url, capacity: config.capacity },
+    relay: { id: config.relayId, region: config.region, ...registeredAddresses(publicAddresses, config.udpPort), internal_url: url, capacity: config.capacity },
     activeSessions: () => sessions.size,
     livePeerIds: () => [...sessions.keys()],
     heartbeatMs: config.heartbeatMs ?? 2_000,
   });
   const keyWatch: KeyWatch = startKeyWatch(db, log, { everyMs: config.keyCheckMs ?? DEFAULT_KEY_CHECK_MS, live: () => sessions.values(), end: endWith });
-  log('info', 'relay started', { relay_id: config.relayId, api: url, udp_port: config.udpPort });
+  log('info', 'relay started', { relay_id: config.relayId, api: url, udp_port: config.udpPort, ...(ops ? { ops: ops.url } : {}), ...(cert ? { tls_cert: cert } : {}) });
 
   return {
     url,
+    async reloadTls() {
+      try {
+        const next = await reloadTls();
+        if (next) log('info', 'TLS certificate reloaded', { tls_cert: next });
+        return next !== null;
+      } catch (e) {
+        log('error', 'TLS certificate reload failed; the previous certificate is still served', { error: (e as Error).message });
+        throw e;
+      }
+    },
     udpPort: config.udpPort,
     relayId: config.relayId,
     activePeers: () => sessions.size,
@@ -301,6 +329,7 @@ export async function startRelay(config: RelayConfig, deps: { log?: Logger } = {
     opsUrl: ops?.url ?? null,
     captureHandoff: handoff,
     async close() {
+      closing = true;
       ticker.stop();
       await keyWatch.stop();
       shuttingDown = true;

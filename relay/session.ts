@@ -1,6 +1,7 @@
 import type { DataChannel, PeerConnection } from 'node-datachannel';
 import type { ControlMessage } from '../shared/protocol/control.js';
 import { createProbeEndpoint, type ProbeEndpoint } from '../shared/probe/endpoint.js';
+import { waitFinalWindow, type FinalWindow } from '../shared/probe/final-window.js';
 import type { Schedule } from '../shared/probe/tick-group.js';
 import { startTicker } from '../shared/probe/ticker.js';
 import { emptyDirectionStats, type DirectionStats } from '../shared/stats/direction-stats.js';
@@ -36,8 +37,8 @@ export interface Session {
   streamingSince: number | null;
   /** The latest s2c stats the client reported. */
   clientS2c: DirectionStats;
-  /** The final stats report after the streams stopped (PROTOCOL.md: Tmax after the sender's last report); null when none is due. */
-  finalReport: { done: Promise<void>; now: () => void } | null;
+  /** The final stats report after the streams stopped (Tmax after the client's last sender_report, final-window.ts); null when none is due. */
+  finalReport: FinalWindow | null;
   /** The client may still send its final probe_stats after the streams stopped. */
   clientFinalDue: boolean;
   /** Control messages this connection may still send now (token bucket), and when it was last refilled. */
@@ -178,6 +179,8 @@ export function startStreams(s: Session, onSecond: () => void, now = Date.now())
   if (!moveTo(s.machine, 'streaming')) return false;
   s.streamingSince = now;
   s.windowOpenedAt = nowMs();
+  // The client's probes count from the first that arrives now: those it sent before this start were not listened to.
+  s.endpoint.expectPeerStart();
   s.endpoint.start();
   own(s.machine, () => s.endpoint.stop());
   const stats = startTicker(1000, onSecond);
@@ -193,34 +196,37 @@ export function startStreams(s: Session, onSecond: () => void, now = Date.now())
  * Stops probe streams and server traffic: the connection goes back to
  * 'surveying', releasing everything the streaming state held; it stays open.
  * `final` is the stats report still due for the stopped streams (the relay's
- * last c2s window, taken once late probes have had Tmax).
+ * last c2s window), taken once the client's last sender_report is Tmax old:
+ * `peerStoppedAt` when the client has stopped already (it asked for the
+ * stop), else when its last report arrives (`finalReport.peerStopped`), at
+ * most a few seconds from now.
  */
-export function stopStreams(s: Session, final?: () => void): void {
+export function stopStreams(s: Session, final?: () => void, peerStoppedAt: number | null = null): void {
   if (!s.streaming) return;
   moveTo(s.machine, 'surveying');
   if (final && !s.finalReport) {
-    let resolve!: () => void;
-    const done = new Promise<void>((r) => (resolve = r));
-    const takeNow = () => {
-      if (s.finalReport?.done !== done) return;
-      s.finalReport = null;
-      final();
-      resolve();
-    };
-    // The connection's, not the survey's: a stop of the survey must not cancel the window it waits for.
-    ownTimeout(s.machine, FINAL_REPORT_DELAY_MS, takeNow, 'connection');
-    s.finalReport = { done, now: takeNow };
+    const window: FinalWindow = waitFinalWindow(
+      () => {
+        if (s.finalReport === window) s.finalReport = null;
+        final();
+      },
+      {
+        stoppedAt: nowMs(),
+        peerStoppedAt,
+        now: nowMs,
+        // The connection's, not the survey's: a stop of the survey must not cancel the window it waits for.
+        after: (ms, fire) => ownTimeout(s.machine, ms, fire, 'connection'),
+      },
+    );
+    s.finalReport = window;
   }
 }
-
-/** The final report waits this long after the streams stop: the receiver's Tmax plus the control channel's way. */
-export const FINAL_REPORT_DELAY_MS = 600;
 
 /** Releases everything the session holds: the last window is written, then every state's timers, streams, channels and the peer connection go. */
 export function closeSession(s: Session): void {
   if (s.closed) return;
   if (s.streaming) stopStreams(s);
   // What the stopped streams measured is still written; sends to the closed client fail quietly.
-  s.finalReport?.now();
+  s.finalReport?.closeNow();
   moveTo(s.machine, 'closed');
 }

@@ -1,32 +1,24 @@
 import type { z } from 'zod';
 import { toHex } from './bytes.js';
 import { fromBase64Url, toBase64Url } from './ids.js';
+import { purposeKey, verifyingKeys, type KeyPurpose, type Secrets } from './secret-keys.js';
 
 const enc = new TextEncoder();
-const keyCache = new Map<string, Promise<CryptoKey>>();
 
-function hmacKey(secret: string): Promise<CryptoKey> {
-  let key = keyCache.get(secret);
-  if (!key) {
-    key = crypto.subtle.importKey('raw', enc.encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign', 'verify']);
-    keyCache.set(secret, key);
-  }
-  return key;
-}
-
-/** Signs `claims` as `base64url(json).base64url(hmac-sha256)`. */
-export async function signToken(claims: object, secret: string): Promise<string> {
+/** Signs `claims` as `base64url(json).base64url(hmac-sha256)` with the current secret's key for `purpose`. */
+export async function signToken(claims: object, secrets: Secrets, purpose: KeyPurpose): Promise<string> {
   const body = toBase64Url(enc.encode(JSON.stringify(claims)));
-  const sig = await crypto.subtle.sign('HMAC', await hmacKey(secret), enc.encode(body));
+  const sig = await crypto.subtle.sign('HMAC', await purposeKey(secrets.current, purpose), enc.encode(body));
   return `${body}.${toBase64Url(new Uint8Array(sig))}`;
 }
 
 export type VerifyResult<T> = { ok: true; claims: T } | { ok: false; reason: 'malformed' | 'bad_signature' | 'expired' };
 
-/** Checks a token's signature (constant time, by WebCrypto), its claims' shape and its `exp` (ms since epoch). */
+/** Checks a token's signature for `purpose` (constant time, by WebCrypto; either secret's key), its claims' shape and its `exp` (ms since epoch). */
 export async function verifyToken<S extends z.ZodType<{ exp: number }>>(
   token: string,
-  secret: string,
+  secrets: Secrets,
+  purpose: KeyPurpose,
   schema: S,
   nowMs: number = Date.now(),
 ): Promise<VerifyResult<z.infer<S>>> {
@@ -36,7 +28,8 @@ export async function verifyToken<S extends z.ZodType<{ exp: number }>>(
   const [body, sigText] = parts as [string, string];
   const sig = fromBase64Url(sigText);
   if (!sig || !fromBase64Url(body)) return { ok: false, reason: 'malformed' };
-  const good = await crypto.subtle.verify('HMAC', await hmacKey(secret), sig, enc.encode(body));
+  let good = false;
+  for (const key of await verifyingKeys(secrets, purpose)) good ||= await crypto.subtle.verify('HMAC', key, sig, enc.encode(body));
   if (!good) return { ok: false, reason: 'bad_signature' };
   let json: unknown;
   try {

@@ -10,7 +10,10 @@ const refused = (message: string) => new HttpError('login_failed', message);
 /**
  * The login an identity signs in as: the one it is already bound to; else
  * the user an admin created with its verified e-mail as login or e-mail
- * (bound now); else, when the e-mail's domain is allowed, a new analyst
+ * (bound now), but only an analyst without a password, since binding a
+ * password or admin login on a provider's word would make the weakest
+ * configured provider a way into it (their owners link it while logged in,
+ * linkIdentity); else, when the e-mail's domain is allowed, a new analyst
  * with no keys (bound now). Anyone else, and disabled users, are refused.
  */
 export async function admitIdentity(db: Db, id: ProviderIdentity, allowedDomains: readonly string[], providerId: string, now = Date.now()): Promise<User> {
@@ -21,6 +24,11 @@ export async function admitIdentity(db: Db, id: ProviderIdentity, allowedDomains
   const existing = await findUserByEmail(db, id.email);
   if (existing) {
     usable(existing);
+    if (existing.role === 'admin' || existing.password_hash !== null) {
+      throw refused(
+        `${id.email} belongs to ${existing.role === 'admin' ? 'an admin login' : 'a login with a password'}, which a sign-in provider is not trusted to open on its own; log in with the password and link this sign-in on your Account page`,
+      );
+    }
     await bindIdentity(db, id.issuer, id.subject, existing.login, id.email, now);
     return existing;
   }
@@ -34,6 +42,21 @@ export async function admitIdentity(db: Db, id: ProviderIdentity, allowedDomains
   const created = usable(await findUser(db, login.data));
   await bindIdentity(db, id.issuer, id.subject, created.login, id.email, now);
   return created;
+}
+
+/**
+ * Binds an identity to the login of the person who asked for it while logged
+ * in (the Account page's "Link a sign-in"). An identity already bound to
+ * another login stays there; one bound to this login is linked already.
+ */
+export async function linkIdentity(db: Db, id: ProviderIdentity, login: string, providerName: string, now = Date.now()): Promise<void> {
+  let owner = await findIdentity(db, id.issuer, id.subject);
+  if (owner === null) {
+    await bindIdentity(db, id.issuer, id.subject, login, id.email, now);
+    // Read again: a link made in between by someone else wins the insert, and must not be reported as ours.
+    owner = await findIdentity(db, id.issuer, id.subject);
+  }
+  if (owner?.toLowerCase() !== login.toLowerCase()) throw refused(`this ${providerName} sign-in already belongs to another login, so it was not linked to ${login}`);
 }
 
 /** The user, unless it is gone or disabled. */

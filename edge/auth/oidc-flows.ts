@@ -11,6 +11,8 @@ export interface OidcFlow {
   codeVerifier: string;
   nonce: string;
   returnTo: string;
+  /** Set when a logged-in person started it to link the identity to their login, rather than to sign in. */
+  linkLogin?: string;
 }
 
 /** Stores a started sign-in under its state (only the state's hash is kept), clearing flows that were never finished. */
@@ -19,8 +21,8 @@ export async function saveOidcFlow(db: Db, state: string, flow: OidcFlow, now = 
     [
       { sql: 'DELETE FROM oidc_flows WHERE expires_at <= ?', args: [now] },
       {
-        sql: 'INSERT INTO oidc_flows (state_hash, provider, code_verifier, nonce, return_to, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
-        args: [await sha256Hex(state), flow.provider, flow.codeVerifier, flow.nonce, flow.returnTo, now, now + OIDC_FLOW_TTL_MS],
+        sql: 'INSERT INTO oidc_flows (state_hash, provider, code_verifier, nonce, return_to, link_login, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+        args: [await sha256Hex(state), flow.provider, flow.codeVerifier, flow.nonce, flow.returnTo, flow.linkLogin ?? null, now, now + OIDC_FLOW_TTL_MS],
       },
     ],
     'write',
@@ -34,10 +36,16 @@ export async function saveOidcFlow(db: Db, state: string, flow: OidcFlow, now = 
  */
 export async function takeOidcFlow(db: Db, state: string, now = Date.now()): Promise<OidcFlow | null> {
   const rs = await db.execute({
-    sql: 'DELETE FROM oidc_flows WHERE state_hash = ? RETURNING provider, code_verifier, nonce, return_to, expires_at',
+    sql: 'DELETE FROM oidc_flows WHERE state_hash = ? RETURNING provider, code_verifier, nonce, return_to, link_login, expires_at',
     args: [await sha256Hex(state)],
   });
   const r = rs.rows[0];
   if (!r || Number(r.expires_at) <= now) return null;
-  return { provider: String(r.provider), codeVerifier: String(r.code_verifier), nonce: String(r.nonce), returnTo: String(r.return_to ?? '/console') };
+  return {
+    provider: String(r.provider),
+    codeVerifier: String(r.code_verifier),
+    nonce: String(r.nonce),
+    returnTo: String(r.return_to ?? '/console'),
+    ...(r.link_login != null ? { linkLogin: String(r.link_login) } : {}),
+  };
 }

@@ -1,21 +1,25 @@
-// Sign-in with OpenID Connect providers (and GitHub) under /api/auth: the provider list, the start of a sign-in, and the provider's callback.
+// Sign-in with OpenID Connect providers (and GitHub) under /api/auth: the provider list, the start of a sign-in (or of
+// linking one to the logged-in login), and the provider's callback.
 import type { Context } from 'hono';
 import { Hono } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import * as z from 'zod';
-import { recordLogin } from '../../shared/db/users.js';
+import { recordLoginStatement } from '../../shared/db/users.js';
 import { describeZodError } from '../../shared/protocol/errors.js';
 import type { OidcProvider } from '../config.js';
 import { withDb } from '../db.js';
 import type { EdgeEnv } from '../env.js';
 import { HttpError } from '../errors.js';
-import { admitIdentity } from './oidc-admission.js';
+import { readJsonBody } from '../body.js';
+import { admitIdentity, linkIdentity } from './oidc-admission.js';
 import { beginSignIn, finishSignIn } from './oidc-client.js';
 import { OIDC_FLOW_TTL_MS, saveOidcFlow, takeOidcFlow } from './oidc-flows.js';
 import { startLoginSession } from './session-cookie.js';
+import { getViewer, requireViewer } from './viewer.js';
 
 const CALLBACK_PATH = '/api/auth/oidc/callback';
 const LOGIN_PAGE = '/console/login';
+const ACCOUNT_PAGE = '/console/account';
 const DEFAULT_RETURN = '/console';
 /**
  * Holds the state of the sign-in this browser started. The callback must
@@ -37,6 +41,9 @@ const StartQuerySchema = z.object({
   provider: z.string().regex(/^[a-z0-9-]{1,32}$/, 'must be the id of a sign-in provider'),
   return_to: z.string().max(1024).optional().catch(undefined).transform(safeReturnTo),
 });
+
+/** `POST /api/auth/oidc/link`: which provider's sign-in to link to the logged-in login. */
+const LinkRequestSchema = z.object({ provider: z.string().regex(/^[a-z0-9-]{1,32}$/, 'must be the id of a sign-in provider') });
 
 /** The provider's redirect back: the code, or the error it reports, with the state the edge sent. Other parameters (iss, scope…) are checked by oauth4webapi. */
 const CallbackQuerySchema = z
@@ -66,6 +73,21 @@ export function oidcRoutes(): Hono<EdgeEnv> {
     }),
   );
 
+  // A logged-in person links a provider's sign-in to their own login (the Account page). A POST, so the Origin check
+  // keeps another site from starting it in their browser; the page then goes to the provider's URL it is given.
+  app.post('/oidc/link', async (c) => {
+    const config = c.get('config');
+    const v = await requireViewer(c);
+    const body = await readJsonBody(c.req.raw, LinkRequestSchema, config.maxBodyBytes);
+    const provider = findProvider(config.oidc.providers, body.provider);
+    const returnTo = `${ACCOUNT_PAGE}?${new URLSearchParams({ linked: provider.id })}`;
+    const begun = await beginSignIn(provider, config.mode, callbackUrl(c), returnTo);
+    await withDb(config, (db) => saveOidcFlow(db, begun.state, { ...begun.flow, linkLogin: v.login }));
+    setCookie(c, STATE_COOKIE, begun.state, { ...stateCookieOptions(c), maxAge: OIDC_FLOW_TTL_MS / 1000 });
+    c.header('cache-control', 'no-store');
+    return c.json({ url: begun.url.href });
+  });
+
   app.get('/oidc/callback', (c) =>
     refusalsToLoginPage(c, async () => {
       const config = c.get('config');
@@ -79,10 +101,16 @@ export function oidcRoutes(): Hono<EdgeEnv> {
         if (!flow) throw new HttpError('login_failed', 'this sign-in link is unknown, already used or expired; start again from the login page');
         const provider = findProvider(config.oidc.providers, flow.provider);
         const identity = await finishSignIn(provider, config.mode, new URL(c.req.url), q.state, flow, callbackUrl(c));
+        if (flow.linkLogin !== undefined) {
+          // Only for the person who asked, still logged in: a session ended since then links nothing.
+          const v = await getViewer(c);
+          if (v?.login.toLowerCase() !== flow.linkLogin.toLowerCase()) throw new HttpError('login_failed', `log in as ${flow.linkLogin} again, then link this sign-in from your Account page`);
+          await linkIdentity(db, identity, v.login, provider.name);
+          return redirect(c, flow.returnTo);
+        }
         const user = await admitIdentity(db, identity, config.oidc.allowedDomains, provider.id);
-        await recordLogin(db, user.login, null);
-        // Last, so no step after it can fail with the cookie already set.
-        await startLoginSession(c, db, user.login, 'oidc');
+        // Last, so no step after it can fail with the cookie already set; the login is recorded in the same batch.
+        await startLoginSession(c, db, user.login, 'oidc', [recordLoginStatement(user.login, null)]);
         return redirect(c, flow.returnTo);
       });
     }),

@@ -1,7 +1,7 @@
 // The login-session cookie: HttpOnly, SameSite=Lax, Secure over https, naming a server-side auth_sessions row.
 import type { Context } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
-import type { Db } from '../../shared/db/client.js';
+import type { Db, InStatement } from '../../shared/db/client.js';
 import { openAuthSession } from '../../shared/db/auth-sessions.js';
 import type { EdgeEnv } from '../env.js';
 
@@ -15,10 +15,10 @@ export function readSessionToken(c: Context): string | null {
   return t && /^[A-Za-z0-9_-]{43}$/.test(t) ? t : null;
 }
 
-/** Opens a session for `login` and sets its cookie on the response (password or OpenID sign-in). */
-export async function startLoginSession(c: Context<EdgeEnv>, db: Db, login: string, method: 'password' | 'oidc'): Promise<void> {
+/** Opens a session for `login` and sets its cookie on the response (password or OpenID sign-in); `alongside` goes in the same write batch. */
+export async function startLoginSession(c: Context<EdgeEnv>, db: Db, login: string, method: 'password' | 'oidc', alongside: readonly InStatement[] = []): Promise<void> {
   const limits = c.get('config').session;
-  const token = await openAuthSession(db, login, method, limits, c.req.header('user-agent') ?? null);
+  const token = await openAuthSession(db, login, method, limits, c.req.header('user-agent') ?? null, Date.now(), alongside);
   setCookie(c, SESSION_COOKIE, token, { httpOnly: true, sameSite: 'Lax', secure: secure(c), path: '/', maxAge: Math.floor(limits.maxMs / 1000) });
 }
 

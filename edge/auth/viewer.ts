@@ -1,7 +1,9 @@
-// Who is asking: the logged-in person behind a request's session cookie, looked up once per request.
+// Who is asking: the logged-in person behind a request's session cookie, looked up once per request in one query.
 import type { Context } from 'hono';
-import { resolveAuthSession } from '../../shared/db/auth-sessions.js';
-import { findUser, grantedKeyIds, type Role } from '../../shared/db/users.js';
+import { resolveAuthSession, type SessionViewer } from '../../shared/db/auth-sessions.js';
+import type { InStatement, ResultSet } from '../../shared/db/client.js';
+import type { Role } from '../../shared/db/users.js';
+import { knownGrants, type GrantsSql } from '../../shared/db/viewer-grants.js';
 import { withDb } from '../db.js';
 import type { EdgeEnv } from '../env.js';
 import { HttpError } from '../errors.js';
@@ -21,32 +23,55 @@ export interface Viewer {
 export async function getViewer(c: Context<EdgeEnv>): Promise<Viewer | null> {
   const known = c.get('viewer');
   if (known !== undefined) return known;
-  const token = readSessionToken(c);
-  let viewer: Viewer | null = null;
-  if (token) {
-    const config = c.get('config');
-    viewer = await withDb(config, async (db) => {
-      const session = await resolveAuthSession(db, token, config.session);
-      if (!session) return null;
-      const user = await findUser(db, session.login);
-      if (!user || user.disabled_at !== null) return null;
-      return { login: user.login, role: user.role, keys: await grantedKeyIds(db, user.login), token };
-    });
-  }
-  c.set('viewer', viewer);
-  return viewer;
+  return (await lookUpViewer(c))?.viewer ?? null;
 }
 
 /** The logged-in person, or 401 auth_required. */
 export async function requireViewer(c: Context<EdgeEnv>): Promise<Viewer> {
   const v = await getViewer(c);
-  if (!v) throw new HttpError('auth_required', 'log in first (your session may have expired)');
+  if (!v) throw authRequired();
   return v;
 }
 
+/**
+ * The logged-in person (or 401 auth_required) and the results of `statements`, read in one round trip:
+ * the statements see the viewer's grants as SQL (GrantsSql), so they need not wait for the viewer's lookup.
+ */
+export async function readAsViewer(c: Context<EdgeEnv>, statements: (grants: GrantsSql) => InStatement[]): Promise<{ viewer: Viewer; results: ResultSet[] }> {
+  const known = c.get('viewer');
+  if (known) return { viewer: known, results: await withDb(c.get('config'), (db) => db.batch(statements(knownGrants(known)), 'read')) };
+  const read = known === undefined ? await lookUpViewer(c, statements) : null;
+  if (!read?.viewer) throw authRequired();
+  return { viewer: read.viewer, results: read.results };
+}
+
+/** Looks the cookie's session up (session, user and grants in one query, with `alongside` in the same batch) and remembers the viewer for the request. */
+async function lookUpViewer(c: Context<EdgeEnv>, alongside?: (grants: GrantsSql) => InStatement[]): Promise<{ viewer: Viewer | null; results: ResultSet[] } | null> {
+  const token = readSessionToken(c);
+  let read: { viewer: Viewer | null; results: ResultSet[] } | null = null;
+  if (token) {
+    const config = c.get('config');
+    const { found, results } = await withDb(config, (db) => resolveAuthSession(db, token, config.session, Date.now(), alongside));
+    read = { viewer: viewerOf(found, token), results };
+  }
+  c.set('viewer', read?.viewer ?? null);
+  return read;
+}
+
+function viewerOf(found: SessionViewer | null, token: string): Viewer | null {
+  const user = found?.user;
+  return user && !user.disabled ? { login: user.login, role: user.role, keys: found.keys, token } : null;
+}
+
+const authRequired = () => new HttpError('auth_required', 'log in first (your session may have expired)');
+
 /** An admin, or 401/403. */
 export async function requireAdmin(c: Context<EdgeEnv>): Promise<Viewer> {
-  const v = await requireViewer(c);
+  return adminOnly(await requireViewer(c));
+}
+
+/** The viewer if an admin, else 403 (for a viewer read with readAsViewer). */
+export function adminOnly(v: Viewer): Viewer {
   if (v.role !== 'admin') throw new HttpError('forbidden', 'only an admin may do this');
   return v;
 }

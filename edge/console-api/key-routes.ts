@@ -4,7 +4,7 @@ import type { Db } from '../../shared/db/client.js';
 import { keyStatus, listKeysWithUsage, type KeyUsage } from '../../shared/db/key-views.js';
 import { createMagicKey, findMagicKeyById, revokeMagicKeyById } from '../../shared/db/keys.js';
 import { grantKey } from '../../shared/db/users.js';
-import { KeyCreateSchema, KeyIdSchema, type KeyView } from '../../shared/protocol/accounts.js';
+import { KeyCreateSchema, KeyIdSchema, type KeyDefaultsView, type KeyView } from '../../shared/protocol/accounts.js';
 import { readJsonBody } from '../body.js';
 import { withDb } from '../db.js';
 import type { EdgeEnv } from '../env.js';
@@ -49,6 +49,12 @@ export function keyRoutes(): Hono<EdgeEnv> {
     return c.json(keys.map((k) => keyView(k, origin, now)));
   });
 
+  // What a key created without limits gets, for the console's form to show.
+  app.get('/defaults', async (c) => {
+    await requireViewer(c);
+    return c.json({ max_concurrent_sessions: c.get('config').keyDefaultMaxConcurrentSessions } satisfies KeyDefaultsView);
+  });
+
   // Admins and analysts create keys; the creator is granted the key, so an analyst sees the surveys of the keys they hand out.
   app.post('/', async (c) => {
     const config = c.get('config');
@@ -60,7 +66,8 @@ export function keyRoutes(): Hono<EdgeEnv> {
         label: body.label,
         ttlMs: body.ttl_s === undefined ? null : body.ttl_s * 1000,
         maxMeasuringMs: body.max_measuring_ms ?? null,
-        maxConcurrentSessions: body.max_concurrent_sessions ?? null,
+        // A key nobody limited still gets the default, so one holder cannot take every relay's capacity.
+        maxConcurrentSessions: body.max_concurrent_sessions ?? config.keyDefaultMaxConcurrentSessions,
         createdBy: v.login,
       });
       await grantKey(db, v.login, key.key_id, v.login);

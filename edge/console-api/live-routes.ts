@@ -1,22 +1,22 @@
 // /api/live (PROTOCOL.md §4): the peers connected now on every relay; an admin may end one.
 import { Hono } from 'hono';
 import * as z from 'zod';
-import { findOpenPeer, listLivePeers } from '../../shared/db/live-peers.js';
+import { findOpenPeer, livePeersFrom, livePeersStatement } from '../../shared/db/live-peers.js';
+import { grantedCondition, type GrantsSql } from '../../shared/db/viewer-grants.js';
 import { closePeer } from '../relay-client.js';
 import { withDb } from '../db.js';
 import type { EdgeEnv } from '../env.js';
 import { HttpError } from '../errors.js';
-import { requireAdmin, requireViewer, type Viewer } from '../auth/viewer.js';
+import { readAsViewer, requireAdmin } from '../auth/viewer.js';
 
 /** Peers of a relay that stopped heartbeating stay in the view, marked relay_lost, this long past the freshness limit. */
 const LOST_SHOWN_MS = 60_000;
 
 const PeerIdSchema = z.string().regex(/^[A-Za-z0-9_-]{1,128}$/);
 
-/** The viewer's keys as a condition on relay_peers (`p`). */
-function peerAccess(v: Viewer) {
-  if (v.role === 'admin') return { sql: '1', args: [] };
-  return { sql: 'k.key_id IN (SELECT value FROM json_each(?))', args: [JSON.stringify(v.keys)] };
+/** The viewer's keys as a condition on relay_peers' key (`k`). */
+function peerAccess(g: GrantsSql) {
+  return grantedCondition(g, (keyIds) => ({ sql: `k.key_id IN (${keyIds.sql})`, args: keyIds.args }));
 }
 
 /** Routes under /api/live. The console polls every 2 s: each poll is one read, and polling survives any proxy, where a held-open stream would need keep-alives and still poll the database inside. */
@@ -24,14 +24,13 @@ export function liveRoutes(): Hono<EdgeEnv> {
   const app = new Hono<EdgeEnv>();
 
   app.get('/', async (c) => {
-    const v = await requireViewer(c);
     const config = c.get('config');
     const now = Date.now();
-    const peers = await withDb(config, (db) =>
-      listLivePeers(db, { freshSince: now - config.relayFreshMs, lostSince: now - config.relayFreshMs - LOST_SHOWN_MS, access: peerAccess(v) }),
-    );
+    const bounds = { freshSince: now - config.relayFreshMs, lostSince: now - config.relayFreshMs - LOST_SHOWN_MS };
+    // The viewer and the peers in one round trip: the peers' access condition reads the session's grants itself.
+    const { results } = await readAsViewer(c, (grants) => [livePeersStatement({ ...bounds, access: peerAccess(grants) })]);
     c.header('cache-control', 'no-store');
-    return c.json(peers);
+    return c.json(livePeersFrom(results[0]!, bounds.freshSince));
   });
 
   // Ends a connected client's session (admin): the relay closes the peer, and its survey ends as the client leaving would end it.
@@ -42,7 +41,7 @@ export function liveRoutes(): Hono<EdgeEnv> {
     const config = c.get('config');
     const peer = await withDb(config, (db) => findOpenPeer(db, peerId.data));
     if (!peer) throw new HttpError('not_found', 'no such connected peer (it may have ended already)');
-    const closed = await closePeer({ id: peer.relay_id, url: peer.internal_url }, config.sharedSecret, peerId.data);
+    const closed = await closePeer({ id: peer.relay_id, url: peer.internal_url }, config.secrets, peerId.data);
     if (!closed) throw new HttpError('relay_failed', `relay ${peer.relay_id} did not confirm closing the peer; it may be down, and its peers end when it is`);
     console.log(`edge: peer ${peerId.data} on ${peer.relay_id} ended by ${admin.login}`);
     return c.body(null, 204);

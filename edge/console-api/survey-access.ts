@@ -1,6 +1,7 @@
 // Which surveys a logged-in person may see: every survey for an admin, the surveys of granted keys for an analyst.
 import type { InValue } from '@libsql/client';
-import type { Db } from '../../shared/db/client.js';
+import type { Db, InStatement, ResultSet } from '../../shared/db/client.js';
+import { grantedCondition, knownGrants, type GrantsSql } from '../../shared/db/viewer-grants.js';
 import { HttpError } from '../errors.js';
 import type { Viewer } from '../auth/viewer.js';
 
@@ -10,8 +11,12 @@ import type { Viewer } from '../auth/viewer.js';
  * this, so no route can show another key's survey.
  */
 export function visibleSurveys(v: Viewer): { sql: string; args: InValue[] } {
-  if (v.role === 'admin') return { sql: '1', args: [] };
-  return { sql: 's.magic_key IN (SELECT key FROM magic_keys WHERE key_id IN (SELECT value FROM json_each(?)))', args: [JSON.stringify(v.keys)] };
+  return surveysGranted(knownGrants(v));
+}
+
+/** visibleSurveys for grants given as SQL (e.g. a session's, in the batch that looks the viewer up). */
+export function surveysGranted(g: GrantsSql): { sql: string; args: InValue[] } {
+  return grantedCondition(g, (keyIds) => ({ sql: `s.magic_key IN (SELECT key FROM magic_keys WHERE key_id IN (${keyIds.sql}))`, args: keyIds.args }));
 }
 
 export interface VisibleSurvey {
@@ -26,12 +31,21 @@ export interface VisibleSurvey {
  * are found only when `includeDeleted` (restore, purge, or `deleted=` asked for).
  */
 export async function findVisibleSurvey(db: Db, v: Viewer, id: string, includeDeleted = false): Promise<VisibleSurvey> {
-  const access = visibleSurveys(v);
-  const rs = await db.execute({
+  return visibleSurveyFrom(await db.execute(visibleSurveyStatement(knownGrants(v), id)), id, includeDeleted);
+}
+
+/** findVisibleSurvey's query for grants as SQL, for a batch (with the viewer's lookup); judge its result with visibleSurveyFrom. */
+export function visibleSurveyStatement(g: GrantsSql, id: string): InStatement {
+  const access = surveysGranted(g);
+  return {
     sql: `SELECT s.session_id, s.magic_key, COALESCE(s.deleted, 0) AS deleted FROM survey_sessions s WHERE s.session_id = ? AND ${access.sql}`,
     args: [id, ...access.args],
-  });
-  const row = rs.rows[0];
+  };
+}
+
+/** The survey a visibleSurveyStatement result holds, or 404 not_found as findVisibleSurvey says. */
+export function visibleSurveyFrom(rs: ResultSet | undefined, id: string, includeDeleted: boolean): VisibleSurvey {
+  const row = rs?.rows[0];
   if (!row || (!includeDeleted && Number(row.deleted) !== 0)) throw new HttpError('not_found', `no survey ${id}`);
   return { session_id: String(row.session_id), magic_key: String(row.magic_key), deleted: Number(row.deleted) !== 0 };
 }

@@ -1,7 +1,7 @@
 // GET /api/surveys and GET /api/surveys/{id} (PROTOCOL.md §4): the surveys a person may see, and one with its per-connection summaries.
 import { Hono, type Context } from 'hono';
 import * as z from 'zod';
-import { findSurveyItem, listSurveys, SurveyIdSchema, SurveyListQuerySchema } from '../../shared/db/survey-list.js';
+import { findSurveyItem, SurveyIdSchema, SurveyListQuerySchema, surveyListStatement, surveyPageFrom } from '../../shared/db/survey-list.js';
 import { surveyConnectionSummaries } from '../../shared/db/survey-summary.js';
 import { surveyRecordings } from '../../shared/db/recordings.js';
 import { surveyStoredCaptures } from '../../shared/db/capture-store.js';
@@ -10,8 +10,8 @@ import { describeZodError } from '../../shared/protocol/errors.js';
 import { withDb } from '../db.js';
 import type { EdgeEnv } from '../env.js';
 import { HttpError } from '../errors.js';
-import { requireViewer } from '../auth/viewer.js';
-import { findVisibleSurvey, visibleSurveys } from './survey-access.js';
+import { readAsViewer, requireViewer } from '../auth/viewer.js';
+import { findVisibleSurvey, surveysGranted } from './survey-access.js';
 
 /** `GET /api/surveys/{id}`: `deleted=true|all` also finds a deleted survey (to look at it before restoring). */
 const DetailQuerySchema = z.object({ deleted: z.enum(['false', 'true', 'all']).default('false') });
@@ -31,11 +31,16 @@ export function surveyRoutes(): Hono<EdgeEnv> {
   const app = new Hono<EdgeEnv>();
 
   app.get('/', async (c) => {
-    const viewer = await requireViewer(c);
-    const query = parseQuery(c, SurveyListQuerySchema);
-    const page = await withDb(c.get('config'), (db) => listSurveys(db, visibleSurveys(viewer), query));
+    const parsed = SurveyListQuerySchema.safeParse(c.req.query());
+    if (!parsed.success) {
+      // Who is asking is still said first (401 before 400); only a bad query pays this extra round trip.
+      await requireViewer(c);
+      throw new HttpError('invalid_request', describeZodError(parsed.error));
+    }
+    // The viewer and the page in one round trip: the page's access condition reads the session's grants itself.
+    const { results } = await readAsViewer(c, (grants) => [surveyListStatement(surveysGranted(grants), parsed.data)]);
     c.header('cache-control', 'private, no-store');
-    return c.json(page);
+    return c.json(surveyPageFrom(results[0]!, parsed.data));
   });
 
   app.get('/:id', async (c, next) => {

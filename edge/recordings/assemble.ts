@@ -1,13 +1,16 @@
 // Turns a recording's uploaded chunks (one object each) into the one stored file: R2 multipart parts of
 // PART_BYTES, hashed in the same pass, so the whole-file SHA-256 is checked without reading the file twice.
 import { sha256Sink } from './file-digest.js';
-import type { ObjectStore, UploadedPart } from './object-store.js';
+import { deleteObjects, type ObjectStore, type UploadedPart } from './object-store.js';
 
 /** R2 wants every part but the last to be at least 5 MiB and all of one size. */
 export const PART_BYTES = 5 * 1024 * 1024;
 
 /** Where chunk `idx` of the file at `storageKey` waits until the file is assembled. */
 export const chunkKey = (storageKey: string, idx: number) => `${storageKey}.chunks/${String(idx).padStart(6, '0')}`;
+
+/** Where chunks 0…count-1 of the file at `storageKey` wait. */
+export const chunkKeys = (storageKey: string, count: number) => Array.from({ length: count }, (_, i) => chunkKey(storageKey, i));
 
 /**
  * Assembles chunks 0…count-1 into `storageKey` and returns the file's hex
@@ -49,6 +52,6 @@ export async function assembleChunks(store: ObjectStore, storageKey: string, cou
     await upload.abort().catch(() => undefined);
     throw e;
   } finally {
-    await store.delete(Array.from({ length: count }, (_, i) => chunkKey(storageKey, i))).catch(() => undefined);
+    await deleteObjects(store, chunkKeys(storageKey, count)).catch(() => undefined);
   }
 }

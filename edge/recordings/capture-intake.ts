@@ -1,7 +1,7 @@
 // `PUT /internal/captures/{survey}/{conn}/{peer}`: a relay hands a connection's pcapng to the object store,
 // signed with the secret edge and relays share; the file is checked against the SHA-256 the token names.
 import type { Context } from 'hono';
-import { markCaptureStored } from '../../shared/db/capture-store.js';
+import { captureIsStored, markCaptureStored } from '../../shared/db/capture-store.js';
 import { randomToken } from '../../shared/ids.js';
 import { CaptureTokenClaimsSchema } from '../../shared/protocol/relay-api.js';
 import { verifyToken } from '../../shared/signing.js';
@@ -28,7 +28,7 @@ export async function captureIntake(c: Context<EdgeEnv>): Promise<Response> {
 async function intake(c: Context<EdgeEnv>): Promise<Response> {
   const config = c.get('config');
   const bearer = /^Bearer\s+(\S+)$/i.exec(c.req.header('authorization') ?? '')?.[1];
-  const verdict = bearer ? await verifyToken(bearer, config.sharedSecret, CaptureTokenClaimsSchema) : null;
+  const verdict = bearer ? await verifyToken(bearer, config.secrets, 'capture', CaptureTokenClaimsSchema) : null;
   if (!verdict?.ok) throw new HttpError('forbidden', 'a valid capture token from a relay is required');
   const t = verdict.claims;
   const { survey, conn, peer } = c.req.param() as { survey: string; conn: string; peer: string };
@@ -40,6 +40,8 @@ async function intake(c: Context<EdgeEnv>): Promise<Response> {
   // A survey purged (or never recorded) takes no capture: the hand-off would bring back what the purge removed.
   const known = await withDb(config, async (db) => (await db.execute({ sql: 'SELECT 1 FROM survey_sessions WHERE session_id = ?', args: [survey] })).rows.length > 0);
   if (!known) throw new HttpError('not_found', `no survey ${survey} (purged?); the capture is not kept`);
+  // A capture token is good for one stored file: a replay is refused before its body costs anything.
+  if (await withDb(config, (db) => captureIsStored(db, { session_id: survey, conn_id: conn, peer_id: peer }))) throw alreadyStored();
   const store = objectStore(c);
   const storageKey = `captures/${encodeURIComponent(survey)}/${encodeURIComponent(conn)}/${encodeURIComponent(peer)}-${randomToken(16)}.pcapng`;
   // A Content-Length body is a known-length stream, which R2 takes without buffering.
@@ -50,7 +52,15 @@ async function intake(c: Context<EdgeEnv>): Promise<Response> {
     await store.delete(storageKey);
     throw new HttpError('checksum_mismatch', 'the capture does not have the SHA-256 its token names; nothing was kept');
   }
-  await withDb(config, (db) => markCaptureStored(db, { session_id: survey, conn_id: conn, peer_id: peer, storage_key: storageKey, sha256: t.sha256, bytes: t.bytes }));
+  const recorded = await withDb(config, (db) => markCaptureStored(db, { session_id: survey, conn_id: conn, peer_id: peer, storage_key: storageKey, sha256: t.sha256, bytes: t.bytes }));
+  if (!recorded) {
+    // Another upload of this capture (a replay racing the first) was recorded meanwhile: that one stays, this one goes.
+    await store.delete(storageKey);
+    throw alreadyStored();
+  }
   console.log(`edge: capture of survey ${survey} conn ${conn} from relay ${t.relay_id} stored (${t.bytes} bytes)`);
   return c.json({ storage_key: storageKey });
 }
+
+/** 409: the store already holds this capture; the relay takes it as delivered. */
+const alreadyStored = () => new HttpError('conflict', 'this capture is already stored; a capture token is good for one upload');

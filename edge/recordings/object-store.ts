@@ -46,3 +46,11 @@ export function objectStore(c: Context<EdgeEnv>): ObjectStore {
   }
   return bucket;
 }
+
+/** Most keys one object-store delete call takes (R2's limit). */
+const DELETE_BATCH = 1000;
+
+/** Deletes `keys` (any number; missing ones are no error), in calls of at most R2's 1000 keys. */
+export async function deleteObjects(store: ObjectStore, keys: readonly string[]): Promise<void> {
+  for (let i = 0; i < keys.length; i += DELETE_BATCH) await store.delete(keys.slice(i, i + DELETE_BATCH));
+}

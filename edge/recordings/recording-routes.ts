@@ -4,7 +4,7 @@ import { Hono, type Context } from 'hono';
 import * as z from 'zod';
 import { randomToken } from '../../shared/ids.js';
 import { sha256HexOfBytes } from '../../shared/signing.js';
-import { findRecording, finishRecording, insertRecording, keyRecordingBytes, recordChunk, recordingChunks, type RecordingRow } from '../../shared/db/recordings.js';
+import { findRecording, finishRecording, insertRecording, recordChunk, recordingChunks, type RecordingRow } from '../../shared/db/recordings.js';
 import { RecordingCreateSchema, Sha256HexSchema, type RecordingUploadState, type RecordingView } from '../../shared/protocol/recordings.js';
 import { readCapped, readJsonBody } from '../body.js';
 import { withDb } from '../db.js';
@@ -13,8 +13,8 @@ import { HttpError } from '../errors.js';
 import { requireViewer } from '../auth/viewer.js';
 import { findVisibleSurvey } from '../console-api/survey-access.js';
 import { parseByteRange } from './byte-range.js';
-import { assembleChunks, chunkKey } from './assemble.js';
-import { objectStore } from './object-store.js';
+import { assembleChunks, chunkKey, chunkKeys } from './assemble.js';
+import { deleteObjects, objectStore } from './object-store.js';
 import { admitUploader } from './uploader.js';
 
 const IdSchema = z.uuid();
@@ -46,6 +46,9 @@ export function recordingView(r: RecordingRow): RecordingView {
     notes: r.user_notes,
   };
 }
+
+/** Said to every step of a failed recording's upload: its objects are gone and its id is spent. */
+const FAILED_WORDS = 'this recording failed its whole-file check and was discarded; a new attempt needs a new recording_id';
 
 /** A recording the caller may upload to (the same admission as its survey), or 404. */
 async function uploadable(c: Context<EdgeEnv>, id: string) {
@@ -94,15 +97,11 @@ export function recordingRoutes(): Hono<EdgeEnv> {
             throw new HttpError('conflict', 'recording_id: a different file was announced under this id');
           }
           if (known.deleted) throw new HttpError('not_found', 'this recording was deleted');
+          if (known.status === 'failed') throw new HttpError('conflict', `recording_id: ${FAILED_WORDS}`);
           // A complete recording's chunk rows are gone: every chunk is held.
           const held = known.status === 'complete' ? [...Array(chunkCount(known)).keys()] : (await recordingChunks(db, known.recording_id)).map((ch) => ch.idx);
           return uploadState(known, held);
         }
-      }
-      // Refused before any byte is stored.
-      const used = await keyRecordingBytes(db, who.magicKey);
-      if (used + body.size_bytes > limits.keyQuotaBytes) {
-        throw new HttpError('quota_exceeded', `this key's recordings would take ${used + body.size_bytes} bytes, over its quota of ${limits.keyQuotaBytes}; ask an analyst to delete old recordings`);
       }
       const id = body.recording_id ?? crypto.randomUUID();
       // Unguessable and collision-free: the survey, the id, and 128 random bits.
@@ -124,8 +123,11 @@ export function recordingRoutes(): Hono<EdgeEnv> {
         uploaded_by: who.login,
         created_at: Date.now(),
       } as const;
-      if (!(await insertRecording(db, row))) {
-        throw new HttpError('conflict', 'recording_id: announced twice at once; announce it again to get its state');
+      // The quota is checked in the insert itself, before any byte is stored.
+      const inserted = await insertRecording(db, row, limits.keyQuotaBytes);
+      if (!inserted.ok && inserted.reason === 'exists') throw new HttpError('conflict', 'recording_id: announced twice at once; announce it again to get its state');
+      if (!inserted.ok) {
+        throw new HttpError('quota_exceeded', `this key's recordings would take ${inserted.usedBytes + body.size_bytes} bytes, over its quota of ${limits.keyQuotaBytes}; ask an analyst to delete old recordings`);
       }
       return uploadState({ ...row, status: 'pending', uploaded_bytes: 0, completed_at: null, deleted: false }, []);
     });
@@ -139,18 +141,27 @@ export function recordingRoutes(): Hono<EdgeEnv> {
     const declared = Sha256HexSchema.safeParse(c.req.header('x-chunk-sha256')?.toLowerCase());
     if (!declared.success) throw new HttpError('invalid_request', 'X-Chunk-SHA256: the chunk\'s SHA-256 in 64 hex digits is required');
     if (rec.status === 'complete') throw new HttpError('conflict', 'this recording is complete already');
+    if (rec.status === 'failed') throw new HttpError('conflict', FAILED_WORDS);
     const expected = chunkSize(rec, idx.data);
     const bytes = (await readCapped(c.req.raw, expected)) as Uint8Array<ArrayBuffer>;
     if (bytes.byteLength !== expected) throw new HttpError('invalid_request', `body: chunk ${idx.data} must be ${expected} bytes, got ${bytes.byteLength}`);
     if ((await sha256HexOfBytes(bytes)) !== declared.data) throw new HttpError('checksum_mismatch', `chunk ${idx.data}: its SHA-256 is not the one declared; nothing was stored, send it again`);
-    const stored = await objectStore(c).put(chunkKey(rec.storage_key, idx.data), bytes);
+    const store = objectStore(c);
+    const key = chunkKey(rec.storage_key, idx.data);
+    const stored = await store.put(key, bytes);
     const received = await withDb(c.get('config'), (db) => recordChunk(db, rec.recording_id, rec.kind, { idx: idx.data, size: expected, sha256: declared.data, etag: stored?.etag ?? '' }));
+    if (received === null) {
+      // Completed, failed or deleted while this chunk was on its way: nothing will assemble or count it.
+      await store.delete(key);
+      throw new HttpError('conflict', 'this recording stopped taking chunks while this one arrived (completed, failed or deleted)');
+    }
     return c.json({ index: idx.data, received_bytes: received });
   });
 
   app.post('/:id/complete', async (c) => {
     const rec = await uploadable(c, c.req.param('id'));
     if (rec.status === 'complete') return c.json({ status: 'complete', sha256_verified: true });
+    if (rec.status === 'failed') throw new HttpError('conflict', FAILED_WORDS);
     const store = objectStore(c);
     const config = c.get('config');
     const chunks = await withDb(config, (db) => recordingChunks(db, rec.recording_id));
@@ -158,12 +169,14 @@ export function recordingRoutes(): Hono<EdgeEnv> {
     const missing = [...Array(chunkCount(rec)).keys()].filter((i) => !have.has(i));
     if (missing.length) throw new HttpError('incomplete', `chunks ${missing.join(', ')} have not arrived; send them, then complete again`);
     const file = await assembleChunks(store, rec.storage_key, chunkCount(rec), rec.mime);
-    if (file.sha256 !== rec.sha256 || file.size !== rec.size_bytes) {
-      await store.delete(rec.storage_key);
-      await withDb(config, (db) => finishRecording(db, rec.recording_id, 'failed'));
-      throw new HttpError('checksum_mismatch', 'the assembled file does not have the declared SHA-256; it was discarded: announce and upload it again');
-    }
-    await withDb(config, (db) => finishRecording(db, rec.recording_id, 'complete'));
+    const chunkObjects = chunkKeys(rec.storage_key, chunkCount(rec));
+    const verified = file.sha256 === rec.sha256 && file.size === rec.size_bytes;
+    // A failed recording stops counting toward the quota, so its objects go first: if deleting fails it stays pending and counted.
+    if (!verified) await deleteObjects(store, [rec.storage_key, ...chunkObjects]);
+    await withDb(config, (db) => finishRecording(db, rec.recording_id, verified ? 'complete' : 'failed'));
+    // A chunk stored while this ran but recorded before the status moved would be left behind: swept now (later ones remove themselves).
+    await deleteObjects(store, chunkObjects);
+    if (!verified) throw new HttpError('checksum_mismatch', 'the assembled file does not have the declared SHA-256; it was discarded: upload it again under a new recording_id');
     return c.json({ status: 'complete', sha256_verified: true });
   });
 

@@ -25,7 +25,7 @@ export async function admitUploader(c: Context<EdgeEnv>, db: Db, surveyId: strin
   const config = c.get('config');
   const keyText = requestMagicKey(undefined, c.req.header('authorization')) ?? c.req.query('key') ?? null;
   if (keyText) {
-    const key = await admitKey(db, clientAddress(c.req.raw), keyText, { limit: config.keyFailureLimit, windowMs: config.keyFailureWindowMs });
+    const key = await admitKey(db, clientAddress(c.req.raw, config), keyText, { limit: config.keyFailureLimit, windowMs: config.keyFailureWindowMs });
     const rs = await db.execute({ sql: 'SELECT magic_key, COALESCE(deleted, 0) AS deleted FROM survey_sessions WHERE session_id = ?', args: [surveyId] });
     const row = rs.rows[0];
     if (!row || Number(row.deleted) !== 0) throw new HttpError('not_found', `no survey ${surveyId}`);

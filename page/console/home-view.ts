@@ -1,7 +1,7 @@
-// /console: where to go (keys, users for admins) and one's own account (password, other sessions).
+// /console/account: where to go (keys, users for admins) and one's own account (password, other sessions, linked sign-ins).
 import { api, errorWords } from './api.js';
 import { busy, h, say } from './dom.js';
-import { LogoutEverywhereSchema, type MeView } from './schemas.js';
+import { LinkStartSchema, LogoutEverywhereSchema, ProvidersSchema, type MeView } from './schemas.js';
 
 /** Draws the console home into `root`. */
 export function homeView(root: HTMLElement, me: MeView): void {
@@ -14,7 +14,55 @@ export function homeView(root: HTMLElement, me: MeView): void {
       me.role === 'admin' ? card('/console/users', 'Users', 'Create accounts, set roles, grant keys, disable, reset passwords.') : null,
     ),
     accountPanel(me),
+    signInsPanel(),
   );
+}
+
+/**
+ * "Link a sign-in": one button per provider. The edge binds the identity the provider vouches for to this login
+ * (it never does so on the provider's word alone for a login with a password, or an admin's), and sends the
+ * browser back here with `?linked=<provider>`.
+ */
+function signInsPanel(): HTMLElement {
+  const buttons = h('div', { class: 'row buttons' });
+  const status = h('p', { id: 'link-status', class: 'status', role: 'status', 'aria-live': 'polite' });
+  const panel = h(
+    'section',
+    { id: 'sign-ins', class: 'panel', 'aria-label': 'Sign-ins', hidden: true },
+    h('h2', {}, 'Link a sign-in'),
+    h('p', { class: 'muted' }, 'Sign in with a provider once from here, and it will log you in to this account from then on.'),
+    buttons,
+    status,
+  );
+  void (async () => {
+    let providers: { id: string; name: string }[];
+    try {
+      providers = await api('GET', '/api/auth/providers', ProvidersSchema);
+    } catch {
+      return; // No providers to offer: the panel stays hidden.
+    }
+    if (!providers.length) return;
+    const linked = providers.find((p) => p.id === new URLSearchParams(location.search).get('linked'));
+    if (linked) say(status, `Your ${linked.name} sign-in is linked: you can now log in with it.`, 'ok');
+    buttons.replaceChildren(...providers.map((p) => linkButton(p, status)));
+    panel.hidden = false;
+  })();
+  return panel;
+}
+
+function linkButton(p: { id: string; name: string }, status: HTMLElement): HTMLButtonElement {
+  const button = h('button', { type: 'button', 'data-link-provider': p.id }, `Link ${p.name}`);
+  button.addEventListener('click', () => {
+    void busy(button, async () => {
+      try {
+        const { url } = await api('POST', '/api/auth/oidc/link', LinkStartSchema, { provider: p.id });
+        location.assign(url);
+      } catch (err) {
+        say(status, errorWords(err), 'error');
+      }
+    });
+  });
+  return button;
 }
 
 function accountPanel(me: MeView): HTMLElement {

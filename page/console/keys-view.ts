@@ -2,7 +2,7 @@
 import { api, errorWords } from './api.js';
 import { busy, h, say } from './dom.js';
 import { duration, when } from './format.js';
-import { KeyListSchema, KeySchema, type KeyView, type MeView } from './schemas.js';
+import { KeyDefaultsSchema, KeyListSchema, KeySchema, type KeyView, type MeView } from './schemas.js';
 import { shareBox } from './share-box.js';
 
 const DAY_S = 86_400;
@@ -38,8 +38,9 @@ export async function keysView(root: HTMLElement, me: MeView): Promise<void> {
     document.getElementById('copy-link')?.focus();
     void refresh();
   };
-  root.replaceChildren(createForm(onCreated), created, h('section', { class: 'panel', 'aria-label': 'Keys' }, h('h2', {}, 'Keys'), listStatus, list));
-  await refresh();
+  const form = createForm(onCreated);
+  root.replaceChildren(form.element, created, h('section', { class: 'panel', 'aria-label': 'Keys' }, h('h2', {}, 'Keys'), listStatus, list));
+  await Promise.all([refresh(), showDefaults(form)]);
 }
 
 /** A whole number from an optional field: null when empty, NaN when not a positive whole number. */
@@ -49,11 +50,31 @@ function optionalCount(input: HTMLInputElement): number | null {
   return /^\d+$/.test(v) && Number(v) > 0 ? Number(v) : NaN;
 }
 
-function createForm(onCreated: (k: KeyView) => void): HTMLFormElement {
+/** The new-key form and the parts its defaults are shown in. */
+interface KeyForm {
+  element: HTMLFormElement;
+  sessions: HTMLInputElement;
+  sessionsLabel: HTMLLabelElement;
+}
+
+/** Fills the limits a key gets without them into the form, so its creator sees them (and a reset keeps them). */
+async function showDefaults(form: KeyForm): Promise<void> {
+  let max: number | null;
+  try {
+    ({ max_concurrent_sessions: max } = await api('GET', '/api/keys/defaults', KeyDefaultsSchema));
+  } catch {
+    return; // The edge applies its default anyway; the form just does not show it.
+  }
+  form.sessions.defaultValue = max === null ? '' : String(max);
+  form.sessionsLabel.textContent = `Surveys at the same time (empty: ${max === null ? 'no limit' : `the default, ${max}`})`;
+}
+
+function createForm(onCreated: (k: KeyView) => void): KeyForm {
   const label = h('input', { id: 'key-label', name: 'label', maxlength: 120, required: true, autocomplete: 'off', placeholder: 'e.g. Site visit, 3rd floor' });
   const ttl = h('select', { id: 'key-ttl', name: 'ttl' }, ...LIFETIMES.map(([v, text]) => h('option', { value: v, selected: v === String(7 * DAY_S) }, text)));
   const minutes = h('input', { id: 'key-max-minutes', name: 'max_minutes', type: 'number', min: 1, step: 1, inputmode: 'numeric' });
   const sessions = h('input', { id: 'key-max-sessions', name: 'max_sessions', type: 'number', min: 1, step: 1, inputmode: 'numeric' });
+  const sessionsLabel = h('label', { for: 'key-max-sessions' }, 'Surveys at the same time');
   const status = h('p', { id: 'create-key-status', class: 'status', role: 'status', 'aria-live': 'polite' });
   const form = h(
     'form',
@@ -65,7 +86,7 @@ function createForm(onCreated: (k: KeyView) => void): HTMLFormElement {
     ttl,
     h('label', { for: 'key-max-minutes' }, 'Measuring time limit in minutes (empty: no limit)'),
     minutes,
-    h('label', { for: 'key-max-sessions' }, 'Surveys at the same time (empty: no limit)'),
+    sessionsLabel,
     sessions,
     h('div', { class: 'row buttons' }, h('button', { id: 'create-key', type: 'submit', class: 'primary' }, 'Create key')),
     status,
@@ -76,7 +97,7 @@ function createForm(onCreated: (k: KeyView) => void): HTMLFormElement {
     const maxSessions = optionalCount(sessions);
     if (!label.value.trim()) return say(status, 'Give the key a label, so you know later who it was for.', 'error');
     if (Number.isNaN(maxMinutes)) return say(status, 'The measuring time limit must be a whole number of minutes, or empty.', 'error');
-    if (Number.isNaN(maxSessions)) return say(status, 'The number of surveys at the same time must be a whole number, or empty.', 'error');
+    if (Number.isNaN(maxSessions)) return say(status, 'The number of surveys at the same time must be a whole number, or empty for the default.', 'error');
     void busy(form, async () => {
       try {
         const key = await api('POST', '/api/keys', KeySchema, {
@@ -93,7 +114,7 @@ function createForm(onCreated: (k: KeyView) => void): HTMLFormElement {
       }
     });
   });
-  return form;
+  return { element: form, sessions, sessionsLabel };
 }
 
 const mayRevoke = (k: KeyView, me: MeView) => k.status === 'active' && (me.role === 'admin' || k.created_by?.toLowerCase() === me.login.toLowerCase());

@@ -1,6 +1,6 @@
 // The API's answers the console reads (PROTOCOL.md §4), checked on arrival so a surprise shows as words, not as a broken page.
 import * as z from 'zod/mini';
-import type { KeyView, MeView } from '../../shared/protocol/accounts.js';
+import type { KeyDefaultsView, KeyView, MeView } from '../../shared/protocol/accounts.js';
 import type { UserView } from '../../shared/db/users.js';
 
 const Role = z.enum(['admin', 'analyst']);
@@ -13,6 +13,9 @@ export const MeSchema: z.ZodMiniType<MeView> = z.object({ login: z.string(), rol
 export const LoginAnswerSchema = z.object({ login: z.string(), role: Role });
 
 export const ProvidersSchema = z.array(z.object({ id: z.string(), name: z.string() }));
+
+/** `POST /api/auth/oidc/link`: the provider's page to go to. */
+export const LinkStartSchema = z.object({ url: z.string() });
 
 export const KeySchema: z.ZodMiniType<KeyView> = z.object({
   key_id: z.string(),
@@ -31,6 +34,8 @@ export const KeySchema: z.ZodMiniType<KeyView> = z.object({
   last_used_at: Time,
 });
 export const KeyListSchema = z.array(KeySchema);
+
+export const KeyDefaultsSchema: z.ZodMiniType<KeyDefaultsView> = z.object({ max_concurrent_sessions: Time });
 
 export const UserSchema: z.ZodMiniType<UserView> = z.object({
   login: z.string(),

@@ -54,6 +54,14 @@ function roleSelect(attrs: Record<string, string>, role: UserView['role'] = 'ana
   return h('select', attrs, h('option', { value: 'analyst', selected: role === 'analyst' }, 'Analyst (surveys of granted keys)'), h('option', { value: 'admin', selected: role === 'admin' }, 'Admin (everything)'));
 }
 
+/** What to tell the admin who just created a user: the password to hand over, or how the person will get in. */
+function createdWords(login: string, role: string, password: string): string {
+  if (password) return `User ${login} created. Give them their password privately (it is not shown again): ${password}`;
+  // A provider alone never opens an admin login (issue 18): it is linked from the Account page after a password login.
+  if (role === 'admin') return `User ${login} created without a password. A sign-in provider alone does not open an admin login: give them a password, or let them sign in once as an analyst and then make them admin.`;
+  return `User ${login} created; they sign in with a provider.`;
+}
+
 function createForm(keys: KeyView[], refresh: () => Promise<void>): HTMLFormElement {
   const login = h('input', { id: 'user-login', name: 'login', required: true, autocomplete: 'off', autocapitalize: 'none', spellcheck: 'false' });
   const role = roleSelect({ id: 'user-role', name: 'role' });
@@ -69,7 +77,7 @@ function createForm(keys: KeyView[], refresh: () => Promise<void>): HTMLFormElem
     login,
     h('label', { for: 'user-role' }, 'Role'),
     role,
-    h('label', { for: 'user-email' }, 'E-mail (optional; lets them sign in with a provider that gives this address)'),
+    h('label', { for: 'user-email' }, 'E-mail (optional; lets an analyst without a password sign in with a provider that gives this address)'),
     email,
     h('label', { for: 'user-password' }, 'Password (at least 10 characters; empty: sign-in with a provider only)'),
     h('div', { class: 'row inline' }, password, generate),
@@ -91,7 +99,7 @@ function createForm(keys: KeyView[], refresh: () => Promise<void>): HTMLFormElem
           keys: tickedKeys(form),
         });
         form.reset();
-        say(status, pw ? `User ${user.login} created. Give them their password privately (it is not shown again): ${pw}` : `User ${user.login} created; they sign in with a provider.`, 'ok');
+        say(status, createdWords(user.login, user.role, pw), 'ok');
         await refresh();
       } catch (err) {
         say(status, errorWords(err), 'error');

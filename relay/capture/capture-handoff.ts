@@ -3,6 +3,7 @@
 import { createHash } from 'node:crypto';
 import { readFile, rm } from 'node:fs/promises';
 import { signCaptureToken } from '../../shared/capture-token.js';
+import type { Secrets } from '../../shared/secret-keys.js';
 import type { Logger } from '../log.js';
 
 export interface CaptureFile {
@@ -25,7 +26,7 @@ export interface CaptureHandoff {
 export interface HandoffOptions {
   edgeUrl: string;
   relayId: string;
-  secret: string;
+  secrets: Secrets;
   log: Logger;
   /** First retry delay, doubled after each failure up to maxRetryMs. */
   retryMs?: number;
@@ -34,6 +35,7 @@ export interface HandoffOptions {
 
 /** Answers that retrying cannot change: the file is kept locally and the operator told. */
 const PERMANENT = new Set([400, 403, 404, 413, 422]);
+const ALREADY_STORED = 409;
 
 /** A capture hand-off to `edgeUrl`'s `PUT /internal/captures/...`. */
 export function createCaptureHandoff(opts: HandoffOptions): CaptureHandoff {
@@ -58,12 +60,13 @@ export function createCaptureHandoff(opts: HandoffOptions): CaptureHandoff {
     try {
       const bytes = await readFile(f.path);
       const sha256 = createHash('sha256').update(bytes).digest('hex');
-      const token = await signCaptureToken({ relay_id: opts.relayId, session_id: f.session_id, conn_id: f.conn_id, peer_id: f.peer_id, sha256, bytes: bytes.length }, opts.secret);
+      const token = await signCaptureToken({ relay_id: opts.relayId, session_id: f.session_id, conn_id: f.conn_id, peer_id: f.peer_id, sha256, bytes: bytes.length }, opts.secrets);
       const url = `${opts.edgeUrl.replace(/\/+$/, '')}/internal/captures/${[f.session_id, f.conn_id, f.peer_id].map(encodeURIComponent).join('/')}`;
       const resp = await fetch(url, { method: 'PUT', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/octet-stream' }, body: bytes, signal: AbortSignal.timeout(120_000) });
       why = resp.ok ? '' : `HTTP ${resp.status} ${(await resp.text()).slice(0, 300)}`;
       if (resp.ok) await resp.body?.cancel();
-      outcome = resp.ok ? 'stored' : PERMANENT.has(resp.status) ? 'permanent' : 'retry';
+      // 409: the store holds this capture already (an earlier attempt whose answer was lost); it takes one file per peer.
+      outcome = resp.ok || resp.status === ALREADY_STORED ? 'stored' : PERMANENT.has(resp.status) ? 'permanent' : 'retry';
     } catch (e) {
       const err = e as NodeJS.ErrnoException;
       // A file that is gone cannot be sent, however often we try.

@@ -89,9 +89,10 @@ export function encodePcapng(chunks: readonly RecordChunk[], meta: PcapMeta, out
  * capture worker thread, never the relay's event loop.
  */
 export function writePcapngFileSync(path: string, chunks: readonly RecordChunk[], meta: PcapMeta): { records: number; bytes: number } {
-  mkdirSync(dirname(path), { recursive: true });
+  // Captures hold clients' addresses and traffic: owner-only, whatever the umask.
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   const tmp = `${path}.${randomUUID()}.tmp`;
-  const fd = openSync(tmp, 'wx');
+  const fd = openSync(tmp, 'wx', 0o600);
   try {
     let result;
     try {

@@ -1,5 +1,6 @@
 // Server-side login sessions: the cookie carries a random token, the database only its SHA-256.
-import type { Db } from './client.js';
+import type { Db, InStatement, ResultSet } from './client.js';
+import { sessionGrants, type GrantsSql } from './viewer-grants.js';
 import { randomToken } from '../ids.js';
 import { sha256Hex } from '../signing.js';
 
@@ -18,11 +19,20 @@ export interface AuthSession {
   method: string;
 }
 
-/** Opens a session for `login`; returns the token for the cookie (never stored). */
-export async function openAuthSession(db: Db, login: string, method: 'password' | 'oidc', limits: SessionLimits, userAgent: string | null, now = Date.now()): Promise<string> {
+/** Opens a session for `login`; returns the token for the cookie (never stored). `alongside` runs first in the same write batch. */
+export async function openAuthSession(
+  db: Db,
+  login: string,
+  method: 'password' | 'oidc',
+  limits: SessionLimits,
+  userAgent: string | null,
+  now = Date.now(),
+  alongside: readonly InStatement[] = [],
+): Promise<string> {
   const token = randomToken(32);
   await db.batch(
     [
+      ...alongside,
       // The login's sessions that ended unused are removed here, so rows never pile up for one who keeps logging in.
       { sql: 'DELETE FROM auth_sessions WHERE login = ? AND (expires_at <= ? OR last_seen_at <= ?)', args: [login, now, now - limits.idleMs] },
       {
@@ -38,22 +48,52 @@ export async function openAuthSession(db: Db, login: string, method: 'password' 
 /** Touching last_seen_at on every request would be a write per request; once a minute is precise enough for idle expiry. */
 const TOUCH_EVERY_MS = 60_000;
 
+/** A live session with what every authorisation decision needs of its user. */
+export interface SessionViewer {
+  session: AuthSession;
+  /** null when the user is gone. */
+  user: { login: string; role: 'admin' | 'analyst'; disabled: boolean } | null;
+  /** key_ids granted to the user, sorted. */
+  keys: string[];
+}
+
 /**
- * The live session a token names, or null (unknown, idle too long, past its
- * absolute expiry); a live one has its last use moved on.
+ * The live session a token names with its user and the user's grants, read in
+ * one query, or null (unknown, idle too long, past its absolute expiry); a
+ * live one has its last use moved on. `alongside` builds statements run in the
+ * same read batch, seeing the session's grants as SQL; their results are
+ * returned whatever the session (the caller discards them when it is null).
  */
-export async function resolveAuthSession(db: Db, token: string, limits: SessionLimits, now = Date.now()): Promise<AuthSession | null> {
+export async function resolveAuthSession(
+  db: Db,
+  token: string,
+  limits: SessionLimits,
+  now = Date.now(),
+  alongside?: (grants: GrantsSql) => InStatement[],
+): Promise<{ found: SessionViewer | null; results: ResultSet[] }> {
   const hash = await sha256Hex(token);
-  const rs = await db.execute({ sql: 'SELECT login, created_at, last_seen_at, expires_at, method FROM auth_sessions WHERE token_hash = ?', args: [hash] });
-  const r = rs.rows[0];
-  if (!r) return null;
+  const lookup = {
+    sql: `SELECT a.login, a.created_at, a.last_seen_at, a.expires_at, a.method,
+                 u.login AS user_login, u.role, u.disabled_at,
+                 (SELECT json_group_array(key_id) FROM (SELECT g.key_id FROM key_grants g WHERE g.login = u.login ORDER BY g.key_id)) AS keys
+            FROM auth_sessions a LEFT JOIN users u ON u.login = a.login
+           WHERE a.token_hash = ?`,
+    args: [hash],
+  };
+  const [rs, ...results] = alongside ? await db.batch([lookup, ...alongside(sessionGrants(hash))], 'read') : [await db.execute(lookup)];
+  const r = rs?.rows[0];
+  if (!r) return { found: null, results };
   const s: AuthSession = { login: String(r.login), created_at: Number(r.created_at), last_seen_at: Number(r.last_seen_at), expires_at: Number(r.expires_at), method: String(r.method) };
+  // The writes below are a second round trip, but only for a session that ended or once a minute of use:
+  // folding them into every read would make each request a write, queued behind SQLite's one writer.
   if (s.expires_at <= now || s.last_seen_at + limits.idleMs <= now) {
     await db.execute({ sql: 'DELETE FROM auth_sessions WHERE token_hash = ?', args: [hash] });
-    return null;
+    return { found: null, results };
   }
   if (now - s.last_seen_at >= TOUCH_EVERY_MS) await db.execute({ sql: 'UPDATE auth_sessions SET last_seen_at = ? WHERE token_hash = ?', args: [now, hash] });
-  return s;
+  const user = r.user_login == null ? null : { login: String(r.user_login), role: r.role === 'admin' ? ('admin' as const) : ('analyst' as const), disabled: r.disabled_at != null };
+  const keys = user && typeof r.keys === 'string' ? (JSON.parse(r.keys) as unknown[]).map(String) : [];
+  return { found: { session: s, user, keys }, results };
 }
 
 /** Ends the session a token names (logout). */

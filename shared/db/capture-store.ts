@@ -1,14 +1,29 @@
 // Where each connection's capture is kept once the object store holds it.
 import type { Db } from './client.js';
 
-/** Records that the object store holds a capture (the relay's own batched row may land before or after: neither overwrites the other's columns). */
-export async function markCaptureStored(db: Db, c: { session_id: string; conn_id: string; peer_id: string; storage_key: string; sha256: string; bytes: number }, now = Date.now()): Promise<void> {
-  await db.execute({
+/**
+ * Records that the object store holds a capture (the relay's own batched row may land before or after: neither
+ * overwrites the other's columns). A capture is stored once: false, and nothing changed, when the row already
+ * names a stored object (a replayed hand-off must neither replace nor orphan it).
+ */
+export async function markCaptureStored(db: Db, c: { session_id: string; conn_id: string; peer_id: string; storage_key: string; sha256: string; bytes: number }, now = Date.now()): Promise<boolean> {
+  const rs = await db.execute({
     sql: `INSERT INTO survey_captures (session_id, conn_id, peer_id, path, bytes, records, dropped, created_at, storage_key, sha256, stored_at)
           VALUES (?, ?, ?, '', ?, 0, 0, ?, ?, ?, ?)
-          ON CONFLICT(session_id, conn_id, peer_id) DO UPDATE SET storage_key = excluded.storage_key, sha256 = excluded.sha256, stored_at = excluded.stored_at`,
+          ON CONFLICT(session_id, conn_id, peer_id) DO UPDATE SET storage_key = excluded.storage_key, sha256 = excluded.sha256, stored_at = excluded.stored_at
+          WHERE survey_captures.storage_key IS NULL`,
     args: [c.session_id, c.conn_id, c.peer_id, c.bytes, now, c.storage_key, c.sha256, now],
   });
+  return rs.rowsAffected === 1;
+}
+
+/** Whether the object store already holds the capture of this connection and peer of a survey. */
+export async function captureIsStored(db: Db, c: { session_id: string; conn_id: string; peer_id: string }): Promise<boolean> {
+  const rs = await db.execute({
+    sql: 'SELECT 1 FROM survey_captures WHERE session_id = ? AND conn_id = ? AND peer_id = ? AND storage_key IS NOT NULL',
+    args: [c.session_id, c.conn_id, c.peer_id],
+  });
+  return rs.rows.length > 0;
 }
 
 export interface StoredCapture {

@@ -1,4 +1,4 @@
-import type { Db } from './client.js';
+import type { Db, InStatement, ResultSet } from './client.js';
 import { randomToken } from '../ids.js';
 import { sha256Hex } from '../signing.js';
 
@@ -102,8 +102,17 @@ export async function revokeMagicKeyById(db: Db, keyId: string, now = Date.now()
 
 /** Finds a key by the hash of its text. */
 export async function findMagicKey(db: Db, key: string): Promise<MagicKey | null> {
-  const rs = await db.execute({ sql: 'SELECT * FROM magic_keys WHERE key_hash = ?', args: [await sha256Hex(key)] });
-  const row = rs.rows[0];
+  return magicKeyFound(await db.execute(await findMagicKeyStatement(key)));
+}
+
+/** findMagicKey's query, for a caller that batches it with other statements; read its result with magicKeyFound. */
+export async function findMagicKeyStatement(key: string): Promise<InStatement> {
+  return { sql: 'SELECT * FROM magic_keys WHERE key_hash = ?', args: [await sha256Hex(key)] };
+}
+
+/** The key a findMagicKeyStatement result holds, or null. */
+export function magicKeyFound(rs: ResultSet | undefined): MagicKey | null {
+  const row = rs?.rows[0];
   return row ? toKey(row as unknown as Record<string, unknown>) : null;
 }
 

@@ -1,5 +1,5 @@
 // The peers connected now, for the console's live view: open relay_peers rows with their relay, key and latest second.
-import type { InValue } from '@libsql/client';
+import type { InStatement, InValue, ResultSet } from '@libsql/client';
 import type { Db } from './client.js';
 
 /** One direction's last second as the live view shows it. */
@@ -42,8 +42,20 @@ const latest = (direction: 'c2s' | 's2c') =>
  * gone from the view), newest first; `access` keeps only the viewer's keys
  * (a condition on `p.magic_key`).
  */
-export async function listLivePeers(db: Db, opts: { freshSince: number; lostSince: number; access: { sql: string; args: InValue[] } }): Promise<LivePeer[]> {
-  const rs = await db.execute({
+export async function listLivePeers(db: Db, opts: LivePeersQuery): Promise<LivePeer[]> {
+  return livePeersFrom(await db.execute(livePeersStatement(opts)), opts.freshSince);
+}
+
+/** Which live peers to list: relays' freshness bounds and the viewer's access (a condition on `p` and its key `k`). */
+export interface LivePeersQuery {
+  freshSince: number;
+  lostSince: number;
+  access: { sql: string; args: InValue[] };
+}
+
+/** listLivePeers' query, for a caller that batches it (with the viewer's lookup); read its result with livePeersFrom. */
+export function livePeersStatement(opts: LivePeersQuery): InStatement {
+  return {
     sql: `SELECT p.peer_id, p.relay_id, r.region, r.last_heartbeat, k.key_id, k.label, p.survey_session_id, p.conn_id, p.created_at,
                  ${latest('c2s')} AS c2s, ${latest('s2c')} AS s2c
             FROM relay_peers p
@@ -53,7 +65,11 @@ export async function listLivePeers(db: Db, opts: { freshSince: number; lostSinc
            ORDER BY p.created_at DESC, p.peer_id
            LIMIT 1000`,
     args: [opts.lostSince, ...opts.access.args],
-  });
+  };
+}
+
+/** The peers a livePeersStatement result holds; relays heard from before `freshSince` are marked relay_lost. */
+export function livePeersFrom(rs: ResultSet, freshSince: number): LivePeer[] {
   return rs.rows.map((r) => ({
     peer_id: String(r.peer_id),
     relay_id: String(r.relay_id),
@@ -63,7 +79,7 @@ export async function listLivePeers(db: Db, opts: { freshSince: number; lostSinc
     survey_session_id: r.survey_session_id == null ? null : String(r.survey_session_id),
     conn_id: String(r.conn_id),
     connected_at: Number(r.created_at),
-    state: Number(r.last_heartbeat) >= opts.freshSince ? 'connected' : 'relay_lost',
+    state: Number(r.last_heartbeat) >= freshSince ? 'connected' : 'relay_lost',
     last_heartbeat: Number(r.last_heartbeat),
     last_stats: { c2s: parseStats(r.c2s), s2c: parseStats(r.s2c) },
   }));

@@ -1,13 +1,17 @@
 import type { Db } from './client.js';
 import { MIGRATIONS, type Migration } from './migrations.js';
+import { schemaStatus } from './schema-version.js';
 
 /** Applies pending migrations in order, each exactly once, safely when several processes race; returns the versions it applied. */
 export async function migrate(db: Db, migrations: readonly Migration[] = MIGRATIONS): Promise<number[]> {
+  // One read first: a current schema costs no write lock at all.
+  const pending = new Set((await withBusyRetry(() => schemaStatus(db, migrations))).missing);
+  if (pending.size === 0) return [];
   await withBusyRetry(() =>
     db.execute('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)'),
   );
   const applied: number[] = [];
-  for (const m of [...migrations].sort((a, b) => a.version - b.version)) {
+  for (const m of [...migrations].filter((m) => pending.has(m.version)).sort((a, b) => a.version - b.version)) {
     // A write transaction takes the database's write lock before reading, so two
     // processes cannot both see a version as missing and both apply it.
     const tx = await withBusyRetry(() => db.transaction('write'));
@@ -29,6 +33,11 @@ export async function migrate(db: Db, migrations: readonly Migration[] = MIGRATI
     }
   }
   return applied;
+}
+
+/** "11 audit_log, 12 object_storage": versions with their names, for saying what was applied. */
+export function describeMigrations(versions: readonly number[], migrations: readonly Migration[] = MIGRATIONS): string {
+  return versions.map((v) => `${v} ${migrations.find((m) => m.version === v)?.name ?? '(unknown)'}`).join(', ');
 }
 
 /** Retries `fn` while the database answers SQLITE_BUSY (another process holds the write lock). */

@@ -329,4 +329,22 @@ export const MIGRATIONS: readonly Migration[] = [
       `ALTER TABLE survey_captures ADD COLUMN stored_at INTEGER`,
     ],
   },
+  {
+    version: 15,
+    name: 'oidc_link_flows',
+    statements: [
+      // A sign-in started by a logged-in person to link it to their own login (the Account page), not to sign in:
+      // the callback binds the identity to this login only while the same person is still logged in.
+      `ALTER TABLE oidc_flows ADD COLUMN link_login TEXT`,
+    ],
+  },
+  {
+    version: 19,
+    name: 'relay_public_addresses',
+    statements: [
+      // Every address a relay's UDP port is reached at, with its family: JSON [{"address", "family": "ipv4"|"ipv6"}].
+      // public_address keeps the first as `address:port`; NULL here (a relay started before) means that one only.
+      `ALTER TABLE relays ADD COLUMN public_addresses TEXT`,
+    ],
+  },
 ];

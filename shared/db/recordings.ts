@@ -27,24 +27,49 @@ export interface RecordingRow {
 export type NewRecording = Omit<RecordingRow, 'status' | 'uploaded_bytes' | 'completed_at' | 'deleted'>;
 
 /**
- * Inserts a recording; the seed's video_/sensor_ column pairs get this file's
- * path and size on its kind's side (the other side stays empty), so readers
- * of the seed schema still find it.
+ * Bytes a key's quota is counted against: every recording of the key whose
+ * objects may still be in the store (pending and complete ones; a failed one's
+ * objects are deleted before it is marked failed), deleted surveys' left out.
  */
-export async function insertRecording(db: Db, r: NewRecording): Promise<boolean> {
+const KEY_BYTES_SQL = `SELECT COALESCE(SUM(video_size_bytes + sensor_size_bytes), 0) AS n FROM recordings
+  WHERE magic_key = ? AND COALESCE(deleted, 0) = 0 AND upload_status <> 'failed'`;
+
+export type InsertOutcome = { ok: true } | { ok: false; reason: 'exists' } | { ok: false; reason: 'over_quota'; usedBytes: number };
+
+/**
+ * Inserts a recording if its key's recordings stay within `quotaBytes`: the
+ * check and the insert are one statement, so parallel announces cannot all
+ * pass. The seed's video_/sensor_ column pairs get this file's path and size
+ * on its kind's side (the other side stays empty), so readers of the seed
+ * schema still find it.
+ */
+export async function insertRecording(db: Db, r: NewRecording, quotaBytes: number): Promise<InsertOutcome> {
   const video = r.kind === 'video';
   const rs = await db.execute({
     sql: `INSERT INTO recordings (recording_id, session_id, video_path, sensor_path, video_size_bytes, sensor_size_bytes,
             upload_status, device_info_json, user_notes, created_at, kind, mime, sha256, chunk_bytes, upload_id, storage_key,
             magic_key, started_at, uploaded_by)
-          VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(recording_id) DO NOTHING`,
+          SELECT ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?
+          WHERE (${KEY_BYTES_SQL}) + ? <= ?
+          ON CONFLICT(recording_id) DO NOTHING`,
     args: [
       r.recording_id, r.session_id, video ? r.storage_key : '', video ? '' : r.storage_key, video ? r.size_bytes : 0, video ? 0 : r.size_bytes,
       r.device_info_json, r.user_notes, r.created_at, r.kind, r.mime, r.sha256, r.chunk_bytes, r.upload_id, r.storage_key,
       r.magic_key, r.started_at, r.uploaded_by,
+      r.magic_key, r.size_bytes, quotaBytes,
     ],
   });
-  return rs.rowsAffected > 0;
+  if (rs.rowsAffected > 0) return { ok: true };
+  // Nothing inserted: the id was taken (a parallel announce of it), or the quota said no.
+  const [taken, used] = await db.batch(
+    [
+      { sql: 'SELECT 1 FROM recordings WHERE recording_id = ?', args: [r.recording_id] },
+      { sql: KEY_BYTES_SQL, args: [r.magic_key] },
+    ],
+    'read',
+  );
+  if (taken!.rows.length > 0) return { ok: false, reason: 'exists' };
+  return { ok: false, reason: 'over_quota', usedBytes: Number(used!.rows[0]?.n ?? 0) };
 }
 
 /** One recording by id (deleted ones too; callers decide). */
@@ -78,16 +103,6 @@ export async function findRecording(db: Db, id: string): Promise<RecordingRow | 
   };
 }
 
-/** Bytes of recordings kept for a key (not deleted, not failed): what its quota is counted against. */
-export async function keyRecordingBytes(db: Db, magicKey: string): Promise<number> {
-  const rs = await db.execute({
-    sql: `SELECT COALESCE(SUM(video_size_bytes + sensor_size_bytes), 0) AS n FROM recordings
-          WHERE magic_key = ? AND COALESCE(deleted, 0) = 0 AND upload_status <> 'failed'`,
-    args: [magicKey],
-  });
-  return Number(rs.rows[0]?.n ?? 0);
-}
-
 export interface ChunkRow {
   idx: number;
   size: number;
@@ -101,21 +116,28 @@ export async function recordingChunks(db: Db, id: string): Promise<ChunkRow[]> {
   return rs.rows.map((r) => ({ idx: Number(r.idx), size: Number(r.size), sha256: String(r.sha256), etag: String(r.etag) }));
 }
 
-/** Records a stored chunk and moves the uploaded byte count (a repeat of the same chunk replaces it). */
-export async function recordChunk(db: Db, id: string, kind: 'video' | 'sensors', c: ChunkRow, now = Date.now()): Promise<number> {
+/**
+ * Records a stored chunk and moves the uploaded byte count (a repeat of the
+ * same chunk replaces it), only while the recording is pending: null when it
+ * is not (completed, failed or deleted meanwhile), and the caller must then
+ * delete the chunk's object, which nothing would ever assemble or count.
+ */
+export async function recordChunk(db: Db, id: string, kind: 'video' | 'sensors', c: ChunkRow, now = Date.now()): Promise<number | null> {
   const col = kind === 'video' ? 'video_uploaded_bytes' : 'sensor_uploaded_bytes';
-  const [, , total] = await db.batch(
+  const [held, , total] = await db.batch(
     [
       {
-        sql: `INSERT INTO recording_chunks (recording_id, idx, size, sha256, etag, created_at) VALUES (?, ?, ?, ?, ?, ?)
+        sql: `INSERT INTO recording_chunks (recording_id, idx, size, sha256, etag, created_at)
+              SELECT ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM recordings WHERE recording_id = ? AND upload_status = 'pending' AND COALESCE(deleted, 0) = 0)
               ON CONFLICT(recording_id, idx) DO UPDATE SET size = excluded.size, sha256 = excluded.sha256, etag = excluded.etag, created_at = excluded.created_at`,
-        args: [id, c.idx, c.size, c.sha256, c.etag, now],
+        args: [id, c.idx, c.size, c.sha256, c.etag, now, id],
       },
-      { sql: `UPDATE recordings SET ${col} = (SELECT COALESCE(SUM(size), 0) FROM recording_chunks WHERE recording_id = ?) WHERE recording_id = ?`, args: [id, id] },
+      { sql: `UPDATE recordings SET ${col} = (SELECT COALESCE(SUM(size), 0) FROM recording_chunks WHERE recording_id = ?) WHERE recording_id = ? AND upload_status = 'pending'`, args: [id, id] },
       { sql: `SELECT ${col} AS n FROM recordings WHERE recording_id = ?`, args: [id] },
     ],
     'write',
   );
+  if (held!.rowsAffected === 0) return null;
   return Number(total!.rows[0]?.n ?? 0);
 }
 

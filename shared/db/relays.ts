@@ -1,10 +1,20 @@
+import * as z from 'zod';
+import { ipFamily } from '../ip-family.js';
+import { IpVersionSchema } from '../protocol/signaling.js';
 import type { Db, InStatement } from './client.js';
+
+/** One address a relay's UDP port is reached at, with its family (PROTOCOL.md v3: relays register both families). */
+export const PublicAddressSchema = z.object({ address: z.string().min(1), family: IpVersionSchema });
+export type PublicAddress = z.infer<typeof PublicAddressSchema>;
 
 /** A relay as it registers itself. */
 export interface RelayRecord {
   id: string;
   region: string;
+  /** The first public address as `address:port` (`[v6]:port`), as before the list came. */
   public_address: string;
+  /** (19) Every public address; when absent (written so, or by an older relay) the one in public_address. */
+  public_addresses?: PublicAddress[];
   internal_url: string;
   capacity: number;
   active_sessions: number;
@@ -15,13 +25,13 @@ export interface RelayRecord {
 /** Inserts or refreshes a relay's row (its heartbeat). */
 export async function upsertRelay(db: Db, r: RelayRecord): Promise<void> {
   await db.execute({
-    sql: `INSERT INTO relays (id, region, public_address, internal_url, capacity, active_sessions, last_heartbeat, started_at)
-          VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+    sql: `INSERT INTO relays (id, region, public_address, public_addresses, internal_url, capacity, active_sessions, last_heartbeat, started_at)
+          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
           ON CONFLICT(id) DO UPDATE SET region = excluded.region, public_address = excluded.public_address,
-            internal_url = excluded.internal_url, capacity = excluded.capacity,
+            public_addresses = excluded.public_addresses, internal_url = excluded.internal_url, capacity = excluded.capacity,
             active_sessions = excluded.active_sessions, last_heartbeat = excluded.last_heartbeat,
             started_at = excluded.started_at`,
-    args: [r.id, r.region, r.public_address, r.internal_url, r.capacity, r.active_sessions, r.last_heartbeat, r.started_at],
+    args: [r.id, r.region, r.public_address, JSON.stringify(r.public_addresses ?? addressesOf(r.public_address)), r.internal_url, r.capacity, r.active_sessions, r.last_heartbeat, r.started_at],
   });
 }
 
@@ -38,6 +48,7 @@ export async function availableRelays(db: Db, freshSince: number): Promise<Relay
       id: String(r.id),
       region: String(r.region),
       public_address: String(r.public_address),
+      public_addresses: readAddresses(r.public_addresses, String(r.public_address)),
       internal_url: String(r.internal_url),
       capacity: Number(r.capacity),
       active_sessions: Number(r.active_sessions),
@@ -45,6 +56,24 @@ export async function availableRelays(db: Db, freshSince: number): Promise<Relay
       started_at: Number(r.started_at),
     };
   });
+}
+
+/** The public_addresses column as written, or (NULL, from a relay started before it; or not a valid list) what public_address says. */
+function readAddresses(column: unknown, publicAddress: string): PublicAddress[] {
+  let value: unknown = null;
+  try {
+    value = typeof column === 'string' ? JSON.parse(column) : null;
+  } catch {
+    // Not JSON: the fallback below.
+  }
+  const parsed = z.array(PublicAddressSchema).min(1).safeParse(value);
+  return parsed.success ? parsed.data : addressesOf(publicAddress);
+}
+
+/** The address in an `address:port` / `[v6]:port` text, with its family. */
+function addressesOf(hostPort: string): PublicAddress[] {
+  const address = (/^\[(.*)\]:\d+$/.exec(hostPort) ?? /^(.*):\d+$/.exec(hostPort))?.[1] ?? hostPort;
+  return [{ address, family: ipFamily(address) }];
 }
 
 /** A peer a relay holds, as relay_peers records it. */
@@ -166,4 +195,11 @@ export async function countOpenPeers(db: Db, magicKey: string, freshSince: numbe
     args: [magicKey, freshSince],
   });
   return Number((rs.rows[0] as unknown as { n: unknown }).n);
+}
+
+/** A relay's last heartbeat as its row holds it (0: deregistered), or null when it has no row. */
+export async function relayHeartbeat(db: Db, relayId: string): Promise<number | null> {
+  const rs = await db.execute({ sql: 'SELECT last_heartbeat FROM relays WHERE id = ?', args: [relayId] });
+  const row = rs.rows[0];
+  return row ? Number(row.last_heartbeat) : null;
 }

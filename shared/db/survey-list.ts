@@ -1,5 +1,5 @@
 // The survey list of the console (PROTOCOL.md §4 GET /api/surveys): filters, newest first, keyset paging, per-survey counts.
-import type { InValue } from '@libsql/client';
+import type { InStatement, InValue, ResultSet } from '@libsql/client';
 import * as z from 'zod';
 import { KeyIdSchema } from '../protocol/accounts.js';
 import type { Db } from './client.js';
@@ -123,7 +123,12 @@ function listConditions(q: SurveyListQuery): SqlCondition[] {
  * run for the page's rows only (idx_metrics_session_conn answers them alone).
  */
 async function selectItems(db: Db, where: readonly SqlCondition[], limit: number): Promise<SurveyItem[]> {
-  const rs = await db.execute({
+  return itemsFrom(await db.execute(itemsStatement(where, limit)));
+}
+
+/** selectItems' query. */
+function itemsStatement(where: readonly SqlCondition[], limit: number): InStatement {
+  return {
     sql: `SELECT p.*, k.key_id, k.label AS key_label,
                  (SELECT count(*) FROM survey_metrics m WHERE m.session_id = p.session_id) AS metric_rows,
                  (SELECT count(DISTINCT m.conn_id) FROM survey_metrics m WHERE m.session_id = p.session_id) AS connections,
@@ -137,7 +142,11 @@ async function selectItems(db: Db, where: readonly SqlCondition[], limit: number
             LEFT JOIN magic_keys k ON k.key = p.magic_key
            ORDER BY p.start_time DESC, p.session_id DESC`,
     args: [...where.flatMap((c) => c.args), limit],
-  });
+  };
+}
+
+/** The items an itemsStatement result holds. */
+function itemsFrom(rs: ResultSet): SurveyItem[] {
   return rs.rows.map((r) => {
     const start = Number(r.start_time);
     const last = Number(r.last_update_time);
@@ -162,7 +171,17 @@ async function selectItems(db: Db, where: readonly SqlCondition[], limit: number
 
 /** One page of the surveys `access` lets the viewer see (a condition on `s`, see visibleSurveys), filtered by `q`. */
 export async function listSurveys(db: Db, access: SqlCondition, q: SurveyListQuery): Promise<SurveyPage> {
-  const items = await selectItems(db, [access, ...listConditions(q)], q.limit + 1);
+  return surveyPageFrom(await db.execute(surveyListStatement(access, q)), q);
+}
+
+/** listSurveys' query, for a caller that batches it (with the viewer's lookup); read its result with surveyPageFrom. */
+export function surveyListStatement(access: SqlCondition, q: SurveyListQuery): InStatement {
+  return itemsStatement([access, ...listConditions(q)], q.limit + 1);
+}
+
+/** The page a surveyListStatement result holds. */
+export function surveyPageFrom(rs: ResultSet, q: SurveyListQuery): SurveyPage {
+  const items = itemsFrom(rs);
   const page = items.slice(0, q.limit);
   const last = page.at(-1);
   return { items: page, next_cursor: items.length > q.limit && last ? encodeCursor(last) : null };

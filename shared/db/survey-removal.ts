@@ -1,12 +1,18 @@
 // Soft delete, restore and purge of a survey: its session row, metric rows, recordings and captures move together.
-import type { Db } from './client.js';
+import type { InValue } from '@libsql/client';
+import type { Db, InStatement, ResultSet } from './client.js';
 
 /** Tables whose rows carry the seed schema's deleted / deleted_at / deleted_by, all keyed by session_id. */
 const SOFT_DELETE_TABLES = ['survey_sessions', 'survey_metrics', 'recordings'] as const;
 
 /** Appends one line to audit_log (migration 11). */
 export function auditStatement(actor: string, action: string, subject: string, detail: unknown, at = Date.now()) {
-  return { sql: 'INSERT INTO audit_log (at, actor, action, subject, detail) VALUES (?, ?, ?, ?, ?)', args: [at, actor, action, subject, JSON.stringify(detail)] };
+  return auditLine(actor, action, subject, { sql: '?', args: [JSON.stringify(detail)] }, at);
+}
+
+/** An audit_log line whose detail is an SQL expression (JSON text), computed where the statement runs. */
+function auditLine(actor: string, action: string, subject: string, detail: { sql: string; args: InValue[] }, at: number) {
+  return { sql: `INSERT INTO audit_log (at, actor, action, subject, detail) VALUES (?, ?, ?, ?, ${detail.sql})`, args: [at, actor, action, subject, ...detail.args] };
 }
 
 /**
@@ -50,20 +56,21 @@ export interface SurveyFiles {
   relayCaptures: string[];
 }
 
-/** Lists the files behind a survey's rows, read in one snapshot. */
-export async function surveyFiles(db: Db, surveyId: string): Promise<SurveyFiles> {
-  const [recs, chunks, caps] = await db.batch(
-    [
-      { sql: "SELECT storage_key FROM recordings WHERE session_id = ? AND COALESCE(storage_key, '') <> ''", args: [surveyId] },
-      {
-        sql: `SELECT r.storage_key, c.idx FROM recording_chunks c JOIN recordings r ON r.recording_id = c.recording_id
-              WHERE r.session_id = ? AND COALESCE(r.storage_key, '') <> ''`,
-        args: [surveyId],
-      },
-      { sql: 'SELECT storage_key, path FROM survey_captures WHERE session_id = ?', args: [surveyId] },
-    ],
-    'read',
-  );
+/** The queries that list the files behind a survey's rows, for a read batch (one snapshot); read their results with surveyFilesFrom. */
+export function surveyFilesStatements(surveyId: string): InStatement[] {
+  return [
+    { sql: "SELECT storage_key FROM recordings WHERE session_id = ? AND COALESCE(storage_key, '') <> ''", args: [surveyId] },
+    {
+      sql: `SELECT r.storage_key, c.idx FROM recording_chunks c JOIN recordings r ON r.recording_id = c.recording_id
+            WHERE r.session_id = ? AND COALESCE(r.storage_key, '') <> ''`,
+      args: [surveyId],
+    },
+    { sql: 'SELECT storage_key, path FROM survey_captures WHERE session_id = ?', args: [surveyId] },
+  ];
+}
+
+/** The files the results of surveyFilesStatements name. */
+export function surveyFilesFrom([recs, chunks, caps]: readonly ResultSet[]): SurveyFiles {
   const files: SurveyFiles = { objectKeys: [], uploadChunks: [], relayCaptures: [] };
   for (const r of recs?.rows ?? []) files.objectKeys.push(String(r.storage_key));
   for (const r of chunks?.rows ?? []) files.uploadChunks.push({ storageKey: String(r.storage_key), idx: Number(r.idx) });
@@ -82,22 +89,30 @@ export interface PurgeCounts {
   captures: number;
 }
 
-/** Removes the survey's rows for good and logs who did it, in one transaction. */
+/** What a purge deletes, in the order it deletes it (chunks before their recordings; the session row last). */
+const PURGED = [
+  { count: 'recording_chunks', from: 'recording_chunks WHERE recording_id IN (SELECT recording_id FROM recordings WHERE session_id = ?)' },
+  { count: 'recordings', from: 'recordings WHERE session_id = ?' },
+  { count: 'captures', from: 'survey_captures WHERE session_id = ?' },
+  { count: 'metric_rows', from: 'survey_metrics WHERE session_id = ?' },
+] as const satisfies readonly { count: keyof PurgeCounts; from: string }[];
+
+/**
+ * Removes the survey's rows for good and logs who did it, in one write batch: one round trip and one
+ * transaction, never a transaction held open across round trips while SQLite's only writer waits. The audit
+ * line goes first and counts the rows its own transaction then deletes, so its numbers are the deleted ones.
+ */
 export async function purgeSurveyRows(db: Db, surveyId: string, login: string, files: SurveyFiles, now = Date.now()): Promise<PurgeCounts> {
-  const tx = await db.transaction('write');
-  try {
-    const run = async (sql: string) => (await tx.execute({ sql, args: [surveyId] })).rowsAffected;
-    const counts: PurgeCounts = {
-      recording_chunks: await run('DELETE FROM recording_chunks WHERE recording_id IN (SELECT recording_id FROM recordings WHERE session_id = ?)'),
-      recordings: await run('DELETE FROM recordings WHERE session_id = ?'),
-      captures: await run('DELETE FROM survey_captures WHERE session_id = ?'),
-      metric_rows: await run('DELETE FROM survey_metrics WHERE session_id = ?'),
-    };
-    await run('DELETE FROM survey_sessions WHERE session_id = ?');
-    await tx.execute(auditStatement(login, 'survey_purge', surveyId, { ...counts, objects_deleted: files.objectKeys.length + files.uploadChunks.length, relay_captures_left: files.relayCaptures }, now));
-    await tx.commit();
-    return counts;
-  } finally {
-    tx.close();
-  }
+  const detail = {
+    sql: `json_object(${PURGED.map((p) => `'${p.count}', (SELECT count(*) FROM ${p.from})`).join(', ')}, 'objects_deleted', ?, 'relay_captures_left', json(?))`,
+    args: [...PURGED.map(() => surveyId), files.objectKeys.length + files.uploadChunks.length, JSON.stringify(files.relayCaptures)],
+  };
+  const audit = auditLine(login, 'survey_purge', surveyId, detail, now);
+  const results = await db.batch(
+    [audit, ...PURGED.map((p) => ({ sql: `DELETE FROM ${p.from}`, args: [surveyId] })), { sql: 'DELETE FROM survey_sessions WHERE session_id = ?', args: [surveyId] }],
+    'write',
+  );
+  const counts = { recording_chunks: 0, recordings: 0, captures: 0, metric_rows: 0 };
+  PURGED.forEach((p, i) => (counts[p.count] = results[i + 1]?.rowsAffected ?? 0));
+  return counts;
 }

@@ -1,5 +1,5 @@
 import type { DirectionStats } from '../stats/direction-stats.js';
-import type { InStatement } from './client.js';
+import type { Db, InStatement } from './client.js';
 
 export interface MetricRow {
   session_id: string;
@@ -20,6 +20,16 @@ export function insertSurveySession(s: { session_id: string; magic_key: string; 
           VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(session_id) DO NOTHING`,
     args: [s.session_id, s.magic_key, s.user_login, now, now, now],
   };
+}
+
+/**
+ * Creates the survey's row for `magic_key` unless one exists, and answers the
+ * magic key that owns it, in one transaction: of two relays starting the same
+ * survey id at once, the first insert wins and the other sees its owner.
+ */
+export async function claimSurvey(db: Db, s: { session_id: string; magic_key: string; user_login: string | null; now: number }): Promise<string> {
+  const [, owner] = await db.batch([insertSurveySession(s), { sql: 'SELECT magic_key FROM survey_sessions WHERE session_id = ?', args: [s.session_id] }], 'write');
+  return String(owner!.rows[0]!.magic_key);
 }
 
 /** One survey_metrics row (`delay_*` columns hold delay_deviation_ms); a row whose `row_key` is already stored is not written again. */
@@ -95,6 +105,7 @@ export type SurveyEndReason =
   | 'relay_restart'
   | 'idle_timeout'
   | 'connection_time_limit'
+  | 'time_limit'
   | 'key_revoked'
   | 'key_expired'
   | 'too_large'

@@ -1,5 +1,5 @@
 // People who log in (admins and analysts), their key grants and their OpenID identities.
-import type { Db } from './client.js';
+import type { Db, InStatement, ResultSet } from './client.js';
 
 export type Role = 'admin' | 'analyst';
 
@@ -50,8 +50,18 @@ export async function createUser(db: Db, u: NewUser, now = Date.now()): Promise<
 
 /** One user by login (case-insensitive), or null. */
 export async function findUser(db: Db, login: string): Promise<User | null> {
-  const rs = await db.execute({ sql: 'SELECT * FROM users WHERE login = ?', args: [login] });
-  return rs.rows[0] ? toUser(rs.rows[0] as unknown as Record<string, unknown>) : null;
+  return userFound(await db.execute(findUserStatement(login)));
+}
+
+/** findUser's query, for a caller that batches it with other statements; read its result with userFound. */
+export function findUserStatement(login: string): InStatement {
+  return { sql: 'SELECT * FROM users WHERE login = ?', args: [login] };
+}
+
+/** The user a findUserStatement result holds, or null. */
+export function userFound(rs: ResultSet | undefined): User | null {
+  const row = rs?.rows[0];
+  return row ? toUser(row as unknown as Record<string, unknown>) : null;
 }
 
 /** The user whose login or e-mail is this address (an admin may create an OpenID user under either). */
@@ -113,12 +123,9 @@ export async function updateUser(db: Db, login: string, change: UserChange, now 
   return rs!.rowsAffected > 0;
 }
 
-/** Records a successful login (and, when the hash was re-made with today's parameters, stores it). */
-export async function recordLogin(db: Db, login: string, rehashed: string | null, now = Date.now()): Promise<void> {
-  await db.execute({
-    sql: 'UPDATE users SET last_login_at = ?, password_hash = COALESCE(?, password_hash) WHERE login = ?',
-    args: [now, rehashed, login],
-  });
+/** Records a successful login (and, when the hash was re-made with today's parameters, stores it): a statement for the new session's batch. */
+export function recordLoginStatement(login: string, rehashed: string | null, now = Date.now()): InStatement {
+  return { sql: 'UPDATE users SET last_login_at = ?, password_hash = COALESCE(?, password_hash) WHERE login = ?', args: [now, rehashed, login] };
 }
 
 /** The key_ids granted to a login. */

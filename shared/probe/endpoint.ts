@@ -1,5 +1,6 @@
-import { MAX_ECHOES, parseProbe, type Direction, type ProbeEcho, type ProbePacket } from '../protocol/probe.js';
+import { MAX_ECHOES, parseProbe, type Direction, type ProbeEcho, type ProbePacket, type ProbeSendReport } from '../protocol/probe.js';
 import {
+  awaitFirstArrival,
   createReceiver,
   recordProbe,
   recordRtt,
@@ -11,6 +12,7 @@ import {
   type SenderReport,
 } from '../stats/direction-stats.js';
 import { nowMs } from '../time.js';
+import { createRttCorrections } from './rtt-corrections.js';
 import type { Schedule, ScheduleHandle } from './tick-group.js';
 import { startTicker } from './ticker.js';
 
@@ -37,12 +39,14 @@ export interface ProbeEndpoint {
   readonly running: boolean;
   /** Handles a probe text from the peer; false when it was dropped (malformed, other connection, our own direction). */
   receive(text: unknown, atMs?: number): boolean;
+  /** The peer's streams (re)start: its probes count from the first one that arrives from now on. */
+  expectPeerStart(): void;
   /** Takes the peer's sender_report; false when it was refused (goes backwards, implausible). */
   receiveSenderReport(r: SenderReport, atMs?: number): boolean;
   /** Stats of the received direction since the last report. */
   report(nowMs?: number, opts?: ReportOptions): DirectionStats;
-  /** This side's own sender_report: what it sent, and how long it could not keep its schedule. */
-  senderReport(): SenderReport;
+  /** This side's own sender_report: what it sent, and how long it could not keep its schedule; `final` once it stopped. */
+  senderReport(): SenderReport & { final?: true };
   readonly sent: number;
 }
 
@@ -66,8 +70,12 @@ const SEND_COST_SAMPLES = 15;
  * probe (node-datachannel encrypts and writes the datagram inside the call:
  * about 0.05 ms here), so an RTT starts from when our send() returned, and
  * an echo's `held_ms` adds the median duration of this side's recent sends.
- * Without that, both sides' send paths read as network round trip. A
- * browser's send() only queues, so there both corrections are about zero.
+ * That median is only an estimate of the send that carries the echo (costs
+ * vary from send to send), so the next probe reports the real duration
+ * (`send_ms`) and the receiver corrects each sample by the difference
+ * (rtt-corrections.ts). Without that, both sides' send paths read as network
+ * round trip. A browser's send() only queues, so there both corrections are
+ * about zero.
  */
 export function createProbeEndpoint(opts: ProbeEndpointOptions): ProbeEndpoint {
   const now = opts.now ?? nowMs;
@@ -87,6 +95,14 @@ export function createProbeEndpoint(opts: ProbeEndpointOptions): ProbeEndpoint {
   let sendCostAt = 0;
   let sendCost = 0;
   const toEcho: { seq: number; sent_at_ms: number; received_at: number }[] = [];
+  /** The real duration of our last send, reported in the next probe when that send carried echoes. */
+  let lastSend: ProbeSendReport | null = null;
+  let started = false;
+  const corrections = createRttCorrections((rtt) => {
+    recordRtt(receiver, rtt);
+    // Clamped as recordRtt keeps it: a negative is a quick round trip pushed below 0 by timing noise.
+    if (Number.isFinite(rtt)) opts.onRtt?.(Math.max(0, rtt));
+  });
 
   const sendOne = () => {
     const at = now();
@@ -99,9 +115,11 @@ export function createProbeEndpoint(opts: ProbeEndpointOptions): ProbeEndpoint {
         recent_reorders: receiver.reordered,
       };
     }
+    if (lastSend) probe.send_ms = lastSend;
     const batch = toEcho.splice(0, MAX_ECHOES);
+    const est = sendCost;
     if (batch.length > 0) {
-      const echoes: ProbeEcho[] = batch.reverse().map((e) => ({ seq: e.seq, sent_at_ms: e.sent_at_ms, held_ms: Math.max(0, at - e.received_at) + sendCost }));
+      const echoes: ProbeEcho[] = batch.reverse().map((e) => ({ seq: e.seq, sent_at_ms: e.sent_at_ms, held_ms: Math.max(0, at - e.received_at) + est }));
       probe.echoes = echoes;
       probe.echo = echoes[0];
     }
@@ -121,6 +139,7 @@ export function createProbeEndpoint(opts: ProbeEndpointOptions): ProbeEndpoint {
     sentAt[seq % SENT_RING] = at;
     sentSeq[seq % SENT_RING] = seq;
     leftAt[seq % SENT_RING] = left;
+    lastSend = batch.length > 0 ? { seq, ms: micros(left - at), est_ms: micros(est) } : null;
     seq++;
     noteSendCost(left - at);
   };
@@ -138,21 +157,24 @@ export function createProbeEndpoint(opts: ProbeEndpointOptions): ProbeEndpoint {
   };
 
   const takeEchoes = (p: ProbePacket, at: number) => {
+    if (p.send_ms) corrections.report(p.send_ms);
     const echoes = p.echoes ?? (p.echo ? [p.echo] : []);
+    const samples: number[] = [];
     for (const e of echoes) {
       const slot = e.seq % SENT_RING;
       // Each sent probe yields one sample at most, and only for the send time we recorded.
       if (sentSeq[slot] !== e.seq || Math.abs(sentAt[slot]! - e.sent_at_ms) > 0.001) continue;
       sentSeq[slot] = -1;
-      const rtt = at - leftAt[slot]! - e.held_ms;
-      if (rtt < 0) continue;
-      recordRtt(receiver, rtt);
-      opts.onRtt?.(rtt);
+      samples.push(at - leftAt[slot]! - e.held_ms);
     }
+    // Held until the peer's next probe says how long the send that carried these echoes really took.
+    corrections.add(p.seq, samples, at);
+    corrections.expire(at);
   };
 
   return {
     start() {
+      started = true;
       if (!ticker) ticker = schedule(sendOne);
     },
     stop() {
@@ -176,20 +198,32 @@ export function createProbeEndpoint(opts: ProbeEndpointOptions): ProbeEndpoint {
       toEcho.push({ seq: p.seq, sent_at_ms: p.sent_at_ms, received_at: at });
       return true;
     },
+    expectPeerStart() {
+      awaitFirstArrival(receiver);
+    },
     receiveSenderReport(r, atMs) {
       return recordSenderReport(receiver, r, atMs ?? now());
     },
     report(at, reportOpts) {
-      return takeReport(receiver, at ?? now(), reportOpts);
+      const t = at ?? now();
+      // A stopped sender's last probe has no successor to carry its send report: its samples keep the estimate.
+      corrections.expire(t, reportOpts?.senderStopped ?? false);
+      return takeReport(receiver, t, reportOpts);
     },
     senderReport() {
       const missed = missedBefore + (ticker?.skipped ?? 0) + failedSends;
-      return { last_seq: seq - 1, sent: seq, paused_ms: missed * intervalMs };
+      // A report from a stream that ran and stopped is its last: the receiver settles the tail Tmax after it arrives.
+      return { last_seq: seq - 1, sent: seq, paused_ms: missed * intervalMs, ...(started && !ticker ? { final: true as const } : {}) };
     },
     get sent() {
       return seq;
     },
   };
+}
+
+/** Rounds a duration to the microsecond: precise enough for a send time, short on the wire. */
+function micros(ms: number): number {
+  return Math.round(ms * 1000) / 1000;
 }
 
 function median(xs: readonly number[]): number {

@@ -73,6 +73,11 @@ export interface KeyView {
   last_used_at: number | null;
 }
 
+/** `GET /api/keys/defaults`: the limits a key created without them gets (null: none). */
+export interface KeyDefaultsView {
+  max_concurrent_sessions: number | null;
+}
+
 /** `GET /api/auth/me`. */
 export interface MeView {
   login: string;

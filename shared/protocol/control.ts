@@ -68,6 +68,8 @@ export const SenderReportSchema = z.object({
   last_seq: z.number().int().min(-1).max(Number.MAX_SAFE_INTEGER),
   sent: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
   paused_ms: z.number().min(0).max(1e12),
+  /** Optional (v3): the sender's stream has stopped; this is its last report until it starts again. */
+  final: z.boolean().optional(),
 });
 export const SurveySessionStoppedSchema = z.object({
   type: z.literal('survey_session_stopped'),

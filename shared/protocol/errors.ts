@@ -29,6 +29,8 @@ export const HTTP_ERRORS = {
   internal_error: 500,
   relay_failed: 502,
   no_relay: 503,
+  /** The database's schema is older than the edge (PROTOCOL.md v3): `npm run migrate` is due. */
+  schema_behind: 503,
 } as const;
 
 export type HttpErrorCode = keyof typeof HTTP_ERRORS;

@@ -31,6 +31,21 @@ export const ProbeEchoSchema = z.object({
 });
 export type ProbeEcho = z.infer<typeof ProbeEchoSchema>;
 
+/** A send() duration in ms: a send that takes longer than a second is not a datagram leaving. */
+const SendMs = z.number().min(0).max(1_000);
+
+/**
+ * How long the send() of this side's probe `seq` (the one before, which carried echoes) really took, and the
+ * estimate its echoes' `held_ms` already counted: the receiver of those echoes corrects each sample by the
+ * difference (optional; an older peer leaves it out and its echoes keep the estimate).
+ */
+export const ProbeSendReportSchema = z.object({
+  seq: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+  ms: SendMs,
+  est_ms: SendMs,
+});
+export type ProbeSendReport = z.infer<typeof ProbeSendReportSchema>;
+
 /** One probe on the `probe` channel (PROTOCOL.md §2). */
 export const ProbePacketSchema = z.object({
   seq: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
@@ -41,6 +56,7 @@ export const ProbePacketSchema = z.object({
   echo: ProbeEchoSchema.optional(),
   /** Every probe received since the last one sent, newest first, each echoed once (`echo` repeats the first). */
   echoes: z.array(ProbeEchoSchema).max(MAX_ECHOES).optional(),
+  send_ms: ProbeSendReportSchema.optional(),
 });
 export type ProbePacket = z.infer<typeof ProbePacketSchema>;
 

@@ -21,6 +21,7 @@ export const DirectionStatsSchema = z.object({
   sender_paused_ms: z.number().min(0).max(86_400_000).optional(),
   loaded: z.boolean().optional(),
   throughput_bps: z.number().min(0).max(1e12).optional(),
+  rtt_clamped_count: Count.optional(),
 });
 
 /** Optional extension of `probe_stats`: bytes per second carried by the bulk channel each way. */

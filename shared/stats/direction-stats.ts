@@ -23,6 +23,8 @@ export interface DirectionStats {
   loaded?: boolean;
   /** Bulk goodput received in this direction in this window, bits per second. */
   throughput_bps?: number;
+  /** RTT samples that came out negative (timing noise of the two send paths) and were counted as 0, not dropped. */
+  rtt_clamped_count?: number;
 }
 
 /** All-zero stats: what a direction reports before it has data. */
@@ -73,7 +75,9 @@ export interface SenderReport {
  *   nothing, so nothing is lost. Until the first report (an older peer) the
  *   tail is extrapolated at one seq per interval after the highest arrival.
  *   A probe that arrives after it settled as lost is `late`: it stays lost,
- *   and its delay is not used.
+ *   and its delay is not used. Counting starts at the first seq that arrives
+ *   after the streams start: probes sent before the receiver was listening
+ *   (a delayed `start_probe_streams`) are not expected, so never lost.
  */
 export interface ReceiverState {
   intervalMs: number;
@@ -83,6 +87,8 @@ export interface ReceiverState {
   delays: number[];
   jitters: number[];
   rtts: number[];
+  /** RTT samples of this window that were negative and counted as 0. */
+  rttClamped: number;
   received: number;
   reordered: number;
   late: number;
@@ -102,6 +108,8 @@ export interface ReceiverState {
   reports: { lastSeq: number; at: number }[];
   /** The last sender report taken, null before the first. */
   lastReport: SenderReport | null;
+  /** No probe has arrived since the streams (re)started: the first one's seq is where counting starts. */
+  awaitingFirst: boolean;
 }
 
 const MAX_WINDOW_SAMPLES = 20_000;
@@ -120,6 +128,7 @@ export function createReceiver(opts: ReceiverOptions = {}): ReceiverState {
     delays: [],
     jitters: [],
     rtts: [],
+    rttClamped: 0,
     received: 0,
     reordered: 0,
     late: 0,
@@ -132,6 +141,7 @@ export function createReceiver(opts: ReceiverOptions = {}): ReceiverState {
     advances: [],
     reports: [],
     lastReport: null,
+    awaitingFirst: true,
   };
 }
 
@@ -147,6 +157,7 @@ export const MAX_SEQ_JUMP = 6_000;
 /** Records one arriving probe; says how it was classified ('duplicate' and 'implausible' ones change nothing). */
 export function recordProbe(s: ReceiverState, seq: number, sentAtMs: number, receivedAtMs: number): ProbeVerdict {
   if (seq > Math.max(s.highest?.seq ?? 0, s.settledUpTo) + MAX_SEQ_JUMP) return 'implausible';
+  if (s.awaitingFirst) countFrom(s, seq);
   if (seq < s.settledUpTo) {
     if (!s.lost.delete(seq)) return 'duplicate';
     s.late++;
@@ -171,9 +182,29 @@ export function recordProbe(s: ReceiverState, seq: number, sentAtMs: number, rec
   return verdict;
 }
 
-/** Records one round-trip time sample (from an echo) in the current window. */
+/** Records one round-trip time sample (from an echo) in the current window; a negative one counts as 0 and is counted as clamped. */
 export function recordRtt(s: ReceiverState, rttMs: number): void {
-  if (Number.isFinite(rttMs) && rttMs >= 0 && s.rtts.length < MAX_WINDOW_SAMPLES) s.rtts.push(rttMs);
+  if (!Number.isFinite(rttMs) || s.rtts.length >= MAX_WINDOW_SAMPLES) return;
+  // Dropping negatives would bias p50 up: they are the quick round trips whose timing noise pushed them below 0.
+  if (rttMs < 0) s.rttClamped++;
+  s.rtts.push(Math.max(0, rttMs));
+}
+
+/** The streams (re)start: counting resumes at the first seq that arrives from now on, whatever the sender sent while we were not listening. */
+export function awaitFirstArrival(s: ReceiverState): void {
+  s.awaitingFirst = true;
+  // What the earlier period's arrivals and reports promised is moot: its last window settled what it could.
+  s.advances = [];
+  s.reports = [];
+}
+
+/** Starts counting at `seq`, the first arrival since the streams started: seqs below it were sent before we listened. */
+function countFrom(s: ReceiverState, seq: number): void {
+  s.awaitingFirst = false;
+  if (seq <= s.settledUpTo) return;
+  for (const q of s.pending) if (q < seq) s.pending.delete(q);
+  for (const q of s.recentDelays.keys()) if (q < seq) s.recentDelays.delete(q);
+  s.settledUpTo = seq;
 }
 
 /**
@@ -217,6 +248,7 @@ export function takeReport(s: ReceiverState, nowMs: number, opts: ReportOptions 
     loss_tmax_ms: s.lossTmaxMs,
     probes_expected: settled,
     late_count: s.late,
+    rtt_clamped_count: s.rttClamped,
     sender_paused_ms: Math.min(finite(s.pausedMs), 3_600_000),
     loaded,
     ...(opts.throughputBps !== undefined ? { throughput_bps: finite(opts.throughputBps) } : {}),
@@ -224,6 +256,7 @@ export function takeReport(s: ReceiverState, nowMs: number, opts: ReportOptions 
   s.delays = [];
   s.jitters = [];
   s.rtts = [];
+  s.rttClamped = 0;
   s.received = 0;
   s.reordered = 0;
   s.late = 0;
@@ -234,6 +267,12 @@ export function takeReport(s: ReceiverState, nowMs: number, opts: ReportOptions 
 /** Settles every seq that is overdue by more than Tmax at `nowMs`. */
 function settle(s: ReceiverState, nowMs: number, senderStopped: boolean): { lost: number; settled: number } {
   const due = nowMs - s.lossTmaxMs;
+  if (s.awaitingFirst) {
+    // Nothing arrived since the start: nothing is expected yet, unless a report Tmax old says probes were sent
+    // and none came (an outage from the first probe on), which is loss from where counting stood.
+    if (!s.reports.some((r) => r.at <= due)) return { lost: 0, settled: 0 };
+    s.awaitingFirst = false;
+  }
   let horizon = s.settledUpTo - 1;
   // Below an arrival at least Tmax old, every seq was sent earlier and had its time.
   while (s.advances.length > 0 && s.advances[0]!.at <= due) horizon = Math.max(horizon, s.advances.shift()!.seq);

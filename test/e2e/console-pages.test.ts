@@ -110,6 +110,22 @@ describe('console login', () => {
 });
 
 describe('keys page', () => {
+  it('shows the default concurrency of a new key, pre-filled; a key created without touching it carries it', async () => {
+    const o = await open('/console/login?return_to=/console/keys');
+    const { page } = o;
+    await logIn(page);
+    await page.waitForSelector('label[for="key-max-sessions"]:has-text("empty: the default, 4")');
+    expect(await page.inputValue('#key-max-sessions')).toBe('4');
+    await page.fill('#key-label', 'Default concurrency');
+    await page.click('#create-key');
+    await page.waitForSelector('#share-link');
+    const row = (await stack.db.db.execute({ sql: 'SELECT max_concurrent_sessions FROM magic_keys WHERE label = ?', args: ['Default concurrency'] })).rows[0]!;
+    expect(row.max_concurrent_sessions).toBe(4);
+    // The form, reset for the next key, shows the default again.
+    expect(await page.inputValue('#key-max-sessions')).toBe('4');
+    await o.context.close();
+  });
+
   it('creates a key with limits: share link, Copy and QR code; lists it; revokes it after confirming', async () => {
     const o = await open('/console/login?return_to=/console/keys');
     const { page } = o;

@@ -55,6 +55,8 @@ export interface TestEdgeOptions {
   vars?: Record<string, string>;
   /** `request.cf` every request sees (region choice). */
   cf?: { colo?: string; continent?: string };
+  /** CA certificates (PEM) the worker's outbound fetches trust besides the public ones (a TLS relay with a test CA). */
+  trustedCertificates?: string[];
 }
 
 /** Starts the edge in workerd on a free loopback port, in local mode, with the page assets when they are built. */
@@ -79,6 +81,10 @@ export async function startTestEdge(opts: TestEdgeOptions): Promise<TestEdge> {
       RELAY_SHARED_SECRET: opts.secret ?? TEST_SECRET,
       ...opts.vars,
     },
+    // Miniflare's own outbound network, plus the test's CAs.
+    ...(opts.trustedCertificates
+      ? { outboundService: { network: { allow: ['public', 'private', '240.0.0.0/4'], deny: [], tlsOptions: { trustBrowserCas: true, trustedCertificates: opts.trustedCertificates } } } }
+      : {}),
     ...(hasAssets ? { assets: { directory: ASSETS_DIR, binding: 'ASSETS', routerConfig: { has_user_worker: true, invoke_user_worker_ahead_of_assets: true } } } : {}),
   });
   const url = (await mf.ready).origin;

@@ -1,12 +1,19 @@
 // Runs the README's `npm start` on free ports and a temp data dir, for tests that need the system exactly as a user starts it.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { eventually, freeUdpPort } from './system.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
+
+/** A process of the machine, by id, with its parent's id and its command line. */
+export interface OwnProcess {
+  pid: number;
+  ppid: number;
+  args: string;
+}
 
 export interface LocalSystem {
   /** The edge, as printed by npm start. */
@@ -19,8 +26,37 @@ export interface LocalSystem {
   ports: { db: number; relay: number; edge: number; udp: number };
   /** Everything npm start printed so far. */
   output(): string;
-  /** Ctrl-C, as a terminal sends it to the foreground group; resolves once every port is free again. */
+  /** The `npm start` process itself (npm, which runs local/start.ts under it). */
+  npmPid: number;
+  /** Resolves when the `npm start` process has exited. */
+  exited: Promise<void>;
+  /** Every process still running that belongs to this npm start: its data dir is in its environment or arguments. */
+  processes(): OwnProcess[];
+  /** Ctrl-C, as a terminal sends it to the foreground group; resolves once every port is free again and no process is left. */
   stop(): Promise<void>;
+}
+
+/**
+ * Processes whose environment or command line names `dataDir`. npm start's
+ * every descendant inherits NETPOKE_DATA_DIR, so this finds them however they
+ * were reparented; processes of other users are skipped.
+ */
+export function processesOf(dataDir: string): OwnProcess[] {
+  const found: OwnProcess[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name) || Number(name) === process.pid) continue;
+    try {
+      const args = readFileSync(`/proc/${name}/cmdline`, 'utf8').split('\0').join(' ').trim();
+      const env = readFileSync(`/proc/${name}/environ`, 'utf8').split('\0');
+      // stat: "pid (comm) state ppid ...", where comm may hold spaces and parentheses.
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (env.includes(`NETPOKE_DATA_DIR=${dataDir}`) || args.includes(dataDir)) found.push({ pid: Number(name), ppid, args });
+    } catch {
+      // Gone meanwhile, or not ours to read.
+    }
+  }
+  return found;
 }
 
 /** A TCP port nothing listens on right now. */
@@ -41,9 +77,21 @@ export async function portIsFree(port: number): Promise<boolean> {
   });
 }
 
-/** Starts `npm start` and resolves once it printed the URL to open. */
-export async function startLocalSystem(): Promise<LocalSystem> {
+/** A test that failed to stop everything must not leave it to the next run: kills what is left, by process id, never by name. */
+function killLeftovers(dataDir: string): void {
+  for (const p of processesOf(dataDir)) {
+    try {
+      process.kill(p.pid, 'SIGKILL');
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+}
+
+/** Starts `npm start` and resolves once it printed the URL to open; `looseDataDir` opens the data dir to everyone first (0755), as an old one may be. */
+export async function startLocalSystem(opts: { looseDataDir?: boolean } = {}): Promise<LocalSystem> {
   const dataDir = mkdtempSync(join(tmpdir(), 'netpoke-start-'));
+  if (opts.looseDataDir) chmodSync(dataDir, 0o755);
   const ports = { db: await freeTcpPort(), relay: await freeTcpPort(), edge: await freeTcpPort(), udp: await freeUdpPort() };
   const child: ChildProcess = spawn('npm', ['start'], {
     cwd: ROOT,
@@ -61,6 +109,7 @@ export async function startLocalSystem(): Promise<LocalSystem> {
   });
   let output = '';
   child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
   const killGroup = () => {
     try {
       if (child.pid) process.kill(-child.pid, 'SIGKILL');
@@ -84,19 +133,26 @@ export async function startLocalSystem(): Promise<LocalSystem> {
       dataDir,
       ports,
       output: () => output,
+      npmPid: child.pid!,
+      exited,
+      processes: () => processesOf(dataDir),
       async stop() {
         if (child.exitCode === null && child.signalCode === null) {
-          const exited = new Promise<void>((r) => child.once('exit', () => r()));
           process.kill(-child.pid!, 'SIGINT');
           await exited;
         }
-        // wrangler and workerd run in a group of their own, which npm start stops.
-        await eventually(async () => (await Promise.all([ports.edge, ports.db, ports.relay].map(portIsFree))).every(Boolean), 20_000);
-        rmSync(dataDir, { recursive: true, force: true });
+        try {
+          // wrangler and workerd run in a group of their own, which npm start stops.
+          await eventually(async () => (await Promise.all([ports.edge, ports.db, ports.relay].map(portIsFree))).every(Boolean) && processesOf(dataDir).length === 0, 20_000);
+        } finally {
+          killLeftovers(dataDir);
+          rmSync(dataDir, { recursive: true, force: true });
+        }
       },
     };
   } catch (e) {
     killGroup();
+    killLeftovers(dataDir);
     rmSync(dataDir, { recursive: true, force: true });
     throw e;
   }

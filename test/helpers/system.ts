@@ -8,6 +8,7 @@ import { startHranaServer, type HranaServer } from '../../local/hrana-server.js'
 import { migrate } from '../../shared/db/migrate.js';
 import { randomToken, uuid } from '../../shared/ids.js';
 import { signRelayToken } from '../../shared/relay-token.js';
+import type { Secrets } from '../../shared/secret-keys.js';
 import { RelayCreatePeerResponseSchema, type RelayTokenClaims } from '../../shared/protocol/relay-api.js';
 import { startRelay, type RelayHandle } from '../../relay/relay.js';
 import type { RelayConfig } from '../../relay/config.js';
@@ -15,6 +16,8 @@ import type { Signal } from '../../client/signaling.js';
 import { createLogger } from '../../relay/log.js';
 
 export const TEST_SECRET = 'test-shared-secret-0123456789abcdef';
+/** TEST_SECRET as the configured secrets (no second one). */
+export const TEST_SECRETS: Secrets = { current: TEST_SECRET };
 
 export interface TestDb {
   dir: string;
@@ -81,7 +84,7 @@ export async function startTestRelay(db: TestDb, overrides: Partial<RelayConfig>
       udpPort: await freeUdpPort(),
       bindAddress: '127.0.0.1',
       capacity: 500,
-      sharedSecret: TEST_SECRET,
+      secrets: TEST_SECRETS,
       defaultMaxMeasuringMs: 600_000,
       logLevel: 'warn',
       libsqlUrl: db.url,
@@ -95,8 +98,8 @@ export async function startTestRelay(db: TestDb, overrides: Partial<RelayConfig>
 }
 
 /** Signs a relay token the way the edge does. */
-export function relayToken(relay: { relayId: string }, claims: Omit<RelayTokenClaims, 'typ' | 'aud' | 'exp'>, secret = TEST_SECRET): Promise<string> {
-  return signRelayToken(relay.relayId, claims, secret);
+export function relayToken(relay: { relayId: string }, claims: Omit<RelayTokenClaims, 'typ' | 'aud' | 'exp'>, secrets = TEST_SECRETS): Promise<string> {
+  return signRelayToken(relay.relayId, claims, secrets);
 }
 
 /** Signaling straight to a relay's internal API with a signed token, standing in for the edge. */

@@ -1,6 +1,7 @@
 // Password login and login sessions at the edge in workerd with real libSQL: one answer for a wrong login or
-// password, limits per account and per address, the cookie's attributes, logout here and everywhere,
-// a password change ending other sessions, idle and absolute expiry, and the Origin check.
+// password, limits per account and address, per address and per account (counted before the hash, so they hold
+// under parallel guesses, and shared with the password change), the cookie's attributes, logout here and
+// everywhere, a password change ending other sessions, idle and absolute expiry, and the Origin check.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashPassword, PBKDF2_ITERATIONS } from '../../shared/auth/password.js';
 import { createUser, findUser, updateUser } from '../../shared/db/users.js';
@@ -8,8 +9,9 @@ import { startTestDb, type TestDb } from '../helpers/system.js';
 import { startTestEdge, type TestEdge } from '../helpers/edge.js';
 import { loginCookie } from '../helpers/principals.js';
 
-const ACCOUNT_LIMIT = 3;
-const ADDRESS_LIMIT = 6;
+const ACCOUNT_LIMIT = 5;
+const ADDRESS_LIMIT = 12;
+const ACCOUNT_CEILING = 20;
 const PASSWORD = 'correct horse battery';
 
 let db: TestDb;
@@ -22,7 +24,15 @@ beforeAll(async () => {
   edge = await startTestEdge({
     libsqlUrl: db.url,
     libsqlAuthToken: db.authToken,
-    vars: { LOGIN_FAILURE_LIMIT: String(ACCOUNT_LIMIT), LOGIN_ADDRESS_FAILURE_LIMIT: String(ADDRESS_LIMIT), SESSION_IDLE_S: '3600', SESSION_MAX_S: '86400' },
+    vars: {
+      LOGIN_FAILURE_LIMIT: String(ACCOUNT_LIMIT),
+      LOGIN_ADDRESS_FAILURE_LIMIT: String(ADDRESS_LIMIT),
+      LOGIN_ACCOUNT_CEILING: String(ACCOUNT_CEILING),
+      SESSION_IDLE_S: '3600',
+      SESSION_MAX_S: '86400',
+      // Distinct client addresses, as Cloudflare would tell them apart.
+      TRUST_CLIENT_ADDRESS_HEADER: 'true',
+    },
   });
 }, 60_000);
 
@@ -82,17 +92,38 @@ describe('password login', () => {
     expect(Number(stored.rows[0]!.n)).toBe(0);
   });
 
-  it('locks an account after its failures, whatever the address, until the window passes; the right password then still gets 429', async () => {
+  it('locks an account from one address after its failures there, until the window passes; the owner elsewhere still logs in', async () => {
     const login = await newUser();
-    for (let i = 0; i < ACCOUNT_LIMIT; i++) expect((await attempt(login, `wrong ${i}`)).status).toBe(401);
-    const locked = await errorOf(await attempt(login, PASSWORD));
+    const stranger = '192.0.2.10';
+    for (let i = 0; i < ACCOUNT_LIMIT; i++) expect((await attempt(login, `wrong ${i}`, stranger)).status).toBe(401);
+    const locked = await errorOf(await attempt(login, PASSWORD, stranger));
     expect(locked.status).toBe(429);
     expect(locked.code).toBe('rate_limited');
-    // Another account from the same kind of address is not affected.
-    expect((await attempt(await newUser(), PASSWORD)).status).toBe(200);
-    // The window passing (moved back in the database) frees the account.
-    await db.db.execute({ sql: 'UPDATE login_failures SET window_start = window_start - 3600000 WHERE bucket = ?', args: [`login:${login}`] });
+    // The owner, from another address, is not locked out by the stranger.
     expect((await attempt(login, PASSWORD)).status).toBe(200);
+    // Another account from the stranger's address is not affected either.
+    expect((await attempt(await newUser(), PASSWORD, stranger)).status).toBe(200);
+    // The window passing (moved back in the database) frees the account at that address.
+    await db.db.execute({ sql: 'UPDATE login_failures SET window_start = window_start - 3600000 WHERE bucket LIKE ?', args: [`%${login}%`] });
+    expect((await attempt(login, PASSWORD, stranger)).status).toBe(200);
+  });
+
+  it('40 parallel wrong logins from one address get at most the limit of password checks (401), the rest 429; the owner still logs in from elsewhere', async () => {
+    const login = await newUser();
+    const answers = await Promise.all(Array.from({ length: 40 }, (_, i) => attempt(login, `guess ${i}`, '192.0.2.40').then(errorOf)));
+    const checked = answers.filter((a) => a.status === 401 && a.code === 'login_failed').length;
+    const refused = answers.filter((a) => a.status === 429 && a.code === 'rate_limited').length;
+    expect(checked).toBeGreaterThan(0);
+    expect(checked).toBeLessThanOrEqual(ACCOUNT_LIMIT);
+    expect(checked + refused).toBe(40);
+    expect((await attempt(login, PASSWORD, '192.0.2.41')).status).toBe(200);
+  });
+
+  it('locks an account guessed at from many addresses at its ceiling, whatever the address', async () => {
+    const login = await newUser();
+    const answers = await Promise.all(Array.from({ length: ACCOUNT_CEILING + 5 }, (_, i) => attempt(login, 'wrong', `192.0.2.${100 + i}`)));
+    expect(answers.filter((a) => a.status === 401)).toHaveLength(ACCOUNT_CEILING);
+    expect((await errorOf(await attempt(login, PASSWORD))).code).toBe('rate_limited');
   });
 
   it('locks an address that tries many accounts', async () => {
@@ -169,6 +200,26 @@ describe('sessions', () => {
     expect((await get('/api/auth/me', b)).status).toBe(401);
     expect((await attempt(login, PASSWORD)).status).toBe(401);
     expect((await attempt(login, 'a brand new password')).status).toBe(200);
+  });
+
+  it('20 guesses of the current password with a stolen cookie: the account\'s limit holds (429 after it), and the password stays', async () => {
+    const login = await newUser();
+    const stolen = await loginCookie(edge.url, login, PASSWORD);
+    const thief = '192.0.2.200';
+    const answers: number[] = [];
+    for (let i = 0; i < 20; i++) {
+      const resp = await fetch(`${edge.url}/api/auth/password`, {
+        method: 'POST',
+        headers: { cookie: stolen, 'content-type': 'application/json', 'cf-connecting-ip': thief },
+        body: JSON.stringify({ current_password: `guess number ${i}`, new_password: 'taken over by the thief' }),
+      });
+      answers.push(resp.status);
+      if (resp.status === 429) expect((await errorOf(resp)).code).toBe('rate_limited');
+    }
+    expect(answers).toEqual([...Array<number>(ACCOUNT_LIMIT).fill(401), ...Array<number>(20 - ACCOUNT_LIMIT).fill(429)]);
+    // The same bucket as a login of the account from there; the owner elsewhere still logs in with the old password.
+    expect((await errorOf(await attempt(login, PASSWORD, thief))).code).toBe('rate_limited');
+    expect((await attempt(login, PASSWORD)).status).toBe(200);
   });
 
   it('an admin resetting a password ends all of that user\'s sessions', async () => {

@@ -56,7 +56,9 @@ describe('npm run probe -- --throughput', () => {
     // Every loaded second but the first (the test starts inside it) moved the loopback's hundreds of Mbit/s.
     for (const s of seconds.slice(first + 1, last + 1)) expect(s.throughput.s2c_bytes_per_s * 8).toBeGreaterThan(50e6);
     const { summary } = lines.at(-1) as { summary: { rtt_idle_ms: { p50: number; p90: number }; rtt_loaded_ms: { p50: number; p90: number }; responsiveness_rpm: number } };
-    expect(summary.rtt_idle_ms.p50).toBeGreaterThan(0);
+    // Samples timing noise put below 0 are clamped to 0, not dropped (recordRtt): on loopback 0 is a valid idle p50.
+    expect(summary.rtt_idle_ms.p50).toBeGreaterThanOrEqual(0);
+    expect(summary.rtt_idle_ms.p50).toBeLessThan(summary.rtt_loaded_ms.p50);
     expect(summary.rtt_loaded_ms.p90).toBeGreaterThanOrEqual(summary.rtt_loaded_ms.p50);
     // RPM's value is pinned by the unit tests (hand-computed) and the page test; here it must be printed.
     expect(summary.responsiveness_rpm).toBeGreaterThan(0);

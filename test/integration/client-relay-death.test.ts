@@ -1,15 +1,12 @@
 // The headless client (the real `npm run probe` CLI, through the edge in workerd) outlives its relay: a relay that
 // closes mid-survey, or a relay process killed outright, ends the CLI with exit code 1 and a sentence, never a crash.
-import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRelayProcess, type RelayProcess } from '../../bench/relay-process.js';
 import type { RelayHandle } from '../../relay/relay.js';
 import { createMagicKey } from '../../shared/db/keys.js';
 import { startTestEdge, type TestEdge } from '../helpers/edge.js';
+import { runProbeCli, within } from '../helpers/probe-cli.js';
 import { startTestDb, startTestRelay, type TestDb } from '../helpers/system.js';
-
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 let db: TestDb;
 let edge: TestEdge;
@@ -26,43 +23,8 @@ afterAll(async () => {
   await db?.close();
 });
 
-interface ProbeRun {
-  /** Resolves once the CLI has printed its first per-second row (it is measuring). */
-  measuring: Promise<void>;
-  exited: Promise<{ code: number | null; stdout: string; stderr: string }>;
-  kill(): void;
-}
-
-/** Runs `cli/probe.ts` against the edge for 20 s, as `npm run probe` does. */
-function runCli(): ProbeRun {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'cli/probe.ts', '--url', edge.url, '--key', key, '--duration', '20s'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  let onRow: () => void = () => {};
-  const measuring = new Promise<void>((resolve) => (onRow = resolve));
-  child.stdout.on('data', (d: Buffer) => {
-    stdout += d.toString();
-    if (/^\d+\s+s2c /m.test(stdout)) onRow();
-  });
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const exited = new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => child.once('exit', (code) => resolve({ code, stdout, stderr })));
-  return { measuring, exited, kill: () => child.kill('SIGKILL') };
-}
-
-/** Waits for `p`, failing the test with what the CLI printed if it takes longer than `ms`. */
-async function within<T>(ms: number, p: Promise<T>, run: ProbeRun, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} not within ${ms} ms`)), ms)));
-  try {
-    return await Promise.race([p, late]);
-  } catch (e) {
-    run.kill();
-    const out = await run.exited;
-    throw new Error(`${(e as Error).message}\nstdout:\n${out.stdout}\nstderr:\n${out.stderr}`);
-  } finally {
-    clearTimeout(timer);
-  }
-}
+/** Runs the CLI against the edge for 20 s. */
+const runCli = () => runProbeCli(edge.url, key);
 
 function expectNoCrash(stderr: string): void {
   expect(stderr).not.toMatch(/Uncaught|unhandled|\n\s+at .+:\d+:\d+/i);

@@ -8,7 +8,8 @@ import { signToken } from '../../shared/signing.js';
 import { toBase64Url } from '../../shared/ids.js';
 import { HANDLE_TTL_MS, issueHandle } from '../../edge/session-handle.js';
 import type { RelayHandle } from '../../relay/relay.js';
-import { eventually, relayToken, startTestDb, startTestRelay, TEST_SECRET, type TestDb } from '../helpers/system.js';
+import { eventually, relayToken, startTestDb, startTestRelay, TEST_SECRET, TEST_SECRETS, type TestDb } from '../helpers/system.js';
+import { signWithRawSecret } from '../helpers/raw-sign.js';
 import { makeOffer, peekClaims, startFakeRelay, startTestEdge, type FakeRelay, type TestEdge } from '../helpers/edge.js';
 
 const FAILURE_LIMIT = 5;
@@ -50,7 +51,7 @@ async function dropRelays(ids: string[]): Promise<void> {
 
 beforeAll(async () => {
   db = await startTestDb();
-  edge = await startTestEdge({ libsqlUrl: db.url, libsqlAuthToken: db.authToken, vars: { KEY_FAILURE_LIMIT: String(FAILURE_LIMIT), RELAY_TIMEOUT_MS: '3000' } });
+  edge = await startTestEdge({ libsqlUrl: db.url, libsqlAuthToken: db.authToken, vars: { KEY_FAILURE_LIMIT: String(FAILURE_LIMIT), RELAY_TIMEOUT_MS: '3000', TRUST_CLIENT_ADDRESS_HEADER: 'true' } });
   offer = await makeOffer();
   keys.valid = (await createMagicKey(db.db, { label: 'valid', ttlMs: 3_600_000 })).key;
   keys.expired = (await createMagicKey(db.db, { label: 'expired', ttlMs: 1_000 }, Date.now() - 60_000)).key;
@@ -303,19 +304,20 @@ describe('with a real relay', () => {
     const candidate = 'candidate:1 1 UDP 2122252543 127.0.0.1 40000 typ host';
     const ice = (session_id: string) => edge.post('/api/signaling/ice', { session_id, candidate, sdp_mid: '0' });
 
-    const forged = await signToken({ typ: 'handle', ...peer, exp: Date.now() + 60_000 }, 'not-the-edge-secret-at-all');
+    const forged = await signToken({ typ: 'handle', ...peer, exp: Date.now() + 60_000 }, { current: 'not-the-edge-secret-at-all' }, 'handle');
     await expectError(await ice(forged), 403, 'forbidden', 'session_id');
-    // Even the relay secret itself is not what handles are signed with.
-    await expectError(await ice(await signToken({ typ: 'handle', ...peer, exp: Date.now() + 60_000 }, TEST_SECRET)), 403, 'forbidden');
+    // Neither the configured secret itself nor the relay-token key is what handles are signed with.
+    await expectError(await ice(await signWithRawSecret({ typ: 'handle', ...peer, exp: Date.now() + 60_000 }, TEST_SECRET)), 403, 'forbidden');
+    await expectError(await ice(await signToken({ typ: 'handle', ...peer, exp: Date.now() + 60_000 }, TEST_SECRETS, 'relay')), 403, 'forbidden');
 
-    const genuine = await issueHandle(TEST_SECRET, peer);
+    const genuine = await issueHandle(TEST_SECRETS, peer);
     const [, sig] = genuine.split('.');
     const altered = `${toBase64Url(new TextEncoder().encode(JSON.stringify({ ...peekClaims(genuine), peer_id: 'someone-else' })))}.${sig}`;
     await expectError(await ice(altered), 403, 'forbidden');
     await expectError(await ice('garbage'), 403, 'forbidden');
-    await expectError(await ice(await issueHandle(TEST_SECRET, peer, Date.now() - HANDLE_TTL_MS - 1)), 403, 'forbidden', 'expired');
+    await expectError(await ice(await issueHandle(TEST_SECRETS, peer, Date.now() - HANDLE_TTL_MS - 1)), 403, 'forbidden', 'expired');
 
     await expectError(await ice(genuine), 404, 'not_found');
-    await expectError(await ice(await issueHandle(TEST_SECRET, { ...peer, relay_url: 'http://127.0.0.1:9' })), 502, 'relay_failed');
+    await expectError(await ice(await issueHandle(TEST_SECRETS, { ...peer, relay_url: 'http://127.0.0.1:9' })), 502, 'relay_failed');
   });
 });

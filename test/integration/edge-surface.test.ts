@@ -54,7 +54,7 @@ beforeAll(async () => {
   await buildPage();
   db = await startTestDb();
   relay = await startTestRelay(db);
-  edge = await startTestEdge({ libsqlUrl: db.url, libsqlAuthToken: db.authToken, vars: { KEY_FAILURE_LIMIT: String(FAILURE_LIMIT), ALLOWED_ORIGINS: ALLOWED } });
+  edge = await startTestEdge({ libsqlUrl: db.url, libsqlAuthToken: db.authToken, vars: { KEY_FAILURE_LIMIT: String(FAILURE_LIMIT), ALLOWED_ORIGINS: ALLOWED, TRUST_CLIENT_ADDRESS_HEADER: 'true' } });
   offer = await makeOffer();
   key = (await createMagicKey(db.db, { label: 'surface', ttlMs: 3_600_000 })).key;
 });

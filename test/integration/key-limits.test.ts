@@ -1,15 +1,19 @@
 // A magic key's limits hold under races, reconnects, revocation and forgotten connections: concurrent sessions are
 // reserved atomically at the edge, measuring time is counted per survey across reconnects, and the relay ends
-// connections whose key was revoked or expired, that went quiet, or that stayed open too long.
+// connections whose key was revoked or expired, that went quiet, or that stayed open too long; a key created
+// without a concurrency limit gets the default one.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { edgeSignal } from '../../client/signaling.js';
+import { hashPassword } from '../../shared/auth/password.js';
 import { createMagicKey, revokeMagicKey } from '../../shared/db/keys.js';
+import { createUser } from '../../shared/db/users.js';
 import { closeStrayPeers, reserveRelayPeer, upsertRelay } from '../../shared/db/relays.js';
 import { uuid } from '../../shared/ids.js';
 import type { ControlMessage } from '../../shared/protocol/control.js';
 import { SignalingStartResponseSchema } from '../../shared/protocol/signaling.js';
 import type { RelayHandle } from '../../relay/relay.js';
 import { makeOffer, peekClaims, startTestEdge, type TestEdge } from '../helpers/edge.js';
+import { loginCookie } from '../helpers/principals.js';
 import { errorOf, openRawClient, type RawClient } from '../helpers/raw-client.js';
 import { directSignal, eventually, metricRows, relayToken, startTestDb, startTestRelay, type TestDb } from '../helpers/system.js';
 
@@ -92,6 +96,26 @@ describe('concurrent sessions of a key', () => {
     for (const s of sessions) await closeHandedOut(s);
     await eventually(async () => (await openPeersOf(key)) === 0);
     expect(relay.activePeers()).toBe(0);
+  });
+});
+
+describe('the default concurrency of a new key', () => {
+  it('a key created in the console without limits carries the default (4), which the form is told; a given limit wins', async () => {
+    await createUser(db.db, { login: 'key-maker', role: 'admin', passwordHash: await hashPassword('key maker password') });
+    const cookie = await loginCookie(edge.url, 'key-maker', 'key maker password');
+    const create = async (body: Record<string, unknown>) => {
+      const resp = await edge.post('/api/keys', body, { cookie });
+      expect(resp.status).toBe(201);
+      return (await resp.json()) as { key_id: string; max_concurrent_sessions: number | null };
+    };
+    const plain = await create({ label: 'no limits given' });
+    expect(plain.max_concurrent_sessions).toBe(4);
+    const stored = await db.db.execute({ sql: 'SELECT max_concurrent_sessions FROM magic_keys WHERE key_id = ?', args: [plain.key_id] });
+    expect(Number(stored.rows[0]!.max_concurrent_sessions)).toBe(4);
+    expect((await create({ label: 'two', max_concurrent_sessions: 2 })).max_concurrent_sessions).toBe(2);
+    const defaults = await fetch(`${edge.url}/api/keys/defaults`, { headers: { cookie } });
+    expect(await defaults.json()).toEqual({ max_concurrent_sessions: 4 });
+    expect((await fetch(`${edge.url}/api/keys/defaults`)).status).toBe(401);
   });
 });
 

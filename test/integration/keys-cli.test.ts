@@ -3,7 +3,7 @@ import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, onTestFinished } from 'vitest';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const TSX = join(ROOT, 'node_modules/.bin/tsx');
@@ -17,9 +17,16 @@ interface Run {
 
 /** Runs `tsx cli/keys.ts ...args` (what `npm run keys -- ...` runs) with the temp data dir and no LIBSQL_URL. */
 function keys(...args: string[]): Promise<Run> {
-  const env: NodeJS.ProcessEnv = { ...process.env, NETPOKE_DATA_DIR: dataDir };
+  return keysWith({}, ...args);
+}
+
+/** As keys(), with `vars` added to the environment. */
+function keysWith(vars: Record<string, string>, ...args: string[]): Promise<Run> {
+  const env: NodeJS.ProcessEnv = { ...process.env, NETPOKE_DATA_DIR: dataDir, ...vars };
   delete env.LIBSQL_URL;
   delete env.LIBSQL_AUTH_TOKEN;
+  if (!('NETPOKE_EDGE_PORT' in vars)) delete env.NETPOKE_EDGE_PORT;
+  if (!('NETPOKE_PUBLIC_URL' in vars)) delete env.NETPOKE_PUBLIC_URL;
   return new Promise((done) => {
     execFile(TSX, ['cli/keys.ts', ...args], { cwd: ROOT, env, timeout: 30_000 }, (err, stdout, stderr) => {
       done({ code: err ? Number((err as { code?: unknown }).code ?? 1) : 0, stdout, stderr });
@@ -75,6 +82,23 @@ describe('npm run keys', () => {
     expect((await listJson()).find((k) => k.key === key)).toMatchObject({ label: 'Site B', expires_at: null, state: 'valid' });
   });
 
+  it('a key created without --max-sessions carries the default, 4, or KEY_DEFAULT_MAX_CONCURRENT_SESSIONS (0: none)', async () => {
+    // A data dir of its own, so the other tests' key lists stay as they expect.
+    const own = mkdtempSync(join(tmpdir(), 'netpoke-keys-defaults-'));
+    onTestFinished(() => rmSync(own, { recursive: true, force: true }));
+    const created = async (vars: Record<string, string>) => {
+      const r = await keysWith({ NETPOKE_DATA_DIR: own, ...vars }, 'create', '--label', 'Default', '--ttl', '1h', '--json');
+      expect(r.code, r.stderr).toBe(0);
+      return (JSON.parse(r.stdout) as ListedKey).max_concurrent_sessions;
+    };
+    expect(await created({})).toBe(4);
+    expect(await created({ KEY_DEFAULT_MAX_CONCURRENT_SESSIONS: '7' })).toBe(7);
+    expect(await created({ KEY_DEFAULT_MAX_CONCURRENT_SESSIONS: '0' })).toBeNull();
+    const bad = await keysWith({ NETPOKE_DATA_DIR: own, KEY_DEFAULT_MAX_CONCURRENT_SESSIONS: 'many' }, 'create', '--label', 'X', '--ttl', '1h');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('KEY_DEFAULT_MAX_CONCURRENT_SESSIONS');
+  });
+
   it('revokes a key; list then shows it revoked', async () => {
     const r = await keys('revoke', siteA.key);
     expect(r.code, r.stderr).toBe(0);
@@ -106,5 +130,18 @@ describe('npm run keys', () => {
     const r = await keys('revoke', 'np_no-such-key');
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('no such key');
+  });
+
+  it('the local share link names the edge port npm start uses (NETPOKE_EDGE_PORT); NETPOKE_PUBLIC_URL wins', async () => {
+    const moved = await keysWith({ NETPOKE_EDGE_PORT: '18787' }, 'create', '--label', 'Site C', '--ttl', '1h');
+    expect(moved.code, moved.stderr).toBe(0);
+    const key = /key\s+(np_\S+)/.exec(moved.stdout)?.[1];
+    expect(moved.stdout).toContain(`  link     http://127.0.0.1:18787/?key=${key}`);
+    const pub = await keysWith({ NETPOKE_EDGE_PORT: '18787', NETPOKE_PUBLIC_URL: 'https://surveys.example.org/' }, 'create', '--label', 'Site D', '--ttl', '1h');
+    const pubKey = /key\s+(np_\S+)/.exec(pub.stdout)?.[1];
+    expect(pub.stdout).toContain(`  link     https://surveys.example.org/?key=${pubKey}`);
+    const bad = await keysWith({ NETPOKE_EDGE_PORT: 'eighty' }, 'list');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('NETPOKE_EDGE_PORT');
   });
 });

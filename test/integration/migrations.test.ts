@@ -7,6 +7,7 @@ import { createClient } from '@libsql/client';
 import { afterAll, describe, expect, it } from 'vitest';
 import { MIGRATIONS } from '../../shared/db/migrations.js';
 import { migrate } from '../../shared/db/migrate.js';
+import { assertSchemaCurrent } from '../../shared/db/schema-version.js';
 
 const run = promisify(execFile);
 const dir = mkdtempSync(join(tmpdir(), 'netpoke-migrate-'));
@@ -27,6 +28,7 @@ const ADDED_COLUMNS: Record<string, string> = {
   survey_metrics: ' probes_expected late_count sender_paused_ms loaded throughput_bps loss_tmax_ms row_key',
   recordings: ' kind mime sha256 chunk_bytes upload_id storage_key magic_key started_at uploaded_by',
   magic_keys: ' key_id created_by',
+  relays: ' public_addresses',
 };
 const SEED_INDEXES = [
   'idx_session_magic_key',
@@ -67,6 +69,25 @@ describe('migrations', () => {
     const rs = await db.execute('SELECT version, COUNT(*) AS n FROM schema_migrations GROUP BY version');
     expect(rs.rows.map((r) => [Number(r.version), Number(r.n)])).toEqual(MIGRATIONS.map((m) => [m.version, 1]));
     db.close();
+  });
+
+  it('on a current schema, migrating and the version check only read: they finish while another process holds the write lock', async () => {
+    const file = join(dir, 'current.db');
+    const writer = createClient({ url: `file:${file}` });
+    await migrate(writer);
+    const lock = await writer.transaction('write');
+    try {
+      const db = createClient({ url: `file:${file}` });
+      const t0 = performance.now();
+      expect(await migrate(db)).toEqual([]);
+      await assertSchemaCurrent(db, 'relay');
+      // A write transaction here would wait on the lock (and the busy retries give up only after seconds).
+      expect(performance.now() - t0).toBeLessThan(1_000);
+      db.close();
+    } finally {
+      await lock.rollback();
+      writer.close();
+    }
   });
 
   it('rolls a failing migration back whole and applies nothing after it', async () => {

@@ -1,14 +1,14 @@
-import { readFileSync, statSync } from 'node:fs';
+import { lstatSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runProbe } from '../../cli/run-probe.js';
-import { startLocalSystem } from '../helpers/npm-start.js';
+import { portIsFree, startLocalSystem, type LocalSystem } from '../helpers/npm-start.js';
 import { eventually } from '../helpers/system.js';
 import { loginCookie } from '../helpers/principals.js';
 
 describe('npm start (the README command)', () => {
   it('runs database, relay and edge under wrangler dev, prints the URL, serves a survey, and stops cleanly on Ctrl-C', async () => {
-    const sys = await startLocalSystem();
+    const sys = await startLocalSystem({ looseDataDir: true });
     let stopped = false;
     try {
       expect(sys.url).toBe(`http://127.0.0.1:${sys.ports.edge}`);
@@ -43,11 +43,92 @@ describe('npm start (the README command)', () => {
       }, 20_000);
       expect(Buffer.from(capture.subarray(0, 4)).readUInt32LE(0)).toBe(0x0a0d0d0a);
 
+      // Plaintext keys, password hashes and captures: the data dir and everything in it are the owner's alone, the loose dir tightened.
+      const open = groupOrOtherAccessible(sys.dataDir);
+      expect(statSync(sys.dataDir).mode & 0o777).toBe(0o700);
+      expect(open, open.join('\n')).toEqual([]);
+      expect(readdirSync(sys.dataDir)).toEqual(expect.arrayContaining(['netpoke.db', 'netpoke.db-wal', 'captures', 'wrangler']));
+
       await sys.stop();
       stopped = true;
-      expect(sys.output()).not.toMatch(/while stopping|Error:/);
+      expect(sys.processes()).toEqual([]);
+      expect(sys.output()).not.toMatch(/while stopping|Error:|killing what is left/);
     } finally {
       if (!stopped) await sys.stop();
+    }
+  }, 120_000);
+});
+
+/** Every file or directory under `dir` (links not followed) that its group or others may read, write or enter, with its mode. */
+function groupOrOtherAccessible(dir: string): string[] {
+  const found: string[] = [];
+  for (const entry of readdirSync(dir, { recursive: true, encoding: 'utf8' })) {
+    const path = join(dir, entry);
+    const st = lstatSync(path);
+    if (!st.isSymbolicLink() && (st.mode & 0o077) !== 0) found.push(`${entry} ${(st.mode & 0o777).toString(8)}`);
+  }
+  return found;
+}
+
+/** Whether nothing of `sys` is left: no process naming its data dir, and its TCP ports free. */
+async function nothingLeft(sys: LocalSystem): Promise<boolean> {
+  if (sys.processes().length > 0) return false;
+  return (await Promise.all([sys.ports.db, sys.ports.relay, sys.ports.edge].map(portIsFree))).every(Boolean);
+}
+
+/** The processes a started system must have, by what they run: proof that the process-list check can see them. */
+function expectAllParts(sys: LocalSystem): void {
+  const args = sys.processes().map((p) => p.args);
+  for (const part of ['local/start.ts', 'local/db-main.ts', 'wrangler', 'workerd serve', 'esbuild --service']) {
+    expect(args.some((a) => a.includes(part)), `${part} in\n${args.join('\n')}`).toBe(true);
+  }
+}
+
+/** The process running local/start.ts: of those naming it (a shell or launcher may sit above), the one none of them is parent of. */
+function startProcess(sys: LocalSystem): number {
+  const named = sys.processes().filter((p) => p.args.includes('local/start.ts'));
+  const runner = named.filter((p) => !named.some((q) => q.ppid === p.pid));
+  expect(runner).toHaveLength(1);
+  return runner[0]!.pid;
+}
+
+describe('npm start leaves nothing behind, however it ends', () => {
+  it('SIGTERM to npm start stops every process within 5 s', async () => {
+    const sys = await startLocalSystem();
+    try {
+      expectAllParts(sys);
+      const t0 = performance.now();
+      process.kill(sys.npmPid, 'SIGTERM');
+      await sys.exited;
+      await eventually(() => nothingLeft(sys), 5_000 - (performance.now() - t0), 50);
+      expect(performance.now() - t0).toBeLessThan(5_000);
+      expect(sys.output()).not.toMatch(/killing what is left/);
+    } finally {
+      await sys.stop();
+    }
+  }, 120_000);
+
+  it('SIGKILL of the process running local/start.ts leaves no process and frees every port', async () => {
+    const sys = await startLocalSystem();
+    try {
+      expectAllParts(sys);
+      process.kill(startProcess(sys), 'SIGKILL');
+      await sys.exited;
+      await eventually(() => nothingLeft(sys), 10_000, 100);
+    } finally {
+      await sys.stop();
+    }
+  }, 120_000);
+
+  it('SIGKILL of the npm start wrapper alone leaves no process and frees every port', async () => {
+    const sys = await startLocalSystem();
+    try {
+      expectAllParts(sys);
+      process.kill(sys.npmPid, 'SIGKILL');
+      await sys.exited;
+      await eventually(() => nothingLeft(sys), 10_000, 100);
+    } finally {
+      await sys.stop();
     }
   }, 120_000);
 });

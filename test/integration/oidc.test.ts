@@ -1,12 +1,16 @@
-// OpenID Connect sign-in at the edge (workerd) against a real OpenID provider (oidc-provider), driven by Chromium, with the real database.
+// OpenID Connect sign-in at the edge (workerd) against a real OpenID provider (oidc-provider), driven by Chromium, with the real database:
+// who may sign in as which login, and linking a sign-in to one's own login from the Account page.
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createUser } from '../../shared/db/users.js';
+import { hashPassword } from '../../shared/auth/password.js';
+import { buildPage } from '../../page/build.js';
+import { bindIdentity, createUser } from '../../shared/db/users.js';
 import { sha256Hex } from '../../shared/signing.js';
 import { CHROMIUM, CHROMIUM_ARGS } from '../helpers/chromium-args.js';
 import { startTestEdge, type TestEdge } from '../helpers/edge.js';
 import { listenOidcProvider, type TestOidcProvider } from '../helpers/oidc-provider.js';
 import { startTestDb, type TestDb } from '../helpers/system.js';
+import { submitLogin } from '../helpers/use-browser-stack.js';
 
 let db: TestDb;
 let op: TestOidcProvider;
@@ -14,6 +18,8 @@ let edge: TestEdge;
 let browser: Browser;
 
 beforeAll(async () => {
+  // The Account page (linking a sign-in) is part of these tests.
+  await buildPage();
   db = await startTestDb();
   // The provider's port first: its issuer URL goes into the edge's config, and the edge's callback URL into the provider's client.
   op = await listenOidcProvider();
@@ -28,7 +34,7 @@ beforeAll(async () => {
   });
   await op.start(`${edge.url}/api/auth/oidc/callback`);
   browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
-});
+}, 120_000);
 afterAll(async () => {
   await browser?.close();
   await edge?.close();
@@ -48,7 +54,12 @@ async function newContext(): Promise<BrowserContext> {
 /** Starts a sign-in at the edge and goes through the provider's login (as `login`, any password) and consent pages. */
 async function throughProvider(page: Page, login: string): Promise<void> {
   await page.goto(`${edge.url}${START}`);
-  expect(page.url().startsWith(`${op.issuer}/`)).toBe(true);
+  await providerPages(page, login);
+}
+
+/** The provider's login (as `login`, any password) and consent pages, once the browser is at the provider. */
+async function providerPages(page: Page, login: string): Promise<void> {
+  await page.waitForURL((u) => u.origin === op.issuer);
   await page.fill('input[name=login]', login);
   await page.fill('input[name=password]', 'whatever');
   await page.click('button[type=submit]');
@@ -243,13 +254,80 @@ describe('OpenID Connect sign-in', () => {
     await context.close();
   });
 
-  it('an admin-created login (the e-mail) signs in as that user with its role, outside the allowed domains', async () => {
+  it('an admin\'s e-mail vouched for by the provider is refused: no identity is bound to the admin login, no session', async () => {
     const login = 'boss@elsewhere.example';
     expect(await createUser(db.db, { login, role: 'admin', createdBy: 'admin' })).toBe(true);
     const { context, page } = await signIn(login);
-    expect(page.url()).toBe(`${edge.url}/console`);
-    expect(await me(page)).toEqual({ login, role: 'admin', keys: [] });
-    expect(await row('SELECT login FROM user_identities WHERE issuer = ? AND subject = ?', [op.issuer, login])).toEqual({ login });
+    const to = new URL(page.url());
+    expect(to.pathname).toBe('/console/login');
+    expect(to.searchParams.get('error')).toBe('login_failed');
+    expect(to.searchParams.get('message')).toContain('an admin login');
+    expect(await sessionCookie(context)).toBeUndefined();
+    expect(await row('SELECT COUNT(*) AS n FROM user_identities WHERE login = ?', [login])).toEqual({ n: 0 });
+    await context.close();
+  });
+
+  it('a login with a password is not opened on the provider\'s word either, even with an allowed domain', async () => {
+    const login = 'pat@allowed.example';
+    await createUser(db.db, { login, role: 'analyst', email: login, passwordHash: await hashPassword('pat password 0123') });
+    const { context, page } = await signIn(login);
+    expect(new URL(page.url()).searchParams.get('message')).toContain('a login with a password');
+    expect(await sessionCookie(context)).toBeUndefined();
+    expect(await row('SELECT COUNT(*) AS n FROM user_identities WHERE login = ?', [login])).toEqual({ n: 0 });
+    await context.close();
+  });
+
+  it('a logged-in owner links a sign-in from the Account page; it then logs in to that login, admin included', async () => {
+    const owner = 'owner-admin';
+    const password = 'owner password 0123';
+    await createUser(db.db, { login: owner, role: 'admin', email: 'owner@elsewhere.example', passwordHash: await hashPassword(password) });
+    const context = await newContext();
+    const page = await context.newPage();
+    await page.goto(`${edge.url}/console/login?return_to=/console/account`);
+    await submitLogin(page, owner, password);
+    await page.click('button[data-link-provider="test"]');
+    // Any identity of the provider: the owner vouches for it by linking it while logged in.
+    await providerPages(page, 'owner-at-idp@elsewhere.example');
+    await page.waitForURL((u) => u.origin === edge.url && u.pathname === '/console/account');
+    expect(new URL(page.url()).searchParams.get('linked')).toBe('test');
+    await page.waitForSelector('#link-status[data-kind="ok"]');
+    expect(await row('SELECT login FROM user_identities WHERE issuer = ? AND subject = ?', [op.issuer, 'owner-at-idp@elsewhere.example'])).toEqual({ login: owner });
+    // Still the same session: linking logs nobody in.
+    expect(await me(page)).toMatchObject({ login: owner, role: 'admin' });
+    await context.close();
+
+    const later = await signIn('owner-at-idp@elsewhere.example');
+    expect(later.page.url()).toBe(`${edge.url}/console`);
+    expect(await me(later.page)).toMatchObject({ login: owner, role: 'admin' });
+    await later.context.close();
+  });
+
+  it('linking needs a session and this site\'s Origin; an identity bound to another login is not moved', async () => {
+    const post = (headers: Record<string, string>) =>
+      fetch(`${edge.url}/api/auth/oidc/link`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ provider: 'test' }) });
+    expect((await post({})).status).toBe(401);
+    await createUser(db.db, { login: 'lin', role: 'analyst', passwordHash: await hashPassword('lin password 0123') });
+    const login = await fetch(`${edge.url}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ login: 'lin', password: 'lin password 0123' }) });
+    const cookie = /np_session=[^;]+/.exec(login.headers.get('set-cookie') ?? '')![0];
+    expect((await post({ cookie, origin: 'https://evil.example' })).status).toBe(403);
+    const started = await post({ cookie });
+    expect(started.status).toBe(200);
+    const { url } = (await started.json()) as { url: string };
+    expect(url.startsWith(`${op.issuer}/auth?`)).toBe(true);
+    const state = new URL(url).searchParams.get('state')!;
+    expect(await row('SELECT link_login, return_to FROM oidc_flows WHERE state_hash = ?', [await sha256Hex(state)])).toEqual({ link_login: 'lin', return_to: '/console/account?linked=test' });
+
+    // An identity bound to another login: linking it to 'lin' is refused.
+    await bindIdentity(db.db, op.issuer, 'taken@elsewhere.example', 'someone-else', 'taken@elsewhere.example');
+    const context = await newContext();
+    await context.addCookies([{ name: 'np_session', value: cookie.split('=')[1]!, url: edge.url }]);
+    const page = await context.newPage();
+    await page.goto(`${edge.url}/console/account`);
+    await page.click('button[data-link-provider="test"]');
+    await providerPages(page, 'taken@elsewhere.example');
+    await page.waitForURL((u) => u.origin === edge.url && u.pathname === '/console/login');
+    expect(new URL(page.url()).searchParams.get('message')).toContain('already belongs to another login');
+    expect(await row('SELECT login FROM user_identities WHERE issuer = ? AND subject = ?', [op.issuer, 'taken@elsewhere.example'])).toEqual({ login: 'someone-else' });
     await context.close();
   });
 

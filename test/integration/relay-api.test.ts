@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RTCPeerConnection } from 'node-datachannel/polyfill';
 import { signToken } from '../../shared/signing.js';
 import type { RelayHandle } from '../../relay/relay.js';
-import { relayToken, startTestDb, startTestRelay, type TestDb } from '../helpers/system.js';
+import { relayToken, startTestDb, startTestRelay, TEST_SECRETS, type TestDb } from '../helpers/system.js';
 
 let db: TestDb;
 let relay: RelayHandle;
@@ -48,9 +48,9 @@ describe('relay internal API refuses calls that did not come from the edge', () 
     const good = { op: 'create' as const, peer_id: 'p-1', magic_key: 'k' };
     const cases: [string | null, string][] = [
       [null, 'no token'],
-      [await relayToken(relay, good, 'another-secret-0123456789abcdef'), 'bad signature'],
-      [await signToken({ typ: 'relay', aud: relay.relayId, exp: Date.now() - 1, ...good }, 'test-shared-secret-0123456789abcdef'), 'expired'],
-      [await signToken({ typ: 'relay', aud: 'some-other-relay', exp: Date.now() + 30_000, ...good }, 'test-shared-secret-0123456789abcdef'), 'other relay'],
+      [await relayToken(relay, good, { current: 'another-secret-0123456789abcdef' }), 'bad signature'],
+      [await signToken({ typ: 'relay', aud: relay.relayId, exp: Date.now() - 1, ...good }, TEST_SECRETS, 'relay'), 'expired'],
+      [await signToken({ typ: 'relay', aud: 'some-other-relay', exp: Date.now() + 30_000, ...good }, TEST_SECRETS, 'relay'), 'other relay'],
       [await relayToken(relay, { ...good, op: 'ice' }), 'wrong op'],
       ['garbage.token', 'malformed'],
     ];
@@ -101,7 +101,7 @@ describe('relay internal API refuses calls that did not come from the edge', () 
     const resp = await fetch(`${relay.url}/internal/load`, { headers: { authorization: `Bearer ${await relayToken(relay, { op: 'load' })}` } });
     expect(await resp.json()).toEqual({ relay_id: relay.relayId, region: 'local', active_sessions: 0, capacity: 500, timer_slip_p99_ms: 0 });
     expect((await fetch(`${relay.url}/internal/load`)).status).toBe(401);
-    expect(await (await fetch(`${relay.url}/health`)).json()).toEqual({ ok: true, relay_id: relay.relayId });
+    expect(await (await fetch(`${relay.url}/health`)).json()).toEqual({ ok: true });
   });
 
   it('registers itself in the relays table with a fresh heartbeat', async () => {

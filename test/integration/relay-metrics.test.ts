@@ -1,5 +1,5 @@
 // The relay's Prometheus endpoint, scraped for real after a real survey and checked by Debian's promtool:
-// the internal API wants the shared secret, the ops port (loopback) serves without it.
+// the internal API wants METRICS_TOKEN (never the shared secret), the ops port (loopback) serves without it.
 import { spawnSync } from 'node:child_process';
 import { RTCPeerConnection } from 'node-datachannel/polyfill';
 import { describe, expect, it } from 'vitest';
@@ -9,21 +9,22 @@ import { relayConfigFromEnv } from '../../relay/config.js';
 import { REJECT_REASONS, SESSION_STATES } from '../../relay/metrics.js';
 import { uuid } from '../../shared/ids.js';
 import { parseControlMessage, type ControlMessage } from '../../shared/protocol/control.js';
-import { directSignal, eventually, metricRows, TEST_SECRET } from '../helpers/system.js';
+import { directSignal, eventually, metricRows, startTestRelay, TEST_SECRET } from '../helpers/system.js';
 import { useDbAndRelay } from '../helpers/use-system.js';
 
-const sys = useDbAndRelay({ metricsPort: 0 });
+const METRICS_TOKEN = 'test-metrics-token-fedcba9876543210';
+const sys = useDbAndRelay({ metricsPort: 0, metricsToken: METRICS_TOKEN });
 
 /** GET /metrics on the internal API (with `secret` as the bearer, if given) or on the ops port. */
-async function scrape(where: 'api' | 'ops', secret?: string): Promise<{ status: number; contentType: string; body: string }> {
-  const base = where === 'api' ? sys.relay.url : sys.relay.opsUrl;
+async function scrape(where: 'api' | 'ops', secret?: string, at?: string): Promise<{ status: number; contentType: string; body: string }> {
+  const base = at ?? (where === 'api' ? sys.relay.url : sys.relay.opsUrl);
   const resp = await fetch(`${base}/metrics`, { headers: secret ? { authorization: `Bearer ${secret}` } : {} });
   return { status: resp.status, contentType: resp.headers.get('content-type') ?? '', body: await resp.text() };
 }
 
 /** A scrape that must succeed, as its body. */
 async function metricsText(where: 'api' | 'ops' = 'api'): Promise<string> {
-  const r = await scrape(where, where === 'api' ? TEST_SECRET : undefined);
+  const r = await scrape(where, where === 'api' ? METRICS_TOKEN : undefined);
   expect(r.status).toBe(200);
   return r.body;
 }
@@ -50,13 +51,27 @@ function promtool(body: string): { code: number | null; out: string } {
 }
 
 describe('relay /metrics', () => {
-  it('refuses a scrape of the internal API without the shared secret (401, PROTOCOL error shape)', async () => {
-    for (const secret of [undefined, 'not-the-secret', `${TEST_SECRET}x`]) {
+  it('refuses a scrape of the internal API without METRICS_TOKEN, the shared secret included (401, PROTOCOL error shape)', async () => {
+    for (const secret of [undefined, 'not-the-secret', `${METRICS_TOKEN}x`, TEST_SECRET]) {
       const r = await scrape('api', secret);
       expect(r.status).toBe(401);
       const body = JSON.parse(r.body) as { error: { code: string; message: string } };
       expect(body.error.code).toBe('auth_required');
-      expect(body.error.message).toMatch(/RELAY_SHARED_SECRET/);
+      expect(body.error.message).toMatch(/METRICS_TOKEN/);
+      expect(r.body).not.toMatch(/netpoke_relay_/);
+    }
+  });
+
+  it('serves no metrics on the internal API of a relay without METRICS_TOKEN, whatever the bearer (the ops port alone)', async () => {
+    const bare = await startTestRelay(sys.db);
+    try {
+      for (const secret of [undefined, TEST_SECRET, METRICS_TOKEN]) {
+        const r = await scrape('api', secret, bare.url);
+        expect(r.status).toBe(404);
+        expect((JSON.parse(r.body) as { error: { message: string } }).error.message).toMatch(/RELAY_METRICS_PORT/);
+      }
+    } finally {
+      await bare.close();
     }
   });
 
@@ -165,10 +180,22 @@ describe('relay /metrics', () => {
   });
 
   it('reads RELAY_METRICS_PORT / RELAY_METRICS_HOST: unset is off, the host defaults to loopback', () => {
-    const env = { LIBSQL_URL: 'http://127.0.0.1:1', RELAY_SHARED_SECRET: TEST_SECRET };
+    const env = { NETPOKE_MODE: 'local', LIBSQL_URL: 'http://127.0.0.1:1', RELAY_SHARED_SECRET: TEST_SECRET };
     expect(relayConfigFromEnv(env)).toMatchObject({ metricsPort: undefined, metricsHost: '127.0.0.1' });
     expect(relayConfigFromEnv({ ...env, RELAY_METRICS_PORT: '' }).metricsPort).toBeUndefined();
     expect(relayConfigFromEnv({ ...env, RELAY_METRICS_PORT: '9464', RELAY_METRICS_HOST: '10.0.0.5' })).toMatchObject({ metricsPort: 9464, metricsHost: '10.0.0.5' });
     expect(() => relayConfigFromEnv({ ...env, RELAY_METRICS_PORT: '70000' })).toThrow(/RELAY_METRICS_PORT/);
+  });
+
+  it('reads METRICS_TOKEN and RELAY_SHARED_SECRET_PREVIOUS, and refuses a metrics token that is a signing secret', () => {
+    const env = { NETPOKE_MODE: 'local', LIBSQL_URL: 'http://127.0.0.1:1', RELAY_SHARED_SECRET: TEST_SECRET };
+    expect(relayConfigFromEnv(env)).toMatchObject({ secrets: { current: TEST_SECRET } });
+    expect(relayConfigFromEnv(env).metricsToken).toBeUndefined();
+    const old = 'the-previous-secret-0123456789';
+    expect(relayConfigFromEnv({ ...env, METRICS_TOKEN: METRICS_TOKEN, RELAY_SHARED_SECRET_PREVIOUS: old })).toMatchObject({ metricsToken: METRICS_TOKEN, secrets: { current: TEST_SECRET, previous: old } });
+    expect(() => relayConfigFromEnv({ ...env, METRICS_TOKEN: TEST_SECRET })).toThrow(/METRICS_TOKEN/);
+    expect(() => relayConfigFromEnv({ ...env, RELAY_SHARED_SECRET_PREVIOUS: old, METRICS_TOKEN: old })).toThrow(/METRICS_TOKEN/);
+    expect(() => relayConfigFromEnv({ ...env, RELAY_SHARED_SECRET_PREVIOUS: TEST_SECRET })).toThrow(/RELAY_SHARED_SECRET_PREVIOUS/);
+    expect(() => relayConfigFromEnv({ ...env, METRICS_TOKEN: 'short' })).toThrow(/METRICS_TOKEN/);
   });
 });

@@ -3,11 +3,11 @@
 import { RTCPeerConnection } from 'node-datachannel/polyfill';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { runProbe } from '../../cli/run-probe.js';
-import { startSurvey, type SurveyHandle } from '../../client/survey-client.js';
+import { startSurvey, type SurveyEvent, type SurveyHandle } from '../../client/survey-client.js';
 import { endSurveySession, insertSurveySession } from '../../shared/db/surveys.js';
 import { uuid } from '../../shared/ids.js';
 import type { RelayHandle } from '../../relay/relay.js';
-import { directSignal, eventually, startTestDb, startTestRelay, type TestDb } from '../helpers/system.js';
+import { directSignal, eventually, metricRows, startTestDb, startTestRelay, type TestDb } from '../helpers/system.js';
 
 let db: TestDb;
 const relays: RelayHandle[] = [];
@@ -82,6 +82,43 @@ describe('survey end', () => {
     expect(after.end_time).toBe(row.end_time);
     expect(after.end_time!).toBeGreaterThanOrEqual(Math.max(before, after.start_time));
     expect(after.end_time!).toBeLessThanOrEqual(Date.now());
+  });
+
+  it("stops at the key's measuring limit like an explicit stop: end_reason 'time_limit', both last windows stored, a capture", async () => {
+    const r = await relay();
+    const events: SurveyEvent[] = [];
+    const started = Date.now();
+    const result = await runProbe({ url: '', key: 'x', durationMs: 15_000, signal: directSignal(r, { magicKey: 'end-limit', maxMeasuringMs: 2_500 }), onEvent: (e) => events.push(e) });
+    expect(result.stoppedBy).toBe('time_limit');
+    expect(Date.now() - started).toBeLessThan(10_000);
+    // The client said so while stopping, then stopped with the capture saved, as on Stop.
+    expect(events).toContainEqual({ type: 'status', status: 'stopping', reason: 'time_limit' });
+    expect(events.filter((e) => e.type === 'stopped')).toEqual([{ type: 'stopped', pcap_available: true, reason: 'time_limit' }]);
+    expect(result.pcapAvailable).toBe(true);
+    const last = result.seconds.at(-1)!;
+    expect(last.final).toBe(true);
+    expect(last.c2s).not.toBeNull();
+
+    const row = (await ended(result.surveySessionId))!;
+    expect(row.end_reason).toBe('time_limit');
+    await settled(r);
+    expect((await surveyRow(result.surveySessionId))!.end_reason).toBe('time_limit');
+    const captures = await db.db.execute({ sql: 'SELECT conn_id FROM survey_captures WHERE session_id = ?', args: [result.surveySessionId] });
+    expect(captures.rows.map((c) => c.conn_id)).toEqual(result.connIds);
+
+    // Every window the client closed is stored, its last one (after the limit) too, and so is every relay
+    // window it received; on loopback none is lost, so every probe either side sent settled as received.
+    const rows = await metricRows(db.db, result.surveySessionId);
+    const server = rows.filter((x) => x.source === 'server');
+    const client = rows.filter((x) => x.source === 'client');
+    expect(client.length).toBe(result.seconds.length);
+    const relayWindows = result.seconds.flatMap((e) => (e.c2s ? [e.c2s] : []));
+    const sum = (rs: readonly object[], col: string) => rs.reduce((n, x) => n + Number((x as Record<string, unknown>)[col] ?? 0), 0);
+    expect(sum(server, 'probe_count')).toBe(sum(relayWindows, 'probe_count'));
+    for (const rs of [server, client]) {
+      expect(sum(rs, 'probes_expected')).toBe(sum(rs, 'probe_count'));
+      expect(sum(rs, 'probe_count')).toBeGreaterThan(150);
+    }
   });
 
   it("records 'closed' when the client goes away without a stop", async () => {

@@ -14,7 +14,7 @@ describe('edge config', () => {
     expect(edgeConfigFromEnv(base)).toEqual({
       libsqlUrl: 'http://127.0.0.1:8080',
       libsqlAuthToken: undefined,
-      sharedSecret: '0123456789abcdef',
+      secrets: { current: '0123456789abcdef' },
       mode: 'deployed',
       demoKey: null,
       regionMap: {},
@@ -25,10 +25,24 @@ describe('edge config', () => {
       keyFailureWindowMs: 600_000,
       relayTimeoutMs: 8_000,
       session: { idleMs: 8 * 3_600_000, maxMs: 7 * 86_400_000 },
-      loginLimits: { account: 5, address: 30, windowMs: 15 * 60_000 },
+      loginLimits: { account: 5, address: 30, accountCeiling: 100, windowMs: 15 * 60_000 },
+      trustClientAddressHeader: true,
+      keyDefaultMaxConcurrentSessions: 4,
       oidc: { providers: [], allowedDomains: [] },
       recordings: { maxBytes: 1024 ** 3, keyQuotaBytes: 20 * 1024 ** 3, chunkBytes: 1024 ** 2 },
     });
+  });
+
+  it('trusts CF-Connecting-IP on Cloudflare only, unless TRUST_CLIENT_ADDRESS_HEADER says otherwise', () => {
+    const trust = (env: Record<string, string>) => edgeConfigFromEnv({ ...base, ...env }).trustClientAddressHeader;
+    expect([trust({}), trust({ NETPOKE_MODE: 'local' }), trust({ NETPOKE_MODE: 'local', TRUST_CLIENT_ADDRESS_HEADER: 'true' }), trust({ TRUST_CLIENT_ADDRESS_HEADER: 'false' })]).toEqual([true, false, true, false]);
+    expect(() => trust({ TRUST_CLIENT_ADDRESS_HEADER: 'yes' })).toThrow(/TRUST_CLIENT_ADDRESS_HEADER: must be true or false/);
+  });
+
+  it('gives new keys 4 concurrent sessions unless KEY_DEFAULT_MAX_CONCURRENT_SESSIONS says otherwise (0: no limit)', () => {
+    const dflt = (v?: string) => edgeConfigFromEnv({ ...base, ...(v === undefined ? {} : { KEY_DEFAULT_MAX_CONCURRENT_SESSIONS: v }) }).keyDefaultMaxConcurrentSessions;
+    expect([dflt(), dflt(''), dflt('12'), dflt('0')]).toEqual([4, 4, 12, null]);
+    expect(() => dflt('-1')).toThrow(/KEY_DEFAULT_MAX_CONCURRENT_SESSIONS/);
   });
 
   it('reads OpenID providers with their secrets from OIDC_SECRET_<ID>, and names a missing secret', () => {
@@ -49,6 +63,13 @@ describe('edge config', () => {
     expect(c.iceServers).toEqual([{ urls: 'stun:stun.example:3478' }]);
     expect(c.relayFreshMs).toBe(5000);
     expect(edgeConfigFromEnv({ ...base, LIBSQL_URL: 'libsql://db-org.turso.io', LIBSQL_AUTH_TOKEN: 't' })).toMatchObject({ libsqlAuthToken: 't' });
+  });
+
+  it('reads RELAY_SHARED_SECRET_PREVIOUS as a second, verify-only secret, which must differ from the first', () => {
+    expect(edgeConfigFromEnv({ ...base, RELAY_SHARED_SECRET_PREVIOUS: 'the-old-secret-0123456789' }).secrets).toEqual({ current: '0123456789abcdef', previous: 'the-old-secret-0123456789' });
+    expect(edgeConfigFromEnv({ ...base, RELAY_SHARED_SECRET_PREVIOUS: '' }).secrets).toEqual({ current: '0123456789abcdef' });
+    expect(() => edgeConfigFromEnv({ ...base, RELAY_SHARED_SECRET_PREVIOUS: '0123456789abcdef' })).toThrow(/RELAY_SHARED_SECRET_PREVIOUS/);
+    expect(() => edgeConfigFromEnv({ ...base, RELAY_SHARED_SECRET_PREVIOUS: 'short' })).toThrow(/RELAY_SHARED_SECRET_PREVIOUS/);
   });
 
   it('honours the demo key only in local mode', () => {
@@ -104,11 +125,14 @@ describe('request parts', () => {
     expect(requestMagicKey(undefined, undefined)).toBeNull();
   });
 
-  it('counts clients by CF-Connecting-IP, IPv6 by /64, and everyone else in one local bucket', () => {
+  it('counts clients by CF-Connecting-IP when it is trusted, IPv6 by /64, and everyone else in one local bucket', () => {
     const req = (ip?: string) => new Request('http://x/', { headers: ip ? { 'cf-connecting-ip': ip } : {} });
-    expect(clientAddress(req('203.0.113.9'))).toBe('203.0.113.9');
-    expect(clientAddress(req('2001:db8:a:b:c:d:e:f'))).toBe('2001:db8:a:b::/64');
-    expect(clientAddress(req())).toBe('local');
+    const trusted = { trustClientAddressHeader: true };
+    expect(clientAddress(req('203.0.113.9'), trusted)).toBe('203.0.113.9');
+    expect(clientAddress(req('2001:db8:a:b:c:d:e:f'), trusted)).toBe('2001:db8:a:b::/64');
+    expect(clientAddress(req(), trusted)).toBe('local');
+    // A local edge: anyone can send the header, so it names nobody.
+    expect(clientAddress(req('203.0.113.9'), { trustClientAddressHeader: false })).toBe('local');
     expect(ipv6Prefix64('2001:DB8::1')).toBe('2001:db8:0:0::/64');
     expect(ipv6Prefix64('2001:0db8:0000:0042::1')).toBe('2001:db8:0:42::/64');
     expect(ipv6Prefix64('::1')).toBe('0:0:0:0::/64');

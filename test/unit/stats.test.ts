@@ -53,6 +53,7 @@ describe('receiver stats on crafted sequences', () => {
       loss_tmax_ms: 500,
       probes_expected: 100,
       late_count: 0,
+      rtt_clamped_count: 0,
       sender_paused_ms: 0,
       loaded: false,
     });
@@ -207,12 +208,12 @@ describe('receiver stats on crafted sequences', () => {
     expect(r.delay_deviation_ms[2]).toBe(-120);
   });
 
-  it('reports RTT quads from the samples of the window only', () => {
+  it('reports RTT quads from the samples of the window only; a negative sample counts as 0, NaN not at all', () => {
     const s = createReceiver();
     for (const v of [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]) recordRtt(s, v);
     recordRtt(s, -1);
     recordRtt(s, Number.NaN);
-    expect(takeReport(s, T0).rtt_ms).toEqual([5, 10, 1, 10]);
+    expect(takeReport(s, T0)).toMatchObject({ rtt_ms: [5, 10, 0, 10], rtt_clamped_count: 1 });
     expect(takeReport(s, T0 + 1000).rtt_ms).toEqual([0, 0, 0, 0]);
   });
 
@@ -229,8 +230,9 @@ describe('receiver stats on crafted sequences', () => {
     let lostCounted = 0;
     let settledTotal = 0;
     for (let sec = 0; sec < 10; sec++) {
-      const seqs = range(sec * 100, sec * 100 + 100).filter(() => {
-        const keep = rnd() >= 0.1;
+      // Counting starts at the stream's first arrival: seq 0 arrives.
+      const seqs = range(sec * 100, sec * 100 + 100).filter((q) => {
+        const keep = q === 0 || rnd() >= 0.1;
         if (!keep) lostSent++;
         return keep;
       });
