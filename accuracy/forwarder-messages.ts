@@ -1,12 +1,19 @@
 // The requests the harness sends to the forwarder's own process, and the shape of its log coming back.
 import * as z from 'zod';
 
-const Spec = z.object({ delayMs: z.number().min(0), jitterMs: z.number().min(0), lossPct: z.number().min(0).max(100), reorderPct: z.number().min(0).max(100) });
+const Spec = z.object({
+  delayMs: z.number().min(0),
+  jitterMs: z.number().min(0),
+  lossPct: z.number().min(0).max(100),
+  reorderPct: z.number().min(0).max(100),
+  rateMbps: z.number().positive().optional(),
+  queueMs: z.number().min(0).optional(),
+});
 
 export const ForwarderRequestSchema = z.discriminatedUnion('op', [
   z.object({
     op: z.literal('start'),
-    config: z.object({ relayPort: z.number().int().min(1).max(65535), c2s: Spec, s2c: Spec, seed: z.number().int(), smallBelow: z.number().int().optional() }),
+    config: z.object({ relayPort: z.number().int().min(1).max(65535), loadRelayPort: z.number().int().min(1).max(65535).optional(), c2s: Spec, s2c: Spec, seed: z.number().int(), smallBelow: z.number().int().optional() }),
   }),
   z.object({ op: z.literal('arm'), on: z.boolean() }),
   z.object({ op: z.literal('log') }),
@@ -22,6 +29,9 @@ const RecordSchema = z.object({
   armed: z.boolean(),
   impairable: z.boolean(),
   dropped: z.boolean(),
+  tailDropped: z.boolean().optional(),
+  queuedMs: z.number().optional(),
+  load: z.boolean().optional(),
   held: z.boolean(),
   sentAtMs: z.number().nullable(),
   out: z.number().nullable(),
@@ -33,6 +43,7 @@ export const ForwarderLogSchema = z.object({
   port: z.number(),
   upstreams: z.array(z.object({ client: z.string(), port: z.number() })),
   foreign: z.number(),
+  timeOriginMs: z.number().optional(),
 });
 
-export const ForwarderStartedSchema = z.object({ port: z.number().int() });
+export const ForwarderStartedSchema = z.object({ port: z.number().int(), loadPort: z.number().int().optional() });

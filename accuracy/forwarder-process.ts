@@ -20,7 +20,7 @@ serveRequests(
     if (m.op === 'start') {
       if (fwd) throw new Error('already started');
       fwd = await startForwarder(m.config);
-      return { port: fwd.address.port };
+      return { port: fwd.address.port, ...(fwd.loadAddress ? { loadPort: fwd.loadAddress.port } : {}) };
     }
     if (!fwd) throw new Error('not started');
     if (m.op === 'arm') return fwd.arm(m.on);

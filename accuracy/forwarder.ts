@@ -10,6 +10,11 @@ export type Direction = 'c2s' | 's2c';
 export interface ForwarderConfig {
   /** The relay's ICE UDP port (on 127.0.0.1). */
   relayPort: number;
+  /**
+   * The relay's UDP port for throughput tests' load connections (RELAY_LOAD_UDP_PORT): with it the forwarder has a
+   * second client-facing socket that carries them there, through the same lines (one bottleneck queue for all).
+   */
+  loadRelayPort?: number;
   c2s: ImpairmentSpec;
   s2c: ImpairmentSpec;
   seed: number;
@@ -38,6 +43,12 @@ export interface DatagramRecord {
   /** Eligible for loss and reordering (armed, and DTLS application data of probe size). */
   impairable: boolean;
   dropped: boolean;
+  /** Dropped by the bottleneck's full queue. */
+  tailDropped?: boolean;
+  /** Time waited in the bottleneck's queue (0 without one). */
+  queuedMs?: number;
+  /** It belongs to a load connection (arrived on, or for, the load socket). */
+  load?: boolean;
   /** Held back for the next impairable datagram to overtake. */
   held: boolean;
   /** When it left (null: dropped, or still inside at the end). */
@@ -55,11 +66,15 @@ export interface ForwarderLog {
   upstreams: { client: string; port: number }[];
   /** Datagrams from addresses that are neither a client nor the relay (ignored). */
   foreign: number;
+  /** performance.timeOrigin of the forwarder's process: atMs + this is epoch ms. */
+  timeOriginMs?: number;
 }
 
 export interface Forwarder {
   /** The client-facing address F, to be put in place of the relay's candidates. */
   readonly address: { ip: string; port: number };
+  /** The client-facing address of load connections (with loadRelayPort). */
+  readonly loadAddress: { ip: string; port: number } | null;
   /** Switches loss and reordering on (probing) or off (setup, teardown); delay applies always. */
   arm(on: boolean): void;
   log(): ForwarderLog;
@@ -84,6 +99,8 @@ export async function startForwarder(config: ForwarderConfig): Promise<Forwarder
   const front = createSocket('udp4');
   await new Promise<void>((resolve) => front.bind(0, LOOPBACK, () => resolve()));
   const frontPort = front.address().port;
+  const loadFront = config.loadRelayPort ? createSocket('udp4') : null;
+  if (loadFront) await new Promise<void>((resolve) => loadFront.bind(0, LOOPBACK, () => resolve()));
   const upstreams = new Map<string, { sock: Socket; port: number; client: RemoteInfo }>();
   const logs: Record<Direction, DatagramRecord[]> = { c2s: [], s2c: [] };
   const outCount: Record<Direction, number> = { c2s: 0, s2c: 0 };
@@ -110,20 +127,22 @@ export async function startForwarder(config: ForwarderConfig): Promise<Forwarder
     if (next !== null) timers[dir] = setTimeout(() => pump(dir), Math.max(1, Math.floor(next - performance.now())));
   };
 
-  const arrive = (dir: Direction, data: Buffer, via: Socket, to: { address: string; port: number }) => {
+  const arrive = (dir: Direction, data: Buffer, via: Socket, to: { address: string; port: number }, load = false) => {
     const atMs = performance.now();
     const kind = classifyDatagram(data, smallBelow);
     const impairable = armed && kind === 'dtls-app';
-    const rec: DatagramRecord = { i: logs[dir].length, atMs, size: data.length, kind, armed, impairable, dropped: false, held: false, sentAtMs: null, out: null };
+    const rec: DatagramRecord = { i: logs[dir].length, atMs, size: data.length, kind, armed, impairable, dropped: false, held: false, sentAtMs: null, out: null, ...(load ? { load } : {}) };
     logs[dir].push(rec);
-    const d = lines[dir].arrive({ data, rec, via, to }, atMs, impairable);
+    const d = lines[dir].arrive({ data, rec, via, to }, atMs, impairable, data.length);
     rec.dropped = d.drop;
+    if (d.tailDrop) rec.tailDropped = true;
+    if (d.queuedMs !== undefined) rec.queuedMs = d.queuedMs;
     rec.held = d.hold;
     pump(dir);
   };
 
-  const upstreamFor = async (client: RemoteInfo) => {
-    const key = `${client.address}:${client.port}`;
+  const upstreamFor = async (client: RemoteInfo, entrance: Socket, relayPort: number) => {
+    const key = `${relayPort}/${client.address}:${client.port}`;
     let up = upstreams.get(key);
     if (!up) {
       const sock = createSocket('udp4');
@@ -131,8 +150,8 @@ export async function startForwarder(config: ForwarderConfig): Promise<Forwarder
       const entry = { sock, port: 0, client };
       upstreams.set(key, entry);
       sock.on('message', (msg, from) => {
-        if (from.port !== config.relayPort || from.address !== LOOPBACK) return void foreign++;
-        arrive('s2c', msg, front, { address: client.address, port: client.port });
+        if (from.port !== relayPort || from.address !== LOOPBACK) return void foreign++;
+        arrive('s2c', msg, entrance, { address: client.address, port: client.port }, entrance !== front);
       });
       await new Promise<void>((resolve) => sock.bind(0, LOOPBACK, () => resolve()));
       entry.port = sock.address().port;
@@ -143,15 +162,19 @@ export async function startForwarder(config: ForwarderConfig): Promise<Forwarder
 
   // Datagrams from one client are handled in arrival order even while its upstream socket is being bound.
   let chain = Promise.resolve();
-  front.on('message', (msg, from) => {
-    if (from.port === config.relayPort && from.address === LOOPBACK) return void foreign++;
-    const known = upstreams.get(`${from.address}:${from.port}`);
-    if (known && known.port) return arrive('c2s', msg, known.sock, { address: LOOPBACK, port: config.relayPort });
-    chain = chain.then(async () => {
-      const up = await upstreamFor(from);
-      arrive('c2s', msg, up.sock, { address: LOOPBACK, port: config.relayPort });
+  const entrance = (sock: Socket, relayPort: number) =>
+    sock.on('message', (msg, from) => {
+      if (from.port === relayPort && from.address === LOOPBACK) return void foreign++;
+      const load = sock !== front;
+      const known = upstreams.get(`${relayPort}/${from.address}:${from.port}`);
+      if (known && known.port) return arrive('c2s', msg, known.sock, { address: LOOPBACK, port: relayPort }, load);
+      chain = chain.then(async () => {
+        const up = await upstreamFor(from, sock, relayPort);
+        arrive('c2s', msg, up.sock, { address: LOOPBACK, port: relayPort }, load);
+      });
     });
-  });
+  entrance(front, config.relayPort);
+  if (loadFront && config.loadRelayPort) entrance(loadFront, config.loadRelayPort);
 
   // A held datagram that nothing overtook leaves after the hold limit.
   const staleTimer = setInterval(() => {
@@ -163,6 +186,7 @@ export async function startForwarder(config: ForwarderConfig): Promise<Forwarder
 
   return {
     address: { ip: LOOPBACK, port: frontPort },
+    loadAddress: loadFront ? { ip: LOOPBACK, port: loadFront.address().port } : null,
     arm(on) {
       armed = on;
     },
@@ -170,15 +194,16 @@ export async function startForwarder(config: ForwarderConfig): Promise<Forwarder
       c2s: logs.c2s,
       s2c: logs.s2c,
       port: frontPort,
-      upstreams: [...upstreams.entries()].map(([client, u]) => ({ client, port: u.port })),
+      upstreams: [...upstreams.values()].map((u) => ({ client: `${u.client.address}:${u.client.port}`, port: u.port })),
       foreign,
+      timeOriginMs: performance.timeOrigin,
     }),
     async close() {
       if (closed) return;
       closed = true;
       clearInterval(staleTimer);
       for (const dir of ['c2s', 's2c'] as const) if (timers[dir]) clearTimeout(timers[dir]!);
-      await Promise.all([front, ...[...upstreams.values()].map((u) => u.sock)].map((s) => new Promise<void>((r) => s.close(() => r()))));
+      await Promise.all([front, ...(loadFront ? [loadFront] : []), ...[...upstreams.values()].map((u) => u.sock)].map((s) => new Promise<void>((r) => s.close(() => r()))));
     },
   };
 }

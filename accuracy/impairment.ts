@@ -11,10 +11,18 @@ export interface ImpairmentSpec {
   lossPct: number;
   /** Probability (percent) that an impairable datagram is held back until the next one has left. */
   reorderPct: number;
+  /** A bottleneck: datagrams leave one after another at this rate (Mbit/s of UDP payload) before the delay applies. */
+  rateMbps?: number;
+  /** Its drop-tail queue: a datagram that would wait longer than this to start leaving is dropped (default 100 ms). */
+  queueMs?: number;
 }
 
 export interface Decision {
   drop: boolean;
+  /** Dropped by the bottleneck's full queue (drop-tail), not by the seeded loss. */
+  tailDrop?: boolean;
+  /** How long it waited in the bottleneck's queue before it started leaving (0 without a bottleneck). */
+  queuedMs?: number;
   /** Held back so that the next impairable datagram overtakes it. */
   hold: boolean;
   delayMs: number;
@@ -48,8 +56,8 @@ interface Waiting<T> {
 
 /** One direction's line: decisions in, datagrams out at their time and in their order. */
 export interface DirectionLine<T> {
-  /** A datagram arrives at `atMs`; returns what was done to it (`hold` is false if another was already held). */
-  arrive(item: T, atMs: number, impairable: boolean): Decision;
+  /** A datagram of `bytes` arrives at `atMs`; returns what was done to it (`hold` is false if another was already held). */
+  arrive(item: T, atMs: number, impairable: boolean, bytes?: number): Decision;
   /** Takes the datagrams due by `nowMs`, in the order they leave. */
   takeDue(nowMs: number): T[];
   /** When the next queued datagram is due; null when none is queued. */
@@ -74,6 +82,18 @@ export function createDirectionLine<T>(spec: ImpairmentSpec, seed: number, holdL
   let arrivals = 0;
   /** The latest due time queued so far: nothing after it may leave earlier. */
   let lastDue = -Infinity;
+  /** When the bottleneck finishes sending what it holds. */
+  let busyUntil = -Infinity;
+  const queueLimitMs = spec.queueMs ?? 100;
+
+  /** The bottleneck: serialises at the rate, drops at the tail when the wait would exceed the queue's limit. */
+  const bottleneck = (atMs: number, bytes: number): { leaveAt: number; queuedMs: number } | null => {
+    if (!spec.rateMbps) return { leaveAt: atMs, queuedMs: 0 };
+    const start = Math.max(atMs, busyUntil);
+    if (start - atMs > queueLimitMs) return null;
+    busyUntil = start + (bytes * 8) / (spec.rateMbps * 1000);
+    return { leaveAt: busyUntil, queuedMs: start - atMs };
+  };
 
   const enqueue = (w: Waiting<T>) => {
     lastDue = Math.max(lastDue, w.dueMs);
@@ -90,10 +110,13 @@ export function createDirectionLine<T>(spec: ImpairmentSpec, seed: number, holdL
   };
 
   return {
-    arrive(item, atMs, impairable) {
-      const d = decide(impairable);
-      const w: Waiting<T> = { item, dueMs: Math.max(atMs + d.delayMs, lastDue), rank: arrivals++ };
-      if (d.drop) return d;
+    arrive(item, atMs, impairable, bytes = 0) {
+      const decided = decide(impairable);
+      if (decided.drop) return decided;
+      const b = bottleneck(atMs, bytes);
+      if (!b) return { ...decided, drop: true, tailDrop: true, hold: false };
+      const d = { ...decided, queuedMs: b.queuedMs };
+      const w: Waiting<T> = { item, dueMs: Math.max(b.leaveAt + d.delayMs, lastDue), rank: arrivals++ };
       if (d.hold && !held) {
         held = { ...w, heldAt: atMs };
         return d;

@@ -5,6 +5,8 @@ import { forkTs } from './ipc.js';
 
 export interface ForwarderProcess {
   readonly address: { ip: string; port: number };
+  /** Where load connections enter (with config.loadRelayPort). */
+  readonly loadAddress: { ip: string; port: number } | null;
   arm(on: boolean): Promise<void>;
   log(): Promise<ForwarderLog>;
   close(): Promise<void>;
@@ -15,14 +17,16 @@ export async function spawnForwarder(config: ForwarderConfig): Promise<Forwarder
   const child = forkTs(new URL('./forwarder-process.ts', import.meta.url));
   const call = (req: ForwarderRequest) => child.call(req);
   let port: number;
+  let loadPort: number | undefined;
   try {
-    port = ForwarderStartedSchema.parse(await call({ op: 'start', config })).port;
+    ({ port, loadPort } = ForwarderStartedSchema.parse(await call({ op: 'start', config })));
   } catch (e) {
     child.kill();
     throw e;
   }
   return {
     address: { ip: '127.0.0.1', port },
+    loadAddress: loadPort ? { ip: '127.0.0.1', port: loadPort } : null,
     arm: async (on) => void (await call({ op: 'arm', on })),
     log: async () => ForwarderLogSchema.parse(await call({ op: 'log' })),
     async close() {

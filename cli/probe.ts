@@ -89,6 +89,7 @@ async function main(): Promise<number> {
           const sec = Math.round((Date.now() - t0) / 1000);
           console.log(args.json ? JSON.stringify({ second: sec, ...e }) : row(sec, e));
         }
+        if (e.type === 'throughput') console.log(args.json ? JSON.stringify(e) : `-- ${e.message}`);
         if (e.type === 'error') {
           reported = true;
           console.error(`netpoke: ${e.code}: ${e.message}`);
@@ -101,11 +102,12 @@ async function main(): Promise<number> {
       seconds: result.seconds.length,
       stopped_by: result.stoppedBy,
       pcap_available: result.pcapAvailable,
-      ...summarizeSurvey(result.seconds),
+      ...summarizeSurvey(result.seconds, result.responsiveness),
     };
     if (args.json) console.log(JSON.stringify({ summary }));
     else printSummary(summary);
-    return result.stoppedBy === 'error' ? 1 : 0;
+    // A throughput test that stalled or failed was asked for and not measured: that is a failure too.
+    return result.stoppedBy === 'error' || result.throughputFailed ? 1 : 0;
   } catch (e) {
     const err = e instanceof SurveyError ? e : null;
     if (!reported) console.error(`netpoke: ${err ? `${err.code}: ${err.message}` : String((e as Error)?.message ?? e)}`);
@@ -128,14 +130,15 @@ const HEADER = [
 ].map((h, i) => (i < 2 ? h.padEnd(4) : h.padStart(8))).join(' ');
 
 function row(sec: number, e: StatsEvent): string {
+  // "load": the throughput test's connection carried traffic in this second (the loaded seconds RPM is taken from).
   const line = (dir: 'c2s' | 's2c', s: DirectionStats, bytes: number | undefined) =>
-    [
+    `${[
       String(sec).padEnd(4),
       dir.padEnd(4),
       ...[s.probe_count, s.loss_rate, s.reorder_rate, s.delay_deviation_ms[0], s.delay_deviation_ms[1], s.jitter_ms[0], s.rtt_ms[0], s.rtt_ms[1], ((bytes ?? 0) * 8) / 1e6].map((v, i) =>
         (i === 0 ? String(v) : v.toFixed(i <= 2 ? 1 : 3)).padStart(8),
       ),
-    ].join(' ');
+    ].join(' ')}${s.loaded ? '  load' : ''}`;
   // A second in which no relay window arrived shows a dash row rather than zeros.
   const c2s = e.c2s ? line('c2s', e.c2s, e.throughput?.c2s_bytes_per_s) : `${line('c2s', emptyDirectionStats(), 0).slice(0, 9)}${'–'.padStart(8)}`;
   return `${c2s}\n${line('s2c', e.s2c, e.throughput?.s2c_bytes_per_s)}${e.own_paused_ms > 0 ? `  (client paused ${e.own_paused_ms} ms)` : ''}`;
@@ -161,8 +164,9 @@ function printSummary(s: SurveySummary & { survey_session_id: string; seconds: n
         (d.sender_paused_ms ? `, sender paused ${(d.sender_paused_ms / 1000).toFixed(1)} s (not counted as loss)` : ''),
     );
   }
-  const rpm = s.responsiveness_rpm === null ? 'no throughput test' : `${Math.round(s.responsiveness_rpm)} RPM`;
-  console.log(`  latency: RTT p50 idle ${s.rtt_idle_ms.toFixed(3)} ms, under load ${s.rtt_loaded_ms ? `${s.rtt_loaded_ms.toFixed(3)} ms` : '–'}; responsiveness ${rpm}`);
+  const rpm = s.responsiveness_rpm === null ? 'no throughput test' : `${Math.round(s.responsiveness_rpm)} RPM (trimmed mean of loaded round trips, draft-ietf-ippm-responsiveness)`;
+  const rtt = (r: SurveySummary['rtt_idle_ms']) => (r ? `p50/p90 ${r.p50.toFixed(3)}/${r.p90.toFixed(3)} ms` : '–');
+  console.log(`  latency: RTT idle ${rtt(s.rtt_idle_ms)}, under load ${rtt(s.rtt_loaded_ms)}; responsiveness ${rpm}`);
 }
 
 process.exitCode = await main();

@@ -1,4 +1,5 @@
 import { startSurvey, type SurveyEvent } from '../client/survey-client.js';
+import type { Responsiveness } from '../shared/stats/responsiveness.js';
 import type { Signal } from '../client/signaling.js';
 import { NodeRTCPeerConnection } from './node-peer-connection.js';
 import { createSilenceWatch } from './relay-silence.js';
@@ -16,6 +17,8 @@ export interface RunProbeOptions {
   upload?: boolean;
   /** Replaces edge signaling, e.g. to talk straight to a relay. */
   signal?: Signal;
+  /** Rewrites the relay's answer for the load connection (see SurveyClientOptions). */
+  loadAnswer?: (sdp: string) => string;
   /** Connect through the edge's TURN server only (`--relay-only`). */
   relayOnly?: boolean;
   /** Gather with these instead of the edge's `GET /api/ice-servers`. */
@@ -35,6 +38,10 @@ export interface RunProbeResult {
   seconds: StatsEvent[];
   pcapAvailable: boolean;
   stoppedBy: 'duration' | 'abort' | 'time_limit' | 'error';
+  /** Idle and loaded round trips of the client's probes and RPM (draft-ietf-ippm-responsiveness). */
+  responsiveness: Responsiveness;
+  /** The throughput test stalled or failed (an `error` event said so in words). */
+  throughputFailed: boolean;
 }
 
 /**
@@ -49,6 +56,7 @@ export async function runProbe(opts: RunProbeOptions): Promise<RunProbeResult> {
   const end = new Promise<RunProbeResult['stoppedBy']>((resolve) => (ended = resolve));
   const silence = createSilenceWatch();
   let failed = false;
+  let throughputFailed = false;
   /** Ends the survey on a fault this function found itself, told like the client's own errors. */
   const failWith = (code: string, message: string) => {
     if (failed) return;
@@ -62,6 +70,7 @@ export async function runProbe(opts: RunProbeOptions): Promise<RunProbeResult> {
     connections: opts.connections,
     RTCPeerConnection: opts.RTCPeerConnection ?? NodeRTCPeerConnection,
     signal: opts.signal,
+    ...(opts.loadAnswer ? { loadAnswer: opts.loadAnswer } : {}),
     ...(opts.relayOnly ? { iceTransportPolicy: 'relay' as const } : {}),
     ...(opts.iceServers ? { iceServers: opts.iceServers } : {}),
     onEvent: (e) => {
@@ -72,6 +81,7 @@ export async function runProbe(opts: RunProbeOptions): Promise<RunProbeResult> {
           failWith('channel_closed', `the connection to the measurement server dropped: nothing has arrived from it for ${silent} s (the server went away or the network failed)`);
         }
       }
+      if (e.type === 'error' && /^throughput_/.test(e.code)) throughputFailed = true;
       if (e.type === 'stopped' && e.reason === 'time_limit') ended?.('time_limit');
       if (e.type === 'status' && e.status === 'error') ended?.('error');
       opts.onEvent?.(e);
@@ -89,9 +99,10 @@ export async function runProbe(opts: RunProbeOptions): Promise<RunProbeResult> {
   else pcapAvailable = (await survey.stop()).pcap_available;
   // The relay sends its last window before it confirms the stop: a last second without it means the relay did not answer.
   const lastWindows = seconds.filter((e) => e.final);
+  const result = { surveySessionId: survey.surveySessionId, connIds: survey.connIds, seconds, pcapAvailable, responsiveness: survey.responsiveness(), throughputFailed };
   if (stoppedBy !== 'error' && lastWindows.some((e) => e.c2s === null)) {
     failWith('relay_failed', 'the measurement server did not confirm the end of the survey, so its last second is missing (the server went away or the network failed)');
-    return { surveySessionId: survey.surveySessionId, connIds: survey.connIds, seconds, pcapAvailable, stoppedBy: 'error' };
+    return { ...result, stoppedBy: 'error' };
   }
-  return { surveySessionId: survey.surveySessionId, connIds: survey.connIds, seconds, pcapAvailable, stoppedBy };
+  return { ...result, stoppedBy };
 }

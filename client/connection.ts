@@ -1,3 +1,4 @@
+import { withoutCandidates } from '../shared/sdp.js';
 import { SurveyError, type Signal } from './signaling.js';
 
 /** The three data channels of PROTOCOL.md §2. */
@@ -13,6 +14,8 @@ export interface Connection {
   connId: string;
   sessionId: string;
   relayId: string;
+  /** What the connection was made with: the throughput test's load connection takes the same path. */
+  config: RTCConfiguration;
   close(): void;
 }
 
@@ -41,7 +44,8 @@ export async function openConnection(opts: ConnectOptions): Promise<Connection> 
     throw new SurveyError('ice_failed', 'a relay-only connection needs a TURN server, and none is configured (TURN_SECRET and TURN_URLS on the edge)');
   }
   const relayOnly = opts.iceTransportPolicy === 'relay';
-  const pc = new opts.RTCPeerConnection({ iceServers, iceTransportPolicy: opts.iceTransportPolicy ?? 'all' });
+  const config: RTCConfiguration = { iceServers, iceTransportPolicy: opts.iceTransportPolicy ?? 'all' };
+  const pc = new opts.RTCPeerConnection(config);
   try {
     const channels: Channels = {
       probe: pc.createDataChannel('probe', { ordered: false, maxRetransmits: 0 }),
@@ -76,7 +80,50 @@ export async function openConnection(opts: ConnectOptions): Promise<Connection> 
         `relay-only was asked for, but this WebRTC implementation connected directly (${via} candidate), not through the TURN server; the TURN server did allocate an address. node-datachannel does not enforce relay-only: use a browser, or a network that blocks direct UDP`,
       );
     }
-    return { pc, channels, connId: opts.connId, sessionId: answer.session_id, relayId: answer.relay_id, close: () => closeQuietly(pc) };
+    return { pc, channels, connId: opts.connId, sessionId: answer.session_id, relayId: answer.relay_id, config, close: () => closeQuietly(pc) };
+  } catch (e) {
+    closeQuietly(pc);
+    throw e;
+  }
+}
+
+/** The throughput test's own peer connection: one `bulk` channel, apart from the probes' association. */
+export interface LoadConnection {
+  pc: RTCPeerConnection;
+  bulk: RTCDataChannel;
+  close(): void;
+}
+
+/**
+ * Opens the load connection of a throughput test (PROTOCOL v3) on the path of
+ * `of`: offer, gather, hand the offer without its candidate lines to
+ * `exchange` (the control channel carries it; the relay never uses a client's
+ * candidates, it answers its checks), apply the answer, wait for the channel.
+ * Closes the peer on any failure, thrown as a SurveyError in words.
+ */
+export async function openLoadConnection(opts: {
+  RTCPeerConnection: typeof RTCPeerConnection;
+  of: Connection;
+  iceTimeoutMs: number;
+  exchange: (offerSdp: string) => Promise<string>;
+}): Promise<LoadConnection> {
+  const pc = new opts.RTCPeerConnection(opts.of.config);
+  try {
+    const bulk = pc.createDataChannel('bulk', { ordered: false, maxRetransmits: 0 });
+    bulk.binaryType = 'arraybuffer';
+    await pc.setLocalDescription(await pc.createOffer());
+    await withTimeout(gatheringComplete(pc), opts.iceTimeoutMs, new SurveyError('ice_timeout', 'gathering network candidates for the throughput test took too long'));
+    const offer = pc.localDescription?.sdp;
+    if (!offer) throw new SurveyError('ice_timeout', 'no local description for the throughput test');
+    const answer = await opts.exchange(withoutCandidates(offer));
+    try {
+      await pc.setRemoteDescription({ type: 'answer', sdp: answer });
+    } catch (e) {
+      throw new SurveyError('ice_failed', `this client's WebRTC stack refused the measurement server's answer for the throughput test: ${(e as Error)?.message ?? String(e)}`);
+    }
+    const failed = new SurveyError('ice_timeout', 'the throughput test could not connect to the measurement server');
+    await withTimeout(Promise.race([channelOpen(bulk), peerFailed(pc, failed)]), opts.iceTimeoutMs, failed);
+    return { pc, bulk, close: () => closeQuietly(pc) };
   } catch (e) {
     closeQuietly(pc);
     throw e;

@@ -4,11 +4,14 @@ import type { Schedule, ScheduleHandle } from '../shared/probe/tick-group.js';
 import { startTicker } from '../shared/probe/ticker.js';
 import { parseControlMessage, type ControlMessage, type ControlOf } from '../shared/protocol/control.js';
 import type { Throughput } from '../shared/protocol/stats.js';
+import { MAX_THROUGHPUT_MS, type ThroughputDirection } from '../shared/protocol/control.js';
+import { loadWindow } from '../shared/load-window.js';
 import { aggregateStats } from '../shared/stats/aggregate.js';
+import { responsiveness, type Responsiveness } from '../shared/stats/responsiveness.js';
 import { emptyDirectionStats, type DirectionStats } from '../shared/stats/direction-stats.js';
 import { nowMs } from '../shared/time.js';
 import { startBulkUpload, type BulkUpload } from './bulk-upload.js';
-import { openConnection, type Connection } from './connection.js';
+import { openConnection, openLoadConnection, type Connection, type LoadConnection } from './connection.js';
 import { edgeSignal, SurveyError, type Signal } from './signaling.js';
 
 export { SurveyError } from './signaling.js';
@@ -23,6 +26,8 @@ export interface SurveyClientOptions {
   fetch?: typeof fetch;
   /** Replaces the edge signaling (tests that talk straight to a relay). */
   signal?: Signal;
+  /** Rewrites the relay's answer for a throughput test's load connection (the accuracy harness routes it through its forwarder). */
+  loadAnswer?: (sdp: string) => string;
   /** STUN/TURN servers to gather with (by default the edge's `GET /api/ice-servers`). */
   iceServers?: RTCIceServer[];
   /** 'relay': connect through TURN only. */
@@ -63,7 +68,11 @@ export type SurveyEvent =
       /** The last window of the survey (after Stop). */
       final?: boolean;
     }
-  | { type: 'stopped'; pcap_available: boolean; reason: StopReason };
+  | { type: 'stopped'; pcap_available: boolean; reason: StopReason }
+  /** The throughput test's phases, each with what to show in words; its failures come as `error` events (throughput_stalled, throughput_failed). */
+  | { type: 'throughput'; state: 'baseline' | 'running' | 'done'; direction: ThroughputDirection; message: string }
+  /** Idle and loaded round trips and RPM so far, after each window once a throughput test has carried load. */
+  | ({ type: 'responsiveness' } & Responsiveness);
 
 export interface TrafficMode {
   /** The relay sends bulk data (download). */
@@ -77,8 +86,14 @@ export interface SurveyHandle {
   readonly connIds: string[];
   /** Server traffic only (download); kept for callers that know no upload. */
   setServerTraffic(on: boolean): void;
-  /** Throughput test: download, upload, or both at once. */
-  setTraffic(mode: TrafficMode): void;
+  /**
+   * Throughput test: download, upload, or both at once, on a load connection
+   * of its own, after at least BASELINE_WINDOWS unloaded seconds; it runs for
+   * `durationMs` (default: the measuring time left) or until switched off.
+   */
+  setTraffic(mode: TrafficMode, durationMs?: number): void;
+  /** Idle and loaded round trips of this client's probes and the RPM from them, so far. */
+  responsiveness(): Responsiveness;
   /**
    * Explicit stop: stops the streams, waits for both sides' last windows, asks the relay to save the capture,
    * closes. After the key's measuring time ran out the client runs the same stop by itself; this then
@@ -100,6 +115,20 @@ interface Leg {
   c2sBytes: number;
   upload: BulkUpload | null;
   downloading: boolean;
+  /** The throughput test's load connection while it runs, and what it tests. */
+  load: { conn: LoadConnection; direction: ThroughputDirection; zeroWindows: number; dropped: boolean; timer: ReturnType<typeof setTimeout> } | null;
+  /** Bumped by each start or stop of a test: an older start that finishes late changes nothing. */
+  loadGeneration: number;
+  /** The load connection being set up: a new one waits for it, since replies are matched by type, not by request. */
+  loadOpening: Promise<unknown>;
+  /** Unloaded windows closed so far, and who waits for enough of them. */
+  idleWindows: number;
+  baselineWaiters: (() => void)[];
+  /** RTT samples of the window being measured. */
+  windowRtts: number[];
+  windowOpenedAt: number;
+  /** RTT p50 of the last window: the round trip the paced upload sizes its queue by. */
+  rttP50Ms: number;
   pausedReported: number;
   waiters: Map<string, (m: ControlMessage) => void>;
   /** When the relay's last sender_report (its streams stopped) arrived, null before. */
@@ -109,6 +138,12 @@ interface Leg {
 }
 
 const CONTROL_REPLY_TIMEOUT_MS = 10_000;
+/** Unloaded seconds measured before a throughput test starts, so deviation and RTT under load have an idle baseline. */
+export const BASELINE_WINDOWS = 3;
+/** Seconds in a row in which a running test moved nothing: the transfer stalled. */
+const STALL_WINDOWS = 3;
+/** RTT samples kept for the responsiveness, each of idle and loaded (about 10 min of probes). */
+const MAX_RTT_SAMPLES = 60_000;
 
 /** Connects, starts a survey on every connection and begins probing; resolves once measuring. */
 export async function startSurvey(opts: SurveyClientOptions): Promise<SurveyHandle> {
@@ -119,6 +154,10 @@ export async function startSurvey(opts: SurveyClientOptions): Promise<SurveyHand
   const every = opts.every ?? ((intervalMs: number): Schedule => (tick) => startTicker(intervalMs, tick));
   let finished = false;
   let ticker: ScheduleHandle | null = null;
+  let measuringLeftMs = MAX_THROUGHPUT_MS;
+  let measuringSince = 0;
+  const idleRtts: number[] = [];
+  const loadedRtts: number[] = [];
   /** The stop under way or done, whoever started it. */
   let stopping: Promise<{ pcap_available: boolean }> | null = null;
 
@@ -129,7 +168,7 @@ export async function startSurvey(opts: SurveyClientOptions): Promise<SurveyHand
     ticker?.stop();
     for (const l of legs) {
       l.endpoint.stop();
-      l.upload?.stop();
+      stopLoad(l);
       l.conn.close();
     }
     return true;
@@ -173,6 +212,7 @@ export async function startSurvey(opts: SurveyClientOptions): Promise<SurveyHand
         sendDirection: 'c2s',
         connId: conn.connId,
         schedule: every(10),
+        onRtt: (ms) => leg.windowRtts.push(ms),
         send: (text) => {
           if (conn.channels.probe.readyState !== 'open') return false;
           conn.channels.probe.send(text);
@@ -185,6 +225,14 @@ export async function startSurvey(opts: SurveyClientOptions): Promise<SurveyHand
       c2sBytes: 0,
       upload: null,
       downloading: false,
+      load: null,
+      loadGeneration: 0,
+      loadOpening: Promise.resolve(),
+      idleWindows: 0,
+      baselineWaiters: [],
+      windowRtts: [],
+      windowOpenedAt: 0,
+      rttP50Ms: 0,
       pausedReported: 0,
       waiters: new Map(),
       relayStoppedAt: null,
@@ -217,6 +265,7 @@ export async function startSurvey(opts: SurveyClientOptions): Promise<SurveyHand
       const at = nowMs();
       if (leg.endpoint.receiveSenderReport({ last_seq: m.last_seq, sent: m.sent, paused_ms: m.paused_ms }, at) && m.final) relayStopped(leg, at);
     } else if (m.type === 'measuring_time_response') {
+      measuringLeftMs = m.max_duration_ms;
       emit({ type: 'measuring_time', max_duration_ms: m.max_duration_ms });
     } else if (m.type === 'error') {
       if (m.code === 'time_limit_reached') {
@@ -257,19 +306,49 @@ export async function startSurvey(opts: SurveyClientOptions): Promise<SurveyHand
 
   /** Closes this client's window of the relay's probes: reports it to the relay, with our own sender report, and emits it. */
   const closeWindow = (leg: Leg, final: boolean) => {
-    const loaded = leg.s2cBytes > 0 || leg.c2sBytes > 0 || leg.upload !== null || leg.downloading;
-    const s2c = leg.endpoint.report(nowMs(), { senderStopped: final, loaded, throughputBps: leg.s2cBytes * 8 });
+    const at = nowMs();
+    // Loaded when the load connection carried bytes this window (received, or taken by the paced sender).
+    const win = loadWindow({ received: leg.s2cBytes, sent: leg.c2sBytes }, at - leg.windowOpenedAt);
+    const s2c = leg.endpoint.report(at, { senderStopped: final, loaded: win.loaded, ...(win.throughputBps !== undefined ? { throughputBps: win.throughputBps } : {}) });
     const timestamp = nowMs();
     const own = leg.endpoint.senderReport();
     send(leg, { type: 'sender_report', ...ids(leg), timestamp_ms: timestamp, ...own });
     send(leg, { type: 'probe_stats', ...ids(leg), timestamp_ms: timestamp, c2s_stats: emptyDirectionStats(), s2c_stats: s2c });
-    const throughput = { c2s_bytes_per_s: leg.relayThroughput?.c2s_bytes_per_s ?? leg.c2sBytes, s2c_bytes_per_s: leg.s2cBytes };
+    const throughput = { c2s_bytes_per_s: leg.relayThroughput?.c2s_bytes_per_s ?? win.sentPerS, s2c_bytes_per_s: win.receivedPerS };
+    watchStall(leg, win.receivedPerS, win.sentPerS);
+    if (s2c.rtt_ms[3] > 0) leg.rttP50Ms = s2c.rtt_ms[0];
+    keepRtts(win.loaded ? loadedRtts : idleRtts, leg.windowRtts.splice(0));
+    if (!win.loaded && ++leg.idleWindows >= BASELINE_WINDOWS) for (const w of leg.baselineWaiters.splice(0)) w();
+    leg.windowOpenedAt = at;
     leg.s2cBytes = 0;
     leg.c2sBytes = 0;
     const paused = own.paused_ms - leg.pausedReported;
     leg.pausedReported = own.paused_ms;
     if (!final) emitWindow(leg, timestamp, s2c, throughput, paused, false);
+    if (loadedRtts.length > 0) emit({ type: 'responsiveness', ...responsiveness(idleRtts, loadedRtts) });
     return { s2c, throughput, paused };
+  };
+
+  /** A running test that moved nothing for STALL_WINDOWS seconds in a direction it tests is stopped, with an error in words. */
+  const watchStall = (leg: Leg, receivedPerS: number, sentPerS: number) => {
+    const load = leg.load;
+    if (!load) return;
+    if (load.dropped) {
+      stopLoad(leg);
+      emit({ type: 'error', code: 'throughput_failed', message: 'the throughput test stopped: its connection to the measurement server dropped' });
+      return;
+    }
+    const stalledDown = load.direction !== 'upload' && receivedPerS === 0;
+    const stalledUp = load.direction !== 'download' && sentPerS === 0;
+    load.zeroWindows = stalledDown || stalledUp ? load.zeroWindows + 1 : 0;
+    if (load.zeroWindows < STALL_WINDOWS) return;
+    const which = stalledDown && stalledUp ? 'download and upload' : stalledDown ? 'download' : 'upload';
+    stopLoad(leg);
+    emit({
+      type: 'error',
+      code: 'throughput_stalled',
+      message: `the throughput test stopped: the ${which} moved no data for ${STALL_WINDOWS} s, so no throughput or latency under load could be measured`,
+    });
   };
 
   const emitWindow = (leg: Leg, timestamp: number, s2c: DirectionStats, throughput: Throughput, paused: number, final: boolean) => {
@@ -286,9 +365,11 @@ export async function startSurvey(opts: SurveyClientOptions): Promise<SurveyHand
     fail(err.code ?? 'relay_failed', err.message);
     throw err;
   }
+  measuringSince = Date.now();
   for (const leg of legs) {
     send(leg, { type: 'start_probe_streams', ...ids(leg) });
     leg.endpoint.start();
+    leg.windowOpenedAt = nowMs();
   }
   emit({ type: 'status', status: 'measuring' });
 
@@ -296,15 +377,83 @@ export async function startSurvey(opts: SurveyClientOptions): Promise<SurveyHand
     for (const leg of legs) closeWindow(leg, false);
   });
 
-  const setTraffic = (mode: TrafficMode) => {
+  /** Ends a leg's throughput test now (closing its load connection), telling the relay. */
+  function stopLoad(leg: Leg): void {
+    leg.loadGeneration++;
+    leg.upload?.stop();
+    leg.upload = null;
+    const load = leg.load;
+    if (!load) return;
+    leg.load = null;
+    clearTimeout(load.timer);
+    load.conn.close();
+    send(leg, { type: 'stop_throughput', ...ids(leg) });
+  }
+
+  /** Resolves once the leg has measured BASELINE_WINDOWS unloaded seconds. */
+  const baseline = (leg: Leg) => new Promise<void>((resolve) => (leg.idleWindows >= BASELINE_WINDOWS ? resolve() : leg.baselineWaiters.push(resolve)));
+
+  /** Runs one throughput test on a leg: baseline first, then the load connection, until its duration ends or it is stopped. */
+  async function runLoad(leg: Leg, direction: ThroughputDirection, durationMs: number): Promise<void> {
+    const generation = ++leg.loadGeneration;
+    const current = () => generation === leg.loadGeneration && !finished;
+    if (leg.idleWindows < BASELINE_WINDOWS) {
+      emit({ type: 'throughput', state: 'baseline', direction, message: `measuring ${BASELINE_WINDOWS} s without load first (the idle baseline), then the throughput test starts` });
+      await baseline(leg);
+      if (!current()) return;
+    }
+    await leg.loadOpening.catch(() => undefined);
+    if (!current()) return;
+    let granted = durationMs;
+    let conn: LoadConnection;
+    try {
+      const opening = openLoadConnection({
+        RTCPeerConnection: opts.RTCPeerConnection,
+        of: leg.conn,
+        iceTimeoutMs: opts.iceTimeoutMs ?? 10_000,
+        exchange: async (sdp) => {
+          const ready = await request(leg, { type: 'start_throughput', ...ids(leg), direction, duration_ms: durationMs, sdp }, 'throughput_ready');
+          granted = ready.duration_ms;
+          return opts.loadAnswer ? opts.loadAnswer(ready.sdp) : ready.sdp;
+        },
+      });
+      leg.loadOpening = opening;
+      conn = await opening;
+    } catch (e) {
+      if (!current()) return;
+      emit({ type: 'error', code: 'throughput_failed', message: `the throughput test could not start: ${(e as Error)?.message ?? String(e)}` });
+      return;
+    }
+    if (!current()) {
+      conn.close();
+      return;
+    }
+    conn.bulk.onmessage = (e) => {
+      leg.s2cBytes += typeof e.data === 'string' ? e.data.length : (e.data as ArrayBuffer).byteLength;
+    };
+    // Told at the next window, not now: when the whole relay goes, the probe connection's close (one error for all) comes first.
+    conn.bulk.addEventListener('close', () => {
+      if (leg.load?.conn === conn) leg.load.dropped = true;
+    });
+    const timer = setTimeout(() => {
+      if (leg.load?.conn !== conn) return;
+      stopLoad(leg);
+      emit({ type: 'throughput', state: 'done', direction, message: 'throughput test finished' });
+    }, granted);
+    leg.load = { conn, direction, zeroWindows: 0, dropped: false, timer };
+    if (direction !== 'download') leg.upload = startBulkUpload(conn.bulk, (n) => (leg.c2sBytes += n), () => leg.rttP50Ms);
+    emit({ type: 'throughput', state: 'running', direction, message: `throughput test running (${direction}) on its own connection` });
+  }
+
+  const setTraffic = (mode: TrafficMode, durationMs?: number) => {
+    if (finished) return;
+    const direction: ThroughputDirection | null = mode.download && mode.upload ? 'both' : mode.download ? 'download' : mode.upload ? 'upload' : null;
+    const left = measuringLeftMs - (Date.now() - measuringSince);
+    const duration = Math.round(Math.min(MAX_THROUGHPUT_MS, Math.max(1_000, durationMs ?? left)));
     for (const leg of legs) {
-      if (mode.download !== leg.downloading) send(leg, { type: mode.download ? 'start_server_traffic' : 'stop_server_traffic', ...ids(leg) });
       leg.downloading = mode.download;
-      if (mode.upload && !leg.upload) leg.upload = startBulkUpload(leg.conn.channels.bulk, (n) => (leg.c2sBytes += n));
-      if (!mode.upload && leg.upload) {
-        leg.upload.stop();
-        leg.upload = null;
-      }
+      stopLoad(leg);
+      if (direction) void runLoad(leg, direction, duration);
     }
   };
 
@@ -323,8 +472,7 @@ export async function startSurvey(opts: SurveyClientOptions): Promise<SurveyHand
     const stoppedAt = nowMs();
     for (const leg of legs) {
       leg.endpoint.stop();
-      leg.upload?.stop();
-      leg.upload = null;
+      stopLoad(leg);
       send(leg, { type: 'sender_report', ...ids(leg), timestamp_ms: nowMs(), ...leg.endpoint.senderReport() });
       send(leg, { type: 'stop_probe_streams', ...ids(leg) });
     }
@@ -356,9 +504,10 @@ export async function startSurvey(opts: SurveyClientOptions): Promise<SurveyHand
     surveySessionId,
     connIds: legs.map((l) => l.conn.connId),
     setServerTraffic(on) {
-      setTraffic({ download: on, upload: legs.some((l) => l.upload !== null) });
+      setTraffic({ download: on, upload: legs.some((l) => l.load !== null && l.load.direction !== 'download') });
     },
     setTraffic,
+    responsiveness: () => responsiveness(idleRtts, loadedRtts),
     stop: () => stopSurvey('explicit'),
     close() {
       if (!finish()) return;
@@ -366,4 +515,12 @@ export async function startSurvey(opts: SurveyClientOptions): Promise<SurveyHand
       emit({ type: 'status', status: 'stopped' });
     },
   };
+}
+
+/** Appends a window's RTT samples to a survey's, keeping at most MAX_RTT_SAMPLES (the earliest). */
+function keepRtts(into: number[], samples: readonly number[]): void {
+  for (const x of samples) {
+    if (into.length >= MAX_RTT_SAMPLES) return;
+    into.push(x);
+  }
 }

@@ -17,6 +17,8 @@ const startBtn = $<HTMLButtonElement>('start');
 const stopBtn = $<HTMLButtonElement>('stop');
 const retryBtn = $<HTMLButtonElement>('retry');
 const statusEl = $<HTMLParagraphElement>('status');
+const throughputEl = $<HTMLParagraphElement>('throughput-status');
+const responsivenessPanel = $<HTMLElement>('responsiveness-panel');
 const countdownEl = $<HTMLParagraphElement>('countdown');
 const sessionEl = $<HTMLParagraphElement>('session');
 const pausedEl = $<HTMLParagraphElement>('paused');
@@ -50,6 +52,21 @@ let countdownTimer: ReturnType<typeof setInterval> | undefined;
 function setStatus(text: string, kind: 'idle' | 'busy' | 'ok' | 'error'): void {
   statusEl.textContent = text;
   statusEl.dataset.kind = kind;
+}
+
+function setThroughput(text: string, kind: 'idle' | 'busy' | 'error'): void {
+  throughputEl.textContent = text;
+  throughputEl.dataset.kind = kind;
+}
+
+/** Idle and loaded round trips and RPM, as the client computed them from its samples. */
+function showResponsiveness(r: Extract<SurveyEvent, { type: 'responsiveness' }>): void {
+  const spread = (s: typeof r.idle) => (s ? `${s.p50_ms.toFixed(2)} / ${s.p90_ms.toFixed(2)} ms` : '–');
+  const cell = (metric: string) => responsivenessPanel.querySelector<HTMLElement>(`[data-metric="${metric}"]`)!;
+  cell('rtt_idle').textContent = spread(r.idle);
+  cell('rtt_loaded').textContent = spread(r.loaded);
+  cell('rpm').textContent = r.responsiveness_rpm === null ? '–' : `${Math.round(r.responsiveness_rpm)} RPM`;
+  responsivenessPanel.hidden = false;
 }
 
 function setRunning(running: boolean): void {
@@ -87,7 +104,15 @@ function onEvent(e: SurveyEvent): void {
       onStats(e);
       break;
     case 'error':
-      fail(e.code, e.message);
+      // A throughput test that stalls or fails ends only the test: the survey measures on.
+      if (/^throughput_/.test(e.code)) setThroughput(`Throughput test failed: ${e.message}.`, 'error');
+      else fail(e.code, e.message);
+      break;
+    case 'throughput':
+      setThroughput(`${e.message[0]!.toUpperCase()}${e.message.slice(1)}.`, e.state === 'done' ? 'idle' : 'busy');
+      break;
+    case 'responsiveness':
+      showResponsiveness(e);
       break;
     case 'stopped':
       finish(`${e.reason === 'time_limit' ? 'Stopped — this key’s measuring time is used up; ' : 'Stopped — '}${e.pcap_available ? 'capture saved.' : 'no capture.'}`);
@@ -173,6 +198,8 @@ async function start(): Promise<void> {
   charts.reset();
   countdownEl.textContent = '';
   pausedEl.textContent = '';
+  setThroughput('', 'idle');
+  responsivenessPanel.hidden = true;
   pausedTotal = 0;
   hiddenSince = null;
   setRunning(true);

@@ -18,10 +18,9 @@ export interface WindowSummary {
   s2c: DirectionStats;
   c2s_bps: number;
   s2c_bps: number;
-  /** RTT p50 of unloaded and loaded seconds apart, and responsiveness (round trips per minute under load). */
+  /** RTT p50 of unloaded and loaded seconds apart (RPM, from the samples themselves, is beside the table). */
   rtt_idle_ms: number;
   rtt_loaded_ms: number;
-  responsiveness_rpm: number | null;
 }
 
 export const WINDOWS = { '1s': 1, '10s': 10, '60s': 60 } as const;
@@ -57,9 +56,11 @@ export function pushTick(h: History, atMs: number, perConn: { c2s: DirectionStat
 /** The summary of the last `window` seconds: counts summed (aggregateStats), throughput the mean, RTT idle and under load apart. */
 export function summarize(h: History, window: WindowName): WindowSummary {
   const last = h.seconds.slice(-WINDOWS[window]);
-  const empty = { c2s: emptyDirectionStats(), s2c: emptyDirectionStats(), c2s_bps: 0, s2c_bps: 0, rtt_idle_ms: 0, rtt_loaded_ms: 0, responsiveness_rpm: null };
+  const empty = { c2s: emptyDirectionStats(), s2c: emptyDirectionStats(), c2s_bps: 0, s2c_bps: 0, rtt_idle_ms: 0, rtt_loaded_ms: 0 };
   if (last.length === 0) return empty;
-  const mean = (pick: (s: Second) => number) => last.reduce((n, s) => n + pick(s), 0) / last.length;
+  // Throughput is the mean of the seconds the load connection carried traffic in, never diluted by idle ones.
+  const loaded = last.filter((s) => s.s2c.loaded === true || s.c2s?.loaded === true);
+  const mean = (pick: (s: Second) => number) => (loaded.length ? loaded.reduce((n, s) => n + pick(s), 0) / loaded.length : 0);
   // RTT samples come from both directions' echoes; the client's own (s2c) side sees its probes' round trips.
   const load = splitByLoad(last.flatMap((s) => [s.s2c, ...(s.c2s ? [s.c2s] : [])]));
   return {
@@ -69,7 +70,6 @@ export function summarize(h: History, window: WindowName): WindowSummary {
     s2c_bps: mean((s) => s.s2c_bps),
     rtt_idle_ms: load.idle.rtt_ms[0],
     rtt_loaded_ms: load.loaded.rtt_ms[0],
-    responsiveness_rpm: load.responsiveness_rpm,
   };
 }
 
@@ -92,5 +92,4 @@ export const METRICS: { id: string; label: string; unit: string; read: (d: Direc
   { id: 'throughput', label: 'Throughput', unit: 'Mbit/s', read: (_d, bps) => (bps * 8) / 1e6, digits: 2 },
   { id: 'rtt_idle', label: 'RTT p50 idle', unit: 'ms', read: (_d, _b, w) => w.rtt_idle_ms, digits: 3 },
   { id: 'rtt_loaded', label: 'RTT p50 under load', unit: 'ms', read: (_d, _b, w) => w.rtt_loaded_ms, digits: 3 },
-  { id: 'responsiveness', label: 'Responsiveness', unit: 'RPM', read: (_d, _b, w) => w.responsiveness_rpm, digits: 0 },
 ];

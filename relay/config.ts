@@ -35,6 +35,8 @@ const RelayEnvSchema = z.object({
   RELAY_HOST: z.string().min(1).default('127.0.0.1'),
   RELAY_PORT: port.default(8790),
   RELAY_UDP_PORT: port.refine((p) => p > 0, 'must be a fixed port').default(50000),
+  // Throughput tests' load connections: 0 gives each its own ephemeral port; a fixed port muxes them all there.
+  RELAY_LOAD_UDP_PORT: port.default(0),
   RELAY_BIND_ADDRESS: z.string().min(1).default('127.0.0.1'),
   RELAY_PUBLIC_ADDRESS: z.preprocess(unsetIfEmpty, AddressListSchema.optional()),
   RELAY_INTERNAL_URL: z.preprocess(unsetIfEmpty, z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }).optional()),
@@ -140,6 +142,8 @@ export interface RelayConfig {
   host: string;
   port: number;
   udpPort: number;
+  /** UDP port of throughput tests' load connections, never the probes' port (0: an ephemeral one each). */
+  loadUdpPort?: number;
   /** The UDP socket's address: one family, or `::` for both (dual-stack). */
   bindAddress: string;
   /** Addresses clients reach the UDP port at (1:1 NAT), each family's in the answer's candidates; unset: the ones gathered. */
@@ -194,6 +198,7 @@ export function relayConfigFromEnv(env: Record<string, string | undefined>): Rel
     host: e.RELAY_HOST,
     port: e.RELAY_PORT,
     udpPort: e.RELAY_UDP_PORT,
+    loadUdpPort: e.RELAY_LOAD_UDP_PORT,
     bindAddress: e.RELAY_BIND_ADDRESS,
     ...(e.RELAY_PUBLIC_ADDRESS ? { publicAddresses: e.RELAY_PUBLIC_ADDRESS } : {}),
     internalUrl: e.RELAY_INTERNAL_URL,

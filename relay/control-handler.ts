@@ -12,7 +12,9 @@ import { startStreams, measuredSoFar, sendControl, stopStreams, takeControlToken
 import { queueMetric, reportSecond } from './stats-report.js';
 import type { SurveyClock } from './survey-clock.js';
 import { endSurvey, linkPeerToSurvey } from './survey-end.js';
-import { startBulkSender } from './throughput.js';
+import type { PeerOptions } from './peer.js';
+import { BadOfferError } from './peer.js';
+import { openLoadConnection, startBulkSender } from './throughput.js';
 
 export interface ControlContext {
   writer: MetricWriter;
@@ -33,15 +35,20 @@ export interface ControlContext {
   clock: SurveyClock;
   /** How long a connection whose measuring time is used up stays open (default DEFAULT_LIMIT_GRACE_MS). */
   limitGraceMs?: number;
+  /** How this relay answers offers: a throughput test's load connection is answered the same way. */
+  peer: PeerOptions;
 }
 
 /** Over-budget messages in a row after which the connection is closed: persistent abuse, not a burst. */
 const MAX_REFUSED_IN_A_ROW = 500;
 
 /** Messages only the relay sends: a client sending one gets `wrong_direction`. */
-const RELAY_TO_CLIENT = new Set<ControlType>(['server_side_ready', 'measuring_time_response', 'survey_session_stopped', 'error']);
+const RELAY_TO_CLIENT = new Set<ControlType>(['server_side_ready', 'measuring_time_response', 'survey_session_stopped', 'throughput_ready', 'error']);
 
-type ClientMessage = Exclude<ControlOf<ControlType>, ControlOf<'server_side_ready' | 'measuring_time_response' | 'survey_session_stopped' | 'error'>>;
+type ClientMessage = Exclude<ControlOf<ControlType>, ControlOf<'server_side_ready' | 'measuring_time_response' | 'survey_session_stopped' | 'throughput_ready' | 'error'>>;
+
+/** A load connection outlives its asked duration by this much at most: the client closes it first, normally. */
+const LOAD_GRACE_MS = 2_000;
 
 /**
  * Takes a control message into the connection's ordered inbox, or refuses it
@@ -235,7 +242,7 @@ const HANDLERS: { [T in ClientMessage['type']]: Handler<T> } = {
       sendControl(s, controlError('invalid_state', 'start_server_traffic: probe streams are not running'));
       return;
     }
-    const traffic = startBulkSender(dc, (n) => (s.bytes.s2c += n));
+    const traffic = startBulkSender(dc, (n) => (s.bytes.s2c += n), () => s.clientS2c.rtt_ms[0]);
     s.traffic = traffic;
     // Owned by 'streaming': traffic never outlives the probe streams.
     own(s.machine, () => {
@@ -247,6 +254,49 @@ const HANDLERS: { [T in ClientMessage['type']]: Handler<T> } = {
   stop_server_traffic(_ctx, s) {
     s.traffic?.stop();
     s.traffic = null;
+  },
+
+  async start_throughput(ctx, s, m) {
+    if (!s.streaming) {
+      countRejected('invalid_state');
+      sendControl(s, controlError('invalid_state', 'start_throughput: probe streams are not running'));
+      return;
+    }
+    // One load connection at a time: a new test replaces the one running.
+    s.load?.close();
+    const durationMs = Math.min(m.duration_ms, Math.max(0, s.maxMeasuringMs - measuredSoFar(s)));
+    let opened;
+    try {
+      opened = await openLoadConnection(`${s.peerId}-load`, m.sdp, m.direction, ctx.peer, {
+        // The client's own probes' round trip, reported each second: the path the load crosses.
+        rttMs: () => s.clientS2c.rtt_ms[0],
+        onReceived: (n) => (s.bytes.c2s += n),
+        onSent: (n) => (s.bytes.s2c += n),
+        onGone: () => {
+          if (s.load === load) s.load = null;
+        },
+      });
+    } catch (e) {
+      const bad = e instanceof BadOfferError;
+      if (bad) countRejected('invalid_message');
+      sendControl(s, controlError(bad ? 'invalid_message' : 'unavailable', `start_throughput: ${(e as Error).message}`));
+      return;
+    }
+    const load = opened.load;
+    // The streams stopped, or the connection went, while the offer was answered: nothing may start.
+    if (!s.streaming) {
+      load.close();
+      return;
+    }
+    s.load = load;
+    // Owned by 'streaming': the load never outlives the probe streams, nor its duration.
+    own(s.machine, () => load.close());
+    ownTimeout(s.machine, durationMs + LOAD_GRACE_MS, () => load.close());
+    sendControl(s, { type: 'throughput_ready', survey_session_id: m.survey_session_id, conn_id: s.connId, sdp: opened.sdp, duration_ms: durationMs });
+  },
+
+  stop_throughput(_ctx, s) {
+    s.load?.close();
   },
 
   probe_stats(ctx, s, m) {

@@ -1,5 +1,6 @@
 import nodeDataChannel, { type PeerConnection } from 'node-datachannel';
 import { ipFamily } from '../shared/ip-family.js';
+import { withoutCandidates } from '../shared/sdp.js';
 
 export interface PeerOptions {
   bindAddress: string;
@@ -46,7 +47,7 @@ export async function answerOffer(name: string, offerSdp: string, opts: PeerOpti
     await gathered;
     const local = pc.localDescription();
     if (!local) throw new Error('no local description after gathering');
-    if (!/^a=candidate:/m.test(local.sdp)) throw new Error(`the relay gathered no candidate on UDP port ${opts.udpPort} within ${opts.gatherTimeoutMs} ms`);
+    if (!/^a=candidate:/m.test(local.sdp)) throw new Error(`the relay gathered no candidate on UDP port ${opts.udpPort || '(any)'} within ${opts.gatherTimeoutMs} ms`);
     return { pc, sdp: opts.publicAddresses?.length ? withPublicCandidates(local.sdp, opts.publicAddresses) : local.sdp };
   } catch (e) {
     pc.close();
@@ -54,13 +55,8 @@ export async function answerOffer(name: string, offerSdp: string, opts: PeerOpti
   }
 }
 
-/** The offer without its candidate lines (see answerOffer); `a=end-of-candidates` stays, so the relay knows none will follow. */
-export function withoutCandidates(sdp: string): string {
-  return sdp
-    .split(/\r?\n/)
-    .filter((line) => !line.startsWith('a=candidate:'))
-    .join('\r\n');
-}
+/** The offer without its candidate lines (see answerOffer). */
+export { withoutCandidates };
 
 /** Whether a trickled candidate is well-formed (`candidate:<foundation> <component> <transport> <priority> <address> <port> typ <type> ...`). */
 export function isCandidate(candidate: string): boolean {
@@ -117,6 +113,8 @@ function hostCandidates(sdp: string): { address: string; port: number }[] {
 }
 
 function muxConfig(opts: Pick<PeerOptions, 'bindAddress' | 'udpPort'>) {
+  // Port 0: a socket of the peer's own on an ephemeral port (a throughput test's load connection).
+  if (opts.udpPort === 0) return { iceServers: [], bindAddress: opts.bindAddress };
   return {
     iceServers: [],
     bindAddress: opts.bindAddress,

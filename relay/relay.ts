@@ -102,6 +102,13 @@ export async function startRelay(config: RelayConfig, deps: { log?: Logger } = {
     close: (s, why, reason) => release(s, why, reason),
     clock,
     limitGraceMs: config.limitGraceMs,
+    // Never the probes' socket: bulk datagrams queued in it would delay the probes behind them.
+    peer: {
+      bindAddress: config.bindAddress,
+      udpPort: config.loadUdpPort ?? 0,
+      ...(config.publicAddresses ? { publicAddresses: config.publicAddresses } : {}),
+      gatherTimeoutMs: config.gatherTimeoutMs ?? 2_000,
+    },
     claimSurvey: async (surveyId, magicKey, userLogin) => {
       // A survey live here has its row already: no round trip for a second connection of it.
       for (const live of sessions.values()) if (live.surveyId === surveyId) return live.magicKey;

@@ -7,7 +7,7 @@ import { startTicker } from '../shared/probe/ticker.js';
 import { emptyDirectionStats, type DirectionStats } from '../shared/stats/direction-stats.js';
 import { nowMs } from '../shared/time.js';
 import { captureMessage, type ConnCapture } from './capture/capture-buffer.js';
-import type { BulkSender } from './throughput.js';
+import type { BulkSender, LoadConnection } from './throughput.js';
 import { createStateMachine, moveTo, own, ownTimeout, type StateMachine } from './session-state.js';
 
 export type ChannelLabel = 'probe' | 'bulk' | 'control';
@@ -55,8 +55,12 @@ export interface Session {
   rowSeq: { server: number; client: number };
   /** Server bulk traffic while it runs (owned by the 'streaming' state). */
   traffic: BulkSender | null;
-  /** Bulk bytes this second, each way. */
+  /** The throughput test's own peer connection while it runs (owned by the 'streaming' state). */
+  load: LoadConnection | null;
+  /** Bulk bytes this window, each way. */
   bytes: { c2s: number; s2c: number };
+  /** When the current stats window opened (nowMs): per-second rates divide by the window's real length. */
+  windowOpenedAt: number;
   /** The survey's capture of this connection's messages: null before start_survey_session; sealed at its stop. */
   capture: ConnCapture | null;
   /** The client's address as ICE selected it, for the capture file. */
@@ -97,7 +101,9 @@ export function createSession(
     lastHeardAt: Date.now(),
     rowSeq: { server: 0, client: 0 },
     traffic: null,
+    load: null,
     bytes: { c2s: 0, s2c: 0 },
+    windowOpenedAt: 0,
     capture: null,
     clientAddr: null,
     createdAt: Date.now(),
@@ -172,6 +178,7 @@ export function takeControlToken(s: Session, now = Date.now()): boolean {
 export function startStreams(s: Session, onSecond: () => void, now = Date.now()): boolean {
   if (!moveTo(s.machine, 'streaming')) return false;
   s.streamingSince = now;
+  s.windowOpenedAt = nowMs();
   // The client's probes count from the first that arrives now: those it sent before this start were not listened to.
   s.endpoint.expectPeerStart();
   s.endpoint.start();

@@ -1,5 +1,6 @@
 import { insertMetric, raiseSurveyMeasured } from '../shared/db/surveys.js';
 import type { DirectionStats } from '../shared/stats/direction-stats.js';
+import { loadWindow } from '../shared/load-window.js';
 import { nowMs } from '../shared/time.js';
 import type { MetricWriter } from './metric-writer.js';
 import { countProbeWindow } from './metrics.js';
@@ -18,12 +19,14 @@ import { measuredSoFar, sendControl, type Session } from './session.js';
 export function reportSecond(writer: MetricWriter, s: Session, final = false): void {
   if (!s.streaming && !final) return;
   const surveyId = s.surveyId;
-  // Bulk traffic either way makes this a loaded window: its delays are latency under load, not baseline.
-  const loaded = s.bytes.c2s > 0 || s.bytes.s2c > 0 || s.traffic !== null;
-  const c2s = s.endpoint.report(nowMs(), { senderStopped: final, loaded, throughputBps: s.bytes.c2s * 8 });
+  const at = nowMs();
+  // Loaded when the load connection carried bytes this window: its delays are latency under load, not baseline.
+  const { loaded, throughputBps, receivedPerS, sentPerS } = loadWindow({ received: s.bytes.c2s, sent: s.bytes.s2c }, at - s.windowOpenedAt);
+  const throughput = { c2s_bytes_per_s: receivedPerS, s2c_bytes_per_s: sentPerS };
+  const c2s = s.endpoint.report(at, { senderStopped: final, loaded, ...(throughputBps !== undefined ? { throughputBps } : {}) });
   countProbeWindow(c2s);
-  const throughput = { c2s_bytes_per_s: s.bytes.c2s, s2c_bytes_per_s: s.bytes.s2c };
   s.bytes = { c2s: 0, s2c: 0 };
+  s.windowOpenedAt = at;
   if (!surveyId) return;
   const ids = { survey_session_id: surveyId, conn_id: s.connId, timestamp_ms: nowMs() };
   sendControl(s, { type: 'sender_report', ...ids, ...s.endpoint.senderReport() });

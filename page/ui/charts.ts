@@ -10,6 +10,35 @@ interface ChartSpec {
 
 const UP = '#2563eb';
 const DOWN = '#db2777';
+/** Seconds the throughput test's load connection carried traffic in are shaded on every chart. */
+const LOADED_SHADE = 'rgba(245, 158, 11, 0.18)';
+
+/** Whether a second was loaded (either side's window says so). */
+const isLoaded = (s: Second) => s.s2c.loaded === true || s.c2s?.loaded === true;
+
+/** A uPlot hook that shades the loaded seconds behind the series (each second spans half a step either side of its x). */
+function shadeLoaded(loaded: () => boolean[]): uPlot.Plugin {
+  return {
+    hooks: {
+      drawAxes: [
+        (u: uPlot) => {
+          const xs = u.data[0];
+          const flags = loaded();
+          const { top, height } = u.bbox;
+          u.ctx.save();
+          u.ctx.fillStyle = LOADED_SHADE;
+          for (let i = 0; i < xs.length; i++) {
+            if (!flags[i]) continue;
+            const left = u.valToPos(xs[i]! - 0.5, 'x', true);
+            const right = u.valToPos(xs[i]! + 0.5, 'x', true);
+            u.ctx.fillRect(left, top, right - left, height);
+          }
+          u.ctx.restore();
+        },
+      ],
+    },
+  };
+}
 
 const SPECS: ChartSpec[] = [
   {
@@ -78,6 +107,7 @@ export interface Charts {
 
 /** Creates the live charts inside `root`; update() redraws them from the history. */
 export function createCharts(root: HTMLElement): Charts {
+  let loaded: boolean[] = [];
   const plots = SPECS.map((spec) => {
     const box = document.createElement('figure');
     box.className = 'chart';
@@ -96,6 +126,7 @@ export function createCharts(root: HTMLElement): Charts {
         scales: { x: { time: false } },
         axes: [{ label: 's' }, { size: 50 }],
         series: [{}, ...spec.series.map((s) => ({ label: s.label, stroke: s.color, width: 1.5, dash: s.dash, points: { show: false } }))],
+        plugins: [shadeLoaded(() => loaded)],
       },
       [[], ...spec.series.map(() => [])],
       box,
@@ -110,15 +141,20 @@ export function createCharts(root: HTMLElement): Charts {
     update(h) {
       const t0 = h.seconds[0]?.at_ms ?? 0;
       const xs = h.seconds.map((s) => Math.round((s.at_ms - t0) / 1000));
+      loaded = h.seconds.map(isLoaded);
+      const loadedCount = String(loaded.filter(Boolean).length);
       for (const p of plots) {
         p.plot.setData([xs, ...p.spec.series.map((s) => h.seconds.map((sec) => s.read(sec) ?? null))]);
         p.box.dataset.points = String(xs.length);
+        p.box.dataset.loaded = loadedCount;
       }
     },
     reset() {
+      loaded = [];
       for (const p of plots) {
         p.plot.setData([[], ...p.spec.series.map(() => [])]);
         p.box.dataset.points = '0';
+        p.box.dataset.loaded = '0';
       }
     },
   };

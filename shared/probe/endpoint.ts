@@ -27,6 +27,8 @@ export interface ProbeEndpointOptions {
   receiver?: ReceiverOptions;
   /** Shares one timer among many endpoints (see tick-group.ts); by default each endpoint has its own. */
   schedule?: Schedule;
+  /** Sees every RTT sample as it is taken (the client's responsiveness needs the samples, not a window's quantiles). */
+  onRtt?: (rttMs: number) => void;
 }
 
 export interface ProbeEndpoint {
@@ -96,7 +98,11 @@ export function createProbeEndpoint(opts: ProbeEndpointOptions): ProbeEndpoint {
   /** The real duration of our last send, reported in the next probe when that send carried echoes. */
   let lastSend: ProbeSendReport | null = null;
   let started = false;
-  const corrections = createRttCorrections((rtt) => recordRtt(receiver, rtt));
+  const corrections = createRttCorrections((rtt) => {
+    recordRtt(receiver, rtt);
+    // Clamped as recordRtt keeps it: a negative is a quick round trip pushed below 0 by timing noise.
+    if (Number.isFinite(rtt)) opts.onRtt?.(Math.max(0, rtt));
+  });
 
   const sendOne = () => {
     const at = now();

@@ -26,6 +26,31 @@ export const StartProbeStreamsSchema = simple('start_probe_streams');
 export const StopProbeStreamsSchema = simple('stop_probe_streams');
 export const StartServerTrafficSchema = simple('start_server_traffic');
 export const StopServerTrafficSchema = simple('stop_server_traffic');
+export const ThroughputDirectionSchema = z.enum(['download', 'upload', 'both']);
+export type ThroughputDirection = z.infer<typeof ThroughputDirectionSchema>;
+/** Longest throughput test one start_throughput asks for; the relay also holds it to the measuring time left. */
+export const MAX_THROUGHPUT_MS = 3_600_000;
+/**
+ * v3: the client asks for a throughput test on a load connection of its own.
+ * The SDP exchange of that connection rides along on the control channel:
+ * `sdp` is the client's offer without candidate lines (the relay never uses
+ * them, see relay/peer.ts), `throughput_ready` carries the relay's answer.
+ */
+export const StartThroughputSchema = z.object({
+  type: z.literal('start_throughput'),
+  ...ids,
+  direction: ThroughputDirectionSchema,
+  duration_ms: z.number().int().min(1_000).max(MAX_THROUGHPUT_MS),
+  sdp: z.string().min(1).max(3_500),
+});
+export const ThroughputReadySchema = z.object({
+  type: z.literal('throughput_ready'),
+  ...ids,
+  sdp: z.string().min(1),
+  /** What the relay granted: the measuring time left may shorten the test. */
+  duration_ms: z.number().int().min(0),
+});
+export const StopThroughputSchema = simple('stop_throughput');
 export const ProbeStatsSchema = z.object({
   type: z.literal('probe_stats'),
   ...ids,
@@ -67,6 +92,9 @@ export const ControlMessageSchema = z.discriminatedUnion('type', [
   StopProbeStreamsSchema,
   StartServerTrafficSchema,
   StopServerTrafficSchema,
+  StartThroughputSchema,
+  ThroughputReadySchema,
+  StopThroughputSchema,
   ProbeStatsSchema,
   StopSurveySessionSchema,
   SurveySessionStoppedSchema,

@@ -2,7 +2,6 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { runProbe } from '../../cli/run-probe.js';
-import { summarizeSurvey } from '../../client/summary.js';
 import { directSignal, eventually, metricRows } from '../helpers/system.js';
 import { useDbAndRelay } from '../helpers/use-system.js';
 
@@ -92,27 +91,6 @@ describe('headless client ↔ relay ↔ libSQL', () => {
       expect(rows.filter((r) => r.conn_id === connId && r.source === 'server').length).toBeGreaterThanOrEqual(2);
       expect(rows.filter((r) => r.conn_id === connId && r.source === 'client').length).toBeGreaterThanOrEqual(2);
     }
-  });
-
-  it('measures server traffic throughput on the bulk channel', async () => {
-    const result = await runProbe({ url: '', key: 'x', durationMs: 3_000, throughput: true, signal: directSignal(sys.relay, { magicKey: 'key-D' }) });
-    const withTraffic = result.seconds.filter((s) => (s.throughput?.s2c_bytes_per_s ?? 0) > 100_000);
-    expect(withTraffic.length).toBeGreaterThanOrEqual(1);
-  });
-
-  it('measures throughput both ways at once: loaded seconds, goodput stored per second, responsiveness from loaded RTT', async () => {
-    const result = await runProbe({ url: '', key: 'x', durationMs: 4_000, throughput: true, upload: true, signal: directSignal(sys.relay, { magicKey: 'key-D2' }) });
-    const rows = await eventually(async () => {
-      const r = await metricRows(sys.db.db, result.surveySessionId);
-      return r.filter((x) => x.source === 'server').length >= 3 ? r : null;
-    });
-    const loaded = (source: string, dir: string) => rows.filter((r) => r.source === source && r.direction === dir && Number(r.loaded) === 1);
-    // Upload (c2s) goodput, measured by the relay; download (s2c), measured by the client.
-    expect(loaded('server', 'c2s').some((r) => Number(r.throughput_bps) > 1e6)).toBe(true);
-    expect(loaded('client', 's2c').some((r) => Number(r.throughput_bps) > 1e6)).toBe(true);
-    const summary = summarizeSurvey(result.seconds);
-    expect(summary.rtt_loaded_ms).toBeGreaterThan(0);
-    expect(summary.responsiveness_rpm).toBeCloseTo(60_000 / summary.rtt_loaded_ms, 6);
   });
 
   it('stops probe streams at the key’s measuring-time limit', async () => {

@@ -154,3 +154,20 @@ describe('direction line', () => {
     expect(run()).toEqual(a);
   });
 });
+
+describe('bottleneck', () => {
+  it('serialises at its rate and drops at the tail once the wait would exceed its queue', () => {
+    // 8 Mbit/s: a 1000-byte datagram takes 1 ms to leave; a 3 ms queue.
+    const line = createDirectionLine<number>({ delayMs: 5, jitterMs: 0, lossPct: 0, reorderPct: 0, rateMbps: 8, queueMs: 3 }, 1);
+    const decisions = [0, 1, 2, 3, 4, 5].map((i) => line.arrive(i, 0, true, 1000));
+    // Waits of 0, 1, 2, 3 ms; the fifth would wait 4 ms: dropped, and so is the sixth.
+    expect(decisions.map((d) => d.queuedMs ?? null)).toEqual([0, 1, 2, 3, null, null]);
+    expect(decisions.map((d) => d.tailDrop ?? false)).toEqual([false, false, false, false, true, true]);
+    // Each leaves when its serialisation ends, plus the delay: 6, 7, 8, 9 ms.
+    expect(line.takeDue(5.99)).toEqual([]);
+    expect(line.takeDue(6)).toEqual([0]);
+    expect(line.takeDue(9)).toEqual([1, 2, 3]);
+    // Once the queue has drained, a datagram waits for nothing.
+    expect(line.arrive(6, 10, true, 1000).queuedMs).toBe(0);
+  });
+});
