@@ -93,6 +93,8 @@ export async function purgeSurveyRows(db: Db, surveyId: string, login: string, f
       captures: await run('DELETE FROM survey_captures WHERE session_id = ?'),
       metric_rows: await run('DELETE FROM survey_metrics WHERE session_id = ?'),
     };
+    await run('DELETE FROM survey_path_hops WHERE session_id = ?');
+    await run('DELETE FROM survey_path_traces WHERE session_id = ?');
     await run('DELETE FROM survey_sessions WHERE session_id = ?');
     await tx.execute(auditStatement(login, 'survey_purge', surveyId, { ...counts, objects_deleted: files.objectKeys.length + files.uploadChunks.length, relay_captures_left: files.relayCaptures }, now));
     await tx.commit();

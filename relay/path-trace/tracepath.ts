@@ -1,0 +1,50 @@
+// Path MTU toward the client with DF set, by iputils' tracepath: mtr-packet cannot set DF (its probes are fragmented on the way).
+import { spawn } from 'node:child_process';
+import { isIP } from 'node:net';
+
+export interface PathMtu {
+  /** The path MTU tracepath settled on (its "Resume: pmtu"), else the last it saw; null when it told nothing. */
+  pathMtu: number | null;
+  /** The hop that answered "fragmentation needed" (null: the MTU is the relay's own link's or a cached one). */
+  reporter: string | null;
+}
+
+/** Runs tracepath toward `address` (first destination port `port`, at most `maxHops`), killed after `timeoutMs`; never rejects. */
+export function measurePathMtu(opts: { path: string; address: string; port: number; maxHops: number; timeoutMs: number }): Promise<PathMtu> {
+  const family = isIP(opts.address);
+  if (family === 0) return Promise.resolve({ pathMtu: null, reporter: null });
+  return new Promise<PathMtu>((resolve) => {
+    let out = '';
+    const child = spawn(opts.path, [`-${family}`, '-n', '-m', String(opts.maxHops), '-p', String(opts.port), opts.address], { stdio: ['ignore', 'pipe', 'ignore'] });
+    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs);
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    const done = () => {
+      clearTimeout(timer);
+      resolve(parseTracepath(out));
+    };
+    child.on('error', done);
+    child.on('close', done);
+  });
+}
+
+/** Reads tracepath's output: each `pmtu N` and who reported it, and the `Resume: pmtu N` line. */
+export function parseTracepath(text: string): PathMtu {
+  let pathMtu: number | null = null;
+  let reporter: string | null = null;
+  let firstMtu: number | null = null;
+  for (const line of text.split('\n')) {
+    const resume = /Resume:\s+pmtu\s+(\d+)/.exec(line);
+    if (resume) {
+      pathMtu = Number(resume[1]);
+      continue;
+    }
+    const hop = /^\s*\d+\??:\s+(\S+)\s.*\bpmtu\s+(\d+)/.exec(line);
+    if (!hop) continue;
+    const mtu = Number(hop[2]);
+    if (firstMtu === null) firstMtu = mtu;
+    // A hop that lowered the MTU below what the relay's side started with is the one that sent "fragmentation needed".
+    if (isIP(hop[1]!) && mtu < (pathMtu ?? firstMtu)) reporter = hop[1]!;
+    pathMtu = mtu;
+  }
+  return { pathMtu, reporter };
+}
