@@ -58,9 +58,11 @@ export async function runTrace(target: TraceTarget, deps: TraceDeps, settings: T
   const reached = outcomes.filter((o) => o.reply.kind === 'reply').map((o) => o.ttl);
   const answered = outcomes.filter((o) => o.reply.kind === 'ttl-expired').map((o) => o.ttl);
   const upTo = reached.length ? Math.min(...reached) : Math.min(settings.maxHops, (answered.length ? Math.max(...answered) : 0) + 2);
-  for (let round = 1; round < settings.probesPerHop; round++) {
-    await Promise.all(Array.from({ length: upTo }, (_, i) => probe(i + 1)));
-  }
+  // The other rounds at once, round by round in the budget's queue: a silent hop's timeouts overlap instead of adding up,
+  // and each router sees its probes spread over the trace rather than in one burst.
+  const rest: Promise<unknown>[] = [];
+  for (let round = 1; round < settings.probesPerHop; round++) for (let ttl = 1; ttl <= upTo; ttl++) rest.push(probe(ttl));
+  await Promise.all(rest);
   const hops = summarizeHops(outcomes.filter((o) => o.ttl <= upTo));
   const mtu = await deps.pathMtu(target, Math.min(settings.maxHops, lastHopTtl(outcomes) + 1));
   return { available: true, hops, pathMtu: mtu.pathMtu, mtuReporter: mtu.reporter };
