@@ -13,6 +13,8 @@ import { uuid } from '../../shared/ids.js';
 import type { ControlMessage, PathTraceMessage } from '../../shared/protocol/control.js';
 import { directSignal, eventually, freeUdpPort, startTestDb, startTestRelay, type TestDb } from '../helpers/system.js';
 import { openRawClient } from '../helpers/raw-client.js';
+import { startTestEdge, type TestEdge } from '../helpers/edge.js';
+import { asPrincipal, setUpPrincipals } from '../helpers/principals.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const tag = randomInt(0x1000, 0xffff).toString(16);
@@ -200,6 +202,29 @@ describe('path trace through network namespaces', () => {
       return rs.rows.length >= 2 ? rs.rows.map((r) => String(r.target).split(':')[0]) : null;
     });
     expect(new Set(targets)).toEqual(new Set([addr.client]));
+  }, 120_000);
+
+  it('the survey detail carries the traces as path_traces, with their hops', async () => {
+    const ready = client!.messages[0] as { survey_session_id: string; conn_id: string };
+    let edge: TestEdge | null = null;
+    try {
+      edge = await startTestEdge({ libsqlUrl: db.url, libsqlAuthToken: db.authToken });
+      const p = await setUpPrincipals(db.db, edge.url, 'pt');
+      const resp = await asPrincipal(edge.url, p, 'admin')('GET', `/api/surveys/${ready.survey_session_id}`);
+      expect(resp.status).toBe(200);
+      const detail = (await resp.json()) as { path_traces: { conn_id: string; available: boolean; path_mtu: number; mtu_hop: number; hops: { ttl: number; address: string | null; loss_rate: number }[] }[] };
+      expect(detail.path_traces.length).toBeGreaterThanOrEqual(2);
+      const first = detail.path_traces[0]!;
+      expect(first).toMatchObject({ conn_id: ready.conn_id, available: true, path_mtu: 1400, mtu_hop: 1 });
+      expect(first.hops.map((h) => [h.ttl, h.address])).toEqual([
+        [1, addr.r2],
+        [2, addr.r1],
+        [3, null],
+      ]);
+      expect(Math.abs(first.hops[1]!.loss_rate - 0.1)).toBeLessThanOrEqual(0.02);
+    } finally {
+      await edge?.close();
+    }
   }, 120_000);
 });
 
