@@ -46,6 +46,8 @@ export type SurveyEvent =
   | { type: 'status'; status: SurveyStatus; reason?: Exclude<StopReason, 'closed'> }
   | { type: 'error'; code: string; message: string }
   | { type: 'measuring_time'; max_duration_ms: number }
+  /** The relay's trace of the path toward this client (hops, path MTU), or why it has none. */
+  | { type: 'path_trace'; trace: ControlOf<'path_trace'> }
   | {
       type: 'stats';
       conn_id: string;
@@ -216,6 +218,8 @@ export async function startSurvey(opts: SurveyClientOptions): Promise<SurveyHand
     } else if (m.type === 'sender_report') {
       const at = nowMs();
       if (leg.endpoint.receiveSenderReport({ last_seq: m.last_seq, sent: m.sent, paused_ms: m.paused_ms }, at) && m.final) relayStopped(leg, at);
+    } else if (m.type === 'path_trace') {
+      emit({ type: 'path_trace', trace: m });
     } else if (m.type === 'measuring_time_response') {
       emit({ type: 'measuring_time', max_duration_ms: m.max_duration_ms });
     } else if (m.type === 'error') {

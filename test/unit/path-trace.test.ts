@@ -121,3 +121,26 @@ describe('probe budget', () => {
     await expect(budget.take()).rejects.toThrow('closed');
   });
 });
+
+describe('trace as text', () => {
+  it('one line a hop with name, RTT and loss, then the MTU and the hop that limits it', async () => {
+    const { traceLines } = await import('../../shared/path/hop-text.js');
+    expect(
+      traceLines({
+        available: true,
+        hops: [
+          { ttl: 1, address: '10.0.0.1', name: 'gw.example', rtt_ms: [0.5, 1.25], loss_rate: 0 },
+          { ttl: 2, address: null, rtt_ms: null, loss_rate: 1 },
+        ],
+        path_mtu: 1400,
+        mtu_hop: 1,
+      }),
+    ).toEqual([
+      'hop  address                RTT p50 / max ms  loss',
+      '1    gw.example (10.0.0.1)  0.50 / 1.25       0.0 %',
+      '2    *                      –                 100.0 %',
+      'path MTU 1400, limited at hop 1',
+    ]);
+    expect(traceLines({ available: false, reason: 'off', hops: [], path_mtu: null, mtu_hop: null })).toEqual(['path trace unavailable: off']);
+  });
+});
