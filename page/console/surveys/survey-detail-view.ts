@@ -12,6 +12,7 @@ import { createPlayback } from './playback.js';
 import { createSurveyCharts, lineColor, type SurveyCharts } from './survey-charts.js';
 import { MetricRowsSchema, SurveyDetailSchema, type SurveyDetail } from './survey-schemas.js';
 import { summaryTable } from './survey-summary-table.js';
+import { pathTraceSection } from './path-trace-section.js';
 
 const dirWord = (d: SeriesKey['direction']) => (d === 'c2s' ? 'up' : 'down');
 const path = (id: string) => `/api/surveys/${encodeURIComponent(id)}`;
@@ -50,6 +51,7 @@ export function surveyDetailView(root: HTMLElement, me: MeView, id: string): () 
         status,
       ),
       h('section', { class: 'panel', 'aria-label': 'Summary' }, h('h2', {}, 'Summary'), h('div', { class: 'scroll summaries' }, ...detail.summaries.map((c) => summaryTable(c.conn_id, c.c2s, c.s2c)))),
+      ...[pathTraceSection(detail.path_traces ?? [])].filter((x) => x !== null),
       media,
       chartRoot,
     );
