@@ -55,20 +55,23 @@ export function startMtrPacket(path: string): MtrPacket {
   const ensure = (): ChildProcessWithoutNullStreams | null => {
     if (child || dead) return child;
     const c = spawn(path, [], { stdio: ['pipe', 'pipe', 'pipe'] });
-    c.on('error', (e: NodeJS.ErrnoException) => die(e.code === 'ENOENT' ? `${path} not found (install mtr-tiny)` : `${path} failed: ${e.message}`));
-    c.on('exit', (code, signal) => {
-      // A process that ended after it worked is started again at the next probe; one that never answered stays dead.
-      if (child === c) die(`${path} exited (${signal ?? code})`);
-    });
-    c.stdin.on('error', () => undefined);
+    // EPERM: the file's cap_net_raw is outside what the relay may hold (README, "Where on the path").
+    c.on('error', (e: NodeJS.ErrnoException) => die(e.code === 'ENOENT' ? `${path} not found (install mtr-tiny)` : `${path} cannot run: ${e.message}`));
+    let answered = false;
     let errText = '';
     c.stderr.on('data', (d: Buffer) => (errText = (errText + d.toString()).slice(-300)));
+    c.on('exit', (code, signal) => {
+      if (child !== c) return;
+      die(`${path} exited (${signal ?? code})${errText.trim() ? `: ${errText.trim()}` : ''}`);
+      // A process that ended after it worked is started again at the next probe; one that never answered stays dead.
+      if (answered) dead = null;
+    });
+    c.stdin.on('error', () => undefined);
     createInterface({ input: c.stdout }).on('line', (line) => {
       const r = parseReply(line);
-      if (r) settle(r.token, r.reply);
-    });
-    c.on('exit', () => {
-      if (errText.trim()) dead = `${dead ?? 'mtr-packet exited'}: ${errText.trim()}`;
+      if (!r) return;
+      answered = true;
+      settle(r.token, r.reply);
     });
     child = c;
     return c;

@@ -267,3 +267,27 @@ describe('path trace without the privilege', () => {
     }, 60_000);
   }
 });
+
+describe('mtr-packet driver', () => {
+  it('sends UDP probes from a port another socket holds, and matches each reply to its probe', async () => {
+    const { startMtrPacket } = await import('../../relay/path-trace/mtr-packet.js');
+    const { createSocket } = await import('node:dgram');
+    // The relay's socket holds the source port: mtr-packet's raw socket only writes it into the header.
+    const held = createSocket('udp4');
+    await new Promise<void>((r) => held.bind(0, '127.0.0.1', () => r()));
+    const localPort = held.address().port;
+    const closedPort = await freeUdpPort();
+    const mtr = startMtrPacket('mtr-packet');
+    try {
+      const replies = await Promise.all([1, 2, 3].map((ttl) => mtr.probe({ address: '127.0.0.1', port: closedPort, localAddress: '127.0.0.1', localPort, ttl, timeoutS: 1, size: 64 })));
+      // Loopback is the destination at TTL 1: a closed port answers with port unreachable, each probe its own.
+      for (const r of replies) expect(r).toMatchObject({ kind: 'reply', address: '127.0.0.1' });
+    } finally {
+      mtr.close();
+      held.close();
+    }
+    const missing = startMtrPacket('/nonexistent/mtr-packet');
+    expect(await missing.probe({ address: '127.0.0.1', port: 1, localPort: 2, ttl: 1, timeoutS: 1, size: 64 })).toEqual({ kind: 'failed', reason: '/nonexistent/mtr-packet not found (install mtr-tiny)' });
+    missing.close();
+  });
+});
