@@ -77,3 +77,15 @@ export async function surveyPathTraces(db: Db, sessionId: string): Promise<Store
     hops: byTrace.get(String(r.trace_id)) ?? [],
   }));
 }
+
+/** The CSV export's columns: one row per hop, its trace's fields repeated (an unavailable trace: one row without hop fields). */
+export const PATH_TRACE_CSV_COLUMNS = ['conn_id', 'at_ms', 'available', 'reason', 'path_mtu', 'mtu_hop', 'mtu_hop_address', 'ttl', 'address', 'name', 'rtt_p50_ms', 'rtt_max_ms', 'loss_rate', 'probes'] as const;
+
+/** The rows of the CSV export, in PATH_TRACE_CSV_COLUMNS order. */
+export function pathTraceCsvRows(traces: readonly StoredPathTrace[]): (string | number | boolean | null)[][] {
+  return traces.flatMap((t) => {
+    const head = [t.conn_id, t.at_ms, t.available, t.reason, t.path_mtu, t.mtu_hop, t.mtu_hop_address];
+    if (!t.hops.length) return [[...head, null, null, null, null, null, null, null]];
+    return t.hops.map((h) => [...head, h.ttl, h.address, h.name ?? null, h.rtt_ms?.[0] ?? null, h.rtt_ms?.[1] ?? null, h.loss_rate, h.probes ?? null]);
+  });
+}

@@ -222,6 +222,18 @@ describe('path trace through network namespaces', () => {
         [3, null],
       ]);
       expect(Math.abs(first.hops[1]!.loss_rate - 0.1)).toBeLessThanOrEqual(0.02);
+
+      // The export: a CSV row per hop with its trace's fields; a bad format changes nothing and says which field.
+      const csv = await asPrincipal(edge.url, p, 'admin')('GET', `/api/surveys/${ready.survey_session_id}/path-traces?format=csv`);
+      expect(csv.status).toBe(200);
+      expect(csv.headers.get('content-disposition')).toMatch(/attachment; filename="netpoke-.*-path-traces\.csv"/);
+      const lines = (await csv.text()).trimEnd().split('\r\n');
+      expect(lines[0]).toBe('conn_id,at_ms,available,reason,path_mtu,mtu_hop,mtu_hop_address,ttl,address,name,rtt_p50_ms,rtt_max_ms,loss_rate,probes');
+      expect(lines.length - 1).toBe(detail.path_traces.reduce((n, t) => n + t.hops.length, 0));
+      expect(lines[2]).toMatch(new RegExp(`^${ready.conn_id},[\\d.]+,1,,1400,1,${addr.r2.replaceAll('.', '\\.')},2,${addr.r1.replaceAll('.', '\\.')},`));
+      const bad = await asPrincipal(edge.url, p, 'admin')('GET', `/api/surveys/${ready.survey_session_id}/path-traces?format=xml`);
+      expect(bad.status).toBe(400);
+      expect(((await bad.json()) as { error: { code: string; message: string } }).error).toMatchObject({ code: 'invalid_request', message: expect.stringContaining('format') });
     } finally {
       await edge?.close();
     }

@@ -79,6 +79,7 @@ function actions(d: SurveyDetail, me: MeView, status: HTMLElement): HTMLElement 
   const links = [
     h('a', { class: 'button', href: `${path(d.session_id)}/metrics?format=csv&deleted=all`, download: '', 'data-testid': 'export-csv' }, 'Metrics (CSV)'),
     h('a', { class: 'button', href: `${path(d.session_id)}/metrics?format=json&deleted=all`, download: `netpoke-${d.session_id}-metrics.json` }, 'Metrics (JSON)'),
+    ...(d.path_traces?.length ? [h('a', { class: 'button', href: `${path(d.session_id)}/path-traces?format=csv&deleted=all`, download: '', 'data-testid': 'export-path-traces' }, 'Path traces (CSV)')] : []),
     ...d.captures.map((c) => h('a', { class: 'button', href: `${path(d.session_id)}/captures/${encodeURIComponent(c.conn_id)}?peer_id=${encodeURIComponent(c.peer_id)}`, download: '', 'data-capture': c.conn_id }, `Capture ${c.conn_id.slice(0, 8)} (pcapng)`)),
   ];
   const remove = h('button', { type: 'button', id: d.deleted ? 'restore-survey' : 'delete-survey' }, d.deleted ? 'Restore' : 'Delete');
