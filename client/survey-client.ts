@@ -48,6 +48,8 @@ export type SurveyEvent =
   | { type: 'measuring_time'; max_duration_ms: number }
   /** The relay's trace of the path toward this client (hops, path MTU), or why it has none. */
   | { type: 'path_trace'; trace: ControlOf<'path_trace'> }
+  /** The relay refused a request for a trace (one running, asked too soon, or it traces no paths): not a survey error. */
+  | { type: 'path_trace_refused'; message: string }
   | {
       type: 'stats';
       conn_id: string;
@@ -89,6 +91,8 @@ export interface SurveyHandle {
   stop(): Promise<{ pcap_available: boolean }>;
   /** Abrupt end, like closing the tab: no capture is saved. */
   close(): void;
+  /** Asks the relay for a path trace of every connection now (it limits how often; a refusal comes as `path_trace_refused`). */
+  requestPathTrace(): void;
 }
 
 /** One connection's live state. */
@@ -228,7 +232,8 @@ export async function startSurvey(opts: SurveyClientOptions): Promise<SurveyHand
         // ordered channel: nothing more is awaited from it. The survey stops as on an explicit stop.
         relayStopped(leg, nowMs());
         void stopSurvey('time_limit');
-      } else emit({ type: 'error', code: m.code, message: m.message });
+      } else if (m.message.startsWith('request_path_trace:')) emit({ type: 'path_trace_refused', message: m.message });
+      else emit({ type: 'error', code: m.code, message: m.message });
     }
   }
 
@@ -363,6 +368,9 @@ export async function startSurvey(opts: SurveyClientOptions): Promise<SurveyHand
       setTraffic({ download: on, upload: legs.some((l) => l.upload !== null) });
     },
     setTraffic,
+    requestPathTrace() {
+      for (const leg of legs) send(leg, { type: 'request_path_trace', ...ids(leg) });
+    },
     stop: () => stopSurvey('explicit'),
     close() {
       if (!finish()) return;

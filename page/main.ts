@@ -39,6 +39,10 @@ const charts = createCharts($('charts'));
 const renderTable = createSummaryTable($<HTMLTableElement>('summary'));
 /** The latest path trace of each connection, shown beside the summary. */
 const pathTraces = new Map<string, Extract<SurveyEvent, { type: 'path_trace' }>['trace']>();
+$('path-again').addEventListener('click', () => {
+  survey?.requestPathTrace();
+  $('path-note').textContent = 'Tracing…';
+});
 
 let survey: SurveyHandle | null = null;
 let history: History = createHistory();
@@ -89,7 +93,11 @@ function onEvent(e: SurveyEvent): void {
     case 'stats':
       onStats(e);
       break;
+    case 'path_trace_refused':
+      $('path-note').textContent = 'The server is tracing already or traced moments ago; try again in a few seconds.';
+      break;
     case 'path_trace':
+      $('path-note').textContent = '';
       pathTraces.set(e.trace.conn_id, e.trace);
       $('path').hidden = false;
       $('path-tables').replaceChildren(...[...pathTraces.values()].map((t, i) => hopTable(t, `Connection ${i + 1}, ${new Date(t.at_ms).toLocaleTimeString()}`)));

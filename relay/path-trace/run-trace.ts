@@ -1,4 +1,5 @@
 // One path trace toward a connection's peer: rounds of UDP probes at rising TTL from the relay's own port, then the path MTU.
+import { isIP } from 'node:net';
 import type { PathHop } from '../../shared/protocol/control.js';
 import { lastHopTtl, summarizeHops, type ProbeOutcome } from './hop-stats.js';
 import type { MtrPacket } from './mtr-packet.js';
@@ -38,12 +39,14 @@ export interface TraceDeps {
  */
 export async function runTrace(target: TraceTarget, deps: TraceDeps, settings: TraceSettings = DEFAULT_TRACE_SETTINGS): Promise<TraceResult> {
   const outcomes: ProbeOutcome[] = [];
+  // The relay's bound address only when it is of the target's family (else the kernel picks one of that family).
+  const localAddress = deps.local.address && isIP(deps.local.address) === target.family ? deps.local.address : undefined;
   const probe = async (ttl: number) => {
     await deps.budget.take();
     const reply = await deps.mtr.probe({
       address: target.address,
       port: target.port,
-      ...(deps.local.address ? { localAddress: deps.local.address } : {}),
+      ...(localAddress ? { localAddress } : {}),
       localPort: deps.local.port,
       ttl,
       timeoutS: settings.probeTimeoutS,

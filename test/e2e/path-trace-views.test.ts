@@ -37,6 +37,14 @@ describe('path trace views', () => {
     expect(caption).toMatch(/^Connection 1, .* — path MTU 65535$/);
     const cells = await page.locator('#path table.hops tbody tr[data-ttl="1"] td').allTextContents();
     expect(cells).toEqual(['1', '*', '–', '100.0 %']);
+    // On request: a second trace of the connection; a third at once is refused in words, and the survey goes on.
+    const traceCount = async () => Number((await stack.db.db.execute('SELECT COUNT(*) AS n FROM survey_path_traces WHERE available = 1')).rows[0]!.n);
+    await eventually(async () => (await traceCount()) >= 1);
+    await page.click('#path-again');
+    await eventually(async () => (await traceCount()) >= 2, 15_000);
+    await page.click('#path-again');
+    await page.waitForFunction(() => document.querySelector('#path-note')?.textContent?.includes('try again in a few seconds'), null, { timeout: 10_000 });
+    expect(await page.locator('#status').textContent()).toMatch(/^Measuring/);
     await page.screenshot({ path: `${ARTIFACTS}/page-path-trace.png`, fullPage: true });
     await page.click('#stop');
     await page.waitForFunction(() => document.querySelector('#status')?.textContent?.startsWith('Stopped'), null, { timeout: 30_000 });
