@@ -63,6 +63,7 @@ export function createPathTracer(opts: { config: PathTraceConfig; writer: Metric
   const { config, writer, log } = opts;
   const mtr = config.enabled ? startMtrPacket(config.mtrPacketPath) : null;
   const budget = createProbeBudget(config.probesPerSecond);
+  const shutdown = new AbortController();
   const state = new WeakMap<Session, ConnTraces>();
   const of = (s: Session) => {
     let t = state.get(s);
@@ -135,7 +136,7 @@ export function createPathTracer(opts: { config: PathTraceConfig; writer: Metric
           mtr,
           budget,
           local: opts.local,
-          pathMtu: (tg, maxHops) => measurePathMtu({ path: config.tracepathPath, address: tg.address, port: tg.port, maxHops, timeoutMs: 15_000 }),
+          pathMtu: (tg, maxHops) => measurePathMtu({ path: config.tracepathPath, address: tg.address, port: tg.port, maxHops, timeoutMs: 15_000, signal: shutdown.signal }),
         },
         config.settings,
       );
@@ -169,6 +170,7 @@ export function createPathTracer(opts: { config: PathTraceConfig; writer: Metric
       return true;
     },
     close() {
+      shutdown.abort();
       budget.close();
       mtr?.close();
     },

@@ -10,12 +10,16 @@ export interface PathMtu {
 }
 
 /** Runs tracepath toward `address` (first destination port `port`, at most `maxHops`), killed after `timeoutMs`; never rejects. */
-export function measurePathMtu(opts: { path: string; address: string; port: number; maxHops: number; timeoutMs: number }): Promise<PathMtu> {
+export function measurePathMtu(opts: { path: string; address: string; port: number; maxHops: number; timeoutMs: number; signal?: AbortSignal }): Promise<PathMtu> {
   const family = isIP(opts.address);
   if (family === 0) return Promise.resolve({ pathMtu: null, reporter: null });
   return new Promise<PathMtu>((resolve) => {
     let out = '';
-    const child = spawn(opts.path, [`-${family}`, '-n', '-m', String(opts.maxHops), '-p', String(opts.port), opts.address], { stdio: ['ignore', 'pipe', 'ignore'] });
+    const child = spawn(opts.path, [`-${family}`, '-n', '-m', String(opts.maxHops), '-p', String(opts.port), opts.address], {
+      stdio: ['ignore', 'pipe', 'ignore'],
+      // The relay's shutdown ends a run under way.
+      ...(opts.signal ? { signal: opts.signal, killSignal: 'SIGKILL' as const } : {}),
+    });
     const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs);
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     const done = () => {
