@@ -9,13 +9,20 @@ export interface PathMtu {
   reporter: string | null;
 }
 
+/**
+ * The largest MTU probe, as tracepath's initial length: Ethernet's MTU. tracepath would start at 65535 bytes, which
+ * on a short path (loopback, a LAN) reaches the client's socket whole, and a browser's WebRTC stack does not survive
+ * a datagram that large. Paths with a larger MTU report 1500.
+ */
+export const MAX_PROBE_BYTES = 1500;
+
 /** Runs tracepath toward `address` (first destination port `port`, at most `maxHops`), killed after `timeoutMs`; never rejects. */
 export function measurePathMtu(opts: { path: string; address: string; port: number; maxHops: number; timeoutMs: number; signal?: AbortSignal }): Promise<PathMtu> {
   const family = isIP(opts.address);
   if (family === 0) return Promise.resolve({ pathMtu: null, reporter: null });
   return new Promise<PathMtu>((resolve) => {
     let out = '';
-    const child = spawn(opts.path, [`-${family}`, '-n', '-m', String(opts.maxHops), '-p', String(opts.port), opts.address], {
+    const child = spawn(opts.path, [`-${family}`, '-n', '-l', String(MAX_PROBE_BYTES), '-m', String(opts.maxHops), '-p', String(opts.port), opts.address], {
       stdio: ['ignore', 'pipe', 'ignore'],
       // The relay's shutdown ends a run under way.
       ...(opts.signal ? { signal: opts.signal, killSignal: 'SIGKILL' as const } : {}),
@@ -31,11 +38,11 @@ export function measurePathMtu(opts: { path: string; address: string; port: numb
   });
 }
 
-/** Reads tracepath's output: each `pmtu N` and who reported it, and the `Resume: pmtu N` line. */
-export function parseTracepath(text: string): PathMtu {
+/** Reads tracepath's output: each `pmtu N` and who reported it, and the `Resume: pmtu N` line; `startMtu` is the first probe's length. */
+export function parseTracepath(text: string, startMtu = MAX_PROBE_BYTES): PathMtu {
   let pathMtu: number | null = null;
   let reporter: string | null = null;
-  let firstMtu: number | null = null;
+  let current = startMtu;
   for (const line of text.split('\n')) {
     const resume = /Resume:\s+pmtu\s+(\d+)/.exec(line);
     if (resume) {
@@ -45,10 +52,12 @@ export function parseTracepath(text: string): PathMtu {
     const hop = /^\s*\d+\??:\s+(\S+)\s.*\bpmtu\s+(\d+)/.exec(line);
     if (!hop) continue;
     const mtu = Number(hop[2]);
-    if (firstMtu === null) firstMtu = mtu;
-    // A hop that lowered the MTU below what the relay's side started with is the one that sent "fragmentation needed".
-    if (isIP(hop[1]!) && mtu < (pathMtu ?? firstMtu)) reporter = hop[1]!;
+    // A hop that lowered the MTU is the one that sent "fragmentation needed"; [LOCALHOST] is the relay's own (or cached) MTU.
+    if (isIP(hop[1]!) && mtu < current) reporter = hop[1]!;
+    current = mtu;
     pathMtu = mtu;
   }
+  // tracepath says nothing of an MTU it never had to lower: the path carries the largest probe.
+  if (pathMtu === null && /\breached\b|Resume:/.test(text)) pathMtu = startMtu;
   return { pathMtu, reporter };
 }

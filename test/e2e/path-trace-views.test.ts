@@ -1,6 +1,6 @@
 // The path trace in headless Chromium: the page shows the hop table beside the summary while measuring, and the
 // console's survey detail shows the stored one. On loopback the client is one hop away and never answers the
-// relay's probes (its WebRTC stack holds the port); the MTU is loopback's.
+// relay's probes (its WebRTC stack holds the port); the MTU is the largest probed (1500 bytes).
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_PATH_TRACE_CONFIG } from '../../relay/path-trace/path-tracer.js';
 import { hashPassword } from '../../shared/auth/password.js';
@@ -34,7 +34,7 @@ describe('path trace views', () => {
     await page.click('#start');
     await page.waitForSelector('#path table.hops tbody tr', { timeout: 30_000 });
     const caption = await page.locator('#path table.hops caption').textContent();
-    expect(caption).toMatch(/^Connection 1, .* — path MTU 65535$/);
+    expect(caption).toMatch(/^Connection 1, .* — path MTU 1500$/);
     const cells = await page.locator('#path table.hops tbody tr[data-ttl="1"] td').allTextContents();
     expect(cells).toEqual(['1', '*', '–', '100.0 %']);
     // On request: a second trace of the connection; a third at once is refused in words, and the survey goes on.
@@ -59,7 +59,7 @@ describe('path trace views', () => {
     await console.waitForSelector('#survey-list, nav', { timeout: 15_000 });
     await console.goto(`${stack.edge.url}/console/surveys/${surveyId}`);
     await console.waitForSelector('#survey-path table.hops tbody tr', { timeout: 15_000 });
-    expect(await console.locator('#survey-path table.hops caption').first().textContent()).toMatch(/— path MTU 65535$/);
+    expect(await console.locator('#survey-path table.hops caption').first().textContent()).toMatch(/— path MTU 1500$/);
     expect(await console.locator('#survey-path table.hops tbody tr[data-ttl="1"] td').allTextContents()).toEqual(['1', '*', '–', '100.0 %']);
     await console.screenshot({ path: `${ARTIFACTS}/console-path-trace.png`, fullPage: true });
     await context.close();

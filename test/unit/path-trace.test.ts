@@ -93,6 +93,12 @@ describe('tracepath output', () => {
     expect(parseTracepath(out)).toEqual({ pathMtu: 1400, reporter: '10.91.3.1' });
   });
 
+  it('starting at 1500 bytes (-l), the hop that lowers it reports it; an MTU never lowered is the first probe’s', () => {
+    const out = [' 1:  10.91.3.1   0.133ms ', ' 2:  10.91.3.1   0.009ms pmtu 1400', ' 2:  10.91.2.1   0.033ms ', '     Too many hops: pmtu 1400', '     Resume: pmtu 1400 '].join('\n');
+    expect(parseTracepath(out)).toEqual({ pathMtu: 1400, reporter: '10.91.3.1' });
+    expect(parseTracepath(' 1:  127.0.0.1    0.045ms reached\n', 1500)).toEqual({ pathMtu: 1500, reporter: null });
+  });
+
   it('a cached MTU has no reporter; a killed run keeps the last MTU it saw', () => {
     expect(parseTracepath(' 1?: [LOCALHOST]                      pmtu 1400\n 1:  10.91.3.1   0.03ms\n')).toEqual({ pathMtu: 1400, reporter: null });
     expect(parseTracepath('')).toEqual({ pathMtu: null, reporter: null });
