@@ -234,6 +234,16 @@ describe('path trace through network namespaces', () => {
       const bad = await asPrincipal(edge.url, p, 'admin')('GET', `/api/surveys/${ready.survey_session_id}/path-traces?format=xml`);
       expect(bad.status).toBe(400);
       expect(((await bad.json()) as { error: { code: string; message: string } }).error).toMatchObject({ code: 'invalid_request', message: expect.stringContaining('format') });
+
+      // A purge takes the traces and their hops with the survey.
+      client!.child.kill('SIGKILL');
+      const purge = await asPrincipal(edge.url, p, 'admin')('DELETE', `/api/surveys/${ready.survey_session_id}?purge=true`);
+      expect(purge.status).toBe(204);
+      const left = await db.db.execute({
+        sql: 'SELECT (SELECT COUNT(*) FROM survey_path_traces WHERE session_id = ?) AS traces, (SELECT COUNT(*) FROM survey_path_hops WHERE session_id = ?) AS hops',
+        args: [ready.survey_session_id, ready.survey_session_id],
+      });
+      expect([Number(left.rows[0]!.traces), Number(left.rows[0]!.hops)]).toEqual([0, 0]);
     } finally {
       await edge?.close();
     }
