@@ -150,3 +150,15 @@ describe('trace as text', () => {
     expect(traceLines({ available: false, reason: 'off', hops: [], path_mtu: null, mtu_hop: null })).toEqual(['path trace unavailable: off']);
   });
 });
+
+describe('reverse names', () => {
+  it('come within their bound, or not at all', async () => {
+    const { reverseNames } = await import('../../relay/path-trace/reverse-names.js');
+    const start = Date.now();
+    // TEST-NET addresses have no reverse names; whatever the resolver does, the answer is in within the bound.
+    const names = await reverseNames(['192.0.2.1', '198.51.100.1', '192.0.2.1'], 300);
+    expect(Date.now() - start).toBeLessThan(800);
+    expect([...names.keys()]).toEqual(['192.0.2.1', '198.51.100.1']);
+    for (const v of names.values()) expect(v === null || typeof v === 'string').toBe(true);
+  });
+});
