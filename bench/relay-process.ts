@@ -31,6 +31,8 @@ export async function startRelayProcess(dbUrl: string, dbToken: string, dataDir:
       LIBSQL_URL: dbUrl,
       LIBSQL_AUTH_TOKEN: dbToken,
       NETPOKE_DATA_DIR: dataDir,
+      // Benches and the accuracy harness measure the relay and the probes: no raw-socket path traces beside them.
+      RELAY_PATH_TRACE: 'off',
       ...env,
     },
     stdio: ['ignore', 'ignore', 'inherit'],

@@ -8,6 +8,7 @@ import { summarizeSurvey, type SurveySummary } from '../client/summary.js';
 import { emptyDirectionStats, type DirectionStats } from '../shared/stats/index.js';
 import { parseDuration } from './duration.js';
 import { runProbe, type RunProbeResult, type StatsEvent } from './run-probe.js';
+import { traceLines } from '../shared/path/hop-text.js';
 
 const ArgsSchema = z.object({
   url: z.url(),
@@ -84,6 +85,11 @@ async function main(): Promise<number> {
         if (e.type === 'status' && e.status === 'measuring') t0 = Date.now();
         if (e.type === 'status' && e.status === 'stopping' && e.reason === 'time_limit' && !args.json) {
           console.log(`netpoke: ${STOPPED_BY.time_limit}; stopping the survey (its last second and the capture follow)`);
+        }
+        if (e.type === 'path_trace') {
+          // The relay's trace of the path toward this client, when it comes (at the start, then every minute).
+          if (args.json) console.log(JSON.stringify({ path_trace: e.trace }));
+          else console.log(['path toward this client (from the relay):', ...traceLines(e.trace).map((l) => `  ${l}`)].join('\n'));
         }
         if (e.type === 'stats') {
           const sec = Math.round((Date.now() - t0) / 1000);

@@ -51,6 +51,10 @@ export type SurveyEvent =
   | { type: 'status'; status: SurveyStatus; reason?: Exclude<StopReason, 'closed'> }
   | { type: 'error'; code: string; message: string }
   | { type: 'measuring_time'; max_duration_ms: number }
+  /** The relay's trace of the path toward this client (hops, path MTU), or why it has none. */
+  | { type: 'path_trace'; trace: ControlOf<'path_trace'> }
+  /** The relay refused a request for a trace (one running, asked too soon, or it traces no paths): not a survey error. */
+  | { type: 'path_trace_refused'; message: string }
   | {
       type: 'stats';
       conn_id: string;
@@ -102,6 +106,8 @@ export interface SurveyHandle {
   stop(): Promise<{ pcap_available: boolean }>;
   /** Abrupt end, like closing the tab: no capture is saved. */
   close(): void;
+  /** Asks the relay for a path trace of every connection now (it limits how often; a refusal comes as `path_trace_refused`). */
+  requestPathTrace(): void;
 }
 
 /** One connection's live state. */
@@ -264,6 +270,8 @@ export async function startSurvey(opts: SurveyClientOptions): Promise<SurveyHand
     } else if (m.type === 'sender_report') {
       const at = nowMs();
       if (leg.endpoint.receiveSenderReport({ last_seq: m.last_seq, sent: m.sent, paused_ms: m.paused_ms }, at) && m.final) relayStopped(leg, at);
+    } else if (m.type === 'path_trace') {
+      emit({ type: 'path_trace', trace: m });
     } else if (m.type === 'measuring_time_response') {
       measuringLeftMs = m.max_duration_ms;
       emit({ type: 'measuring_time', max_duration_ms: m.max_duration_ms });
@@ -273,7 +281,8 @@ export async function startSurvey(opts: SurveyClientOptions): Promise<SurveyHand
         // ordered channel: nothing more is awaited from it. The survey stops as on an explicit stop.
         relayStopped(leg, nowMs());
         void stopSurvey('time_limit');
-      } else emit({ type: 'error', code: m.code, message: m.message });
+      } else if (m.message.startsWith('request_path_trace:')) emit({ type: 'path_trace_refused', message: m.message });
+      else emit({ type: 'error', code: m.code, message: m.message });
     }
   }
 
@@ -508,6 +517,9 @@ export async function startSurvey(opts: SurveyClientOptions): Promise<SurveyHand
     },
     setTraffic,
     responsiveness: () => responsiveness(idleRtts, loadedRtts),
+    requestPathTrace() {
+      for (const leg of legs) send(leg, { type: 'request_path_trace', ...ids(leg) });
+    },
     stop: () => stopSurvey('explicit'),
     close() {
       if (!finish()) return;

@@ -6,6 +6,7 @@ import { createHistory, pushTick, type History } from './model.js';
 import { workerClock } from './worker-schedule.js';
 import { createCharts } from './ui/charts.js';
 import { createSummaryTable } from './ui/table.js';
+import { hopTable } from './ui/hop-table.js';
 import { askSensorPermission, startWalkRecording, type WalkRecording } from './recording/walk-recorder.js';
 import { createUploadQueue } from './recording/upload-queue.js';
 
@@ -38,6 +39,12 @@ if (new URLSearchParams(location.search).has('key')) {
 }
 const charts = createCharts($('charts'));
 const renderTable = createSummaryTable($<HTMLTableElement>('summary'));
+/** The latest path trace of each connection, shown beside the summary. */
+const pathTraces = new Map<string, Extract<SurveyEvent, { type: 'path_trace' }>['trace']>();
+$('path-again').addEventListener('click', () => {
+  survey?.requestPathTrace();
+  $('path-note').textContent = 'Tracing…';
+});
 
 let survey: SurveyHandle | null = null;
 let history: History = createHistory();
@@ -102,6 +109,15 @@ function onEvent(e: SurveyEvent): void {
       break;
     case 'stats':
       onStats(e);
+      break;
+    case 'path_trace_refused':
+      $('path-note').textContent = 'The server is tracing already or traced moments ago; try again in a few seconds.';
+      break;
+    case 'path_trace':
+      $('path-note').textContent = '';
+      pathTraces.set(e.trace.conn_id, e.trace);
+      $('path').hidden = false;
+      $('path-tables').replaceChildren(...[...pathTraces.values()].map((t, i) => hopTable(t, `Connection ${i + 1}, ${new Date(t.at_ms).toLocaleTimeString()}`)));
       break;
     case 'error':
       // A throughput test that stalls or fails ends only the test: the survey measures on.
@@ -194,6 +210,9 @@ async function start(): Promise<void> {
   }
   retryBtn.hidden = true;
   history = createHistory();
+  pathTraces.clear();
+  $('path').hidden = true;
+  $('path-tables').replaceChildren();
   pending = new Map();
   charts.reset();
   countdownEl.textContent = '';

@@ -8,6 +8,7 @@ import { DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_MAX_CONNECTION_MS } from './connection
 import { DEFAULT_DRAIN_MS } from './drain.js';
 import { DEFAULT_LIMIT_GRACE_MS } from './end-connection.js';
 import { DEFAULT_KEY_CHECK_MS } from './key-watch.js';
+import { DEFAULT_PATH_TRACE_CONFIG, type PathTraceConfig } from './path-trace/path-tracer.js';
 
 const port = z.coerce.number().int().min(0).max(65535);
 /** A timer's duration: setTimeout takes at most 2^31 - 1 ms. */
@@ -64,6 +65,13 @@ const RelayEnvSchema = z.object({
   EDGE_URL: z.preprocess((v) => (v === '' ? undefined : v), z.url().optional()),
   RELAY_CAPTURE_MAX_BYTES: z.coerce.number().int().min(MIN_CAPTURE_BYTES_PER_CONN).default(DEFAULT_CAPTURE_MAX_BYTES),
   RELAY_CAPTURE_MAX_BYTES_PER_CONN: z.coerce.number().int().min(MIN_CAPTURE_BYTES_PER_CONN).default(DEFAULT_CAPTURE_MAX_BYTES_PER_CONN),
+  // Path traces toward each client (relay/path-trace): mtr-packet and tracepath need CAP_NET_RAW (README).
+  RELAY_PATH_TRACE: z.enum(['on', 'off']).default('on'),
+  RELAY_PATH_TRACE_PROBES_PER_S: z.coerce.number().int().min(1).max(10_000).default(DEFAULT_PATH_TRACE_CONFIG.probesPerSecond),
+  RELAY_PATH_TRACE_PROBES_PER_HOP: z.coerce.number().int().min(1).max(100).default(DEFAULT_PATH_TRACE_CONFIG.settings.probesPerHop),
+  RELAY_PATH_TRACE_EVERY_MS: timerMs(1_000, DEFAULT_PATH_TRACE_CONFIG.everyMs),
+  RELAY_MTR_PACKET: z.string().min(1).default(DEFAULT_PATH_TRACE_CONFIG.mtrPacketPath),
+  RELAY_TRACEPATH: z.string().min(1).default(DEFAULT_PATH_TRACE_CONFIG.tracepathPath),
 }).superRefine((e, ctx) => {
   if (e.RELAY_CAPTURE_MAX_BYTES_PER_CONN > e.RELAY_CAPTURE_MAX_BYTES) ctx.addIssue({ code: 'custom', path: ['RELAY_CAPTURE_MAX_BYTES_PER_CONN'], message: 'must not exceed RELAY_CAPTURE_MAX_BYTES' });
   if (e.RELAY_SHARED_SECRET_PREVIOUS === e.RELAY_SHARED_SECRET) ctx.addIssue({ code: 'custom', path: ['RELAY_SHARED_SECRET_PREVIOUS'], message: 'must differ from RELAY_SHARED_SECRET (unset it once rotation is over)' });
@@ -187,6 +195,8 @@ export interface RelayConfig {
   captureMaxBytesPerConn?: number;
   /** The edge whose object store takes finished captures (PUT /internal/captures/...); unset: captures stay local. */
   edgeUrl?: string;
+  /** Path tracing toward clients; unset: no tracer at all (relays started in-process by tests), `enabled: false`: reported unavailable. */
+  pathTrace?: PathTraceConfig;
 }
 
 /** Reads the relay's config from env, or throws a ConfigError naming the bad variables. */
@@ -221,5 +231,14 @@ export function relayConfigFromEnv(env: Record<string, string | undefined>): Rel
     captureMaxBytes: e.RELAY_CAPTURE_MAX_BYTES,
     captureMaxBytesPerConn: e.RELAY_CAPTURE_MAX_BYTES_PER_CONN,
     ...(e.EDGE_URL ? { edgeUrl: e.EDGE_URL } : {}),
+    pathTrace: {
+      ...DEFAULT_PATH_TRACE_CONFIG,
+      enabled: e.RELAY_PATH_TRACE === 'on',
+      probesPerSecond: e.RELAY_PATH_TRACE_PROBES_PER_S,
+      everyMs: e.RELAY_PATH_TRACE_EVERY_MS,
+      mtrPacketPath: e.RELAY_MTR_PACKET,
+      tracepathPath: e.RELAY_TRACEPATH,
+      settings: { ...DEFAULT_PATH_TRACE_CONFIG.settings, probesPerHop: e.RELAY_PATH_TRACE_PROBES_PER_HOP },
+    },
   };
 }

@@ -5,6 +5,7 @@ import { saveCapture, type CaptureStore } from './capture/save-capture.js';
 import type { CaptureHandoff } from './capture/capture-handoff.js';
 import type { Logger } from './log.js';
 import type { MetricWriter } from './metric-writer.js';
+import type { PathTracer } from './path-trace/path-tracer.js';
 import { countRejected } from './metrics.js';
 import { closeAfter, DEFAULT_LIMIT_GRACE_MS, endConnection } from './end-connection.js';
 import { ownTimeout, own, moveTo } from './session-state.js';
@@ -18,6 +19,8 @@ import { openLoadConnection, startBulkSender } from './throughput.js';
 
 export interface ControlContext {
   writer: MetricWriter;
+  /** Path traces toward the connection's own peer (absent: none). */
+  pathTrace?: PathTracer;
   log: Logger;
   dataDir: string;
   relayAddr: { ip: string; port: number };
@@ -43,9 +46,9 @@ export interface ControlContext {
 const MAX_REFUSED_IN_A_ROW = 500;
 
 /** Messages only the relay sends: a client sending one gets `wrong_direction`. */
-const RELAY_TO_CLIENT = new Set<ControlType>(['server_side_ready', 'measuring_time_response', 'survey_session_stopped', 'throughput_ready', 'error']);
+const RELAY_TO_CLIENT = new Set<ControlType>(['server_side_ready', 'measuring_time_response', 'survey_session_stopped', 'throughput_ready', 'path_trace', 'error']);
 
-type ClientMessage = Exclude<ControlOf<ControlType>, ControlOf<'server_side_ready' | 'measuring_time_response' | 'survey_session_stopped' | 'throughput_ready' | 'error'>>;
+type ClientMessage = Exclude<ControlOf<ControlType>, ControlOf<'server_side_ready' | 'measuring_time_response' | 'survey_session_stopped' | 'throughput_ready' | 'path_trace' | 'error'>>;
 
 /** A load connection outlives its asked duration by this much at most: the client closes it first, normally. */
 const LOAD_GRACE_MS = 2_000;
@@ -209,6 +212,7 @@ const HANDLERS: { [T in ClientMessage['type']]: Handler<T> } = {
     if (!startStreams(s, () => reportSecond(ctx.writer, s), since)) return;
     s.clientFinalDue = false;
     armLimit(ctx, s);
+    ctx.pathTrace?.streamsStarted(s);
     void ctx.clock.used(s.surveyId).then((used) => {
       // Time the survey's other connections used (earlier ones, other relays) shortens this period, if it is still on.
       if (s.streamingSince !== since || used <= s.measuredMs) return;
@@ -249,6 +253,18 @@ const HANDLERS: { [T in ClientMessage['type']]: Handler<T> } = {
       traffic.stop();
       if (s.traffic === traffic) s.traffic = null;
     });
+  },
+
+  request_path_trace(ctx, s) {
+    // The message names nothing: the trace goes to the connection's own peer only (path-trace/trace-target.ts).
+    if (!ctx.pathTrace) {
+      sendControl(s, controlError('unavailable', 'request_path_trace: this relay does not trace paths'));
+      return;
+    }
+    if (!ctx.pathTrace.requested(s)) {
+      countRejected('rate_limited');
+      sendControl(s, controlError('rate_limited', 'request_path_trace: a trace is running or was asked for moments ago; try again later'));
+    }
   },
 
   stop_server_traffic(_ctx, s) {

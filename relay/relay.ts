@@ -27,6 +27,7 @@ import { createLogger, type Logger } from './log.js';
 import { createMetricWriter, type MetricWriter } from './metric-writer.js';
 import { countRejected, createRelayMetrics } from './metrics.js';
 import { startOpsServer } from './ops-server.js';
+import { createPathTracer } from './path-trace/path-tracer.js';
 import { answerOffer, BadOfferError, holdUdpPort, isCandidate } from './peer.js';
 import { checkReadiness } from './readiness.js';
 import { moveTo, ownTimeout } from './session-state.js';
@@ -91,8 +92,14 @@ export async function startRelay(config: RelayConfig, deps: { log?: Logger } = {
   const handoff = config.edgeUrl ? createCaptureHandoff({ edgeUrl: config.edgeUrl, relayId: config.relayId, secrets: config.secrets, log }) : undefined;
   // Captures a previous run wrote but could not hand off are sent now.
   if (handoff) for (const f of await unstoredCaptures(db, join(config.dataDir, 'captures') + sep)) if (existsSync(f.path)) handoff.add(f);
+  // Probes leave from the relay's own address and UDP port: the survey's 5-tuple.
+  const specificBind = config.bindAddress !== '0.0.0.0' && config.bindAddress !== '::';
+  const pathTrace = config.pathTrace
+    ? createPathTracer({ config: config.pathTrace, writer, log, relayId: config.relayId, local: { ...(specificBind ? { address: config.bindAddress } : {}), port: config.udpPort } })
+    : undefined;
   const ctx: ControlContext = {
     writer,
+    pathTrace,
     captures,
     handoff,
     log,
@@ -403,6 +410,7 @@ export async function startRelay(config: RelayConfig, deps: { log?: Logger } = {
     await keyWatch.stop();
     shuttingDown = true;
     for (const s of [...sessions.values()]) release(s, 'relay shutting down');
+    pathTrace?.close();
     udpPort.close();
     await registry?.stop();
     // Files being written still get their survey_captures rows into the drain.

@@ -5,6 +5,7 @@ import * as z from 'zod';
 import { csvLine } from '../../shared/csv.js';
 import type { Db } from '../../shared/db/client.js';
 import { findMagicKeyById } from '../../shared/db/keys.js';
+import { PATH_TRACE_CSV_COLUMNS, pathTraceCsvRows, surveyPathTraces } from '../../shared/db/path-traces.js';
 import { exportMetricPages, METRIC_COLUMNS, metricJson, metricPagesOf, type MetricValues } from '../../shared/db/metric-export.js';
 import { purgeSurveyRows, restoreSurvey, softDeleteSurvey, surveyFilesFrom, surveyFilesStatements } from '../../shared/db/survey-removal.js';
 import { KeyIdSchema } from '../../shared/protocol/accounts.js';
@@ -31,6 +32,8 @@ const ExportQuerySchema = z.object({
   format: z.enum(['csv', 'ndjson']).default('csv'),
   deleted: DeletedSchema,
 });
+
+const PathTracesQuerySchema = z.object({ format: z.enum(['json', 'csv']).default('json'), deleted: DeletedSchema });
 
 const MetricsQuerySchema = z.object({
   format: z.enum(['json', 'csv']).default('json'),
@@ -162,6 +165,20 @@ export function surveyExportRoutes(): Hono<EdgeEnv> {
     const format = FORMATS[q.format];
     const body = await streamRows(db, pages, format);
     return new Response(body, { headers: downloadHeaders(format, q.format === 'csv' ? `netpoke-${fileSafe(id)}-metrics.csv` : null) });
+  });
+
+  // One survey's path traces (v3): JSON as in the detail's path_traces, or CSV a row per hop as a download.
+  app.get('/:id/path-traces', async (c) => {
+    const v = await requireViewer(c);
+    const id = c.req.param('id');
+    const q = parseQuery(c, PathTracesQuerySchema);
+    const traces = await withDb(c.get('config'), async (db) => {
+      await findVisibleSurvey(db, v, id, q.deleted !== 'false');
+      return surveyPathTraces(db, id);
+    });
+    if (q.format === 'json') return c.json(traces, 200, { 'cache-control': 'private, no-store' });
+    const csv = csvLine(PATH_TRACE_CSV_COLUMNS) + pathTraceCsvRows(traces).map(csvLine).join('');
+    return new Response(csv, { headers: { 'content-type': 'text/csv; charset=utf-8', 'cache-control': 'private, no-store', 'content-disposition': `attachment; filename="netpoke-${fileSafe(id)}-path-traces.csv"` } });
   });
 
   // Soft delete (the survey's key's analysts and admins), or with purge=true the admin's removal for good.

@@ -5,6 +5,7 @@ import { findSurveyItem, SurveyIdSchema, SurveyListQuerySchema, surveyListStatem
 import { surveyConnectionSummaries } from '../../shared/db/survey-summary.js';
 import { surveyRecordings } from '../../shared/db/recordings.js';
 import { surveyStoredCaptures } from '../../shared/db/capture-store.js';
+import { surveyPathTraces } from '../../shared/db/path-traces.js';
 import { recordingView } from '../recordings/recording-routes.js';
 import { describeZodError } from '../../shared/protocol/errors.js';
 import { withDb } from '../db.js';
@@ -55,13 +56,19 @@ export function surveyRoutes(): Hono<EdgeEnv> {
       const item = await findSurveyItem(db, id.data);
       if (!item) throw new HttpError('not_found', `no survey ${id.data}`);
       // The list item unchanged (PROTOCOL.md: "one item as above plus ..."), with the per-connection summaries,
-      // the complete recordings and the stored captures beside it (what the detail page shows and links).
-      const [summaries, recordings, captures] = await Promise.all([surveyConnectionSummaries(db, id.data), surveyRecordings(db, id.data), surveyStoredCaptures(db, id.data)]);
+      // the complete recordings, the stored captures and the relay's path traces beside it (what the detail page shows and links).
+      const [summaries, recordings, captures, pathTraces] = await Promise.all([
+        surveyConnectionSummaries(db, id.data),
+        surveyRecordings(db, id.data),
+        surveyStoredCaptures(db, id.data),
+        surveyPathTraces(db, id.data),
+      ]);
       return {
         ...item,
         summaries,
         recordings: recordings.map(recordingView),
         captures: captures.map((x) => ({ conn_id: x.conn_id, peer_id: x.peer_id, bytes: x.bytes, sha256: x.sha256, stored_at: x.stored_at })),
+        path_traces: pathTraces,
       };
     });
     c.header('cache-control', 'private, no-store');

@@ -384,4 +384,42 @@ export const MIGRATIONS: readonly Migration[] = [
       `UPDATE recordings SET video_uploaded_bytes = 0, sensor_uploaded_bytes = 0 WHERE upload_status = 'pending'`,
     ],
   },
+  {
+    version: 21,
+    name: 'survey_path_traces',
+    statements: [
+      // One row per path trace of a connection (PROTOCOL v3 puts path_mtu "per connection" on survey_sessions, which has
+      // one row per survey, not per connection: the MTU is kept here, per trace and connection, with its time).
+      `CREATE TABLE IF NOT EXISTS survey_path_traces (
+  trace_id TEXT PRIMARY KEY,
+  session_id TEXT NOT NULL,
+  conn_id TEXT NOT NULL,
+  relay_id TEXT,
+  at_ms REAL NOT NULL,
+  target TEXT,
+  available INTEGER NOT NULL,
+  reason TEXT,
+  path_mtu INTEGER,
+  mtu_hop INTEGER,
+  mtu_hop_address TEXT
+)`,
+      `CREATE INDEX IF NOT EXISTS idx_path_traces_session ON survey_path_traces(session_id, at_ms)`,
+      // One row per hop per trace (PROTOCOL v3 survey_path_hops).
+      `CREATE TABLE IF NOT EXISTS survey_path_hops (
+  trace_id TEXT NOT NULL,
+  session_id TEXT NOT NULL,
+  conn_id TEXT NOT NULL,
+  at_ms REAL NOT NULL,
+  ttl INTEGER NOT NULL,
+  address TEXT,
+  name TEXT,
+  rtt_p50_ms REAL,
+  rtt_max_ms REAL,
+  loss_rate REAL NOT NULL,
+  probes INTEGER NOT NULL,
+  PRIMARY KEY (trace_id, ttl)
+)`,
+      `CREATE INDEX IF NOT EXISTS idx_path_hops_session ON survey_path_hops(session_id)`,
+    ],
+  },
 ];

@@ -92,6 +92,9 @@ export interface PurgeCounts {
   captures: number;
 }
 
+/** The path traces of a survey (migration 21): deleted with it, not counted in the audit line. */
+const PATH_TRACE_TABLES = ['survey_path_hops', 'survey_path_traces'] as const;
+
 /** What a purge deletes, in the order it deletes it (chunks before their recordings; the session row last). */
 const PURGED = [
   { count: 'recording_chunks', from: 'recording_chunks WHERE recording_id IN (SELECT recording_id FROM recordings WHERE session_id = ?)' },
@@ -112,7 +115,12 @@ export async function purgeSurveyRows(db: Db, surveyId: string, login: string, f
   };
   const audit = auditLine(login, 'survey_purge', surveyId, detail, now);
   const results = await db.batch(
-    [audit, ...PURGED.map((p) => ({ sql: `DELETE FROM ${p.from}`, args: [surveyId] })), { sql: 'DELETE FROM survey_sessions WHERE session_id = ?', args: [surveyId] }],
+    [
+      audit,
+      ...PURGED.map((p) => ({ sql: `DELETE FROM ${p.from}`, args: [surveyId] })),
+      ...PATH_TRACE_TABLES.map((t) => ({ sql: `DELETE FROM ${t} WHERE session_id = ?`, args: [surveyId] })),
+      { sql: 'DELETE FROM survey_sessions WHERE session_id = ?', args: [surveyId] },
+    ],
     'write',
   );
   const counts = { recording_chunks: 0, recordings: 0, captures: 0, metric_rows: 0 };

@@ -76,6 +76,33 @@ export const SurveySessionStoppedSchema = z.object({
   ...ids,
   pcap_available: z.boolean(),
 });
+/** The client asks for a path trace of its own connection now (v3); it names nothing: the relay traces only the connection's own peer. */
+export const RequestPathTraceSchema = simple('request_path_trace');
+/** One hop of a path trace: the responding address (null: none answered), RTT [p50, max] and the share of its probes unanswered. */
+export const PathHopSchema = z.object({
+  ttl: z.number().int().min(1).max(64),
+  address: z.string().max(64).nullable(),
+  /** Reverse name, when the relay resolved it within its bound (optional extension). */
+  name: z.string().max(64).nullable().optional(),
+  rtt_ms: z.tuple([z.number().min(0), z.number().min(0)]).nullable(),
+  loss_rate: z.number().min(0).max(1),
+  /** Probes sent at this TTL (optional extension). */
+  probes: z.number().int().min(0).optional(),
+});
+/** The relay's trace of the path toward the client (v3, relay to client only). */
+export const PathTraceSchema = z.object({
+  type: z.literal('path_trace'),
+  ...ids,
+  at_ms: EpochMs,
+  hops: z.array(PathHopSchema).max(64),
+  path_mtu: z.number().int().min(68).max(65535).nullable(),
+  /** The TTL of the hop that reported "fragmentation needed" (null: none did, or it is not in the trace). */
+  mtu_hop: z.number().int().min(1).max(64).nullable(),
+  /** That hop's address (optional extension). */
+  mtu_hop_address: z.string().max(64).nullable().optional(),
+  available: z.boolean(),
+  reason: z.string().max(300).optional(),
+});
 export const ControlErrorSchema = z.object({
   type: z.literal('error'),
   code: z.string(),
@@ -99,12 +126,16 @@ export const ControlMessageSchema = z.discriminatedUnion('type', [
   StopSurveySessionSchema,
   SurveySessionStoppedSchema,
   SenderReportSchema,
+  RequestPathTraceSchema,
+  PathTraceSchema,
   ControlErrorSchema,
 ]);
 export type ControlMessage = z.infer<typeof ControlMessageSchema>;
 export type ControlType = ControlMessage['type'];
 export type ControlOf<T extends ControlType> = Extract<ControlMessage, { type: T }>;
 export type ProbeStatsMessage = ControlOf<'probe_stats'>;
+export type PathTraceMessage = ControlOf<'path_trace'>;
+export type PathHop = z.infer<typeof PathHopSchema>;
 
 export const CONTROL_TYPES: readonly ControlType[] = ControlMessageSchema.options.map((o) => o.shape.type.value);
 

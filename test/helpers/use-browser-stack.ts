@@ -4,6 +4,7 @@ import { resolve } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll } from 'vitest';
 import { buildPage } from '../../page/build.js';
+import type { RelayConfig } from '../../relay/config.js';
 import type { RelayHandle } from '../../relay/relay.js';
 import { CHROMIUM, CHROMIUM_ARGS } from './chromium-args.js';
 import { startTestEdge, type TestEdge } from './edge.js';
@@ -21,6 +22,8 @@ export interface BrowserStack {
 export interface BrowserStackOptions {
   /** Start a relay too (default true); the console pages alone need none. */
   relay?: boolean;
+  /** The relay's config beside the test defaults. */
+  relayOverrides?: Partial<RelayConfig>;
   /** More env vars for the edge. */
   edgeVars?: Record<string, string>;
   /** Chromium flags beside CHROMIUM_ARGS (a fake camera, autoplay…). */
@@ -34,7 +37,7 @@ export function useBrowserStack(opts: BrowserStackOptions = {}): BrowserStack {
     mkdirSync(ARTIFACTS, { recursive: true });
     await buildPage();
     parts.db = await startTestDb();
-    if (opts.relay !== false) parts.relay = await startTestRelay(parts.db);
+    if (opts.relay !== false) parts.relay = await startTestRelay(parts.db, opts.relayOverrides);
     parts.edge = await startTestEdge({ libsqlUrl: parts.db.url, libsqlAuthToken: parts.db.authToken, vars: opts.edgeVars ?? {} });
     parts.browser = await chromium.launch({ executablePath: CHROMIUM, args: [...CHROMIUM_ARGS, ...(opts.chromiumArgs ?? [])] });
   }, 120_000);

@@ -30,6 +30,16 @@ const valid: Record<string, object> = {
   stop_survey_session: { survey_session_id: SID, conn_id: CID },
   survey_session_stopped: { survey_session_id: SID, conn_id: CID, pcap_available: true },
   sender_report: { survey_session_id: SID, conn_id: CID, timestamp_ms: 1764000000123.25, last_seq: 41, sent: 42, paused_ms: 950 },
+  request_path_trace: { survey_session_id: SID, conn_id: CID },
+  path_trace: {
+    survey_session_id: SID,
+    conn_id: CID,
+    at_ms: 1764000000123.25,
+    hops: [{ ttl: 1, address: '192.0.2.1', rtt_ms: [0.4, 0.9], loss_rate: 0 }, { ttl: 2, address: null, rtt_ms: null, loss_rate: 1 }],
+    path_mtu: 1400,
+    mtu_hop: 1,
+    available: true,
+  },
   error: { code: 'invalid_message', message: 'x' },
 };
 

@@ -12,6 +12,7 @@ import { createPlayback } from './playback.js';
 import { createSurveyCharts, lineColor, type SurveyCharts } from './survey-charts.js';
 import { MetricRowsSchema, SurveyDetailSchema, type SurveyDetail } from './survey-schemas.js';
 import { summaryTable } from './survey-summary-table.js';
+import { pathTraceSection } from './path-trace-section.js';
 
 const dirWord = (d: SeriesKey['direction']) => (d === 'c2s' ? 'up' : 'down');
 const path = (id: string) => `/api/surveys/${encodeURIComponent(id)}`;
@@ -50,6 +51,7 @@ export function surveyDetailView(root: HTMLElement, me: MeView, id: string): () 
         status,
       ),
       h('section', { class: 'panel', 'aria-label': 'Summary' }, h('h2', {}, 'Summary'), h('div', { class: 'scroll summaries' }, ...detail.summaries.map((c) => summaryTable(c.conn_id, c.c2s, c.s2c)))),
+      ...[pathTraceSection(detail.path_traces ?? [])].filter((x) => x !== null),
       media,
       chartRoot,
     );
@@ -77,6 +79,7 @@ function actions(d: SurveyDetail, me: MeView, status: HTMLElement): HTMLElement 
   const links = [
     h('a', { class: 'button', href: `${path(d.session_id)}/metrics?format=csv&deleted=all`, download: '', 'data-testid': 'export-csv' }, 'Metrics (CSV)'),
     h('a', { class: 'button', href: `${path(d.session_id)}/metrics?format=json&deleted=all`, download: `netpoke-${d.session_id}-metrics.json` }, 'Metrics (JSON)'),
+    ...(d.path_traces?.length ? [h('a', { class: 'button', href: `${path(d.session_id)}/path-traces?format=csv&deleted=all`, download: '', 'data-testid': 'export-path-traces' }, 'Path traces (CSV)')] : []),
     ...d.captures.map((c) => h('a', { class: 'button', href: `${path(d.session_id)}/captures/${encodeURIComponent(c.conn_id)}?peer_id=${encodeURIComponent(c.peer_id)}`, download: '', 'data-capture': c.conn_id }, `Capture ${c.conn_id.slice(0, 8)} (pcapng)`)),
   ];
   const remove = h('button', { type: 'button', id: d.deleted ? 'restore-survey' : 'delete-survey' }, d.deleted ? 'Restore' : 'Delete');

@@ -57,10 +57,32 @@ export const RecordingSchema = z.object({
 });
 export type Recording = z.infer<typeof RecordingSchema>;
 
+/** One path trace of a connection (PROTOCOL v3 `path_traces`). */
+export const PathTraceSchema = z.object({
+  conn_id: z.string(),
+  at_ms: z.number(),
+  available: z.boolean(),
+  reason: z.nullable(z.string()),
+  path_mtu: Num,
+  mtu_hop: Num,
+  hops: z.array(
+    z.object({
+      ttl: z.number(),
+      address: z.nullable(z.string()),
+      name: z.optional(z.nullable(z.string())),
+      rtt_ms: z.nullable(z.tuple([z.number(), z.number()])),
+      loss_rate: z.number(),
+    }),
+  ),
+});
+export type PathTrace = z.infer<typeof PathTraceSchema>;
+
 export const SurveyDetailSchema = z.extend(SurveyItemSchema, {
   summaries: z.array(z.object({ conn_id: z.string(), c2s: DirectionSummarySchema, s2c: DirectionSummarySchema })),
   recordings: z.array(RecordingSchema),
   captures: z.array(z.object({ conn_id: z.string(), peer_id: z.string(), bytes: z.number() })),
+  // Absent from an edge older than path traces.
+  path_traces: z.optional(z.array(PathTraceSchema)),
 });
 export type SurveyDetail = z.infer<typeof SurveyDetailSchema>;
 
