@@ -60,7 +60,7 @@ export async function handleExportBatch(batch: MessageBatch, env: EdgeBindings):
         continue;
       }
       try {
-        await runExportStep(deps, parsed.data);
+        await runExportStep(deps, parsed.data, msg.attempts);
         msg.ack();
       } catch (e) {
         const reason = e instanceof Error ? e.message : String(e);

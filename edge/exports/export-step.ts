@@ -36,11 +36,21 @@ export type StepOutcome = 'continued' | 'done' | 'ignored';
 
 const samePosition = (a: RowPosition, b: RowPosition) => a.session === b.session && a.time === b.time && a.id === b.id;
 
-/** Runs the step a message asks for. Throws on a failure worth retrying; the job row is then unchanged. */
-export async function runExportStep(deps: ExportStepDeps, message: ExportMessage): Promise<StepOutcome> {
+/**
+ * Runs the step a message asks for; `attempt` is the message's delivery
+ * count. Throws on a failure worth retrying. A retry of a step whose part was
+ * recorded but whose next message was never queued queues it again: only a
+ * retry may, so a message delivered twice does not start a second chain.
+ */
+export async function runExportStep(deps: ExportStepDeps, message: ExportMessage, attempt = 1): Promise<StepOutcome> {
   const { db, store } = deps;
   const job = await findExportJob(db, message.job_id);
-  if (!job || job.status === 'done' || job.status === 'failed' || job.parts.length !== message.part - 1) return 'ignored';
+  if (!job || job.status === 'done' || job.status === 'failed') return 'ignored';
+  if (job.parts.length === message.part && attempt > 1) {
+    await deps.send({ job_id: job.id, part: message.part + 1 });
+    return 'continued';
+  }
+  if (job.parts.length !== message.part - 1) return 'ignored';
   const format = FORMATS[job.format];
   let upload: MultipartUpload;
   if (job.status === 'queued') {

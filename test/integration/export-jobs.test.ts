@@ -5,7 +5,10 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseCsv, type CsvCell } from '../../shared/csv.js';
+import { findExportJob, insertExportJob } from '../../shared/db/export-jobs.js';
 import { createMagicKey } from '../../shared/db/keys.js';
+import { runExportStep, type ExportMessage } from '../../edge/exports/export-step.js';
+import type { ObjectStore } from '../../edge/recordings/object-store.js';
 import { METRIC_COLUMNS } from '../../shared/db/metric-export.js';
 import { grantedKeyIds, setGrants } from '../../shared/db/users.js';
 import { startTestDb, type TestDb } from '../helpers/system.js';
@@ -202,6 +205,45 @@ describe('a 2,000,000-row export', () => {
     expectCsvRow(parseCsv(tally.firstLines[2]!)[0]!, { ...ends.rows[1]! }, 'second row');
     expectCsvRow(parseCsv(tally.lastLine)[0]!, { ...ends.rows[2]! }, 'last row');
   }, 1_800_000);
+});
+
+describe('a step whose next message could not be queued', () => {
+  it('is taken up by its retry, which queues the next step again; a second delivery of the same message starts no second chain', async () => {
+    const key = await keyForAnalyst();
+    await seedManyMetricRows(db.db, `lost-${key.key_id}`, key.key, 20_000);
+    const id = crypto.randomUUID();
+    await insertExportJob(db.db, { id, requestedBy: p.login.analystOfKey, filter: { key_id: key.key_id, deleted: 'false', keys: [key.key_id] }, format: 'csv', storageKey: `exports/${id}.csv`, now: Date.now() });
+    // The steps run here against the real database and the edge's R2; the queue is a stand-in that loses the first send.
+    const sent: ExportMessage[] = [];
+    let failNext = true;
+    const deps = {
+      db: db.db,
+      store: (await edge.mf.getR2Bucket('RECORDINGS')) as unknown as ObjectStore,
+      now: () => Date.now(),
+      send: async (m: ExportMessage) => {
+        if (failNext) {
+          failNext = false;
+          throw new Error('Network connection lost.');
+        }
+        sent.push(m);
+      },
+    };
+    await expect(runExportStep(deps, { job_id: id, part: 1 }, 1)).rejects.toThrow('Network connection lost.');
+    expect((await findExportJob(db.db, id))?.parts.length).toBe(1);
+    // The same message delivered again (not a retry): nothing to do.
+    expect(await runExportStep(deps, { job_id: id, part: 1 }, 1)).toBe('ignored');
+    expect(sent).toEqual([]);
+    // Its retry queues the next step, which finishes the file.
+    expect(await runExportStep(deps, { job_id: id, part: 1 }, 2)).toBe('continued');
+    expect(sent).toEqual([{ job_id: id, part: 2 }]);
+    expect(await runExportStep(deps, sent[0]!, 1)).toBe('done');
+    const job = await findExportJob(db.db, id);
+    expect(job).toMatchObject({ status: 'done', rows_done: 20_000, total_rows: 20_000 });
+    const streamed = new Uint8Array(await (await as('analystOfKey')('GET', `/api/surveys/export?key_id=${key.key_id}&format=csv`)).arrayBuffer());
+    const file = new Uint8Array(await (await as('analystOfKey')('GET', `/api/surveys/export-jobs/${id}/content`)).arrayBuffer());
+    expect(file.byteLength).toBe(streamed.byteLength);
+    expect(sha256(file)).toBe(sha256(streamed));
+  }, 120_000);
 });
 
 describe('a job is its requester’s', () => {
