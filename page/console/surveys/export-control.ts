@@ -31,8 +31,18 @@ export function exportControl(query: () => URLSearchParams): { link: HTMLAnchorE
   let running = false;
 
   const follow = async (id: string) => {
+    let missed = 0;
     for (;;) {
-      const job = await api('GET', `/api/surveys/export-jobs/${encodeURIComponent(id)}`, ExportJobSchema);
+      let job: ExportJobAnswer;
+      try {
+        job = await api('GET', `/api/surveys/export-jobs/${encodeURIComponent(id)}`, ExportJobSchema);
+        missed = 0;
+      } catch (err) {
+        // The job runs on whatever happens to this page's requests: a poll lost on the way is asked again.
+        if (!(err instanceof ApiError) || err.code !== 'network_error' || ++missed > 5) throw err;
+        await new Promise((r) => setTimeout(r, POLL_MS));
+        continue;
+      }
       say(status, progressWords(job), job.status === 'failed' ? 'error' : job.status === 'done' ? 'ok' : '');
       if (job.status === 'done' && job.download) {
         status.append(' ', h('a', { id: 'export-download', href: job.download, download: '' }, 'Download the export'));
