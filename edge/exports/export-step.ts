@@ -82,19 +82,27 @@ export async function runExportStep(deps: ExportStepDeps, message: ExportMessage
     return 'continued';
   }
 
+  const done = { rowsDone: job.rows_done + filled.rows, bytes: job.bytes + filled.bytes.byteLength, now: deps.now() };
+  // A retry after the file was completed but the job row not told (a completed upload takes no more parts).
+  const stored = attempt > 1 ? await store.head(job.storage_key) : null;
+  if (stored?.size !== done.bytes) await completeFile(store, upload, job, message.part, filled.bytes);
+  await finishExportJob(db, job.id, done);
+  return 'done';
+}
+
+/** Uploads the last part (if any bytes are left) and completes the file. */
+async function completeFile(store: ObjectStore, upload: MultipartUpload, job: ExportJob, partNumber: number, last: Uint8Array): Promise<void> {
   const parts = [...job.parts];
-  if (filled.bytes.byteLength > 0) {
-    const part = await upload.uploadPart(message.part, filled.bytes);
+  if (last.byteLength > 0) {
+    const part = await upload.uploadPart(partNumber, last);
     parts.push({ partNumber: part.partNumber, etag: part.etag });
   }
   if (parts.length > 0) await upload.complete(parts);
   else {
     // Nothing at all to write (NDJSON of no rows): a multipart upload needs a part, a plain put does not.
     await upload.abort();
-    await store.put(job.storage_key, new Uint8Array(0), { httpMetadata: { contentType: format.contentType } });
+    await store.put(job.storage_key, new Uint8Array(0), { httpMetadata: { contentType: FORMATS[job.format].contentType } });
   }
-  await finishExportJob(db, job.id, { rowsDone: job.rows_done + filled.rows, bytes: job.bytes + filled.bytes.byteLength, now: deps.now() });
-  return 'done';
 }
 
 /** Gives up on a job for good: marks it failed and frees the parts uploaded so far. */

@@ -207,8 +207,8 @@ describe('a 2,000,000-row export', () => {
   }, 1_800_000);
 });
 
-describe('a step whose next message could not be queued', () => {
-  it('is taken up by its retry, which queues the next step again; a second delivery of the same message starts no second chain', async () => {
+describe('steps that fail half-way', () => {
+  it('a step whose next message was not queued is taken up by its retry (a second delivery starts no second chain); a last step whose job row was not updated finishes on its retry', async () => {
     const key = await keyForAnalyst();
     await seedManyMetricRows(db.db, `lost-${key.key_id}`, key.key, 20_000);
     const id = crypto.randomUUID();
@@ -236,6 +236,7 @@ describe('a step whose next message could not be queued', () => {
     // Its retry queues the next step, which finishes the file.
     expect(await runExportStep(deps, { job_id: id, part: 1 }, 2)).toBe('continued');
     expect(sent).toEqual([{ job_id: id, part: 2 }]);
+    const beforeLast = (await db.db.execute({ sql: 'SELECT rows_done, bytes, cursor FROM export_jobs WHERE id = ?', args: [id] })).rows[0]!;
     expect(await runExportStep(deps, sent[0]!, 1)).toBe('done');
     const job = await findExportJob(db.db, id);
     expect(job).toMatchObject({ status: 'done', rows_done: 20_000, total_rows: 20_000 });
@@ -243,6 +244,16 @@ describe('a step whose next message could not be queued', () => {
     const file = new Uint8Array(await (await as('analystOfKey')('GET', `/api/surveys/export-jobs/${id}/content`)).arrayBuffer());
     expect(file.byteLength).toBe(streamed.byteLength);
     expect(sha256(file)).toBe(sha256(streamed));
+
+    // The last step completed the file but its job row never heard (the update lost): the retry finishes the job, file as it was.
+    await db.db.execute({
+      sql: "UPDATE export_jobs SET status = 'running', finished_at = NULL, rows_done = ?, bytes = ?, cursor = ? WHERE id = ?",
+      args: [beforeLast.rows_done!, beforeLast.bytes!, beforeLast.cursor!, id],
+    });
+    expect(await runExportStep(deps, sent[0]!, 2)).toBe('done');
+    expect(await findExportJob(db.db, id)).toMatchObject({ status: 'done', rows_done: 20_000, bytes: streamed.byteLength });
+    const again = new Uint8Array(await (await as('analystOfKey')('GET', `/api/surveys/export-jobs/${id}/content`)).arrayBuffer());
+    expect(sha256(again)).toBe(sha256(streamed));
   }, 120_000);
 });
 
