@@ -10,6 +10,7 @@ import { keyRoutes } from './console-api/key-routes.js';
 import { userRoutes } from './console-api/user-routes.js';
 import { liveRoutes } from './console-api/live-routes.js';
 import { surveyExportRoutes } from './console-api/survey-export-routes.js';
+import { exportJobRoutes } from './exports/export-job-routes.js';
 import { surveyRoutes } from './console-api/survey-routes.js';
 import { recordingRoutes } from './recordings/recording-routes.js';
 import { captureRoutes } from './recordings/capture-routes.js';
@@ -86,7 +87,8 @@ export function createApp(): Hono<EdgeEnv> {
   app.route('/api/users', userRoutes());
   app.route('/api/live', liveRoutes());
   app.route('/api/recordings', recordingRoutes());
-  // Export, removal and captures before the list and detail, so `/export` and `/{id}/...` are never read as a survey id.
+  // Export jobs, export, removal and captures before the list and detail, so `/export…` and `/{id}/...` are never read as a survey id.
+  app.route('/api/surveys/export-jobs', exportJobRoutes());
   app.route('/api/surveys', surveyExportRoutes());
   app.route('/api/surveys', captureRoutes());
   app.route('/api/surveys', surveyRoutes());

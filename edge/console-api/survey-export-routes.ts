@@ -6,11 +6,12 @@ import { csvLine } from '../../shared/csv.js';
 import type { Db } from '../../shared/db/client.js';
 import { findMagicKeyById } from '../../shared/db/keys.js';
 import { PATH_TRACE_CSV_COLUMNS, pathTraceCsvRows, surveyPathTraces } from '../../shared/db/path-traces.js';
-import { exportMetricPages, METRIC_COLUMNS, metricJson, metricPagesOf, type MetricValues } from '../../shared/db/metric-export.js';
+import { countExportRows, exportMetricPages, metricPagesOf, type MetricValues, type SurveySelection } from '../../shared/db/metric-export.js';
+import { FORMATS, type RowFormat } from './metric-formats.js';
 import { purgeSurveyRows, restoreSurvey, softDeleteSurvey, surveyFilesFrom, surveyFilesStatements } from '../../shared/db/survey-removal.js';
 import { KeyIdSchema } from '../../shared/protocol/accounts.js';
 import { describeZodError } from '../../shared/protocol/errors.js';
-import { adminOnly, mayUseKey, readAsViewer, requireViewer } from '../auth/viewer.js';
+import { adminOnly, mayUseKey, readAsViewer, requireViewer, type Viewer } from '../auth/viewer.js';
 import { openDb, withDb } from '../db.js';
 import type { EdgeEnv } from '../env.js';
 import { HttpError } from '../errors.js';
@@ -24,7 +25,8 @@ const TimeMs = z.coerce.number().finite().nonnegative();
 const Text = z.string().max(200);
 const DeletedSchema = z.enum(['false', 'true', 'all']).default('false');
 
-const ExportQuerySchema = z.object({
+/** The filter of an export, streamed (GET /export's query) or as a background job (POST /export-jobs's body). */
+export const ExportQuerySchema = z.object({
   key_id: optional(KeyIdSchema),
   from: optional(TimeMs),
   to: optional(TimeMs),
@@ -51,27 +53,6 @@ function parseQuery<T extends z.ZodType>(c: Context<EdgeEnv>, schema: T): z.outp
   if (!parsed.success) throw new HttpError('invalid_request', describeZodError(parsed.error));
   return parsed.data;
 }
-
-/** How rows become bytes in one format: text before the rows, each page's text, text after. */
-interface RowFormat {
-  contentType: string;
-  head: string;
-  page(rows: MetricValues[], first: boolean): string;
-  tail: string;
-}
-
-/** Each row's text, one after the other. */
-function joinRows(rows: MetricValues[], line: (r: MetricValues) => string, sep = ''): string {
-  let out = '';
-  for (let i = 0; i < rows.length; i++) out += (i > 0 ? sep : '') + line(rows[i]!);
-  return out;
-}
-
-const FORMATS: Record<'csv' | 'ndjson' | 'json', RowFormat> = {
-  csv: { contentType: 'text/csv; charset=utf-8', head: csvLine(METRIC_COLUMNS), page: (rows) => joinRows(rows, csvLine), tail: '' },
-  ndjson: { contentType: 'application/x-ndjson', head: '', page: (rows) => joinRows(rows, (r) => metricJson(r) + '\n'), tail: '' },
-  json: { contentType: 'application/json', head: '[', page: (rows, first) => (first ? '' : ',') + joinRows(rows, metricJson, ','), tail: ']' },
-};
 
 /**
  * A response body that reads the next page only when the client has taken
@@ -121,7 +102,21 @@ async function streamRows(db: Db, pages: AsyncGenerator<MetricValues[]>, format:
 /** A file name part made of safe characters only. */
 const fileSafe = (s: string) => s.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 80);
 
-const downloadHeaders = (format: RowFormat, filename: string | null): Record<string, string> => ({
+/** An export's download name, e.g. netpoke-metrics-all-2026-01-02T030405.csv. */
+export const exportFileName = (keyId: string | undefined, format: string, stamp: string) => `netpoke-metrics-${keyId ?? 'all'}-${stamp}.${format}`;
+
+/** Which surveys an export of `q` covers for a viewer (or, for a job, the requester's reach when they asked). */
+export function exportSelection(v: Pick<Viewer, 'role' | 'keys'>, q: Pick<z.output<typeof ExportQuerySchema>, 'key_id' | 'from' | 'to' | 'user' | 'deleted'>): SurveySelection {
+  return { access: visibleSurveys(v), keyId: q.key_id, from: q.from, to: q.to, user: q.user, deleted: q.deleted };
+}
+
+/** 404 unless the viewer may use the key an export names (and it exists), the same answer either way. */
+export async function checkExportKey(db: Db, v: Viewer, keyId: string | undefined): Promise<void> {
+  if (keyId !== undefined && (!mayUseKey(v, keyId) || !(await findMagicKeyById(db, keyId)))) throw new HttpError('not_found', 'no such key');
+}
+
+/** Headers of a file download that no cache keeps. */
+export const downloadHeaders = (format: RowFormat, filename: string | null): Record<string, string> => ({
   'content-type': format.contentType,
   'cache-control': 'private, no-store',
   ...(filename ? { 'content-disposition': `attachment; filename="${filename}"` } : {}),
@@ -135,18 +130,28 @@ export function surveyExportRoutes(): Hono<EdgeEnv> {
   app.get('/export', async (c) => {
     const v = await requireViewer(c);
     const q = parseQuery(c, ExportQuerySchema);
-    const db = await openDb(c.get('config'));
+    const config = c.get('config');
+    const db = await openDb(config);
+    const sel = exportSelection(v, q);
     try {
-      if (q.key_id !== undefined && (!mayUseKey(v, q.key_id) || !(await findMagicKeyById(db, q.key_id)))) throw new HttpError('not_found', 'no such key');
+      await checkExportKey(db, v, q.key_id);
+      // Counting stops one past the limit, so a huge selection costs no more to refuse than a small one to count.
+      const limit = config.exports.inlineMaxRows;
+      if ((await countExportRows(db, sel, limit + 1)) > limit) {
+        throw new HttpError(
+          'too_large',
+          `this export has more than ${limit} rows, too many for one download: ask for it as a background job with POST /api/surveys/export-jobs (the same filter as a JSON body), then download it from the job when it is done`,
+        );
+      }
     } catch (e) {
       db.close();
       throw e;
     }
-    const pages = exportMetricPages(db, { access: visibleSurveys(v), keyId: q.key_id, from: q.from, to: q.to, user: q.user, deleted: q.deleted });
+    const pages = exportMetricPages(db, sel);
     const format = FORMATS[q.format];
     const stamp = new Date().toISOString().slice(0, 19).replace(/:/g, '');
     const body = await streamRows(db, pages, format);
-    return new Response(body, { headers: downloadHeaders(format, `netpoke-metrics-${q.key_id ?? 'all'}-${stamp}.${q.format}`) });
+    return new Response(body, { headers: downloadHeaders(format, exportFileName(q.key_id, q.format, stamp)) });
   });
 
   // One survey's rows, time-ordered; CSV comes as a download, JSON as one array for the console's charts.

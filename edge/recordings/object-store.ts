@@ -1,6 +1,6 @@
 // The object store (R2) as the edge uses it: a narrow interface over the RECORDINGS binding, so the edge needs no workers-types.
 import type { Context } from 'hono';
-import type { EdgeEnv } from '../env.js';
+import type { EdgeBindings, EdgeEnv } from '../env.js';
 import { HttpError } from '../errors.js';
 
 export interface StoredObject {
@@ -46,8 +46,11 @@ export function bucketOf(env: Record<string, unknown> | undefined): ObjectStore 
 }
 
 /** The RECORDINGS bucket (wrangler.toml `[[r2_buckets]]`), or 503 saying how to configure it. */
-export function objectStore(c: Context<EdgeEnv>): ObjectStore {
-  const bucket = bucketOf(c.env);
+export const objectStore = (c: Context<EdgeEnv>): ObjectStore => objectStoreOf(c.env);
+
+/** The RECORDINGS bucket among a worker's bindings (a request's, or a queue consumer's), or 503 saying how to configure it. */
+export function objectStoreOf(env: EdgeBindings | undefined): ObjectStore {
+  const bucket = bucketOf(env);
   if (!bucket) throw new HttpError('storage_unavailable', 'object storage is not configured: bind an R2 bucket as RECORDINGS in wrangler.toml');
   return bucket;
 }

@@ -100,23 +100,52 @@ function rowFilterSql(f: MetricFilter): { sql: string; args: InValue[] } {
   return { sql: w.parts.map((p) => ` AND ${p}`).join(''), args: w.args };
 }
 
-/** The next chunk of selected survey ids after `after`, in session_id order (the primary key's). */
-export async function selectSurveyIds(db: Db, sel: SurveySelection, after: string | null, limit = SURVEY_CHUNK): Promise<string[]> {
+/** The conditions on survey_sessions (aliased `s`) that pick the selected surveys, joined with AND. */
+function selectionSql(sel: SurveySelection): { sql: string; args: InValue[] } {
   const w = conditions();
   w.add(sel.access.sql, ...sel.access.args);
-  if (after !== null) w.add('s.session_id > ?', after);
   if (sel.keyId !== undefined) w.add('s.magic_key IN (SELECT key FROM magic_keys WHERE key_id = ?)', sel.keyId);
   if (sel.from !== undefined) w.add('s.start_time >= ?', sel.from);
   if (sel.to !== undefined) w.add('s.start_time < ?', sel.to);
   if (sel.user !== undefined) w.add('s.user_login = ?', sel.user);
   if (sel.deleted === 'false') w.add('COALESCE(s.deleted, 0) = 0');
   if (sel.deleted === 'true') w.add('COALESCE(s.deleted, 0) <> 0');
+  return { sql: w.parts.map((p) => `(${p})`).join(' AND '), args: w.args };
+}
+
+/** The next chunk of selected survey ids after `after`, in session_id order (the primary key's). */
+export async function selectSurveyIds(db: Db, sel: SurveySelection, after: string | null, limit = SURVEY_CHUNK): Promise<string[]> {
+  const where = selectionSql(sel);
   const rs = await db.execute({
-    sql: `SELECT s.session_id FROM survey_sessions s WHERE ${w.parts.map((p) => `(${p})`).join(' AND ')} ORDER BY s.session_id LIMIT ?`,
-    args: [...w.args, limit],
+    sql: `SELECT s.session_id FROM survey_sessions s WHERE ${where.sql}${after !== null ? ' AND s.session_id > ?' : ''} ORDER BY s.session_id LIMIT ?`,
+    args: [...where.args, ...(after !== null ? [after] : []), limit],
   });
   return rs.rows.map((r) => String(r[0]));
 }
+
+/**
+ * How many rows an export of `sel` holds, counting no further than `atMost`
+ * when given (so asking "more than N?" costs at most N index steps).
+ */
+export async function countExportRows(db: Db, sel: SurveySelection, atMost?: number): Promise<number> {
+  const where = selectionSql(sel);
+  const rows = rowFilterSql({ liveRowsOnly: sel.deleted === 'false' });
+  const rs = await db.execute({
+    sql: `SELECT COUNT(*) FROM (SELECT 1 FROM survey_sessions s JOIN survey_metrics m ON m.session_id = s.session_id WHERE ${where.sql}${rows.sql}${atMost !== undefined ? ' LIMIT ?' : ''})`,
+    args: [...where.args, ...rows.args, ...(atMost !== undefined ? [atMost] : [])],
+  });
+  return Number(rs.rows[0]?.[0] ?? 0);
+}
+
+/** Where a metric row stands in the export's (session_id, timestamp_ms, id) order. */
+export interface RowPosition {
+  session: string;
+  time: number;
+  id: number;
+}
+
+/** The export-order position of a row. */
+export const rowPosition = (r: MetricValues): RowPosition => ({ session: String(r[SESSION_COL]), time: Number(r[TIME_COL]), id: Number(r[ID_COL]) });
 
 /**
  * The metric rows of `surveys` (ids in the database's session_id order, as
@@ -125,12 +154,19 @@ export async function selectSurveyIds(db: Db, sel: SurveySelection, after: strin
  * a range read on that survey alone; otherwise one read covers the rest of
  * the surveys, which the (session_id, timestamp_ms) index serves in order
  * with no sort. The next page is asked for as soon as a page arrives, so
- * the database works while the caller writes this page out.
+ * the database works while the caller writes this page out. With `after`,
+ * the rest of that row's survey comes first (a resumed export).
  */
-export async function* metricPagesOf(db: Db, surveys: readonly string[], filter: MetricFilter, pageRows = DEFAULT_PAGE_ROWS): AsyncGenerator<MetricValues[]> {
+export async function* metricPagesOf(
+  db: Db,
+  surveys: readonly string[],
+  filter: MetricFilter,
+  pageRows = DEFAULT_PAGE_ROWS,
+  after: RowPosition | null = null,
+): AsyncGenerator<MetricValues[]> {
   const rows = rowFilterSql(filter);
   let rest = [...surveys];
-  let within: { session: string; time: InValue; id: InValue } | null = null;
+  let within: { session: string; time: InValue; id: InValue } | null = after;
   const read = (): Promise<MetricValues[]> | null => {
     if (!within && rest.length === 0) return null;
     const rs = within
@@ -165,15 +201,26 @@ export async function* metricPagesOf(db: Db, surveys: readonly string[], filter:
   }
 }
 
-/** Every metric row of the selected surveys, page by page: survey ids in chunks, each chunk's rows in bounded pages. */
-export async function* exportMetricPages(db: Db, sel: SurveySelection, filter: MetricFilter = {}, pageRows = DEFAULT_PAGE_ROWS): AsyncGenerator<MetricValues[]> {
-  let after: string | null = null;
+/**
+ * Every metric row of the selected surveys, page by page: survey ids in chunks, each chunk's rows in bounded pages;
+ * with `after`, only the rows past that position (a background export continuing where its last step stopped).
+ */
+export async function* exportMetricPages(
+  db: Db,
+  sel: SurveySelection,
+  filter: MetricFilter = {},
+  pageRows = DEFAULT_PAGE_ROWS,
+  after: RowPosition | null = null,
+): AsyncGenerator<MetricValues[]> {
+  const rowFilter = { liveRowsOnly: sel.deleted === 'false', ...filter };
+  if (after) yield* metricPagesOf(db, [], rowFilter, pageRows, after);
+  let afterSurvey: string | null = after?.session ?? null;
   for (;;) {
-    const ids = await selectSurveyIds(db, sel, after);
+    const ids = await selectSurveyIds(db, sel, afterSurvey);
     if (ids.length === 0) return;
-    yield* metricPagesOf(db, ids, { liveRowsOnly: sel.deleted === 'false', ...filter }, pageRows);
+    yield* metricPagesOf(db, ids, rowFilter, pageRows);
     if (ids.length < SURVEY_CHUNK) return;
-    after = ids[ids.length - 1] ?? null;
+    afterSurvey = ids[ids.length - 1] ?? null;
   }
 }
 

@@ -422,4 +422,31 @@ export const MIGRATIONS: readonly Migration[] = [
       `CREATE INDEX IF NOT EXISTS idx_path_hops_session ON survey_path_hops(session_id)`,
     ],
   },
+  {
+    version: 22,
+    name: 'export_jobs',
+    statements: [
+      // Exports too large for one request, written to the object store by the EXPORT_QUEUE consumer one part per
+      // message; the row is the job's whole state, so each message continues from it (cursor, parts uploaded so far).
+      `CREATE TABLE IF NOT EXISTS export_jobs (
+  id TEXT PRIMARY KEY,
+  requested_by TEXT NOT NULL,
+  filter TEXT NOT NULL,
+  format TEXT NOT NULL,
+  status TEXT NOT NULL,
+  rows_done INTEGER NOT NULL DEFAULT 0,
+  total_rows INTEGER,
+  bytes INTEGER NOT NULL DEFAULT 0,
+  parts TEXT NOT NULL DEFAULT '[]',
+  upload_id TEXT,
+  cursor TEXT,
+  storage_key TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  finished_at INTEGER,
+  error TEXT
+)`,
+      `CREATE INDEX IF NOT EXISTS idx_export_jobs_requested_by ON export_jobs(requested_by, created_at)`,
+    ],
+  },
 ];

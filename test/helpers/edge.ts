@@ -80,6 +80,9 @@ export async function startTestEdge(opts: TestEdgeOptions): Promise<TestEdge> {
     cf: { colo: 'DFW', continent: 'NA', country: 'US', ...opts.cf },
     // The recordings bucket, in memory (as wrangler dev's local R2, without the disk).
     r2Buckets: ['RECORDINGS'],
+    // Background exports (wrangler.toml's queue): one message per batch, delivered at once.
+    queueProducers: { EXPORT_QUEUE: { queueName: 'netpoke-exports' } },
+    queueConsumers: { 'netpoke-exports': { maxBatchSize: 1, maxBatchTimeout: 0, maxRetries: 5 } },
     bindings: {
       NETPOKE_MODE: 'local',
       LIBSQL_URL: opts.libsqlUrl,

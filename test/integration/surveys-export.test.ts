@@ -439,7 +439,8 @@ describe('a 1,000,000-row export', () => {
 
   beforeAll(async () => {
     big = await startTestDb();
-    bigEdge = await startTestEdge({ libsqlUrl: big.url, libsqlAuthToken: big.authToken });
+    // The inline limit raised to the row count: this test is of the stream itself (test/integration/export-jobs.test.ts covers the 413 and the jobs).
+    bigEdge = await startTestEdge({ libsqlUrl: big.url, libsqlAuthToken: big.authToken, vars: { EXPORT_INLINE_MAX_ROWS: String(ROWS) } });
     bp = await setUpPrincipals(big.db, bigEdge.url, 'big');
     await seedManyMetricRows(big.db, surveyId, bp.keyA.key, ROWS);
     await seedManyMetricRows(big.db, 'warm-survey-0001', bp.keyB.key, WARM_ROWS);

@@ -32,6 +32,7 @@ describe('edge config', () => {
       keyDefaultMaxConcurrentSessions: 4,
       oidc: { providers: [], allowedDomains: [] },
       recordings: { maxBytes: 1024 ** 3, keyQuotaBytes: 20 * 1024 ** 3, chunkBytes: 1024 ** 2, abandonMs: 7 * 86_400_000 },
+      exports: { inlineMaxRows: 200_000 },
     });
   });
 
@@ -39,6 +40,13 @@ describe('edge config', () => {
     const trust = (env: Record<string, string>) => edgeConfigFromEnv({ ...base, ...env }).trustClientAddressHeader;
     expect([trust({}), trust({ NETPOKE_MODE: 'local' }), trust({ NETPOKE_MODE: 'local', TRUST_CLIENT_ADDRESS_HEADER: 'true' }), trust({ TRUST_CLIENT_ADDRESS_HEADER: 'false' })]).toEqual([true, false, true, false]);
     expect(() => trust({ TRUST_CLIENT_ADDRESS_HEADER: 'yes' })).toThrow(/TRUST_CLIENT_ADDRESS_HEADER: must be true or false/);
+  });
+
+  it('streams exports of up to 200,000 rows unless EXPORT_INLINE_MAX_ROWS says otherwise', () => {
+    const inline = (v?: string) => edgeConfigFromEnv({ ...base, ...(v === undefined ? {} : { EXPORT_INLINE_MAX_ROWS: v }) }).exports.inlineMaxRows;
+    expect([inline(), inline('5'), inline('2000000')]).toEqual([200_000, 5, 2_000_000]);
+    expect(() => inline('0')).toThrow(/EXPORT_INLINE_MAX_ROWS/);
+    expect(() => inline('many')).toThrow(/EXPORT_INLINE_MAX_ROWS/);
   });
 
   it('gives new keys 4 concurrent sessions unless KEY_DEFAULT_MAX_CONCURRENT_SESSIONS says otherwise (0: no limit)', () => {

@@ -1,9 +1,10 @@
 // /console: every survey the person may see, newest first, with filters (key, dates, technician, deleted),
-// cursor paging ("More"), a selection to compare (2–4) and the export of a key's surveys.
+// cursor paging ("More"), a selection to compare (2–4) and the export of a key's surveys (large ones as a background job).
 import { api, errorWords } from '../api.js';
 import { busy, h, say } from '../dom.js';
 import { duration, when } from '../format.js';
 import { navigate } from '../navigate.js';
+import { exportControl } from './export-control.js';
 import { KeyListSchema, type MeView } from '../schemas.js';
 import { SurveyPageSchema, type SurveyItem } from './survey-schemas.js';
 
@@ -20,9 +21,15 @@ export function surveyListView(root: HTMLElement, _me: MeView): void {
   const body = h('tbody', { id: 'survey-rows' });
   const more = h('button', { id: 'more-surveys', type: 'button', hidden: true }, 'More');
   const compare = h('button', { id: 'compare', type: 'button', disabled: true }, 'Compare selected');
-  const exportLink = h('a', { id: 'export-csv', class: 'button', href: '/api/surveys/export?format=csv', download: '' }, 'Export these surveys (CSV)');
   const selected = new Set<string>();
   let cursor: string | null = null;
+
+  const exporter = exportControl(() => {
+    const q = query();
+    q.delete('deleted');
+    return q;
+  });
+  const exportLink = exporter.link;
 
   const query = () => {
     const q = new URLSearchParams();
@@ -116,6 +123,7 @@ export function surveyListView(root: HTMLElement, _me: MeView): void {
       ),
       h('div', { class: 'row buttons' }, more, compare, exportLink, h('a', { class: 'button', href: '/console/live' }, 'Live view')),
       status,
+      exporter.status,
     ),
   );
   void (async () => {

@@ -121,3 +121,19 @@ export const LivePeersSchema = z.array(
   }),
 );
 export type LivePeer = z.infer<typeof LivePeersSchema>[number];
+
+/** `POST /api/surveys/export-jobs`: the job just queued. */
+export const ExportJobStartSchema = z.object({ job_id: z.string(), status: z.string() });
+
+/** `GET /api/surveys/export-jobs/{id}`: a background export's progress, and its file once done. */
+export const ExportJobSchema = z.object({
+  job_id: z.string(),
+  status: z.enum(['queued', 'running', 'done', 'failed']),
+  format: z.string(),
+  rows_done: z.number(),
+  total_rows: Num,
+  bytes: z.number(),
+  error: z.nullable(z.string()),
+  download: z.nullable(z.string()),
+});
+export type ExportJobAnswer = z.infer<typeof ExportJobSchema>;
