@@ -76,7 +76,7 @@ export async function startSignaling(ctx: StartContext, body: SignalingStartRequ
       // No slot now (filled, draining, or another edge's recovery probe since the read): the next relay, at no cost.
       if (!(await reserveSession(db, key, { peerId, relayId: relay.id, connId }, { freshSince: at - config.relayFreshMs, breaker: config.breaker, now: at }))) continue;
       asked++;
-      const grant = { peerId, magicKey: key.key, userLogin: ctx.userLogin, maxMeasuringMs: key.max_measuring_ms };
+      const grant = { peerId, keyId: key.key_id, userLogin: ctx.userLogin, maxMeasuringMs: key.max_measuring_ms };
       const short = asked === 1 || relay.consecutive_failures > 0;
       const out = await createPeer(target, config.secrets, grant, offer, short ? config.relayFirstTimeoutMs : config.relayTimeoutMs);
       if (out.ok) {

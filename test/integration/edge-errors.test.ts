@@ -1,10 +1,10 @@
 // Every way /api/signaling/* refuses, with the edge in workerd, a real libSQL database and a real relay:
 // the right status and code, and nothing left behind (no survey row, no open relay_peers row, no relay peer).
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createMagicKey, revokeMagicKey } from '../../shared/db/keys.js';
+import { createMagicKey, keyIdOf, revokeMagicKey } from '../../shared/db/keys.js';
 import { upsertRelay, type RelayRecord } from '../../shared/db/relays.js';
 import { SignalingStartResponseSchema } from '../../shared/protocol/signaling.js';
-import { signToken } from '../../shared/signing.js';
+import { sha256Hex, signToken } from '../../shared/signing.js';
 import { toBase64Url } from '../../shared/ids.js';
 import { HANDLE_TTL_MS, issueHandle } from '../../edge/session-handle.js';
 import type { RelayHandle } from '../../relay/relay.js';
@@ -220,7 +220,11 @@ describe('relay choice without a working relay', () => {
       await eventually(async () => fakes.slice(0, 3).every((f) => f.calls.length === 2));
       for (const [i, f] of fakes.slice(0, 2).entries()) {
         const [create, del] = f.calls;
-        expect(create?.claims).toMatchObject({ typ: 'relay', op: 'create', aud: `fake-${'ab'[i]}`, magic_key: keys.valid });
+        // The key by its key_id, never in clear (a token is readable by anyone who sees it); a fresh jti on each.
+        expect(create?.claims).toMatchObject({ typ: 'relay', op: 'create', aud: `fake-${'ab'[i]}`, key_id: keyIdOf(await sha256Hex(keys.valid)) });
+        expect(create?.claims).not.toHaveProperty('magic_key');
+        expect(JSON.stringify(create?.claims)).not.toContain(keys.valid);
+        expect(create?.claims?.jti).not.toBe(del?.claims?.jti);
         expect(del).toMatchObject({ method: 'DELETE', path: `/internal/peers/${String(create?.claims?.peer_id)}` });
         expect(del?.claims).toMatchObject({ op: 'close', peer_id: create?.claims?.peer_id });
       }
