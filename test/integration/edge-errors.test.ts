@@ -112,6 +112,9 @@ describe('bad input: 400 invalid_request naming the field', () => {
     await expectError(await edge.post('/api/signaling/start', { sdp: offer, type: 'offer', magic_key: 7 }), 400, 'invalid_request', 'magic_key');
     await expectError(await edge.post('/api/signaling/start', { sdp: offer, type: 'offer', conn_id: 'nope', magic_key: keys.valid }), 400, 'invalid_request', 'conn_id');
     await expectError(await edge.post('/api/signaling/start', { sdp: offer, type: 'offer', ip_version: 'ipv5', magic_key: keys.valid }), 400, 'invalid_request', 'ip_version');
+    await expectError(await edge.post('/api/signaling/start', { sdp: offer, type: 'offer', retry_of: 7, magic_key: keys.valid }), 400, 'invalid_request', 'retry_of');
+    // retry_of names a failed attempt by its session handle: one this edge did not sign counts against no relay.
+    await expectError(await edge.post('/api/signaling/start', { sdp: offer, type: 'offer', retry_of: 'not-a-handle.x', magic_key: keys.valid }), 403, 'forbidden', 'session_id');
     await expectError(await edge.post('/api/signaling/start', [1, 2]), 400, 'invalid_request');
     await expectError(await edge.post('/api/signaling/ice', { candidate: 'candidate:1 1 UDP 1 127.0.0.1 9 typ host' }), 400, 'invalid_request', 'session_id');
     await expectError(await edge.post('/api/signaling/ice', { session_id: 'x', candidate: 5 }), 400, 'invalid_request', 'candidate');
