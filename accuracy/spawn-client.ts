@@ -2,6 +2,7 @@
 import type { RelayHandle } from '../relay/relay.js';
 import { ClientStartedSchema, ClientStoppedSchema, type ClientRequest } from './client-messages.js';
 import { forkTs } from './ipc.js';
+import { testKeyId } from '../test/helpers/system.js';
 
 export interface ClientProcess {
   readonly surveySessionId: string;
@@ -14,6 +15,8 @@ export interface ClientProcess {
 
 /** Starts a survey from a client in a child process, signaling straight to `relay` but connecting through the forwarder. */
 export async function spawnClient(relay: Pick<RelayHandle, 'url' | 'relayId'>, forwarder: { ip: string; port: number }, magicKey = 'accuracy'): Promise<ClientProcess> {
+  // The child signals straight to the relay, which takes only keys its database holds.
+  await testKeyId(magicKey);
   const child = forkTs(new URL('./client-process.ts', import.meta.url));
   const call = (req: ClientRequest) => child.call(req);
   const close = async () => {

@@ -5,7 +5,7 @@ import { RTCPeerConnection } from 'node-datachannel/polyfill';
 import { startSurvey } from '../client/survey-client.js';
 import { parseControlMessage } from '../shared/protocol/control.js';
 import { directSignal } from '../test/helpers/system.js';
-import type { SentRecord, WindowRecord } from './capacity-messages.js';
+import { BENCH_KEY, type SentRecord, type WindowRecord } from './capacity-messages.js';
 import { retried, startSessions } from './start-sessions.js';
 
 /** What one session's taps report. */
@@ -62,9 +62,9 @@ export async function startCapacityClients(relay: { url: string; relayId: string
     const tap: SessionTap = { sent: 0 };
     return startSurvey({
       baseUrl: '',
-      magicKey: 'bench',
+      magicKey: BENCH_KEY,
       RTCPeerConnection: tappedPeerConnection(tap, taps),
-      signal: directSignal(relay, { magicKey: 'bench' }),
+      signal: directSignal(relay, { magicKey: BENCH_KEY }),
       iceTimeoutMs: 30_000,
       onEvent: (e) => {
         if (e.type !== 'stats' || e.final) return;

@@ -2,12 +2,12 @@
 // clients in worker processes, and a steady span read only at its two ends, so nothing the bench does lands inside it.
 import { createServer } from 'node:net';
 import { cpus } from 'node:os';
-import type { TestDb } from '../test/helpers/system.js';
+import { testKeyId, type TestDb } from '../test/helpers/system.js';
 import { bareLevelFigures, machineShare, relayLevelFigures, type BareLevelFigures, type MachineEdge, type RelayLevelFigures } from './capacity-figures.js';
-import type { CapacityArgs, Records } from './capacity-messages.js';
+import { BENCH_KEY, type CapacityArgs, type Records } from './capacity-messages.js';
 import { spawnCapacityWorker, type CapacityWorker } from './capacity-worker-process.js';
-import { startRelayProcess } from './relay-process.js';
-import { scrapeRelay } from './relay-scrape.js';
+import { startRelayProcess, type RelayProcess } from './relay-process.js';
+import { combineScrapes, scrapeRelay } from './relay-scrape.js';
 
 export interface LevelTiming {
   /** Steady seconds measured. */
@@ -62,9 +62,10 @@ async function machineEdge(clients: readonly CapacityWorker[]): Promise<MachineE
   return { busyMs, totalMs, cores: cpus().length, clientCpuUs: usages.reduce((n, u) => n + u.cpu_us, 0) };
 }
 
-/** Starts the client workers for `n` sessions and waits until every session is probing; on failure stops those started and throws. */
-async function startClients(n: number, args: (sessions: number) => CapacityArgs, onRecords: (r: Records) => void): Promise<CapacityWorker[]> {
-  const workers = splitSessions(n).map((sessions) => spawnCapacityWorker(args(sessions), onRecords));
+/** Starts the client workers (one per entry of `args`) and waits until every session is probing; on failure stops those started and throws. */
+async function startClients(args: readonly CapacityArgs[], onRecords: (r: Records) => void): Promise<CapacityWorker[]> {
+  const n = args.reduce((sum, a) => sum + ('sessions' in a ? a.sessions : 0), 0);
+  const workers = args.map((a) => spawnCapacityWorker(a, onRecords));
   let timer: ReturnType<typeof setTimeout> | undefined;
   // A worker stuck in set-up (a native deadlock, a peer that never answers) must end the level, not hang the bench.
   const tooLong = new Promise<never>((_, reject) => {
@@ -81,26 +82,43 @@ async function startClients(n: number, args: (sessions: number) => CapacityArgs,
   return workers;
 }
 
+/** `n` split as evenly as it goes over `parts`. */
+function shares(n: number, parts: number): number[] {
+  return Array.from({ length: parts }, (_, i) => Math.floor(n / parts) + (i < n % parts ? 1 : 0));
+}
+
 /**
- * `n` survey sessions against a fresh relay process: its idle RSS first, then
- * the clients, the settle time, and the span between two scrapes of the
- * relay's /metrics (its ops port); nothing else reaches the relay in between.
+ * `n` survey sessions against `processes` fresh relay processes (default 1),
+ * each with its own id, ports and ops port, registered separately, the
+ * sessions split evenly over them: their idle RSS first, then the clients,
+ * the settle time, and the span between two scrapes of every relay's
+ * /metrics (its ops port), summed as one relay; nothing else reaches the
+ * relays in between.
  */
-export async function measureRelayLevel(db: TestDb, n: number, timing: LevelTiming): Promise<RelayLevelFigures> {
-  const metricsPort = await freeTcpPort();
-  const relay = await startRelayProcess(db.url, db.authToken, db.dir, { RELAY_METRICS_PORT: String(metricsPort) });
-  const metricsUrl = `http://127.0.0.1:${metricsPort}`;
+export async function measureRelayLevel(db: TestDb, n: number, timing: LevelTiming, processes = 1): Promise<RelayLevelFigures> {
+  await testKeyId(BENCH_KEY);
+  const relays: { process: RelayProcess; metricsUrl: string }[] = [];
   const records: Records = { windows: [], sent: [] };
   let workers: CapacityWorker[] = [];
+  const scrapeAll = async () => combineScrapes(await Promise.all(relays.map((r) => scrapeRelay(r.metricsUrl))));
   try {
-    // The idle figure once start-up (compiling, migrations, first heartbeat) has passed.
+    for (let i = 0; i < processes; i++) {
+      const metricsPort = await freeTcpPort();
+      const env = { RELAY_METRICS_PORT: String(metricsPort), RELAY_ID: processes === 1 ? 'bench-relay' : `bench-relay-${i + 1}` };
+      relays.push({ process: await startRelayProcess(db.url, db.authToken, db.dir, env), metricsUrl: `http://127.0.0.1:${metricsPort}` });
+    }
+    // The idle figure once start-up (compiling, the schema check, first heartbeat) has passed.
     await sleep(IDLE_MS);
-    const idle = await scrapeRelay(metricsUrl);
-    workers = await startClients(n, (sessions) => ({ mode: 'relay-clients', url: relay.url, relayId: relay.relayId, sessions }), (r) => collect(records, r));
+    const idle = await scrapeAll();
+    const perRelay = shares(n, processes);
+    const args = relays.flatMap(({ process: r }, i) =>
+      perRelay[i]! > 0 ? splitSessions(perRelay[i]!).map((sessions): CapacityArgs => ({ mode: 'relay-clients', url: r.url, relayId: r.relayId, sessions })) : [],
+    );
+    workers = await startClients(args, (r) => collect(records, r));
     await sleep(timing.settleMs);
-    const [start, machineStart] = await Promise.all([scrapeRelay(metricsUrl), machineEdge(workers)]);
+    const [start, machineStart] = await Promise.all([scrapeAll(), machineEdge(workers)]);
     await sleep(timing.seconds * 1000);
-    const [end, machineEnd] = await Promise.all([scrapeRelay(metricsUrl), machineEdge(workers)]);
+    const [end, machineEnd] = await Promise.all([scrapeAll(), machineEdge(workers)]);
     await sleep(AFTER_SPAN_MS);
     // Each worker sends the windows it still holds before it stops.
     await Promise.all(workers.map((w) => w.stop()));
@@ -108,7 +126,7 @@ export async function measureRelayLevel(db: TestDb, n: number, timing: LevelTimi
     return { ...relayLevelFigures(n, idle, start, end, records), machine: machineShare(machineStart, machineEnd, (end.at - start.at) / 1000) };
   } finally {
     await Promise.all(workers.map((w) => w.stop()));
-    await relay.stop();
+    await Promise.all(relays.map((r) => r.process.stop()));
   }
 }
 
@@ -121,7 +139,10 @@ export async function measureBareLevel(n: number, timing: LevelTiming): Promise<
   try {
     const { url } = await server.ready;
     if (!url) throw new Error('bare server gave no URL');
-    clients = await startClients(n, (sessions) => ({ mode: 'bare-clients', url, sessions }), onRecords);
+    clients = await startClients(
+      splitSessions(n).map((sessions) => ({ mode: 'bare-clients', url, sessions })),
+      onRecords,
+    );
     await sleep(timing.settleMs);
     const [start, machineStart] = await Promise.all([server.usage(), machineEdge(clients)]);
     await sleep(timing.seconds * 1000);

@@ -2,6 +2,9 @@
 import { z } from 'zod';
 import { DirectionStatsSchema } from '../shared/protocol/stats.js';
 
+/** The magic key the relay clients sign for: the bench puts it into the relays' database first (a relay takes only keys it holds). */
+export const BENCH_KEY = 'bench';
+
 /** The worker modes of bench/capacity-worker.ts and their arguments. */
 export const CapacityArgsSchema = z.discriminatedUnion('mode', [
   /** Headless survey clients of a relay (the real client stack and protocol). */

@@ -125,3 +125,12 @@ export function capacityReport(setup: Record<string, string>, relay: readonly Re
       .join(' · ') || 'n/a';
   return out;
 }
+
+/** The rows of a climb with `processes` relay processes (sessions split evenly, their figures summed), named apart from the one-process rows. */
+export function processesReport(processes: number, relay: readonly RelayLevel[]): Record<string, string> {
+  const at = `${processes} relay processes,`;
+  const out: Record<string, string> = {};
+  for (const level of relay) for (const [k, v] of Object.entries(levelRows(level))) out[`${at} ${k}`] = v;
+  out[`capacity, ${processes} relay processes`] = capacityVerdict(relay);
+  return out;
+}

@@ -11,7 +11,7 @@ import { RelayCreatePeerResponseSchema, SignalingStartResponseSchema } from '../
 import { nearestRank } from '../shared/stats/percentiles.js';
 import type { RelayHandle } from '../relay/relay.js';
 import { makeOffer, peekClaims, startTestEdge, type TestEdge } from '../test/helpers/edge.js';
-import { eventually, relayToken, startTestDb, startTestRelay } from '../test/helpers/system.js';
+import { eventually, relayToken, testKeyId, startTestDb, startTestRelay } from '../test/helpers/system.js';
 import { REQUEST_TYPES, startDistanceStack, type RequestType } from '../test/helpers/edge-distance.js';
 
 const OFFERS = 30;
@@ -95,7 +95,7 @@ async function benchSignaling(): Promise<Record<string, number | string>> {
     const direct = async (sdp: string) => {
       const t0 = performance.now();
       const peerId = uuid();
-      const token = await relayToken(r, { op: 'create', peer_id: peerId, magic_key: key });
+      const token = await relayToken(r, { op: 'create', peer_id: peerId, key_id: await testKeyId(key) });
       const resp = await fetch(`${r.url}/internal/peers`, {
         method: 'POST',
         headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },

@@ -3,7 +3,8 @@
 // connections running only the probe engine) and bare UDP ping-pong, at each load level, in one run.
 import { z } from 'zod';
 import { RelayLoadSchema } from '../shared/protocol/relay-api.js';
-import { relayToken, startTestDb } from '../test/helpers/system.js';
+import { relayToken, startTestDb, testKeyId } from '../test/helpers/system.js';
+import { BENCH_KEY } from './capacity-messages.js';
 import type { NoiseSample, WorkerArgs } from './noise-messages.js';
 import { diff, ms, summarise, type NoiseFigures } from './noise-summary.js';
 import { spawnNoiseWorker, type NoiseWorker } from './noise-worker-process.js';
@@ -142,6 +143,7 @@ export async function benchNoise(opts: NoiseOptions = noiseOptionsFromEnv()): Pr
 /** Measures every level: the relay path, then bare node-datachannel, then bare UDP, each on its own. */
 export async function measureNoise(opts: NoiseOptions): Promise<NoiseLevel[]> {
   const db = await startTestDb();
+  await testKeyId(BENCH_KEY);
   const levels: NoiseLevel[] = [];
   try {
     const relay = await startRelayProcess(db.url, db.authToken, db.dir);

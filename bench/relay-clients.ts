@@ -3,6 +3,7 @@ import { RTCPeerConnection } from 'node-datachannel/polyfill';
 import { startSurvey } from '../client/survey-client.js';
 import type { DirectionStats } from '../shared/stats/direction-stats.js';
 import { directSignal } from '../test/helpers/system.js';
+import { BENCH_KEY } from './capacity-messages.js';
 import { retried, startSessions } from './start-sessions.js';
 
 /** Starts `sessions` surveys straight against the relay; every per-second window (both directions) goes to `onWindow`. */
@@ -10,9 +11,9 @@ export async function startRelayClients(relay: { url: string; relayId: string },
   const start = () =>
     startSurvey({
       baseUrl: '',
-      magicKey: 'bench',
+      magicKey: BENCH_KEY,
       RTCPeerConnection: RTCPeerConnection as unknown as typeof globalThis.RTCPeerConnection,
-      signal: directSignal(relay, { magicKey: 'bench' }),
+      signal: directSignal(relay, { magicKey: BENCH_KEY }),
       // A loopback set-up takes milliseconds; a stuck one is better tried afresh than waited on.
       iceTimeoutMs: 10_000,
       onEvent: (e) => {

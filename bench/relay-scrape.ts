@@ -58,3 +58,21 @@ export async function scrapeRelay(metricsUrl: string, token?: string): Promise<R
   const text = await resp.text();
   return relayFigures(parsePrometheus(text), (sent + Date.now()) / 2);
 }
+
+/** Several relay processes' scrapes taken together as one relay: counts and memory summed, the worst lag, the mean instant. */
+export function combineScrapes(scrapes: readonly RelayScrape[]): RelayScrape {
+  if (scrapes.length === 0) throw new Error('no scrape to combine');
+  const sum = (f: (s: RelayScrape) => number) => scrapes.reduce((n, s) => n + f(s), 0);
+  return {
+    at: sum((s) => s.at) / scrapes.length,
+    cpuSeconds: sum((s) => s.cpuSeconds),
+    rssBytes: sum((s) => s.rssBytes),
+    lagP99Seconds: Math.max(...scrapes.map((s) => s.lagP99Seconds)),
+    probesSent: sum((s) => s.probesSent),
+    c2sReceived: sum((s) => s.c2sReceived),
+    c2sLost: sum((s) => s.c2sLost),
+    c2sExpected: sum((s) => s.c2sExpected),
+    captureHeldBytes: sum((s) => s.captureHeldBytes),
+    streaming: sum((s) => s.streaming),
+  };
+}

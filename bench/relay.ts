@@ -4,7 +4,7 @@
 import { z } from 'zod';
 import { startTestDb } from '../test/helpers/system.js';
 import { measureBareLevel, measureRelayLevel, SESSIONS_PER_WORKER, type LevelTiming } from './capacity-level.js';
-import { capacityReport, levelFailures, PASS_RULE, type BareLevel, type RelayLevel } from './capacity-report.js';
+import { capacityReport, levelFailures, PASS_RULE, processesReport, type BareLevel, type RelayLevel } from './capacity-report.js';
 
 export interface CapacityOptions extends LevelTiming {
   /** Sessions per relay level, rising; climbing stops at the first level that fails. */
@@ -39,6 +39,9 @@ export function capacityOptionsFromEnv(env: Record<string, string | undefined> =
   return { levels: [...e.CAPACITY_LEVELS].sort((a, b) => a - b), bareLevels: e.CAPACITY_BARE_LEVELS ?? null, seconds: e.CAPACITY_SECONDS, settleMs: 3_000 };
 }
 
+/** Relay processes per climb: one, then one per core of a two-core machine (README, Deployment: one relay process per core). */
+const RELAY_PROCESSES = [1, 2] as const;
+
 const started = Date.now();
 function progress(text: string) {
   if (process.stderr.isTTY) process.stderr.write(`  … ${((Date.now() - started) / 1000).toFixed(0)} s: ${text}\n`);
@@ -49,21 +52,27 @@ const message = (e: unknown) => String((e as Error)?.message ?? e);
 /** Runs the relay levels (stopping at the first that fails the pass rule) and the bare levels; returns the printed rows. */
 export async function benchRelay(opts: CapacityOptions = capacityOptionsFromEnv()): Promise<Record<string, number | string>> {
   const t0 = Date.now();
-  const relay: RelayLevel[] = [];
+  // The same climb with one relay process, then with two (one per core), the sessions split evenly over them.
+  const climbs: RelayLevel[][] = [];
   const db = await startTestDb();
   try {
-    for (const n of opts.levels) {
-      progress(`relay, ${n} sessions`);
-      const level: RelayLevel = await measureRelayLevel(db, n, opts).then(
-        (figures) => ({ n, figures }),
-        (e: unknown) => ({ n, error: message(e) }),
-      );
-      relay.push(level);
-      if (levelFailures(level).length > 0) break;
+    for (const processes of RELAY_PROCESSES) {
+      const climb: RelayLevel[] = [];
+      for (const n of opts.levels) {
+        progress(`${processes} relay process${processes > 1 ? 'es' : ''}, ${n} sessions`);
+        const level: RelayLevel = await measureRelayLevel(db, n, opts, processes).then(
+          (figures) => ({ n, figures }),
+          (e: unknown) => ({ n, error: message(e) }),
+        );
+        climb.push(level);
+        if (levelFailures(level).length > 0) break;
+      }
+      climbs.push(climb);
     }
   } finally {
     await db.close();
   }
+  const [relay = [], ...more] = climbs;
   const ran = relay.flatMap((l) => ('figures' in l ? [l.n] : []));
   const bareLevels = opts.bareLevels ?? [...new Set([ran[0], ran.at(-1)].filter((n) => n !== undefined))];
   const bare: BareLevel[] = [];
@@ -71,9 +80,9 @@ export async function benchRelay(opts: CapacityOptions = capacityOptionsFromEnv(
     progress(`bare node-datachannel echo, ${n} sessions`);
     bare.push(await measureBareLevel(n, opts).then((figures) => ({ n, figures }), (e: unknown) => ({ n, error: message(e) })));
   }
-  return capacityReport(
+  const rows = capacityReport(
     {
-      'set-up': `loopback; per level a fresh relay process (relay/main.ts, its database, capture on) and ${opts.seconds} s steady after set-up + ${opts.settleMs / 1000} s; clients (startSurvey, polyfill) in worker processes of ≤ ${SESSIONS_PER_WORKER} sessions on the same cores; 100 probes/s each way per session`,
+      'set-up': `loopback; per level fresh relay processes (relay/main.ts, each its own RELAY_ID and ports, one database, capture on): ${RELAY_PROCESSES.join(' then ')}, the sessions split evenly over them, and ${opts.seconds} s steady after set-up + ${opts.settleMs / 1000} s; clients (startSurvey, polyfill) in worker processes of ≤ ${SESSIONS_PER_WORKER} sessions on the same cores; 100 probes/s each way per session`,
       'how it is read': `the relay's CPU, RSS and lag from its own /metrics (ops port), scraped only at the span's two ends; delivered ÷ sent per session at those instants, each sender's own count (client probe sends, relay sender_report) against the receiver's windows (relay c2s, client s2c), stamped where counted, within their 1 s reports; loss by counts`,
       'pass rule': `loss < ${PASS_RULE.maxLossPct} % both ways, delivered ≥ ${PASS_RULE.minDeliveredPct} % of sent both ways, relay event-loop lag p99 < ${PASS_RULE.maxLagP99Ms} ms, every session streaming; climbing stops at the first level that fails`,
       'bench time': `${((Date.now() - t0) / 1000).toFixed(0)} s`,
@@ -81,4 +90,6 @@ export async function benchRelay(opts: CapacityOptions = capacityOptionsFromEnv(
     relay,
     bare,
   );
+  for (const [i, climb] of more.entries()) Object.assign(rows, processesReport(RELAY_PROCESSES[i + 1]!, climb));
+  return rows;
 }

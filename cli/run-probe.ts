@@ -23,6 +23,8 @@ export interface RunProbeOptions {
   relayOnly?: boolean;
   /** Gather with these instead of the edge's `GET /api/ice-servers`. */
   iceServers?: RTCIceServer[];
+  /** How long a relay's answer may take to connect before the client tries another (see ConnectOptions). */
+  connectTimeoutMs?: number;
   /** The WebRTC implementation; node-datachannel's polyfill (with TURN credentials escaped) unless given. */
   RTCPeerConnection?: typeof globalThis.RTCPeerConnection;
   /** Skip the explicit stop and just drop the connections (like closing a tab). */
@@ -73,6 +75,7 @@ export async function runProbe(opts: RunProbeOptions): Promise<RunProbeResult> {
     ...(opts.loadAnswer ? { loadAnswer: opts.loadAnswer } : {}),
     ...(opts.relayOnly ? { iceTransportPolicy: 'relay' as const } : {}),
     ...(opts.iceServers ? { iceServers: opts.iceServers } : {}),
+    ...(opts.connectTimeoutMs !== undefined ? { connectTimeoutMs: opts.connectTimeoutMs } : {}),
     onEvent: (e) => {
       if (e.type === 'stats') {
         seconds.push(e);

@@ -29,20 +29,65 @@ export interface ConnectOptions {
   iceTransportPolicy?: RTCIceTransportPolicy;
   /** Gathering and channel opening must finish within this. */
   iceTimeoutMs: number;
+  /**
+   * A relay whose answer has not connected (ICE and DTLS) within this is given up, and the client signals again
+   * naming the failed attempt (`retry_of`), so the edge sends it elsewhere; default DEFAULT_CONNECT_TIMEOUT_MS.
+   */
+  connectTimeoutMs?: number;
+}
+
+/** How long a direct connection to a relay may take to connect before the client tries another relay: a few round trips on any real path. */
+export const DEFAULT_CONNECT_TIMEOUT_MS = 1_500;
+
+/** Relays tried for one connection: the first and two others, as the edge tries up to 3 relays per signaling. */
+const RELAY_ATTEMPTS = 3;
+
+/** An answered attempt whose connection did not come up in time: another relay may serve. */
+class NotConnected extends Error {
+  constructor(
+    readonly sessionId: string,
+    readonly failure: SurveyError,
+  ) {
+    super(failure.message);
+  }
 }
 
 /**
  * Opens one peer connection with the three channels: offer, gather every
  * candidate (so no trickling is needed), signal, and wait until all three
- * channels are open. Closes the peer on any failure, which is final: it is
- * thrown as a SurveyError that says what went wrong, never retried (a retry
- * would hide a fault, not fix it).
+ * channels are open. An answer that does not connect within the connect
+ * bound (a relay whose UDP port is unreachable) is given up at once and the
+ * client signals again, naming it, up to RELAY_ATTEMPTS relays: the edge
+ * records that relay's failure and sends the client elsewhere. Any other
+ * failure is final: it is thrown as a SurveyError that says what went wrong
+ * (a retry would hide a fault, not fix it).
  */
 export async function openConnection(opts: ConnectOptions): Promise<Connection> {
   const iceServers = opts.iceServers ?? (await opts.signal.iceServers?.()) ?? [];
   if (opts.iceTransportPolicy === 'relay' && !iceServers.some(isTurn)) {
     throw new SurveyError('ice_failed', 'a relay-only connection needs a TURN server, and none is configured (TURN_SECRET and TURN_URLS on the edge)');
   }
+  let retryOf: string | undefined;
+  for (let attempt = 1; ; attempt++) {
+    // A retry is a new connection on another relay, so it gets an id of its own (the failed one may still be live there).
+    const connId = attempt === 1 ? opts.connId : crypto.randomUUID();
+    try {
+      return await connectOnce(opts, iceServers, connId, retryOf, attempt < RELAY_ATTEMPTS);
+    } catch (e) {
+      // No other relay to go to (a region with one relay): a slow network, not a dead relay, is the likelier cause,
+      // so the client asks again without naming the slow one and gives that connection the whole ICE bound.
+      if (retryOf !== undefined && e instanceof SurveyError && (e.code === 'no_relay' || e.code === 'relay_failed')) {
+        return connectOnce(opts, iceServers, crypto.randomUUID(), undefined, false);
+      }
+      if (!(e instanceof NotConnected)) throw e;
+      if (attempt >= RELAY_ATTEMPTS) throw e.failure;
+      retryOf = e.sessionId;
+    }
+  }
+}
+
+/** One offer, one answer, one connection; throws NotConnected when the answer did not connect within the bound and `mayRetry`. */
+async function connectOnce(opts: ConnectOptions, iceServers: RTCIceServer[], connId: string, retryOf: string | undefined, mayRetry: boolean): Promise<Connection> {
   const relayOnly = opts.iceTransportPolicy === 'relay';
   const config: RTCConfiguration = { iceServers, iceTransportPolicy: opts.iceTransportPolicy ?? 'all' };
   const pc = new opts.RTCPeerConnection(config);
@@ -59,18 +104,23 @@ export async function openConnection(opts: ConnectOptions): Promise<Connection> 
     if (!offerSdp) throw new SurveyError('ice_timeout', 'no local description');
     // Relay-only gathering yields nothing but TURN allocations: none means the TURN server said no or never answered.
     if (relayOnly && !/ typ relay/.test(offerSdp)) throw turnNoAllocation();
-    const answer = await opts.signal({ sdp: offerSdp, type: 'offer', conn_id: opts.connId });
+    const answer = await opts.signal({ sdp: offerSdp, type: 'offer', conn_id: connId, ...(retryOf ? { retry_of: retryOf } : {}) });
     try {
       await pc.setRemoteDescription({ type: 'answer', sdp: answer.sdp });
     } catch (e) {
       throw new SurveyError('ice_failed', `this client's WebRTC stack refused the measurement server's answer: ${(e as Error)?.message ?? String(e)}`);
     }
     const failed = relayOnly ? turnNoPath() : new SurveyError('ice_timeout', 'the connection to the measurement server failed (no network path, or the secure handshake failed)');
-    await withTimeout(
-      Promise.race([Promise.all(Object.values(channels).map(channelOpen)), peerFailed(pc, failed)]),
-      opts.iceTimeoutMs,
-      relayOnly ? turnNoPath() : new SurveyError('ice_timeout', 'could not connect to the measurement server in time (a firewall may block UDP)'),
-    );
+    const late = relayOnly ? turnNoPath() : new SurveyError('ice_timeout', 'could not connect to the measurement server in time (a firewall may block UDP)');
+    // Not through TURN: a relayed path's extra legs are the network's, not the relay's fault.
+    if (mayRetry && !relayOnly) {
+      try {
+        await withTimeout(Promise.race([peerConnected(pc), peerFailed(pc, failed)]), opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS, late);
+      } catch (e) {
+        throw new NotConnected(answer.session_id, e as SurveyError);
+      }
+    }
+    await withTimeout(Promise.race([Promise.all(Object.values(channels).map(channelOpen)), peerFailed(pc, failed)]), opts.iceTimeoutMs, late);
     // Relay-only must never measure a direct path. node-datachannel (libjuice) announces only relayed
     // candidates but still runs connectivity checks from its own socket, and takes the direct path when it works.
     const via = relayOnly ? await selectedLocalCandidateType(pc) : null;
@@ -80,7 +130,7 @@ export async function openConnection(opts: ConnectOptions): Promise<Connection> 
         `relay-only was asked for, but this WebRTC implementation connected directly (${via} candidate), not through the TURN server; the TURN server did allocate an address. node-datachannel does not enforce relay-only: use a browser, or a network that blocks direct UDP`,
       );
     }
-    return { pc, channels, connId: opts.connId, sessionId: answer.session_id, relayId: answer.relay_id, config, close: () => closeQuietly(pc) };
+    return { pc, channels, connId, sessionId: answer.session_id, relayId: answer.relay_id, config, close: () => closeQuietly(pc) };
   } catch (e) {
     closeQuietly(pc);
     throw e;
@@ -174,6 +224,20 @@ function channelOpen(c: RTCDataChannel): Promise<void> {
     if (c.readyState === 'open') return resolve();
     c.addEventListener('open', () => resolve(), { once: true });
     c.addEventListener('close', () => reject(new SurveyError('channel_closed', `the ${c.label} channel closed before opening`)), { once: true });
+  });
+}
+
+/** Resolves once the peer connection is connected (ICE and DTLS). */
+function peerConnected(pc: RTCPeerConnection): Promise<void> {
+  return new Promise((resolve) => {
+    const check = () => {
+      if (pc.connectionState === 'connected') {
+        pc.removeEventListener('connectionstatechange', check);
+        resolve();
+      }
+    };
+    pc.addEventListener('connectionstatechange', check);
+    check();
   });
 }
 

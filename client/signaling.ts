@@ -6,6 +6,8 @@ export interface OfferToSignal {
   sdp: string;
   type: 'offer';
   conn_id: string;
+  /** The session_id of an answer whose connection never came up: the edge records that relay's failure and picks another. */
+  retry_of?: string;
 }
 
 export interface SignaledAnswer {

@@ -33,6 +33,8 @@ export interface SurveyClientOptions {
   /** 'relay': connect through TURN only. */
   iceTransportPolicy?: RTCIceTransportPolicy;
   iceTimeoutMs?: number;
+  /** How long an answer may take to connect before the client tries another relay (default DEFAULT_CONNECT_TIMEOUT_MS, 1.5 s). */
+  connectTimeoutMs?: number;
   /**
    * Where the client's timers come from (default: setTimeout). The page passes
    * one driven from a worker, so probing goes on in a background tab.
@@ -196,6 +198,7 @@ export async function startSurvey(opts: SurveyClientOptions): Promise<SurveyHand
           signal,
           connId: crypto.randomUUID(),
           iceTimeoutMs: opts.iceTimeoutMs ?? 10_000,
+          ...(opts.connectTimeoutMs !== undefined ? { connectTimeoutMs: opts.connectTimeoutMs } : {}),
           ...(opts.iceServers ? { iceServers: opts.iceServers } : {}),
           ...(opts.iceTransportPolicy ? { iceTransportPolicy: opts.iceTransportPolicy } : {}),
         }),

@@ -17,7 +17,8 @@ export interface RelayTarget {
 /** What the edge vouches for when it asks a relay for a peer. */
 export interface PeerGrant {
   peerId: string;
-  magicKey: string;
+  /** The key by its key_id: the relay reads the key itself, so the key never travels in a token. */
+  keyId: string;
   userLogin: string | null;
   maxMeasuringMs: number | null;
 }
@@ -29,7 +30,7 @@ export type RelayOutcome<T> =
 
 const CLOSE_TIMEOUT_MS = 3_000;
 
-function token(target: RelayTarget, secrets: Secrets, claims: Omit<RelayTokenClaims, 'typ' | 'aud' | 'exp'>): Promise<string> {
+function token(target: RelayTarget, secrets: Secrets, claims: Omit<RelayTokenClaims, 'typ' | 'aud' | 'exp' | 'jti'>): Promise<string> {
   return signRelayToken(target.id, claims, secrets);
 }
 
@@ -69,7 +70,7 @@ export async function createPeer(
   const t = await token(target, secrets, {
     op: 'create',
     peer_id: grant.peerId,
-    magic_key: grant.magicKey,
+    key_id: grant.keyId,
     ...(grant.userLogin !== null ? { user_login: grant.userLogin } : {}),
     ...(grant.maxMeasuringMs !== null ? { max_measuring_ms: grant.maxMeasuringMs } : {}),
   });

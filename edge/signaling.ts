@@ -1,5 +1,5 @@
 import type { Db } from '../shared/db/client.js';
-import { recordRelayFailure } from '../shared/db/relay-health.js';
+import { recordRelayFailure, relayFailed } from '../shared/db/relay-health.js';
 import { uuid } from '../shared/ids.js';
 import type { IpFamily } from '../shared/ip-family.js';
 import type { SignalingIceRequest, SignalingStartRequest, SignalingStartResponse } from '../shared/protocol/signaling.js';
@@ -44,10 +44,12 @@ export async function startSignaling(ctx: StartContext, body: SignalingStartRequ
   const keyText = requestMagicKey(body.magic_key, ctx.authorization);
   if (!keyText) throw new HttpError('auth_required', 'magic_key: a magic key is required (in the body or as `Authorization: MagicKey <key>`)');
   const now = Date.now();
+  // A retry names the answer whose connection never came up: only a handle this edge issued counts.
+  const failed = body.retry_of === undefined ? null : await readHandle(config.secrets, body.retry_of, now);
   const limit = { limit: config.keyFailureLimit, windowMs: config.keyFailureWindowMs };
   // One round trip's wait for the three independent reads (key, failure count, relays). The key
   // decides first, so one guesser behind a shared address (office, carrier NAT) locks out no valid key.
-  const [key, relays] = await Promise.all([
+  const [key, ranked] = await Promise.all([
     admitKey(db, ctx.address, keyText, limit, now),
     candidateRelays(db, {
       freshMs: config.relayFreshMs,
@@ -58,7 +60,11 @@ export async function startSignaling(ctx: StartContext, body: SignalingStartRequ
       family: body.ip_version ?? ctx.family,
       now,
     }),
+    failed ? noteNeverOpened(db, failed.relay_id, failed.peer_id) : undefined,
   ]);
+  // Closed after the failure is recorded (which needs its unopened row): the client has given that connection up.
+  if (failed) void background(ctx, closePeer({ id: failed.relay_id, url: failed.relay_url }, config.secrets, failed.peer_id));
+  const relays = ranked.filter((r) => r.id !== failed?.relay_id);
   if (relays.length === 0) throw new HttpError('no_relay', NO_RELAY_WORDS);
 
   // The reservation row needs the conn_id, so the edge picks it when the client did not (the relay would have).
@@ -76,7 +82,7 @@ export async function startSignaling(ctx: StartContext, body: SignalingStartRequ
       // No slot now (filled, draining, or another edge's recovery probe since the read): the next relay, at no cost.
       if (!(await reserveSession(db, key, { peerId, relayId: relay.id, connId }, { freshSince: at - config.relayFreshMs, breaker: config.breaker, now: at }))) continue;
       asked++;
-      const grant = { peerId, magicKey: key.key, userLogin: ctx.userLogin, maxMeasuringMs: key.max_measuring_ms };
+      const grant = { peerId, keyId: key.key_id, userLogin: ctx.userLogin, maxMeasuringMs: key.max_measuring_ms };
       const short = asked === 1 || relay.consecutive_failures > 0;
       const out = await createPeer(target, config.secrets, grant, offer, short ? config.relayFirstTimeoutMs : config.relayTimeoutMs);
       if (out.ok) {
@@ -103,10 +109,14 @@ export async function startSignaling(ctx: StartContext, body: SignalingStartRequ
     throw new HttpError('relay_failed', 'the measurement server did not answer; try again shortly');
   } finally {
     // After the answer or refusal: a relay that fails by not answering would not answer the close either.
-    const settled = Promise.allSettled(cleanups);
-    if (ctx.background) ctx.background(settled);
-    else await settled;
+    await background(ctx, Promise.allSettled(cleanups));
   }
+}
+
+/** Hands `work` to the Worker's waitUntil, or waits for it where there is none. */
+async function background(ctx: StartContext, work: Promise<unknown>): Promise<void> {
+  if (ctx.background) ctx.background(work);
+  else await work;
 }
 
 const NO_RELAY_WORDS = 'no measurement server is available right now; try again shortly';
@@ -120,6 +130,15 @@ function isRelayFault(out: { status: number | null; code: string | null }): bool
   if (out.status === null) return true;
   if (out.status === 503) return false;
   return out.status >= 500 || out.status === 401 || out.status === 403 || out.status < 300;
+}
+
+/** Records, on a client's word, that a connection `relayId` answered never opened (counted only while its row says so). */
+async function noteNeverOpened(db: Db, relayId: string, peerId: string): Promise<void> {
+  try {
+    await db.execute(relayFailed(relayId, 'never_opened', 'the client gave up: its connection never came up', Date.now(), peerId));
+  } catch (e) {
+    console.warn(`edge: recording a failure of relay ${relayId} failed: ${String((e as Error).message ?? e)}`);
+  }
 }
 
 /** Records a relay's failure; a database failure here is logged and costs the client nothing. */

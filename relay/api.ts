@@ -13,6 +13,7 @@ import {
 } from '../shared/protocol/relay-api.js';
 import type { Secrets } from '../shared/secret-keys.js';
 import { verifyToken } from '../shared/signing.js';
+import { createReplayGuard } from './token-replay.js';
 import { bearerMatches } from './bearer.js';
 import { addHealthRoutes } from './health-routes.js';
 import type { Scrape } from './metrics.js';
@@ -56,6 +57,7 @@ type Env = { Variables: { claims: RelayTokenClaims } };
 /** The relay's internal API (edge → relay); every call but /health, /ready and /metrics carries a short-lived token signed with the relay-token key. */
 export function createRelayApi(relay: RelayService, opts: { scrape?: () => Promise<Scrape> } = {}): Hono<Env> {
   const app = new Hono<Env>();
+  const replays = createReplayGuard();
 
   app.onError((err, c) => {
     if (err instanceof ApiError) return fail(c, err.code, err.message);
@@ -84,6 +86,8 @@ export function createRelayApi(relay: RelayService, opts: { scrape?: () => Promi
     if (v.claims.op !== op) return fail(c, 'auth_required', `token refused: issued for ${v.claims.op}, not ${op}`);
     const pathPeer = c.req.param('peer_id');
     if (pathPeer !== undefined && v.claims.peer_id !== pathPeer) return fail(c, 'auth_required', 'token refused: issued for another peer');
+    // Last, so a token refused for another reason is not spent; a copy seen on the wire is worth nothing once used.
+    if (!replays.firstUse(v.claims.jti, v.claims.exp)) return fail(c, 'auth_required', 'token refused: already used (a relay token is good for one call)');
     c.set('claims', v.claims);
     await next();
   };

@@ -12,6 +12,7 @@ import { createTickGroup } from '../shared/probe/tick-group.js';
 import { startTicker, type Ticker } from '../shared/probe/ticker.js';
 import type { RelayCreatePeerRequest, RelayLoad, RelayTokenClaims } from '../shared/protocol/relay-api.js';
 import { nowMs } from '../shared/time.js';
+import { findMagicKeyById } from '../shared/db/keys.js';
 import { ApiError, createRelayApi, type RelayService } from './api.js';
 import { listenApi } from './api-server.js';
 import { captureCounters, captureMessage, createCaptureBudget, type CaptureCounters } from './capture/capture-buffer.js';
@@ -228,8 +229,18 @@ export async function startRelay(config: RelayConfig, deps: { log?: Logger } = {
     log,
   });
 
+  /** The magic key a create token names by key_id; refused in words when the token names none or the database holds no such key. */
+  const keyNamed = async (keyId: string | undefined): Promise<string> => {
+    if (!keyId) throw new ApiError('key_invalid', 'token refused: it names no key (key_id)');
+    const key = await findMagicKeyById(db, keyId);
+    if (!key) throw new ApiError('key_invalid', `no key with key_id ${keyId} in the database`);
+    return key.key;
+  };
+
   /** Answers the offer and sets the session up, with room and conn_id already reserved. */
   const createPeerReserved = async (claims: RelayTokenClaims & { peer_id: string }, req: RelayCreatePeerRequest, connId: string, admitted: () => void) => {
+    // The token names the key; the key itself (for survey_sessions.magic_key, the peer row and the key watch) is one read here.
+    const magicKey = await keyNamed(claims.key_id);
     let answer;
     try {
       answer = await answerOffer(claims.peer_id, req.sdp, {
@@ -245,7 +256,7 @@ export async function startRelay(config: RelayConfig, deps: { log?: Logger } = {
     const s = createSession({
       peerId: claims.peer_id,
       connId,
-      magicKey: claims.magic_key ?? '',
+      magicKey,
       userLogin: claims.user_login ?? null,
       maxMeasuringMs: claims.max_measuring_ms ?? config.defaultMaxMeasuringMs,
       pc: answer.pc,

@@ -25,14 +25,20 @@ export type RelayFailure = 'call' | 'never_opened';
 export const BACKED_OFF = `COALESCE(h.consecutive_failures, 0) >= :n
   AND (h.last_failure_at + MIN(:maxbackoff, :base * (1 << MIN(h.consecutive_failures - :n, 20))) > :now OR h.probe_until > :now)`;
 
-/** Records one failure of a relay: its totals and its streak go up; a probe under way is over. */
-export function relayFailed(relayId: string, what: RelayFailure, error: string, now: number): InStatement {
+/**
+ * Records one failure of a relay: its totals and its streak go up; a probe under way is over. With `unopenedPeer`,
+ * only while that peer's row is on the relay and not opened: a client's word counts once, and only for a
+ * connection that really never opened.
+ */
+export function relayFailed(relayId: string, what: RelayFailure, error: string, now: number, unopenedPeer: string | null = null): InStatement {
   const column = what === 'call' ? 'failures' : 'never_opened';
   return {
-    sql: `INSERT INTO relay_health (relay_id, ${column}, consecutive_failures, last_failure_at, last_error) VALUES (?1, 1, 1, ?2, ?3)
+    sql: `INSERT INTO relay_health (relay_id, ${column}, consecutive_failures, last_failure_at, last_error)
+          SELECT ?1, 1, 1, ?2, ?3
+          WHERE ?4 IS NULL OR EXISTS (SELECT 1 FROM relay_peers WHERE peer_id = ?4 AND relay_id = ?1 AND opened_at IS NULL)
           ON CONFLICT(relay_id) DO UPDATE SET ${column} = ${column} + 1, consecutive_failures = consecutive_failures + 1,
             last_failure_at = excluded.last_failure_at, last_error = excluded.last_error, probe_until = 0`,
-    args: [relayId, Math.round(now), error.slice(0, 500)],
+    args: [relayId, Math.round(now), error.slice(0, 500), unopenedPeer],
   };
 }
 

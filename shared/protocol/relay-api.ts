@@ -39,14 +39,16 @@ export type RelayLoad = z.infer<typeof RelayLoadSchema>;
 
 /**
  * Claims of the short-lived token on every edge → relay call. It binds the
- * edge-validated magic key (and user) to one peer on one relay.
+ * edge-validated key (named by its `key_id`, never carried in clear) and user
+ * to one peer on one relay; `jti` makes the token good for one call only.
  */
 export const RelayTokenClaimsSchema = z.object({
   typ: z.literal('relay'),
   aud: z.string(),
   op: z.enum(['create', 'ice', 'close', 'load', 'drain']),
+  jti: z.string().min(16).max(64),
   peer_id: z.string().optional(),
-  magic_key: z.string().optional(),
+  key_id: z.string().max(64).optional(),
   user_login: z.string().optional(),
   max_measuring_ms: z.number().min(0).optional(),
   exp: z.number(),

@@ -13,6 +13,8 @@ export const SignalingStartRequestSchema = z.object({
   conn_id: z.uuid().optional(),
   parent_id: z.string().min(1).max(128).optional(),
   ip_version: IpVersionSchema.optional(),
+  /** Optional extension: the session_id of this client's previous answer, whose connection never came up (that relay is skipped). */
+  retry_of: z.string().min(1).max(2048).optional(),
 });
 export type SignalingStartRequest = z.infer<typeof SignalingStartRequestSchema>;
 

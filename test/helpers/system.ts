@@ -5,7 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createClient, type Client } from '@libsql/client';
 import { startHranaServer, type HranaServer } from '../../local/hrana-server.js';
+import { keyIdOf } from '../../shared/db/keys.js';
 import { migrate } from '../../shared/db/migrate.js';
+import { sha256Hex } from '../../shared/signing.js';
 import { randomToken, uuid } from '../../shared/ids.js';
 import { signRelayToken } from '../../shared/relay-token.js';
 import type { Secrets } from '../../shared/secret-keys.js';
@@ -43,6 +45,7 @@ export async function startTestDb(): Promise<TestDb> {
   const port = server.port;
   const db = createClient({ url: server.url, authToken });
   await migrate(db);
+  liveDbs.add(db);
   const t: TestDb = {
     dir,
     dbPath,
@@ -56,12 +59,34 @@ export async function startTestDb(): Promise<TestDb> {
       t.server = server;
     },
     close: async () => {
+      liveDbs.delete(db);
       db.close();
       await server.close().catch(() => undefined);
       rmSync(dir, { recursive: true, force: true });
     },
   };
   return t;
+}
+
+/** The test databases open in this process: where testKeyId puts the keys that tests sign for directly. */
+const liveDbs = new Set<Client>();
+
+/**
+ * The key_id of `magicKey`, the key put into every open test database first (left as it is when there):
+ * a relay takes only keys its database holds, as the edge signs only for those.
+ */
+export async function testKeyId(magicKey: string): Promise<string> {
+  const hash = await sha256Hex(magicKey);
+  const keyId = keyIdOf(hash);
+  await Promise.allSettled(
+    [...liveDbs].map((db) =>
+      db.execute({
+        sql: `INSERT INTO magic_keys (key, key_hash, key_id, label, created_at) VALUES (?, ?, ?, 'test key', ?) ON CONFLICT DO NOTHING`,
+        args: [magicKey, hash, keyId, Date.now()],
+      }),
+    ),
+  );
+  return keyId;
 }
 
 /** A UDP port nothing listens on right now. */
@@ -98,7 +123,7 @@ export async function startTestRelay(db: TestDb, overrides: Partial<RelayConfig>
 }
 
 /** Signs a relay token the way the edge does. */
-export function relayToken(relay: { relayId: string }, claims: Omit<RelayTokenClaims, 'typ' | 'aud' | 'exp'>, secrets = TEST_SECRETS): Promise<string> {
+export function relayToken(relay: { relayId: string }, claims: Omit<RelayTokenClaims, 'typ' | 'aud' | 'exp' | 'jti'>, secrets = TEST_SECRETS): Promise<string> {
   return signRelayToken(relay.relayId, claims, secrets);
 }
 
@@ -106,7 +131,7 @@ export function relayToken(relay: { relayId: string }, claims: Omit<RelayTokenCl
 export function directSignal(relay: Pick<RelayHandle, 'url' | 'relayId'>, opts: { magicKey: string; userLogin?: string; maxMeasuringMs?: number }): Signal {
   return async (offer) => {
     const peerId = uuid();
-    const token = await relayToken(relay, { op: 'create', peer_id: peerId, magic_key: opts.magicKey, user_login: opts.userLogin, max_measuring_ms: opts.maxMeasuringMs });
+    const token = await relayToken(relay, { op: 'create', peer_id: peerId, key_id: await testKeyId(opts.magicKey), user_login: opts.userLogin, max_measuring_ms: opts.maxMeasuringMs });
     const resp = await fetch(`${relay.url}/internal/peers`, {
       method: 'POST',
       headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },

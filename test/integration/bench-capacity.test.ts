@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { countAt, grownBetween, relayLevelFigures, type RelayLevelFigures } from '../../bench/capacity-figures.js';
 import { measureBareLevel, measureRelayLevel, splitSessions } from '../../bench/capacity-level.js';
 import type { Records } from '../../bench/capacity-messages.js';
-import { capacityReport, capacityVerdict, levelFailures, type RelayLevel } from '../../bench/capacity-report.js';
+import { capacityReport, capacityVerdict, levelFailures, processesReport, type RelayLevel } from '../../bench/capacity-report.js';
 import { parsePrometheus, relayFigures, type RelayScrape } from '../../bench/relay-scrape.js';
 import { capacityOptionsFromEnv } from '../../bench/relay.js';
 import { emptyDirectionStats, type DirectionStats } from '../../shared/stats/direction-stats.js';
@@ -213,6 +213,33 @@ describe('capacity bench, measured', () => {
       expect(d.delayP99Ms).not.toBeNull();
     }
   }, 90_000);
+
+  it('measures 2 relay processes (own ids and ports, registered apart) with the sessions split over both, their figures summed', async () => {
+    const f = await measureRelayLevel(db, 4, { seconds: 3, settleMs: 1500 }, 2);
+    expect(f.sessions).toBe(4);
+    expect(f.streaming).toEqual([4, 4]);
+    expect(f.cpuMsPerSessionSecond).toBeGreaterThan(0);
+    for (const d of [f.c2s, f.s2c]) {
+      // 4 sessions × ~3 s × 100/s over both relays, whatever a loaded machine skipped.
+      expect(d.sent).toBeGreaterThan(400);
+      expect(d.sent).toBeLessThan(1700);
+      expect(d.received).toBeGreaterThan(0.9 * d.sent);
+      expect(Math.abs(d.relayTotal - d.received) / d.received).toBeLessThan(0.2);
+    }
+    const rs = await db.db.execute("SELECT relay_id, COUNT(*) AS peers FROM relay_peers WHERE relay_id LIKE 'bench-relay-%' GROUP BY relay_id ORDER BY relay_id");
+    expect(rs.rows.map((r) => String(r.relay_id))).toEqual(['bench-relay-1', 'bench-relay-2']);
+    for (const r of rs.rows) expect(Number(r.peers)).toBeGreaterThanOrEqual(2);
+    const registered = await db.db.execute("SELECT id FROM relays WHERE id LIKE 'bench-relay-%' ORDER BY id");
+    expect(registered.rows.map((r) => String(r.id))).toEqual(['bench-relay-1', 'bench-relay-2']);
+  }, 90_000);
+
+  it('prints the 2-process climb beside the 1-process one', () => {
+    const pass = (n: number): RelayLevel => ({ n, figures: figures({ sessions: n, streaming: [n, n] }) });
+    const rows = processesReport(2, [pass(10), { n: 20, error: 'set-up failed' }]);
+    expect(rows['2 relay processes, 10 sessions: verdict']).toBe('pass');
+    expect(rows['2 relay processes, 20 sessions: did not run']).toBe('set-up failed');
+    expect(rows['capacity, 2 relay processes']).toMatch(/^10 sessions; 20 failed: did not run/);
+  });
 
   it('measures the bare echo in its own process', async () => {
     const f = await measureBareLevel(3, { seconds: 2, settleMs: 1000 });

@@ -1,10 +1,10 @@
 // Every way /api/signaling/* refuses, with the edge in workerd, a real libSQL database and a real relay:
 // the right status and code, and nothing left behind (no survey row, no open relay_peers row, no relay peer).
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createMagicKey, revokeMagicKey } from '../../shared/db/keys.js';
+import { createMagicKey, keyIdOf, revokeMagicKey } from '../../shared/db/keys.js';
 import { upsertRelay, type RelayRecord } from '../../shared/db/relays.js';
 import { SignalingStartResponseSchema } from '../../shared/protocol/signaling.js';
-import { signToken } from '../../shared/signing.js';
+import { sha256Hex, signToken } from '../../shared/signing.js';
 import { toBase64Url } from '../../shared/ids.js';
 import { HANDLE_TTL_MS, issueHandle } from '../../edge/session-handle.js';
 import type { RelayHandle } from '../../relay/relay.js';
@@ -112,6 +112,9 @@ describe('bad input: 400 invalid_request naming the field', () => {
     await expectError(await edge.post('/api/signaling/start', { sdp: offer, type: 'offer', magic_key: 7 }), 400, 'invalid_request', 'magic_key');
     await expectError(await edge.post('/api/signaling/start', { sdp: offer, type: 'offer', conn_id: 'nope', magic_key: keys.valid }), 400, 'invalid_request', 'conn_id');
     await expectError(await edge.post('/api/signaling/start', { sdp: offer, type: 'offer', ip_version: 'ipv5', magic_key: keys.valid }), 400, 'invalid_request', 'ip_version');
+    await expectError(await edge.post('/api/signaling/start', { sdp: offer, type: 'offer', retry_of: 7, magic_key: keys.valid }), 400, 'invalid_request', 'retry_of');
+    // retry_of names a failed attempt by its session handle: one this edge did not sign counts against no relay.
+    await expectError(await edge.post('/api/signaling/start', { sdp: offer, type: 'offer', retry_of: 'not-a-handle.x', magic_key: keys.valid }), 403, 'forbidden', 'session_id');
     await expectError(await edge.post('/api/signaling/start', [1, 2]), 400, 'invalid_request');
     await expectError(await edge.post('/api/signaling/ice', { candidate: 'candidate:1 1 UDP 1 127.0.0.1 9 typ host' }), 400, 'invalid_request', 'session_id');
     await expectError(await edge.post('/api/signaling/ice', { session_id: 'x', candidate: 5 }), 400, 'invalid_request', 'candidate');
@@ -220,7 +223,11 @@ describe('relay choice without a working relay', () => {
       await eventually(async () => fakes.slice(0, 3).every((f) => f.calls.length === 2));
       for (const [i, f] of fakes.slice(0, 2).entries()) {
         const [create, del] = f.calls;
-        expect(create?.claims).toMatchObject({ typ: 'relay', op: 'create', aud: `fake-${'ab'[i]}`, magic_key: keys.valid });
+        // The key by its key_id, never in clear (a token is readable by anyone who sees it); a fresh jti on each.
+        expect(create?.claims).toMatchObject({ typ: 'relay', op: 'create', aud: `fake-${'ab'[i]}`, key_id: keyIdOf(await sha256Hex(keys.valid)) });
+        expect(create?.claims).not.toHaveProperty('magic_key');
+        expect(JSON.stringify(create?.claims)).not.toContain(keys.valid);
+        expect(create?.claims?.jti).not.toBe(del?.claims?.jti);
         expect(del).toMatchObject({ method: 'DELETE', path: `/internal/peers/${String(create?.claims?.peer_id)}` });
         expect(del?.claims).toMatchObject({ op: 'close', peer_id: create?.claims?.peer_id });
       }

@@ -286,8 +286,10 @@ describe('revocation and expiry', () => {
     expect(errorOf(c.replies, 'key_revoked')).toBeUndefined();
   });
 
-  it('a key the database does not hold (a relay signaled directly) is left alone', async () => {
+  it('a key the database no longer holds (its row removed after signaling) is left alone', async () => {
     const c = await openRawClient(directSignal(relay, { magicKey: 'not-in-the-database' }));
+    // A relay takes a peer only for a key its database holds (read by key_id); the row goes after that.
+    await db.db.execute({ sql: 'DELETE FROM magic_keys WHERE key = ?', args: ['not-in-the-database'] });
     const surveyId = uuid();
     await startSurvey(c, surveyId);
     c.send({ type: 'start_probe_streams', survey_session_id: surveyId });

@@ -1,8 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RTCPeerConnection } from 'node-datachannel/polyfill';
-import { signToken } from '../../shared/signing.js';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createPeer } from '../../edge/relay-client.js';
+import { uuid } from '../../shared/ids.js';
+import { RelayTokenClaimsSchema } from '../../shared/protocol/relay-api.js';
+import { signToken, verifyToken } from '../../shared/signing.js';
 import type { RelayHandle } from '../../relay/relay.js';
-import { relayToken, startTestDb, startTestRelay, TEST_SECRETS, type TestDb } from '../helpers/system.js';
+import { relayToken, testKeyId, startTestDb, startTestRelay, TEST_SECRETS, type TestDb } from '../helpers/system.js';
 
 let db: TestDb;
 let relay: RelayHandle;
@@ -45,7 +50,7 @@ describe('relay internal API refuses calls that did not come from the edge', () 
   const offer = () => ({ sdp: offerSdp, type: 'offer' });
 
   it('no token, bad signature, expired, wrong relay, wrong op: 401 and no peer', async () => {
-    const good = { op: 'create' as const, peer_id: 'p-1', magic_key: 'k' };
+    const good = { op: 'create' as const, peer_id: 'p-1', key_id: await testKeyId('k'), jti: uuid() };
     const cases: [string | null, string][] = [
       [null, 'no token'],
       [await relayToken(relay, good, { current: 'another-secret-0123456789abcdef' }), 'bad signature'],
@@ -67,19 +72,20 @@ describe('relay internal API refuses calls that did not come from the edge', () 
   });
 
   it('bad bodies get 400 naming the field, and nothing is created', async () => {
-    const token = await relayToken(relay, { op: 'create', peer_id: 'p-3', magic_key: 'k' });
-    await expectRefused(await post('/internal/peers', token, '{not json'), 400, 'invalid_request');
-    const noSdp = await post('/internal/peers', token, { type: 'offer' });
+    const keyId = await testKeyId('k');
+    const token = () => relayToken(relay, { op: 'create', peer_id: 'p-3', key_id: keyId });
+    await expectRefused(await post('/internal/peers', await token(), '{not json'), 400, 'invalid_request');
+    const noSdp = await post('/internal/peers', await token(), { type: 'offer' });
     expect(noSdp.status).toBe(400);
     expect(((await noSdp.json()) as { error: { message: string } }).error.message).toMatch(/^sdp/);
-    await expectRefused(await post('/internal/peers', token, { sdp: 'v=0\r\nnonsense', type: 'offer' }), 400, 'invalid_request');
-    await expectRefused(await post('/internal/peers', token, { sdp: 'x'.repeat(70_000), type: 'offer' }), 413, 'too_large');
+    await expectRefused(await post('/internal/peers', await token(), { sdp: 'v=0\r\nnonsense', type: 'offer' }), 400, 'invalid_request');
+    await expectRefused(await post('/internal/peers', await token(), { sdp: 'x'.repeat(70_000), type: 'offer' }), 413, 'too_large');
     expect(relay.activePeers()).toBe(0);
     expect(await peerRows()).toBe(0);
   });
 
   it('creates a peer with a valid token, answers with candidates, then closes it', async () => {
-    const token = await relayToken(relay, { op: 'create', peer_id: 'p-4', magic_key: 'k' });
+    const token = await relayToken(relay, { op: 'create', peer_id: 'p-4', key_id: await testKeyId('k') });
     const resp = await post('/internal/peers', token, offer());
     expect(resp.status).toBe(200);
     const answer = (await resp.json()) as { peer_id: string; conn_id: string; sdp: string; type: string };
@@ -88,12 +94,56 @@ describe('relay internal API refuses calls that did not come from the edge', () 
     expect(answer.conn_id).toMatch(/^[0-9a-f-]{36}$/);
     expect(answer.sdp).toMatch(/a=candidate:.* 127\.0\.0\.1 \d+ typ host/);
     expect(relay.activePeers()).toBe(1);
-    const again = await post('/internal/peers', token, offer());
+    const again = await post('/internal/peers', await relayToken(relay, { op: 'create', peer_id: 'p-4', key_id: await testKeyId('k') }), offer());
     expect(again.status).toBe(409);
     const unknownIce = await post('/internal/peers/p-9/ice', await relayToken(relay, { op: 'ice', peer_id: 'p-9' }), { candidate: 'candidate:1 1 UDP 1 127.0.0.1 9 typ host' });
     await expectRefused(unknownIce, 404, 'not_found');
     const del = await fetch(`${relay.url}/internal/peers/p-4`, { method: 'DELETE', headers: { authorization: `Bearer ${await relayToken(relay, { op: 'close', peer_id: 'p-4' })}` } });
     expect(del.status).toBe(204);
+    expect(relay.activePeers()).toBe(0);
+  });
+
+  it("the edge's create-peer token names the key by key_id, never carries it, and is good for one call: a replay is refused (401, in words) and creates no peer", async () => {
+    const magicKey = 'np_the-key-itself-0123456789';
+    const keyId = await testKeyId(magicKey);
+    // Stands where the relay would, to read the token the edge's relay client sends.
+    const seen: string[] = [];
+    const recorder = createServer((req, res) => {
+      seen.push(req.headers.authorization ?? '');
+      res.writeHead(503, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { code: 'no_relay', message: 'recorder' } }));
+    });
+    await new Promise<void>((r) => recorder.listen(0, '127.0.0.1', () => r()));
+    const target = { id: relay.relayId, url: `http://127.0.0.1:${(recorder.address() as AddressInfo).port}` };
+    await createPeer(target, TEST_SECRETS, { peerId: 'p-replay', keyId, userLogin: null, maxMeasuringMs: null }, { sdp: offerSdp, type: 'offer' }, 2_000);
+    await new Promise<void>((r) => recorder.close(() => r()));
+    const token = seen[0]!.slice('Bearer '.length);
+    const decoded = JSON.parse(Buffer.from(token.split('.')[0]!, 'base64url').toString()) as Record<string, unknown>;
+    expect(decoded).toMatchObject({ op: 'create', peer_id: 'p-replay', key_id: keyId });
+    expect(decoded).not.toHaveProperty('magic_key');
+    expect(String(decoded.jti)).toMatch(/^[0-9a-f-]{36}$/);
+    expect(Buffer.from(token.split('.')[0]!, 'base64url').toString()).not.toContain(magicKey);
+    expect((await verifyToken(token, TEST_SECRETS, 'relay', RelayTokenClaimsSchema)).ok).toBe(true);
+
+    // The same token, sent to the relay: the first use creates the peer (with the key read by key_id), a replay nothing.
+    const first = await post('/internal/peers', token, offer());
+    expect(first.status).toBe(200);
+    await first.body?.cancel();
+    const row = await db.db.execute({ sql: 'SELECT magic_key FROM relay_peers WHERE peer_id = ?', args: ['p-replay'] });
+    expect(row.rows[0]?.magic_key).toBe(magicKey);
+    const close = await fetch(`${relay.url}/internal/peers/p-replay`, { method: 'DELETE', headers: { authorization: `Bearer ${await relayToken(relay, { op: 'close', peer_id: 'p-replay' })}` } });
+    expect(close.status).toBe(204);
+    expect(relay.activePeers()).toBe(0);
+    const replay = await post('/internal/peers', token, offer());
+    expect(replay.status).toBe(401);
+    const refusal = (await replay.json()) as { error: { code: string; message: string } };
+    expect(refusal.error).toMatchObject({ code: 'auth_required' });
+    expect(refusal.error.message).toMatch(/already used/);
+    expect(relay.activePeers()).toBe(0);
+  });
+
+  it('a create token naming a key the database does not hold is refused in words (403 key_invalid), no peer', async () => {
+    const resp = await post('/internal/peers', await relayToken(relay, { op: 'create', peer_id: 'p-nokey', key_id: '0123456789abcdef' }), offer());
+    await expectRefused(resp, 403, 'key_invalid');
     expect(relay.activePeers()).toBe(0);
   });
 

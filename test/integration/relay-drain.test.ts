@@ -7,7 +7,7 @@ import type { SurveyEvent } from '../../client/survey-client.js';
 import { createMagicKey } from '../../shared/db/keys.js';
 import type { RelayHandle } from '../../relay/relay.js';
 import { makeOffer, startTestEdge, type TestEdge } from '../helpers/edge.js';
-import { directSignal, eventually, metricRows, relayToken, startTestDb, startTestRelay, type TestDb } from '../helpers/system.js';
+import { directSignal, eventually, metricRows, relayToken, testKeyId, startTestDb, startTestRelay, type TestDb } from '../helpers/system.js';
 
 let db: TestDb;
 let edge: TestEdge;
@@ -88,7 +88,7 @@ describe('graceful drain', () => {
     // A takes no new peer, and says why.
     const peer = await fetch(`${a.url}/internal/peers`, {
       method: 'POST',
-      headers: { authorization: `Bearer ${await relayToken(a, { op: 'create', peer_id: 'p-after-drain', magic_key: key })}`, 'content-type': 'application/json' },
+      headers: { authorization: `Bearer ${await relayToken(a, { op: 'create', peer_id: 'p-after-drain', key_id: await testKeyId(key) })}`, 'content-type': 'application/json' },
       body: JSON.stringify({ sdp: await makeOffer(), type: 'offer' }),
     });
     expect(peer.status).toBe(503);

@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { runProbe } from '../../cli/run-probe.js';
 import { uuid } from '../../shared/ids.js';
-import { directSignal, eventually, metricRows, relayToken } from '../helpers/system.js';
+import { directSignal, eventually, metricRows, relayToken, testKeyId } from '../helpers/system.js';
 import { openRawClient } from '../helpers/raw-client.js';
 import { useDbAndRelay } from '../helpers/use-system.js';
 
@@ -36,7 +36,7 @@ describe('survey ownership', () => {
   it('answers 409 conflict to a signaling that reuses a live conn_id, and the live connection goes on', async () => {
     const live = await rawClient('key-live');
     const peerId = uuid();
-    const token = await relayToken(sys.relay, { op: 'create', peer_id: peerId, magic_key: 'key-other' });
+    const token = await relayToken(sys.relay, { op: 'create', peer_id: peerId, key_id: await testKeyId('key-other') });
     const resp = await fetch(`${sys.relay.url}/internal/peers`, {
       method: 'POST',
       headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },

@@ -11,7 +11,7 @@ import { signToken } from '../../shared/signing.js';
 import type { RelayHandle } from '../../relay/relay.js';
 import { startTestEdge, type TestEdge } from '../helpers/edge.js';
 import { signWithRawSecret } from '../helpers/raw-sign.js';
-import { relayToken, startTestDb, startTestRelay, TEST_SECRET, TEST_SECRETS, type TestDb } from '../helpers/system.js';
+import { relayToken, testKeyId, startTestDb, startTestRelay, TEST_SECRET, TEST_SECRETS, type TestDb } from '../helpers/system.js';
 
 const METRICS_TOKEN = 'test-metrics-token-fedcba9876543210';
 const NEXT_SECRET = 'the-next-shared-secret-0123456789';
@@ -70,7 +70,7 @@ describe('per-purpose keys', () => {
   });
 
   it('a create-peer token minted from the metrics credential or the configured secret itself is refused: 401, no peer', async () => {
-    const claims = { typ: 'relay', aud: relay.relayId, op: 'create', peer_id: uuid(), magic_key: 'any-key-at-all', user_login: 'admin', exp: Date.now() + 30_000 };
+    const claims = { typ: 'relay', aud: relay.relayId, op: 'create', peer_id: uuid(), key_id: await testKeyId('any-key-at-all'), jti: uuid(), user_login: 'admin', exp: Date.now() + 30_000 };
     for (const credential of [METRICS_TOKEN, TEST_SECRET]) {
       const resp = await createPeer(await signWithRawSecret(claims, credential));
       expect(resp.status).toBe(401);
@@ -80,7 +80,7 @@ describe('per-purpose keys', () => {
     for (const purpose of ['capture', 'handle', 'local'] as const) expect((await createPeer(await signToken(claims, TEST_SECRETS, purpose))).status).toBe(401);
     expect(relay.activePeers()).toBe(0);
     // The edge's own kind of token does pass (the refusals above are about the key, not the request).
-    const genuine = await createPeer(await relayToken(relay, { op: 'create', peer_id: uuid(), magic_key: 'k' }));
+    const genuine = await createPeer(await relayToken(relay, { op: 'create', peer_id: uuid(), key_id: await testKeyId('k') }));
     expect(genuine.status).toBe(200);
     await genuine.body?.cancel();
   });

@@ -7,7 +7,7 @@ import { signWithRawSecret } from '../helpers/raw-sign.js';
 
 const secret = 'test-secret-0123456789';
 const secrets = { current: secret };
-const claims = { typ: 'relay', aud: 'r1', op: 'create', peer_id: 'p1', magic_key: 'k', exp: 2_000_000_000_000 } as const;
+const claims = { typ: 'relay', aud: 'r1', op: 'create', jti: 'jti-0123456789abcdef', peer_id: 'p1', key_id: '0123456789abcdef', exp: 2_000_000_000_000 } as const;
 
 describe('signed tokens', () => {
   it('round-trips claims', async () => {
