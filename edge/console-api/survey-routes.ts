@@ -2,7 +2,7 @@
 import { Hono, type Context } from 'hono';
 import * as z from 'zod';
 import { findSurveyItem, SurveyIdSchema, SurveyListQuerySchema, surveyListStatement, surveyPageFrom } from '../../shared/db/survey-list.js';
-import { surveyConnectionSummaries } from '../../shared/db/survey-summary.js';
+import { surveyConnectionSummaries } from '../../shared/db/survey-summary-sql.js';
 import { surveyRecordings } from '../../shared/db/recordings.js';
 import { surveyStoredCaptures } from '../../shared/db/capture-store.js';
 import { surveyPathTraces } from '../../shared/db/path-traces.js';
