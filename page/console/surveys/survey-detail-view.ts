@@ -68,6 +68,21 @@ export function surveyDetailView(root: HTMLElement, me: MeView, id: string): () 
         lines: keys.map((k, i) => ({ label: `${keys.length > 2 ? `${k.conn_id.slice(0, 6)} ` : ''}${dirWord(k.direction)}`, color: lineColor(i) })),
       })),
     );
+    // A zoom, pan or reset asks the edge for the shown range alone, so a zoomed view gets finer buckets; a late answer
+    // to an older view is dropped.
+    let asked = 0;
+    charts.onView((min, max) => {
+      const mine = ++asked;
+      const q = `from=${Math.max(0, Math.floor(detail.start_time + min * 1000))}&to=${Math.ceil(detail.start_time + max * 1000)}`;
+      void api('GET', `${path(id)}/series?deleted=all&${q}`, SeriesSchema)
+        .then((zoomed) => {
+          if (mine !== asked || disposed) return;
+          charts?.setData(METRICS.map((m) => chartData(zoomed.rows, m, detail.start_time, keys, zoomed.bucket_ms / 1000)));
+          chartRoot.dataset.bucketMs = String(zoomed.bucket_ms);
+        })
+        .catch((err: unknown) => say(status, errorWords(err), 'error'));
+    });
+    chartRoot.dataset.bucketMs = String(series.bucket_ms);
     await showRecordings(media, detail, rows, charts);
   })();
   return () => {
