@@ -2,7 +2,7 @@
 import { Hono, type Context } from 'hono';
 import * as z from 'zod';
 import { findSurveyItem, SurveyIdSchema, SurveyListQuerySchema, surveyListStatement, surveyPageFrom } from '../../shared/db/survey-list.js';
-import { surveyConnectionSummaries } from '../../shared/db/survey-summary.js';
+import { surveyConnectionSummaries } from '../../shared/db/survey-summary-sql.js';
 import { surveyRecordings } from '../../shared/db/recordings.js';
 import { surveyStoredCaptures } from '../../shared/db/capture-store.js';
 import { surveyPathTraces } from '../../shared/db/path-traces.js';
@@ -12,7 +12,8 @@ import { withDb } from '../db.js';
 import type { EdgeEnv } from '../env.js';
 import { HttpError } from '../errors.js';
 import { readAsViewer, requireViewer } from '../auth/viewer.js';
-import { findVisibleSurvey, surveysGranted } from './survey-access.js';
+import { findVisibleSurvey, surveysGranted, visibleSurveyFrom, visibleSurveyStatement } from './survey-access.js';
+import { SeriesQuerySchema, seriesFrom, seriesStatement } from '../../shared/db/survey-series.js';
 
 /** `GET /api/surveys/{id}`: `deleted=true|all` also finds a deleted survey (to look at it before restoring). */
 const DetailQuerySchema = z.object({ deleted: z.enum(['false', 'true', 'all']).default('false') });
@@ -73,6 +74,24 @@ export function surveyRoutes(): Hono<EdgeEnv> {
     });
     c.header('cache-control', 'private, no-store');
     return c.json(detail);
+  });
+
+  // Chart series, downsampled in the database to ≤ `points` buckets per connection and direction; from/to zoom.
+  app.get('/:id/series', async (c) => {
+    const id = SurveyIdSchema.safeParse(c.req.param('id'));
+    const parsed = SeriesQuerySchema.safeParse(c.req.query());
+    if (!id.success || !parsed.success) {
+      await requireViewer(c); // who is asking is said first (401 before 400/404)
+      if (!id.success) throw new HttpError('not_found', 'no such survey (survey ids are at most 128 characters)');
+      throw new HttpError('invalid_request', describeZodError(parsed.error!));
+    }
+    const q = parsed.data;
+    if (q.from !== undefined && q.to !== undefined && q.from > q.to) throw new HttpError('invalid_request', 'from must not be after to');
+    // The access check and the buckets in one round trip; the buckets are dropped unread when the survey is not the viewer's.
+    const { results } = await readAsViewer(c, (grants) => [visibleSurveyStatement(grants, id.data), seriesStatement(id.data, q)]);
+    visibleSurveyFrom(results[0], id.data, q.deleted !== 'false');
+    c.header('cache-control', 'private, no-store');
+    return c.json(seriesFrom(results[1]!, q));
   });
 
   return app;

@@ -1,8 +1,8 @@
-// A survey's summary per connection and direction (PROTOCOL.md §4 GET /api/surveys/{id}), from its per-second metric rows, by counts.
+// A survey's summary per connection and direction (PROTOCOL.md §4 GET /api/surveys/{id}), from its per-second metric rows, by counts:
+// the reference definition; the edge computes the same figures in SQL (survey-summary-sql.ts).
 import { aggregateStats, splitByLoad, windowCounts } from '../stats/aggregate.js';
 import type { DirectionStats } from '../stats/direction-stats.js';
 import type { Quad } from '../stats/percentiles.js';
-import type { Db } from './client.js';
 
 /** A distribution over a window of seconds; see summarizeWindows for how it is derived from the per-second quads. */
 export interface Percentiles {
@@ -114,12 +114,6 @@ export function summarizeDirection(seconds: readonly TimedStats[]): DirectionSum
   };
 }
 
-/** The columns a summary reads. */
-const COLUMNS = `conn_id, source, direction, timestamp_ms,
-  delay_p50_ms, delay_p99_ms, delay_min_ms, delay_max_ms, jitter_p50_ms, jitter_p99_ms, jitter_min_ms, jitter_max_ms,
-  rtt_p50_ms, rtt_p99_ms, rtt_min_ms, rtt_max_ms, loss_rate, reorder_rate, probe_count, baseline_delay_ms,
-  probes_expected, late_count, sender_paused_ms, loaded, throughput_bps, loss_tmax_ms`;
-
 /** A survey_metrics row back as the DirectionStats it was written from (shared/db/surveys.ts insertMetric); optional fields only where stored. */
 export function metricRowToStats(r: Record<string, unknown>): DirectionStats {
   const n = (k: string) => Number(r[k] ?? 0);
@@ -154,15 +148,4 @@ export function summarizeConnections(rows: readonly Record<string, unknown>[]): 
     entry[dir].push({ timestamp_ms: Number(r.timestamp_ms), stats: metricRowToStats(r) });
   }
   return [...byConn].map(([conn_id, d]) => ({ conn_id, c2s: summarizeDirection(d.c2s), s2c: summarizeDirection(d.s2c) }));
-}
-
-/** Every connection's summary of a survey (access already checked by the caller). */
-export async function surveyConnectionSummaries(db: Db, sessionId: string): Promise<ConnectionSummary[]> {
-  const rs = await db.execute({
-    sql: `SELECT ${COLUMNS} FROM survey_metrics
-           WHERE session_id = ? AND ((source = 'server' AND direction = 'c2s') OR (source = 'client' AND direction = 's2c'))
-           ORDER BY timestamp_ms, id`,
-    args: [sessionId],
-  });
-  return summarizeConnections(rs.rows as unknown as Record<string, unknown>[]);
 }

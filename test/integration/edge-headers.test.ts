@@ -51,7 +51,7 @@ describe('API caching', () => {
   });
 
   it('every API answer with personal data, and API errors, are no-store; a route\'s own caching is kept; the page is not forced', async () => {
-    const paths = ['/api/users', '/api/auth/me', '/api/surveys', `/api/surveys/${survey}`, `/api/surveys/${survey}/metrics`, '/api/surveys/export', '/api/live', `/api/recordings/${crypto.randomUUID()}`, '/api/no-such-route'];
+    const paths = ['/api/users', '/api/auth/me', '/api/surveys', `/api/surveys/${survey}`, `/api/surveys/${survey}/metrics`, `/api/surveys/${survey}/series`, '/api/surveys/export', '/api/live', `/api/recordings/${crypto.randomUUID()}`, '/api/no-such-route'];
     const seen = await Promise.all(paths.map(async (path) => ({ path, cache: (await asAdmin('GET', path)).headers.get('cache-control') })));
     expect(seen).toEqual(paths.map((path) => ({ path, cache: expect.stringMatching(/(^|, )no-store$/) as unknown })));
     // The survey detail keeps the `private, no-store` its route sets.

@@ -55,6 +55,13 @@ describe('console chart data', () => {
     expect(d.loaded).toEqual([[1, 3]]);
   });
 
+  it('places buckets of a downsampled answer a bucket apart: a missing bucket is a gap, consecutive loaded buckets one span', () => {
+    const d = chartData([row(10), row(60, { loaded: 1 }), row(110, { loaded: 1 }), row(210)], metric('delay_p50'), T0, undefined, 50);
+    expect(d.xs).toEqual([10, 60, 110, 160, 210]);
+    expect(d.series[0]!.values).toEqual([10, 60, 110, null, 210]);
+    expect(d.loaded).toEqual([[10, 110]]);
+  });
+
   it('converts throughput to Mbit/s and finds the row nearest a moment', () => {
     expect(chartData([row(1, { throughput_bps: 25e6 })], metric('throughput'), T0).series[0]!.values).toEqual([25]);
     const rows = [row(1), row(2), row(3)];

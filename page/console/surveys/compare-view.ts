@@ -4,9 +4,9 @@ import { api, errorWords } from '../api.js';
 import { h, say } from '../dom.js';
 import { when } from '../format.js';
 import type { MeView } from '../schemas.js';
-import { chartData, METRICS, type Direction, type MetricRow } from './metric-series.js';
+import { chartData, METRICS, type Direction } from './metric-series.js';
 import { createSurveyCharts, lineColor, type SurveyCharts } from './survey-charts.js';
-import { MetricRowsSchema, SurveyDetailSchema, type DirectionSummary, type SurveyDetail } from './survey-schemas.js';
+import { SeriesSchema, SurveyDetailSchema, type DirectionSummary, type Series, type SurveyDetail } from './survey-schemas.js';
 import { SUMMARY_ROWS, summaryCell } from './survey-summary-table.js';
 
 const DIRS: Direction[] = ['c2s', 's2c'];
@@ -26,12 +26,12 @@ export function compareView(root: HTMLElement, _me: MeView, ids: string[]): () =
     return () => {};
   }
   void (async () => {
-    let surveys: { d: SurveyDetail; rows: MetricRow[] }[];
+    let surveys: { d: SurveyDetail; series: Series }[];
     try {
       surveys = await Promise.all(
         ids.map(async (id) => ({
           d: await api('GET', `/api/surveys/${encodeURIComponent(id)}`, SurveyDetailSchema),
-          rows: await api('GET', `/api/surveys/${encodeURIComponent(id)}/metrics?format=json`, MetricRowsSchema),
+          series: await api('GET', `/api/surveys/${encodeURIComponent(id)}/series`, SeriesSchema),
         })),
       );
     } catch (err) {
@@ -94,12 +94,15 @@ export function compareView(root: HTMLElement, _me: MeView, ids: string[]): () =
       METRICS.map((m) => {
         const parts = surveys.flatMap((s) => {
           const conn = s.d.summaries[0]?.conn_id ?? '';
-          return DIRS.map((dir) => chartData(s.rows.filter((r) => (r.conn_id ?? '') === conn), m, s.d.start_time, [{ conn_id: conn, direction: dir }]));
+          const rows = s.series.rows.filter((r) => (r.conn_id ?? '') === conn);
+          return DIRS.map((dir) => chartData(rows, m, s.d.start_time, [{ conn_id: conn, direction: dir }], s.series.bucket_ms / 1000));
         });
-        const first = Math.min(...parts.map((p) => p.xs[0] ?? 0));
-        const last = Math.max(...parts.map((p) => p.xs[p.xs.length - 1] ?? 0));
-        const xs = Array.from({ length: Math.max(0, last - first + 1) }, (_, i) => first + i);
-        const series = parts.map((p) => ({ key: p.series[0]!.key, values: xs.map((x) => (p.xs.length && x >= p.xs[0]! ? (p.series[0]!.values[x - p.xs[0]!] ?? null) : null)) }));
+        // Each survey's series may have its own bucket width: the x axis is every x any of them has.
+        const xs = [...new Set(parts.flatMap((p) => p.xs))].sort((a, b) => a - b);
+        const series = parts.map((p) => {
+          const at = new Map(p.xs.map((x, i) => [x, p.series[0]!.values[i] ?? null]));
+          return { key: p.series[0]!.key, values: xs.map((x) => at.get(x) ?? null) };
+        });
         return {
           id: m.id,
           title: m.title,

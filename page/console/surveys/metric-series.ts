@@ -69,30 +69,34 @@ export function seriesKeys(rows: readonly MetricRow[]): SeriesKey[] {
   return [...seen.values()].sort((a, b) => a.conn_id.localeCompare(b.conn_id) || a.direction.localeCompare(b.direction));
 }
 
-/** The chart data of one metric, on seconds since `t0_ms` (the survey's start, or each survey's own start when comparing). */
-export function chartData(rows: readonly MetricRow[], metric: MetricSpec, t0_ms: number, keys = seriesKeys(rows)): ChartData {
+/**
+ * The chart data of one metric, on seconds since `t0_ms` (the survey's start, or each survey's own start when comparing).
+ * `stepS` is the rows' spacing: 1 for per-second rows, a bucket's width for /series answers downsampled on the edge.
+ */
+export function chartData(rows: readonly MetricRow[], metric: MetricSpec, t0_ms: number, keys = seriesKeys(rows), stepS = 1): ChartData {
   const measured = rows.filter(isMeasurement);
   const second = (r: MetricRow) => Math.round((r.timestamp_ms - t0_ms) / 1000);
   if (!measured.length) return { xs: [], series: keys.map((key) => ({ key, values: [] })), loaded: [] };
-  const first = Math.min(...measured.map(second));
-  const last = Math.max(...measured.map(second));
-  const xs = Array.from({ length: last - first + 1 }, (_, i) => first + i);
+  let [first, last] = [Infinity, -Infinity];
+  for (const r of measured) [first, last] = [Math.min(first, second(r)), Math.max(last, second(r))];
+  const slot = (r: MetricRow) => Math.round((second(r) - first) / stepS);
+  const xs = Array.from({ length: Math.round((last - first) / stepS) + 1 }, (_, i) => first + i * stepS);
   const series = keys.map((key) => {
     const values: (number | null)[] = xs.map(() => null);
-    for (const r of measured) if ((r.conn_id ?? '') === key.conn_id && r.direction === key.direction) values[second(r) - first] = metric.read(r);
+    for (const r of measured) if ((r.conn_id ?? '') === key.conn_id && r.direction === key.direction) values[slot(r)] = metric.read(r);
     return { key, values };
   });
-  return { xs, series, loaded: loadedSpans(measured.filter((r) => r.loaded === 1).map(second)) };
+  return { xs, series, loaded: loadedSpans(measured.filter((r) => r.loaded === 1).map((r) => xs[slot(r)]!), stepS) };
 }
 
-/** Consecutive loaded seconds as [from, to] spans (a second covers [s - 1, s]: its row is stamped at its end). */
-export function loadedSpans(seconds: readonly number[]): [number, number][] {
+/** Consecutive loaded seconds (or buckets `stepS` wide) as [from, to] spans (a row covers [s - stepS, s]: it is stamped at its end). */
+export function loadedSpans(seconds: readonly number[], stepS = 1): [number, number][] {
   const sorted = [...new Set(seconds)].sort((a, b) => a - b);
   const spans: [number, number][] = [];
   for (const s of sorted) {
     const last = spans[spans.length - 1];
-    if (last && s - 1 <= last[1]) last[1] = s;
-    else spans.push([s - 1, s]);
+    if (last && s - stepS <= last[1]) last[1] = s;
+    else spans.push([s - stepS, s]);
   }
   return spans;
 }

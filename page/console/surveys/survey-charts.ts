@@ -24,6 +24,10 @@ export interface SurveyCharts {
   setCursor(x: number | null): void;
   /** Called with the time (s) a chart was clicked at, without dragging. */
   onPick(fn: (x: number) => void): void;
+  /** Called with the seconds shown [min, max] after a zoom, pan or reset (to fetch finer data for them). */
+  onView(fn: (min: number, max: number) => void): void;
+  /** Replaces each chart's data (in the order of the inputs), keeping the view. */
+  setData(data: ChartData[]): void;
   destroy(): void;
 }
 
@@ -33,14 +37,14 @@ const COLORS = ['#2563eb', '#db2777', '#059669', '#d97706', '#7c3aed', '#0891b2'
 export const lineColor = (i: number) => COLORS[i % COLORS.length]!;
 
 /** Shades the loaded spans behind the lines. */
-function loadedShading(spans: [number, number][]): uPlot.Plugin {
+function loadedShading(spans: () => [number, number][]): uPlot.Plugin {
   return {
     hooks: {
       drawClear: (u) => {
         const { ctx } = u;
         ctx.save();
         ctx.fillStyle = 'rgba(217, 119, 6, 0.14)';
-        for (const [a, b] of spans) {
+        for (const [a, b] of spans()) {
           const x0 = u.valToPos(a, 'x', true);
           const x1 = u.valToPos(b, 'x', true);
           ctx.fillRect(x0, u.bbox.top, Math.max(1, x1 - x0), u.bbox.height);
@@ -56,6 +60,8 @@ const width = (el: HTMLElement) => Math.max(260, Math.floor(el.getBoundingClient
 /** Draws the charts into `root`, with zoom and pan controls above them. */
 export function createSurveyCharts(root: HTMLElement, inputs: ChartInput[]): SurveyCharts {
   const pickers: ((x: number) => void)[] = [];
+  const viewers: ((min: number, max: number) => void)[] = [];
+  const loaded = inputs.map((c) => c.data.loaded);
   const plots: uPlot[] = [];
   const boxes: HTMLElement[] = [];
   let syncing = false;
@@ -71,6 +77,7 @@ export function createSurveyCharts(root: HTMLElement, inputs: ChartInput[]): Sur
     for (const p of plots) p.setScale('x', { min: view[0], max: view[1] });
     syncing = false;
     for (const b of boxes) b.dataset.view = `${view[0].toFixed(1)}-${view[1].toFixed(1)}`;
+    for (const f of viewers) f(view[0], view[1]);
   };
 
   const pan = (dir: -1 | 1) => {
@@ -88,7 +95,7 @@ export function createSurveyCharts(root: HTMLElement, inputs: ChartInput[]): Sur
   );
   root.append(controls);
 
-  for (const c of inputs) {
+  for (const [i, c] of inputs.entries()) {
     const box = h('figure', { class: 'chart', 'data-chart': c.id, 'data-points': String(c.data.xs.length) }, h('figcaption', {}, `${c.title} (${c.unit})`));
     root.append(box);
     boxes.push(box);
@@ -100,7 +107,7 @@ export function createSurveyCharts(root: HTMLElement, inputs: ChartInput[]): Sur
         axes: [{ label: 's since start' }, { size: 52 }],
         cursor: { drag: { x: true, y: false, setScale: true }, sync: { key: 'survey' } },
         legend: { live: true },
-        plugins: [loadedShading(c.data.loaded)],
+        plugins: [loadedShading(() => loaded[i]!)],
         hooks: {
           setScale: [
             (u, key) => {
@@ -140,6 +147,16 @@ export function createSurveyCharts(root: HTMLElement, inputs: ChartInput[]): Sur
       }
     },
     onPick: (fn) => void pickers.push(fn),
+    onView: (fn) => void viewers.push(fn),
+    setData(data) {
+      for (const [i, d] of data.entries()) {
+        const plot = plots[i];
+        if (!plot) continue;
+        loaded[i] = d.loaded;
+        boxes[i]!.dataset.points = String(d.xs.length);
+        plot.setData([d.xs, ...d.series.map((x) => x.values)] as uPlot.AlignedData, false);
+      }
+    },
     destroy() {
       removeEventListener('resize', onResize);
       for (const p of plots) p.destroy();

@@ -10,7 +10,7 @@ import { drawTrack, parseFixes, type TrackMetric } from './gps-track.js';
 import { chartData, METRICS, seriesKeys, type MetricRow, type SeriesKey } from './metric-series.js';
 import { createPlayback } from './playback.js';
 import { createSurveyCharts, lineColor, type SurveyCharts } from './survey-charts.js';
-import { MetricRowsSchema, SurveyDetailSchema, type SurveyDetail } from './survey-schemas.js';
+import { SeriesSchema, SurveyDetailSchema, type Series, type SurveyDetail } from './survey-schemas.js';
 import { summaryTable } from './survey-summary-table.js';
 import { pathTraceSection } from './path-trace-section.js';
 
@@ -25,10 +25,11 @@ export function surveyDetailView(root: HTMLElement, me: MeView, id: string): () 
   let disposed = false;
   void (async () => {
     let detail: SurveyDetail;
-    let rows: MetricRow[];
+    let series: Series;
     try {
       detail = await api('GET', `${path(id)}?deleted=all`, SurveyDetailSchema);
-      rows = await api('GET', `${path(id)}/metrics?format=json&deleted=all`, MetricRowsSchema);
+      // Downsampled on the edge to ≤ 2,000 points a series, however long the survey.
+      series = await api('GET', `${path(id)}/series?deleted=all`, SeriesSchema);
     } catch (err) {
       say(status, errorWords(err), 'error');
       return;
@@ -55,6 +56,7 @@ export function surveyDetailView(root: HTMLElement, me: MeView, id: string): () 
       media,
       chartRoot,
     );
+    const rows = series.rows;
     const keys = seriesKeys(rows);
     charts = createSurveyCharts(
       chartRoot,
@@ -62,10 +64,25 @@ export function surveyDetailView(root: HTMLElement, me: MeView, id: string): () 
         id: m.id,
         title: m.title,
         unit: m.unit,
-        data: chartData(rows, m, detail.start_time, keys),
+        data: chartData(rows, m, detail.start_time, keys, series.bucket_ms / 1000),
         lines: keys.map((k, i) => ({ label: `${keys.length > 2 ? `${k.conn_id.slice(0, 6)} ` : ''}${dirWord(k.direction)}`, color: lineColor(i) })),
       })),
     );
+    // A zoom, pan or reset asks the edge for the shown range alone, so a zoomed view gets finer buckets; a late answer
+    // to an older view is dropped.
+    let asked = 0;
+    charts.onView((min, max) => {
+      const mine = ++asked;
+      const q = `from=${Math.max(0, Math.floor(detail.start_time + min * 1000))}&to=${Math.ceil(detail.start_time + max * 1000)}`;
+      void api('GET', `${path(id)}/series?deleted=all&${q}`, SeriesSchema)
+        .then((zoomed) => {
+          if (mine !== asked || disposed) return;
+          charts?.setData(METRICS.map((m) => chartData(zoomed.rows, m, detail.start_time, keys, zoomed.bucket_ms / 1000)));
+          chartRoot.dataset.bucketMs = String(zoomed.bucket_ms);
+        })
+        .catch((err: unknown) => say(status, errorWords(err), 'error'));
+    });
+    chartRoot.dataset.bucketMs = String(series.bucket_ms);
     await showRecordings(media, detail, rows, charts);
   })();
   return () => {

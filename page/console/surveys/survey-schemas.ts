@@ -105,6 +105,10 @@ export const MetricRowsSchema: z.ZodMiniType<MetricRow[]> = z.array(
   }),
 );
 
+/** `GET /api/surveys/{id}/series`: chart rows downsampled to buckets of `bucket_ms`, over [from, to] (null: no rows). */
+export const SeriesSchema = z.object({ from: Num, to: Num, bucket_ms: z.number(), rows: MetricRowsSchema });
+export type Series = z.infer<typeof SeriesSchema>;
+
 const LiveStatsSchema = z.nullable(z.object({ timestamp_ms: z.number(), loss_rate: Num, rtt_p50_ms: Num, delay_p50_ms: Num, delay_p99_ms: Num }));
 export const LivePeersSchema = z.array(
   z.object({

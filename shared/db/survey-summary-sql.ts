@@ -1,0 +1,128 @@
+// A survey's per-connection summaries computed in the database (GROUP BY and window functions), so the edge reads a
+// few rows per connection whatever the survey's length. Same figures as summarizeConnections (survey-summary.ts),
+// which stays the reference definition: test/integration/survey-summary-sql.test.ts holds them equal.
+import type { Db, InStatement, ResultSet } from './client.js';
+import type { ConnectionSummary, DirectionSummary, Percentiles, WindowSummary } from './survey-summary.js';
+
+/**
+ * Each measured second with its counts as windowCounts (shared/stats/aggregate.ts) recovers them, tagged twice:
+ * scope = its load (0 idle, 1 loaded) and scope = -1 (the whole survey), so one GROUP BY gives all three windows.
+ * A NULL reads as 0, as metricRowToStats reads it.
+ */
+const SECONDS = `m AS (
+  SELECT COALESCE(conn_id, '') AS conn_id, CASE WHEN source = 'server' THEN 'c2s' ELSE 's2c' END AS dir, timestamp_ms, id,
+    CASE WHEN COALESCE(loaded, 0) != 0 THEN 1 ELSE 0 END AS ld,
+    COALESCE(probe_count, 0) AS received, COALESCE(loss_rate, 0) AS loss, COALESCE(reorder_rate, 0) AS reorder,
+    CASE WHEN probes_expected IS NOT NULL THEN probes_expected
+         WHEN COALESCE(loss_rate, 0) < 100 THEN ROUND(COALESCE(probe_count, 0) / (1 - COALESCE(loss_rate, 0) / 100.0))
+         ELSE 0 END AS expected,
+    COALESCE(late_count, 0) AS late, COALESCE(sender_paused_ms, 0) AS paused, throughput_bps AS tput,
+    COALESCE(delay_p50_ms, 0) AS d50, COALESCE(delay_p99_ms, 0) AS d99, COALESCE(delay_min_ms, 0) AS dmin, COALESCE(delay_max_ms, 0) AS dmax,
+    COALESCE(jitter_p50_ms, 0) AS j50, COALESCE(jitter_p99_ms, 0) AS j99, COALESCE(jitter_min_ms, 0) AS jmin, COALESCE(jitter_max_ms, 0) AS jmax,
+    COALESCE(rtt_p50_ms, 0) AS r50, COALESCE(rtt_p99_ms, 0) AS r99, COALESCE(rtt_min_ms, 0) AS rmin, COALESCE(rtt_max_ms, 0) AS rmax
+  FROM survey_metrics
+  WHERE session_id = ? AND ((source = 'server' AND direction = 'c2s') OR (source = 'client' AND direction = 's2c'))
+), s AS (SELECT *, ld AS scope FROM m UNION ALL SELECT *, -1 AS scope FROM m)`;
+
+/** Sums of counts, extremes of the seconds with samples (delay, jitter: received > 0; RTT: rtt max > 0), per connection, direction and scope. */
+const SUMS = `WITH ${SECONDS}
+  SELECT conn_id, dir, scope, COUNT(*) AS seconds, MIN(timestamp_ms) AS first_ms, MAX(timestamp_ms) AS last_ms,
+    SUM(expected) AS expected, SUM(received) AS received,
+    SUM(ROUND(loss / 100.0 * expected)) AS lost, SUM(ROUND(reorder / 100.0 * received)) AS reordered,
+    SUM(late) AS late, SUM(paused) AS paused,
+    SUM(received = 0 AND expected > 0) AS without_arrivals,
+    SUM(received > 0) AS with_data, SUM(rmax > 0) AS with_rtt,
+    MAX(CASE WHEN received > 0 THEN d99 END) AS d99, MIN(CASE WHEN received > 0 THEN dmin END) AS dmin, MAX(CASE WHEN received > 0 THEN dmax END) AS dmax,
+    MAX(CASE WHEN received > 0 THEN j99 END) AS j99, MIN(CASE WHEN received > 0 THEN jmin END) AS jmin, MAX(CASE WHEN received > 0 THEN jmax END) AS jmax,
+    MAX(CASE WHEN rmax > 0 THEN r99 END) AS r99, MIN(CASE WHEN rmax > 0 THEN rmin END) AS rmin, MAX(CASE WHEN rmax > 0 THEN rmax END) AS rmax,
+    COUNT(tput) AS tput_seconds, SUM(tput) AS tput_sum, MAX(tput) AS tput_max
+  FROM s GROUP BY conn_id, dir, scope`;
+
+/** p50 of a window = the nearest-rank median (rank ⌈n/2⌉) of its seconds' p50s, over the seconds with samples. */
+const median = (metric: string, col: string, withSamples: string) => `SELECT conn_id, dir, scope, '${metric}' AS metric, v FROM (
+    SELECT conn_id, dir, scope, ${col} AS v,
+      ROW_NUMBER() OVER (PARTITION BY conn_id, dir, scope ORDER BY ${col}) AS rn, COUNT(*) OVER (PARTITION BY conn_id, dir, scope) AS n
+    FROM s WHERE ${withSamples}) WHERE rn = (n + 1) / 2`;
+
+const MEDIANS = `WITH ${SECONDS}
+  ${median('delay', 'd50', 'received > 0')} UNION ALL ${median('jitter', 'j50', 'received > 0')} UNION ALL ${median('rtt', 'r50', 'rmax > 0')}`;
+
+/** Connections in order of first appearance: by their earliest measured row (timestamp, then id). */
+const ORDER = `SELECT conn_id FROM (
+    SELECT COALESCE(conn_id, '') AS conn_id, timestamp_ms, id,
+      ROW_NUMBER() OVER (PARTITION BY COALESCE(conn_id, '') ORDER BY timestamp_ms, id) AS rn
+    FROM survey_metrics
+    WHERE session_id = ? AND ((source = 'server' AND direction = 'c2s') OR (source = 'client' AND direction = 's2c')))
+  WHERE rn = 1 ORDER BY timestamp_ms, id`;
+
+/** The statements whose results surveySummariesFrom reads (run them in one batch, in this order). */
+export function surveySummaryStatements(sessionId: string): InStatement[] {
+  return [
+    { sql: SUMS, args: [sessionId] },
+    { sql: MEDIANS, args: [sessionId] },
+    { sql: ORDER, args: [sessionId] },
+  ];
+}
+
+type Row = Record<string, unknown>;
+const num = (v: unknown) => Number(v ?? 0);
+const key = (conn: unknown, dir: unknown, scope: unknown) => `${String(conn ?? '')}|${String(dir)}|${num(scope)}`;
+
+function windowFrom(r: Row | undefined, medians: Map<string, number>, k: string): WindowSummary {
+  const expected = num(r?.expected);
+  const received = num(r?.received);
+  const lost = num(r?.lost);
+  const reordered = num(r?.reordered);
+  const quad = (metric: string, p: string, has: boolean): Percentiles | null =>
+    has ? { p50: medians.get(`${k}|${metric}`) ?? 0, p99: num(r?.[`${p}99`]), min: num(r?.[`${p}min`]), max: num(r?.[`${p}max`]) } : null;
+  const withData = num(r?.with_data) > 0;
+  const tputSeconds = num(r?.tput_seconds);
+  return {
+    seconds: num(r?.seconds),
+    probes_expected: expected,
+    probes_received: received,
+    probes_lost: lost,
+    late_count: num(r?.late),
+    loss_rate: expected ? (lost / expected) * 100 : 0,
+    seconds_without_arrivals: num(r?.without_arrivals),
+    reordered,
+    reorder_rate: received ? (reordered / received) * 100 : 0,
+    delay_deviation_ms: quad('delay', 'd', withData),
+    rtt_ms: quad('rtt', 'r', num(r?.with_rtt) > 0),
+    jitter_ms: quad('jitter', 'j', withData),
+    throughput_bps: tputSeconds ? { mean: num(r?.tput_sum) / tputSeconds, max: num(r?.tput_max), seconds: tputSeconds } : null,
+    sender_paused_ms: num(r?.paused),
+  };
+}
+
+function directionFrom(conn: string, dir: string, sums: Map<string, Row>, medians: Map<string, number>): DirectionSummary {
+  const at = (scope: number) => key(conn, dir, scope);
+  const all = sums.get(at(-1));
+  const loaded = windowFrom(sums.get(at(1)), medians, at(1));
+  const rtt = loaded.rtt_ms?.p50 ?? 0;
+  return {
+    ...windowFrom(all, medians, at(-1)),
+    first_ms: all ? num(all.first_ms) : null,
+    last_ms: all ? num(all.last_ms) : null,
+    idle: windowFrom(sums.get(at(0)), medians, at(0)),
+    loaded,
+    responsiveness_rpm: rtt > 0 ? 60_000 / rtt : null,
+  };
+}
+
+/** The per-connection summaries from the results of surveySummaryStatements: a few rows per connection, never one per second. */
+export function surveySummariesFrom([sums, medians, order]: readonly ResultSet[]): ConnectionSummary[] {
+  const byKey = new Map<string, Row>();
+  for (const r of sums!.rows as unknown as Row[]) byKey.set(key(r.conn_id, r.dir, r.scope), r);
+  const p50s = new Map<string, number>();
+  for (const r of medians!.rows as unknown as Row[]) p50s.set(`${key(r.conn_id, r.dir, r.scope)}|${String(r.metric)}`, num(r.v));
+  return (order!.rows as unknown as Row[]).map((r) => {
+    const conn = String(r.conn_id ?? '');
+    return { conn_id: conn, c2s: directionFrom(conn, 'c2s', byKey, p50s), s2c: directionFrom(conn, 's2c', byKey, p50s) };
+  });
+}
+
+/** Every connection's summary of a survey (access already checked by the caller), in one round trip. */
+export async function surveyConnectionSummaries(db: Db, sessionId: string): Promise<ConnectionSummary[]> {
+  return surveySummariesFrom(await db.batch(surveySummaryStatements(sessionId), 'read'));
+}

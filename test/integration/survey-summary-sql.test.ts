@@ -1,0 +1,117 @@
+// The survey summaries computed in SQL (shared/db/survey-summary-sql.ts) against the reference definition over every
+// row (summarizeConnections): equal, figure for figure, on crafted seconds and on a seeded survey, in real libSQL.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createMagicKey } from '../../shared/db/keys.js';
+import { summarizeConnections } from '../../shared/db/survey-summary.js';
+import { surveyConnectionSummaries } from '../../shared/db/survey-summary-sql.js';
+import { startTestDb, type TestDb } from '../helpers/system.js';
+import { seedManyMetricRows } from '../helpers/big-export.js';
+
+let db: TestDb;
+let magicKey: string;
+
+beforeAll(async () => {
+  db = await startTestDb();
+  magicKey = (await createMagicKey(db.db, { label: 'summary sql' })).key;
+}, 60_000);
+
+afterAll(async () => {
+  await db?.close();
+});
+
+/** Every row of a survey as the reference read them: oldest first. */
+async function referenceSummaries(surveyId: string) {
+  const rs = await db.db.execute({ sql: 'SELECT * FROM survey_metrics WHERE session_id = ? ORDER BY timestamp_ms, id', args: [surveyId] });
+  return summarizeConnections(rs.rows as unknown as Record<string, unknown>[]);
+}
+
+/**
+ * Every number to 12 significant digits. Sums of non-integer figures (sender_paused_ms, throughput) come out of SQLite's
+ * compensated SUM a last bit away from a left-to-right sum in JavaScript: the same figure, not a different definition.
+ */
+function toTwelveDigits(v: unknown): unknown {
+  if (typeof v === 'number') return Number(v.toPrecision(12));
+  if (Array.isArray(v)) return v.map(toTwelveDigits);
+  if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, toTwelveDigits(x)]));
+  return v;
+}
+
+type Q = [number, number, number, number];
+interface Second {
+  conn?: string | null;
+  source?: string;
+  direction?: string;
+  t: number;
+  expected: number | null;
+  received: number;
+  loss: number;
+  reorder?: number;
+  rtt?: Q;
+  delay?: Q;
+  jitter?: Q;
+  loaded?: number | null;
+  tput?: number | null;
+  paused?: number | null;
+  late?: number | null;
+}
+
+async function insertSeconds(surveyId: string, seconds: Second[]): Promise<void> {
+  await db.db.execute({
+    sql: 'INSERT INTO survey_sessions (session_id, magic_key, start_time, last_update_time, created_at) VALUES (?, ?, 0, 0, 0)',
+    args: [surveyId, magicKey],
+  });
+  await db.db.batch(
+    seconds.map((o, i) => {
+      const [rtt, delay, jitter] = [o.rtt ?? [0, 0, 0, 0], o.delay ?? [0, 0, 0, 0], o.jitter ?? [0, 0, 0, 0]];
+      return {
+        sql: `INSERT INTO survey_metrics (session_id, timestamp_ms, source, conn_id, direction,
+          delay_p50_ms, delay_p99_ms, delay_min_ms, delay_max_ms, jitter_p50_ms, jitter_p99_ms, jitter_min_ms, jitter_max_ms,
+          rtt_p50_ms, rtt_p99_ms, rtt_min_ms, rtt_max_ms, loss_rate, reorder_rate, probe_count, baseline_delay_ms, created_at,
+          probes_expected, late_count, sender_paused_ms, loaded, throughput_bps, loss_tmax_ms, row_key)
+          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1.5, 0, ?, ?, ?, ?, ?, 200, ?)`,
+        args: [
+          surveyId, o.t, o.source ?? 'server', o.conn === undefined ? 'a' : o.conn, o.direction ?? 'c2s',
+          ...delay, ...jitter, ...rtt, o.loss, o.reorder ?? 0, o.received,
+          o.expected, o.late === undefined ? 0 : o.late, o.paused ?? null, o.loaded === undefined ? 0 : o.loaded, o.tput ?? null, `${surveyId}/${i}`,
+        ],
+      };
+    }),
+    'write',
+  );
+}
+
+describe('survey summaries in SQL', () => {
+  it('equal the reference on crafted seconds: idle/loaded, no arrivals, old rows without probes_expected, other rows ignored, a null connection', async () => {
+    await insertSeconds('crafted', [
+      // Out of time order on purpose: connection b appears first in time though inserted last-but-one.
+      { t: 1000, expected: 100, received: 98, loss: 2, reorder: (1 / 98) * 100, rtt: [10, 20, 8, 25], delay: [0.5, 3, -1, 4], jitter: [0.2, 1, 0, 2], paused: 12 },
+      { t: 2000, expected: 100, received: 0, loss: 100 },
+      { t: 3000, expected: 100, received: 90, loss: 10, rtt: [30, 60, 20, 70], delay: [5, 12, 0, 15], jitter: [1, 4, 0, 6], loaded: 1, tput: 8e6, late: 3 },
+      { t: 4000, expected: 100, received: 100, loss: 0, reorder: 2, rtt: [12, 22, 9, 30], delay: [0.4, 2, -0.5, 3], jitter: [0.3, 1.5, 0, 2.5] },
+      { t: 5000, expected: 100, received: 100, loss: 0, rtt: [40, 80, 30, 90], delay: [6, 14, 1, 16], jitter: [2, 5, 0, 7], loaded: 1, tput: 4e6 },
+      { t: 6000, expected: null, received: 90, loss: 10, loaded: null, late: null, tput: 2.5e6 },
+      { t: 7000, expected: null, received: 0, loss: 100, rtt: [0, 0, 0, 0] },
+      { source: 'client', direction: 'c2s', t: 1000, expected: 0, received: 0, loss: 0 },
+      { source: 'server', direction: 's2c', t: 1000, expected: 7, received: 7, loss: 0 },
+      { source: 'client', direction: 's2c', t: 1000, expected: 50, received: 45, loss: 10, rtt: [11, 19, 9, 21] },
+      { source: 'client', direction: 's2c', t: 2000, expected: 50, received: 50, loss: 0, rtt: [13, 18, 10, 22], loaded: 1 },
+      { conn: 'b', source: 'client', direction: 's2c', t: 500, expected: 100, received: 100, loss: 0, rtt: [5, 6, 4, 7] },
+      { conn: null, t: 800, expected: 10, received: 10, loss: 0, delay: [1, 2, 0.5, 3] },
+    ]);
+    const reference = await referenceSummaries('crafted');
+    expect(reference.map((c) => c.conn_id)).toEqual(['b', '', 'a']);
+    expect(reference[2]!.c2s.rtt_ms).toEqual({ p50: 12, p99: 80, min: 8, max: 90 }); // the hand-worked figures of test/unit/survey-summary.test.ts
+    expect(await surveyConnectionSummaries(db.db, 'crafted')).toEqual(reference);
+  });
+
+  it('equal the reference on a seeded survey of 4 connections, nulls every 10th second', async () => {
+    await seedManyMetricRows(db.db, 'seeded', magicKey, 4_000);
+    const reference = await referenceSummaries('seeded');
+    expect(reference).toHaveLength(4);
+    expect(toTwelveDigits(await surveyConnectionSummaries(db.db, 'seeded'))).toEqual(toTwelveDigits(reference));
+  });
+
+  it('a survey without rows has no summaries', async () => {
+    expect(await surveyConnectionSummaries(db.db, 'no-such-survey')).toEqual([]);
+  });
+});
