@@ -12,25 +12,29 @@ export async function migrate(db: Db, migrations: readonly Migration[] = MIGRATI
   );
   const applied: number[] = [];
   for (const m of [...migrations].filter((m) => pending.has(m.version)).sort((a, b) => a.version - b.version)) {
-    // A write transaction takes the database's write lock before reading, so two
-    // processes cannot both see a version as missing and both apply it.
-    const tx = await withBusyRetry(() => db.transaction('write'));
-    try {
-      const seen = await tx.execute({ sql: 'SELECT 1 FROM schema_migrations WHERE version = ?', args: [m.version] });
-      if (seen.rows.length > 0) {
-        await tx.rollback();
-        continue;
+    // A write transaction takes the database's write lock before reading, so two processes cannot both see a
+    // version as missing and both apply it. Its COMMIT may still meet another process's read lock (SQLITE_BUSY),
+    // which ends the transaction with nothing written: the whole step is tried again.
+    const done = await withBusyRetry(async () => {
+      const tx = await db.transaction('write');
+      try {
+        const seen = await tx.execute({ sql: 'SELECT 1 FROM schema_migrations WHERE version = ?', args: [m.version] });
+        if (seen.rows.length > 0) {
+          await tx.rollback();
+          return false;
+        }
+        for (const sql of m.statements) await tx.execute(sql);
+        await tx.execute({
+          sql: 'INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)',
+          args: [m.version, m.name, Date.now()],
+        });
+        await tx.commit();
+        return true;
+      } finally {
+        tx.close();
       }
-      for (const sql of m.statements) await tx.execute(sql);
-      await tx.execute({
-        sql: 'INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)',
-        args: [m.version, m.name, Date.now()],
-      });
-      await tx.commit();
-      applied.push(m.version);
-    } finally {
-      tx.close();
-    }
+    });
+    if (done) applied.push(m.version);
   }
   return applied;
 }
