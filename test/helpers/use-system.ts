@@ -2,6 +2,7 @@
 import { afterAll, beforeAll } from 'vitest';
 import type { RelayConfig } from '../../relay/config.js';
 import type { RelayHandle } from '../../relay/relay.js';
+import { startTestEdge, type TestEdge } from './edge.js';
 import { startTestDb, startTestRelay, type TestDb } from './system.js';
 
 /** A database and a relay started before a test file's tests and stopped after them. */
@@ -12,6 +13,22 @@ export function useDbAndRelay(overrides: Partial<RelayConfig> = {}): { readonly 
     parts.relay = await startTestRelay(parts.db, overrides);
   });
   afterAll(async () => {
+    await parts.relay?.close();
+    await parts.db?.close();
+  });
+  return parts;
+}
+
+/** A database, a relay and the edge in workerd on them, started before a test file's tests and stopped after them. */
+export function useEdgeSystem(overrides: Partial<RelayConfig> = {}): { readonly db: TestDb; readonly relay: RelayHandle; readonly edge: TestEdge } {
+  const parts = {} as { db: TestDb; relay: RelayHandle; edge: TestEdge };
+  beforeAll(async () => {
+    parts.db = await startTestDb();
+    parts.relay = await startTestRelay(parts.db, overrides);
+    parts.edge = await startTestEdge({ libsqlUrl: parts.db.url, libsqlAuthToken: parts.db.authToken });
+  });
+  afterAll(async () => {
+    await parts.edge?.close();
     await parts.relay?.close();
     await parts.db?.close();
   });

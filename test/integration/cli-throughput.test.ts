@@ -3,35 +3,22 @@
 // RTT p50/p90 and RPM.
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RelayHandle } from '../../relay/relay.js';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { createMagicKey } from '../../shared/db/keys.js';
-import { startTestEdge, type TestEdge } from '../helpers/edge.js';
-import { startTestDb, startTestRelay, type TestDb } from '../helpers/system.js';
+import { useEdgeSystem } from '../helpers/use-system.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
-let db: TestDb;
-let relay: RelayHandle;
-let edge: TestEdge;
+const sys = useEdgeSystem();
 let key: string;
 
 beforeAll(async () => {
-  db = await startTestDb();
-  relay = await startTestRelay(db);
-  edge = await startTestEdge({ libsqlUrl: db.url, libsqlAuthToken: db.authToken });
-  key = (await createMagicKey(db.db, { label: 'cli throughput', ttlMs: 3_600_000 })).key;
-});
-
-afterAll(async () => {
-  await edge?.close();
-  await relay?.close();
-  await db?.close();
+  key = (await createMagicKey(sys.db.db, { label: 'cli throughput', ttlMs: 3_600_000 })).key;
 });
 
 /** Runs the CLI to its end; what it printed and its exit code. */
 function runCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'cli/probe.ts', '--url', edge.url, '--key', key, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', 'cli/probe.ts', '--url', sys.edge.url, '--key', key, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));

@@ -1,34 +1,22 @@
 // A region with one relay and a client whose network connects slower than the connect bound: giving the relay up
 // finds no other (the edge leaves the named one out), so the client asks again without naming it and waits the whole
 // ICE bound there, instead of failing a survey a healthy relay would have carried.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { runProbe } from '../../cli/run-probe.js';
 import { edgeSignal, type Signal } from '../../client/signaling.js';
 import { createMagicKey } from '../../shared/db/keys.js';
-import type { RelayHandle } from '../../relay/relay.js';
-import { startTestEdge, type TestEdge } from '../helpers/edge.js';
-import { startTestDb, startTestRelay, type TestDb } from '../helpers/system.js';
+import { useEdgeSystem } from '../helpers/use-system.js';
 
-let db: TestDb;
-let relay: RelayHandle;
-let edge: TestEdge;
+const sys = useEdgeSystem();
 let key: string;
 
 beforeAll(async () => {
-  db = await startTestDb();
-  key = (await createMagicKey(db.db, { label: 'lone relay', ttlMs: 3_600_000 })).key;
-  relay = await startTestRelay(db);
-  edge = await startTestEdge({ libsqlUrl: db.url, libsqlAuthToken: db.authToken });
-});
-
-afterAll(async () => {
-  await edge?.close();
-  await relay?.close();
-  await db?.close();
+  key = (await createMagicKey(sys.db.db, { label: 'lone relay', ttlMs: 3_600_000 })).key;
 });
 
 describe('one relay, a client slower than the connect bound', () => {
   it('gives the relay up, finds no other, and measures on it after all with the whole ICE bound', async () => {
+    const { edge, relay } = sys;
     const inner = edgeSignal(edge.url, key);
     const calls: { retryOf: string | null; relay: string | null; error: string | null }[] = [];
     const signal: Signal = async (o) => {
