@@ -11,7 +11,7 @@ import { DEFAULT_PATH_TRACE_CONFIG, type PathTraceConfig } from '../../relay/pat
 import type { RelayHandle } from '../../relay/relay.js';
 import { uuid } from '../../shared/ids.js';
 import type { ControlMessage, PathTraceMessage } from '../../shared/protocol/control.js';
-import { directSignal, eventually, freeUdpPort, startTestDb, startTestRelay, type TestDb } from '../helpers/system.js';
+import { directSignal, eventually, freeUdpPort, startTestDb, startTestRelay, testKeyId, type TestDb } from '../helpers/system.js';
 import { openRawClient } from '../helpers/raw-client.js';
 import { startTestEdge, type TestEdge } from '../helpers/edge.js';
 import { asPrincipal, setUpPrincipals } from '../helpers/principals.js';
@@ -80,11 +80,14 @@ interface NsClient {
   stderr(): string;
 }
 
+/** The key the namespace client signs with; the relay takes only keys its database holds, so the test stores it first. */
+const NS_CLIENT_KEY = 'netns-key';
+
 /** The headless client in the client namespace (test/helpers/netns-client.ts). */
 function startNsClient(relay: RelayHandle): NsClient {
   const child = spawn('ip', ['netns', 'exec', ns.c, process.execPath, '--import', 'tsx', 'test/helpers/netns-client.ts'], {
     cwd: ROOT,
-    env: { ...process.env, RELAY_URL: relay.url, RELAY_ID: relay.relayId },
+    env: { ...process.env, RELAY_URL: relay.url, RELAY_ID: relay.relayId, MAGIC_KEY: NS_CLIENT_KEY },
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   let err = '';
@@ -134,6 +137,7 @@ describe('path trace through network namespaces', () => {
 
   beforeAll(async () => {
     db = await startTestDb();
+    await testKeyId(NS_CLIENT_KEY);
     const udpPort = await freeUdpPort();
     removeTopology();
     buildTopology(udpPort);
