@@ -2,7 +2,8 @@
 import { afterAll, beforeAll } from 'vitest';
 import type { RelayConfig } from '../../relay/config.js';
 import type { RelayHandle } from '../../relay/relay.js';
-import { startTestEdge, type TestEdge } from './edge.js';
+import { startDbProxy, type DbProxy } from './db-proxy.js';
+import { startTestEdge, type TestEdge, type TestEdgeOptions } from './edge.js';
 import { startTestDb, startTestRelay, type TestDb } from './system.js';
 
 /** A database and a relay started before a test file's tests and stopped after them. */
@@ -30,6 +31,22 @@ export function useEdgeSystem(overrides: Partial<RelayConfig> = {}): { readonly 
   afterAll(async () => {
     await parts.edge?.close();
     await parts.relay?.close();
+    await parts.db?.close();
+  });
+  return parts;
+}
+
+/** A database, and the edge in workerd reaching it through a proxy that can hold answers back (races played in a fixed order). */
+export function useEdgeOverDbProxy(opts: Omit<TestEdgeOptions, 'libsqlUrl' | 'libsqlAuthToken'>): { readonly db: TestDb; readonly proxy: DbProxy; readonly edge: TestEdge } {
+  const parts = {} as { db: TestDb; proxy: DbProxy; edge: TestEdge };
+  beforeAll(async () => {
+    parts.db = await startTestDb();
+    parts.proxy = await startDbProxy(parts.db.url);
+    parts.edge = await startTestEdge({ ...opts, libsqlUrl: parts.proxy.url, libsqlAuthToken: parts.db.authToken });
+  }, 60_000);
+  afterAll(async () => {
+    await parts.edge?.close();
+    await parts.proxy?.close();
     await parts.db?.close();
   });
   return parts;

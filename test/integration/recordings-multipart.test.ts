@@ -4,55 +4,40 @@
 // the server's answer; the stored object's SHA-256 is checked with node:crypto. A purge leaves no chunk
 // object behind however many there are, and the scheduled sweep removes an abandoned upload.
 import { createHash, randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { insertSurveySession } from '../../shared/db/surveys.js';
 import { chunkKey, chunkPrefix } from '../../edge/recordings/assemble.js';
 import type { R2Op } from '../helpers/r2-counting-worker.js';
-import { startTestDb, type TestDb } from '../helpers/system.js';
-import { startTestEdge, type TestEdge } from '../helpers/edge.js';
-import { startDbProxy, type DbProxy } from '../helpers/db-proxy.js';
 import { asPrincipal, setUpPrincipals, type Principals } from '../helpers/principals.js';
+import { useEdgeOverDbProxy } from '../helpers/use-system.js';
 
 const MiB = 1024 * 1024;
 const CHUNK = MiB;
 const PART = 5 * MiB;
 const ABANDON_S = 3600;
 
-let db: TestDb;
-let edge: TestEdge;
-let proxy: DbProxy;
+// The edge reaches the database through a proxy that can hold answers back (the race test).
+const sys = useEdgeOverDbProxy({
+  countR2: true,
+  vars: { RECORDING_MAX_BYTES: String(64 * MiB), RECORDING_KEY_QUOTA_BYTES: String(1024 * MiB), RECORDING_CHUNK_BYTES: String(CHUNK), RECORDING_ABANDON_S: String(ABANDON_S) },
+});
 let p: Principals;
 
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
 beforeAll(async () => {
-  db = await startTestDb();
-  // The edge reaches the database through a proxy that can hold answers back (the race test).
-  proxy = await startDbProxy(db.url);
-  edge = await startTestEdge({
-    libsqlUrl: proxy.url,
-    libsqlAuthToken: db.authToken,
-    countR2: true,
-    vars: { RECORDING_MAX_BYTES: String(64 * MiB), RECORDING_KEY_QUOTA_BYTES: String(1024 * MiB), RECORDING_CHUNK_BYTES: String(CHUNK), RECORDING_ABANDON_S: String(ABANDON_S) },
-  });
-  p = await setUpPrincipals(db.db, edge.url, 'mp');
-}, 60_000);
-
-afterAll(async () => {
-  await edge?.close();
-  await proxy?.close();
-  await db?.close();
+  p = await setUpPrincipals(sys.db.db, sys.edge.url, 'mp');
 });
 
 async function newSurvey(): Promise<string> {
   const id = crypto.randomUUID();
-  await db.db.execute(insertSurveySession({ session_id: id, magic_key: p.keyA.key, user_login: null, now: Date.now() }));
+  await sys.db.db.execute(insertSurveySession({ session_id: id, magic_key: p.keyA.key, user_login: null, now: Date.now() }));
   return id;
 }
 
 /** A technician's request with key A, and the object-store calls it made. */
 async function call(path: string, init: Omit<RequestInit, 'headers'> & { headers?: Record<string, string> } = {}): Promise<{ resp: Response; ops: R2Op[] }> {
-  const resp = await fetch(`${edge.url}${path}`, { ...init, headers: { authorization: `MagicKey ${p.keyA.key}`, ...init.headers } });
+  const resp = await fetch(`${sys.edge.url}${path}`, { ...init, headers: { authorization: `MagicKey ${p.keyA.key}`, ...init.headers } });
   return { resp, ops: JSON.parse(resp.headers.get('x-test-r2-ops') ?? 'null') as R2Op[] };
 }
 
@@ -67,10 +52,10 @@ interface UploadState {
   received: number[];
 }
 
-const bucket = () => edge.mf.getR2Bucket('RECORDINGS');
+const bucket = () => sys.edge.mf.getR2Bucket('RECORDINGS');
 const objectsUnder = async (prefix: string) => (await (await bucket()).list({ prefix })).objects.map((o) => o.key);
-const recordingRow = async (id: string) => (await db.db.execute({ sql: 'SELECT * FROM recordings WHERE recording_id = ?', args: [id] })).rows[0];
-const chunkRows = async (id: string) => Number((await db.db.execute({ sql: 'SELECT count(*) AS n FROM recording_chunks WHERE recording_id = ?', args: [id] })).rows[0]!.n);
+const recordingRow = async (id: string) => (await sys.db.db.execute({ sql: 'SELECT * FROM recordings WHERE recording_id = ?', args: [id] })).rows[0];
+const chunkRows = async (id: string) => Number((await sys.db.db.execute({ sql: 'SELECT count(*) AS n FROM recording_chunks WHERE recording_id = ?', args: [id] })).rows[0]!.n);
 
 /** The bytes a request read from and wrote to the object store, and its calls by name. */
 function work(ops: R2Op[]): { read: number; written: number; calls: Record<string, number> } {
@@ -118,7 +103,7 @@ describe('recordings assembled as they arrive', () => {
       },
     });
     await expect(
-      fetch(`${edge.url}/api/recordings/${id}/chunks/7`, {
+      fetch(`${sys.edge.url}/api/recordings/${id}/chunks/7`, {
         method: 'PUT',
         headers: { authorization: `MagicKey ${p.keyA.key}`, 'content-type': 'application/octet-stream', 'x-chunk-sha256': sha(chunk(7)) },
         body,
@@ -162,7 +147,7 @@ describe('recordings assembled as they arrive', () => {
     expect(await objectsUnder(chunkPrefix(storageKey))).toEqual([]);
     expect(await recordingRow(id)).toMatchObject({ upload_status: 'complete', video_uploaded_bytes: file.length });
     expect(await chunkRows(id)).toBe(0);
-    const ranged = await fetch(`${edge.url}/api/recordings/${id}/content`, { headers: { cookie: p.cookie.analystOfKey, range: `bytes=${7 * MiB - 5}-${7 * MiB + 4}` } });
+    const ranged = await fetch(`${sys.edge.url}/api/recordings/${id}/content`, { headers: { cookie: p.cookie.analystOfKey, range: `bytes=${7 * MiB - 5}-${7 * MiB + 4}` } });
     expect(Buffer.from(await ranged.arrayBuffer()).equals(Buffer.from(file.subarray(7 * MiB - 5, 7 * MiB + 5)))).toBe(true);
   }, 180_000);
 
@@ -192,7 +177,7 @@ describe('recordings assembled as they arrive', () => {
         expect((await putChunk(id, i, chunk(i))).resp.status).toBe(200);
         continue;
       }
-      const both = proxy.holdAnswers((body) => body.includes('SELECT * FROM recordings WHERE recording_id') && body.includes(id), 2);
+      const both = sys.proxy.holdAnswers((body) => body.includes('SELECT * FROM recordings WHERE recording_id') && body.includes(id), 2);
       const sent = [putChunk(id, i, chunk(i)), putChunk(id, i, chunk(i))];
       await both.held;
       both.release();
@@ -225,13 +210,13 @@ describe('recordings assembled as they arrive', () => {
     const before = await b.list({ prefix, limit: 1000 });
     expect(before.truncated).toBe(true);
 
-    const purged = await asPrincipal(edge.url, p, 'admin')('DELETE', `/api/surveys/${survey}?purge=true`);
+    const purged = await asPrincipal(sys.edge.url, p, 'admin')('DELETE', `/api/surveys/${survey}?purge=true`);
     expect(purged.status).toBe(204);
     expect((await b.list({ prefix })).objects).toEqual([]);
     expect(await recordingRow(open.recording_id)).toBeUndefined();
     // The open multipart upload is gone too: a part can no longer be added to it.
     await expect(b.resumeMultipartUpload(String(openRow.storage_key), String(openRow.upload_id)).uploadPart(2, new Uint8Array(10))).rejects.toThrow();
-    const audit = (await db.db.execute({ sql: "SELECT detail FROM audit_log WHERE action = 'survey_purge' AND subject = ?", args: [survey] })).rows[0]!;
+    const audit = (await sys.db.db.execute({ sql: "SELECT detail FROM audit_log WHERE action = 'survey_purge' AND subject = ?", args: [survey] })).rows[0]!;
     expect(JSON.parse(String(audit.detail))).toMatchObject({ recordings: 2, objects_deleted: 2 + 3 + 1200 });
   }, 120_000);
 
@@ -250,7 +235,7 @@ describe('recordings assembled as they arrive', () => {
     const silentAnnounce = (await (await announce({ survey_session_id: survey, kind: 'sensors', size_bytes: 10, sha256: 'b'.repeat(64), mime: 'application/x-ndjson' })).resp.json()) as UploadState;
     // Announced two hours ago; `busy` took a chunk a minute ago, the others nothing since.
     const old = Date.now() - 2 * ABANDON_S * 1000;
-    await db.db.batch(
+    await sys.db.db.batch(
       [
         { sql: 'UPDATE recordings SET created_at = ? WHERE recording_id IN (?, ?, ?, ?)', args: [old, abandoned, busy, finished, silentAnnounce.recording_id] },
         { sql: 'UPDATE recording_chunks SET created_at = ? WHERE recording_id = ?', args: [old, abandoned] },
@@ -261,7 +246,7 @@ describe('recordings assembled as they arrive', () => {
     const row = (await recordingRow(abandoned))!;
     expect(await objectsUnder(chunkPrefix(String(row.storage_key)))).toHaveLength(2);
 
-    const run = await (await edge.mf.getWorker()).scheduled({ cron: '17 * * * *' });
+    const run = await (await sys.edge.mf.getWorker()).scheduled({ cron: '17 * * * *' });
     expect(run.outcome).toBe('ok');
 
     expect(await recordingRow(abandoned)).toBeUndefined();

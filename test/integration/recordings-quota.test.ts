@@ -3,50 +3,32 @@
 // parallel announces cannot all pass the quota; what is not done yet counts; a chunk that lands after its
 // recording completed does not stay behind uncounted.
 import { createHash, randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createMagicKey } from '../../shared/db/keys.js';
 import { insertSurveySession } from '../../shared/db/surveys.js';
-import { startTestDb, type TestDb } from '../helpers/system.js';
-import { startTestEdge, type TestEdge } from '../helpers/edge.js';
-import { startDbProxy, type DbProxy } from '../helpers/db-proxy.js';
+import { useEdgeOverDbProxy } from '../helpers/use-system.js';
 
 const KiB = 1024;
 const CHUNK = 64 * KiB;
 const QUOTA = 1024 * KiB;
 
-let db: TestDb;
-let edge: TestEdge;
-let proxy: DbProxy;
+// The edge reaches the database through a proxy that can hold one answer back (the race test below).
+const sys = useEdgeOverDbProxy({
+  vars: { RECORDING_MAX_BYTES: String(QUOTA), RECORDING_KEY_QUOTA_BYTES: String(QUOTA), RECORDING_CHUNK_BYTES: String(CHUNK) },
+});
 
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
-beforeAll(async () => {
-  db = await startTestDb();
-  // The edge reaches the database through a proxy that can hold one answer back (the race test below).
-  proxy = await startDbProxy(db.url);
-  edge = await startTestEdge({
-    libsqlUrl: proxy.url,
-    libsqlAuthToken: db.authToken,
-    vars: { RECORDING_MAX_BYTES: String(QUOTA), RECORDING_KEY_QUOTA_BYTES: String(QUOTA), RECORDING_CHUNK_BYTES: String(CHUNK) },
-  });
-}, 60_000);
-
-afterAll(async () => {
-  await edge?.close();
-  await proxy?.close();
-  await db?.close();
-});
-
 /** A new key with one survey of its own, so each test starts with an empty quota. */
 async function freshSurvey(label: string): Promise<{ key: string; survey: string }> {
-  const key = (await createMagicKey(db.db, { label })).key;
+  const key = (await createMagicKey(sys.db.db, { label })).key;
   const survey = crypto.randomUUID();
-  await db.db.execute(insertSurveySession({ session_id: survey, magic_key: key, user_login: null, now: Date.now() }));
+  await sys.db.db.execute(insertSurveySession({ session_id: survey, magic_key: key, user_login: null, now: Date.now() }));
   return { key, survey };
 }
 
 const withKey = (key: string, path: string, init: Omit<RequestInit, 'headers'> & { headers?: Record<string, string> } = {}) =>
-  fetch(`${edge.url}${path}`, { ...init, headers: { authorization: `MagicKey ${key}`, ...init.headers } });
+  fetch(`${sys.edge.url}${path}`, { ...init, headers: { authorization: `MagicKey ${key}`, ...init.headers } });
 
 const announce = (key: string, body: Record<string, unknown>) =>
   withKey(key, '/api/recordings', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
@@ -63,7 +45,7 @@ async function errorOf(resp: Response): Promise<{ status: number; code: string; 
 
 /** Every object the bucket holds under `prefix` (the recording's file and its waiting chunks). */
 async function objectsUnder(prefix: string): Promise<string[]> {
-  const bucket = await edge.mf.getR2Bucket('RECORDINGS');
+  const bucket = await sys.edge.mf.getR2Bucket('RECORDINGS');
   return (await bucket.list({ prefix })).objects.map((o) => o.key);
 }
 
@@ -76,7 +58,7 @@ describe('recording quota', () => {
     expect(state.chunks).toBe(3);
     for (let i = 0; i < 3; i++) expect((await putChunk(key, state.recording_id, i, file.subarray(i * CHUNK, (i + 1) * CHUNK))).status).toBe(200);
     expect((await errorOf(await complete(key, state.recording_id))).code).toBe('checksum_mismatch');
-    const row = (await db.db.execute({ sql: 'SELECT upload_status, storage_key FROM recordings WHERE recording_id = ?', args: [state.recording_id] })).rows[0]!;
+    const row = (await sys.db.db.execute({ sql: 'SELECT upload_status, storage_key FROM recordings WHERE recording_id = ?', args: [state.recording_id] })).rows[0]!;
     expect(row.upload_status).toBe('failed');
     const prefix = `recordings/${survey}/`;
     expect(await objectsUnder(prefix)).toEqual([]);
@@ -91,7 +73,7 @@ describe('recording quota', () => {
     }
     expect((await errorOf(await complete(key, state.recording_id))).status).toBe(409);
     expect(await objectsUnder(prefix)).toEqual([]);
-    expect(Number((await db.db.execute({ sql: 'SELECT count(*) AS n FROM recording_chunks WHERE recording_id = ?', args: [state.recording_id] })).rows[0]!.n)).toBe(0);
+    expect(Number((await sys.db.db.execute({ sql: 'SELECT count(*) AS n FROM recording_chunks WHERE recording_id = ?', args: [state.recording_id] })).rows[0]!.n)).toBe(0);
 
     // Its objects are gone, so it no longer counts: the whole quota is free for a new attempt.
     expect((await announce(key, { ...meta, size_bytes: QUOTA, sha256: 'f'.repeat(64) })).status).toBe(200);
@@ -102,7 +84,7 @@ describe('recording quota', () => {
     const size = 300 * KiB;
     const fit = Math.floor(QUOTA / size);
     // Every announce's quota statement has run before any of them goes on: the worst interleaving, every time.
-    const barrier = proxy.holdAnswers((body) => body.includes('SUM(video_size_bytes + sensor_size_bytes)') && body.includes(key), 8);
+    const barrier = sys.proxy.holdAnswers((body) => body.includes('SUM(video_size_bytes + sensor_size_bytes)') && body.includes(key), 8);
     const sent = Array.from({ length: 8 }, (_, i) => announce(key, { survey_session_id: survey, kind: 'sensors', size_bytes: size, sha256: sha(new Uint8Array([i])), mime: 'application/x-ndjson' }));
     await barrier.held;
     barrier.release();
@@ -110,7 +92,7 @@ describe('recording quota', () => {
     const outcomes = await Promise.all(answers.map(async (r) => (r.status === 200 ? { status: 200, code: 'ok' } : await errorOf(r).then(({ status, code }) => ({ status, code })))));
     expect(outcomes.filter((o) => o.status === 200)).toHaveLength(fit);
     expect(outcomes.filter((o) => o.status !== 200)).toEqual(Array.from({ length: 8 - fit }, () => ({ status: 413, code: 'quota_exceeded' })));
-    const kept = await db.db.execute({ sql: 'SELECT count(*) AS n, SUM(sensor_size_bytes) AS bytes FROM recordings WHERE magic_key = ?', args: [key] });
+    const kept = await sys.db.db.execute({ sql: 'SELECT count(*) AS n, SUM(sensor_size_bytes) AS bytes FROM recordings WHERE magic_key = ?', args: [key] });
     expect({ n: Number(kept.rows[0]!.n), bytes: Number(kept.rows[0]!.bytes) }).toEqual({ n: fit, bytes: fit * size });
   });
 
@@ -130,16 +112,16 @@ describe('recording quota', () => {
     const state = (await (await announce(key, { survey_session_id: survey, kind: 'video', size_bytes: file.length, sha256: sha(file), mime: 'video/webm' })).json()) as { recording_id: string };
     for (const i of [0, 1]) expect((await putChunk(key, state.recording_id, i, chunk(i))).status).toBe(200);
     // A repeat of chunk 0 reads the recording (pending) and is held there until the recording is complete.
-    const hold = proxy.holdAnswers((body) => body.includes('SELECT * FROM recordings WHERE recording_id') && body.includes(state.recording_id));
+    const hold = sys.proxy.holdAnswers((body) => body.includes('SELECT * FROM recordings WHERE recording_id') && body.includes(state.recording_id));
     const late = putChunk(key, state.recording_id, 0, chunk(0));
     await hold.held;
     expect(await (await complete(key, state.recording_id)).json()).toEqual({ status: 'complete', sha256_verified: true });
     hold.release();
     const refused = await errorOf(await late);
     expect({ status: refused.status, code: refused.code }).toEqual({ status: 409, code: 'conflict' });
-    const row = (await db.db.execute({ sql: 'SELECT storage_key, upload_status FROM recordings WHERE recording_id = ?', args: [state.recording_id] })).rows[0]!;
+    const row = (await sys.db.db.execute({ sql: 'SELECT storage_key, upload_status FROM recordings WHERE recording_id = ?', args: [state.recording_id] })).rows[0]!;
     expect(row.upload_status).toBe('complete');
     expect(await objectsUnder(`recordings/${survey}/`)).toEqual([String(row.storage_key)]);
-    expect(Number((await db.db.execute({ sql: 'SELECT count(*) AS n FROM recording_chunks WHERE recording_id = ?', args: [state.recording_id] })).rows[0]!.n)).toBe(0);
+    expect(Number((await sys.db.db.execute({ sql: 'SELECT count(*) AS n FROM recording_chunks WHERE recording_id = ?', args: [state.recording_id] })).rows[0]!.n)).toBe(0);
   });
 });
