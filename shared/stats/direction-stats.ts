@@ -1,5 +1,6 @@
 import { createBaseline, currentBaseline, pushBaselineWindow, type BaselineState } from './baseline.js';
 import { nearestRank, quad, type Quad } from './percentiles.js';
+import { SKETCH_FORMAT, windowSketches, type WindowSketches } from './sketch.js';
 
 /** Stats of one direction over one report window (PROTOCOL.md §2 DirectionStats). */
 export interface DirectionStats {
@@ -25,7 +26,15 @@ export interface DirectionStats {
   throughput_bps?: number;
   /** RTT samples that came out negative (timing noise of the two send paths) and were counted as 0, not dropped. */
   rtt_clamped_count?: number;
+  /** v3: mergeable sketches of this window's samples (shared/stats/sketch.ts), in the format `sketch_format` names. */
+  sketches?: WindowSketches;
+  sketch_format?: string;
+  /** Only on aggregates over several windows (never sent): p50/p99 come from merged sketches, or approximate per-second figures. */
+  percentiles?: PercentileSource;
 }
+
+/** How a longer window's p50/p99 were found: merged sketches, or (some window had none) median of p50s and largest p99. */
+export type PercentileSource = 'merged' | 'per_second_approx';
 
 /** All-zero stats: what a direction reports before it has data. */
 export function emptyDirectionStats(): DirectionStats {
@@ -237,8 +246,10 @@ export function takeReport(s: ReceiverState, nowMs: number, opts: ReportOptions 
   const loaded = opts.loaded ?? false;
   const baseline = loaded ? (currentBaseline(s.baseline) ?? provisionalBaseline(s.delays)) : (pushBaselineWindow(s.baseline, s.delays) ?? 0);
   const { lost, settled } = settle(s, nowMs, opts.senderStopped ?? false);
+  const deviations = s.delays.map((d) => d - baseline);
+  const sketches = windowSketches(deviations, s.jitters, s.rtts);
   const stats: DirectionStats = {
-    delay_deviation_ms: finiteQuad(quad(s.delays.map((d) => d - baseline))),
+    delay_deviation_ms: finiteQuad(quad(deviations)),
     rtt_ms: finiteQuad(quad(s.rtts)),
     jitter_ms: finiteQuad(quad(s.jitters)),
     loss_rate: settled ? (lost / settled) * 100 : 0,
@@ -252,6 +263,7 @@ export function takeReport(s: ReceiverState, nowMs: number, opts: ReportOptions 
     sender_paused_ms: Math.min(finite(s.pausedMs), 3_600_000),
     loaded,
     ...(opts.throughputBps !== undefined ? { throughput_bps: finite(opts.throughputBps) } : {}),
+    ...(sketches ? { sketches, sketch_format: SKETCH_FORMAT } : {}),
   };
   s.delays = [];
   s.jitters = [];

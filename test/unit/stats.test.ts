@@ -56,6 +56,8 @@ describe('receiver stats on crafted sequences', () => {
       rtt_clamped_count: 0,
       sender_paused_ms: 0,
       loaded: false,
+      sketch_format: 'hdr-histogram-js-3-b64',
+      sketches: { delay: expect.any(String), ipdv: expect.any(String), rtt: expect.any(String) },
     });
   });
 
@@ -273,6 +275,7 @@ describe('aggregateStats', () => {
       late_count: 1,
       sender_paused_ms: 500,
       loaded: true,
+      percentiles: 'per_second_approx',
     });
   });
 
