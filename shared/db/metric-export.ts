@@ -38,6 +38,10 @@ export const METRIC_COLUMNS = [
   'throughput_bps',
   'loss_tmax_ms',
   'row_key',
+  'delay_sketch',
+  'ipdv_sketch',
+  'rtt_sketch',
+  'sketch_format',
 ] as const;
 
 export type MetricColumn = (typeof METRIC_COLUMNS)[number];
@@ -72,7 +76,7 @@ export interface MetricFilter {
   liveRowsOnly?: boolean;
 }
 
-/** Rows per database read: a page of ~33 columns is about 1 kB a row in Hrana JSON, so a few MB at most. */
+/** Rows per database read: a page of ~37 columns is 1–2 kB a row in Hrana JSON (the sketches about half), so a few MB at most. */
 export const DEFAULT_PAGE_ROWS = 2000;
 /** Surveys whose rows one query may span. */
 const SURVEY_CHUNK = 500;
