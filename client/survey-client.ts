@@ -365,7 +365,8 @@ export async function startSurvey(opts: SurveyClientOptions): Promise<SurveyHand
 
   const emitWindow = (leg: Leg, timestamp: number, s2c: DirectionStats, throughput: Throughput, paused: number, final: boolean) => {
     const windows = leg.relayWindows.splice(0);
-    const c2s = windows.length === 0 ? null : windows.length === 1 ? windows[0]! : aggregateStats(windows);
+    // Two relay windows in one client second stay mergeable for the survey's summary.
+    const c2s = windows.length === 0 ? null : windows.length === 1 ? windows[0]! : aggregateStats(windows, { keepSketches: true });
     emit({ type: 'stats', conn_id: leg.conn.connId, timestamp_ms: timestamp, c2s, s2c, throughput, own_paused_ms: paused, ...(final ? { final } : {}) });
   };
 

@@ -38,9 +38,11 @@ export function windowCounts(s: DirectionStats): WindowCounts {
  * samples carries them (`percentiles: 'merged'`); when one does not (an older
  * peer or survey) no sketch is used and, over the windows with data, p50 = median
  * of the p50s, p99 = the largest p99 (`'per_second_approx'`). Min of mins, max
- * of maxes either way. The baseline is the latest seen.
+ * of maxes either way. The baseline is the latest seen. `keepSketches` gives
+ * the aggregate the merged sketches too, for one that is aggregated again
+ * (windows of several connections in one second, then their 60 s column).
  */
-export function aggregateStats(list: readonly DirectionStats[]): DirectionStats {
+export function aggregateStats(list: readonly DirectionStats[], opts: { keepSketches?: boolean } = {}): DirectionStats {
   const counts = list.map(windowCounts);
   const sum = (pick: (c: WindowCounts) => number) => counts.reduce((n, c) => n + pick(c), 0);
   const expected = sum((c) => c.expected);
@@ -52,8 +54,7 @@ export function aggregateStats(list: readonly DirectionStats[]): DirectionStats 
   if (list.length === 0) return emptyDirectionStats();
   const sketched = withData.every(hasSketches) && withRtt.every(hasSketches);
   const source: PercentileSource | undefined = withData.length || withRtt.length ? (sketched ? 'merged' : 'per_second_approx') : undefined;
-  // Merged sketches of every window (empty ones add nothing): an aggregate is itself mergeable, e.g. per-second
-  // figures over connections, then their 60 s column.
+  // Merged sketches of every window (empty ones add nothing).
   const all = sketched ? { delay: mergeOf(list, 'delay'), ipdv: mergeOf(list, 'ipdv'), rtt: mergeOf(list, 'rtt') } : null;
   const merged = (quad: Quad, sketch: Sketch | undefined): Quad => (sketch ? sketchQuad(quad, sketch) : quad);
   return {
@@ -71,7 +72,7 @@ export function aggregateStats(list: readonly DirectionStats[]): DirectionStats 
     loaded: list.some((s) => s.loaded === true),
     ...(withThroughput.length ? { throughput_bps: withThroughput.reduce((n, s) => n + s.throughput_bps!, 0) / withThroughput.length } : {}),
     ...(source ? { percentiles: source } : {}),
-    ...(all ? { sketches: { delay: encodeSketch(all.delay), ipdv: encodeSketch(all.ipdv), rtt: encodeSketch(all.rtt) }, sketch_format: SKETCH_FORMAT } : {}),
+    ...(all && opts.keepSketches ? { sketches: { delay: encodeSketch(all.delay), ipdv: encodeSketch(all.ipdv), rtt: encodeSketch(all.rtt) }, sketch_format: SKETCH_FORMAT } : {}),
   };
 }
 

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { parseControlMessage } from '../../shared/protocol/control.js';
 import { DirectionStatsSchema } from '../../shared/protocol/stats.js';
 import { aggregateStats, createReceiver, recordProbe, recordRtt, takeReport, type DirectionStats } from '../../shared/stats/index.js';
+import { createHistory, pushTick, summarize } from '../../page/model.js';
 import { decodeSketch, encodeSketch, MAX_SKETCH_CHARS, SKETCH_FORMAT, sketchOf, sketchPercentile } from '../../shared/stats/sketch.js';
 
 const T0 = 1_764_000_000_000;
@@ -132,5 +133,22 @@ describe('percentiles over many windows', () => {
     expect(aggregateStats(windows.slice(0, 5)).percentiles).toBe('merged');
     // A foreign format counts as none.
     expect(aggregateStats([{ ...windows[0]!, sketch_format: 'ddsketch-proto-1' }]).percentiles).toBe('per_second_approx');
+  });
+
+  it("the page's 10 s column merges seconds that were themselves merged over two connections", () => {
+    // Each second: connection A has 100 samples at 20 ms, connection B 3 at 80 ms. Ten seconds: 1000 at 20, 30 at 80.
+    const h = createHistory();
+    for (let k = 0; k < 10; k++) {
+      const a = rttWindow(Array(100).fill(20), T0 + k * 1000);
+      const b = rttWindow(Array(3).fill(80), T0 + k * 1000);
+      pushTick(h, T0 + k * 1000, [a, b].map((s) => ({ c2s: s, s2c: s, c2s_bps: 0, s2c_bps: 0, paused_ms: 0 })));
+    }
+    expect(h.seconds[0]!.s2c.sketches).toBeDefined();
+    const w = summarize(h, '10s');
+    expect(w.s2c.percentiles).toBe('merged');
+    near(w.s2c.rtt_ms[0], 20);
+    near(w.s2c.rtt_ms[1], 80); // rank ⌈0.99 · 1030⌉ = 1020 is past the 1000 samples at 20 ms
+    // A summary for display carries no sketches of its own.
+    expect(w.s2c.sketches).toBeUndefined();
   });
 });
