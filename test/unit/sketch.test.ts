@@ -6,6 +6,8 @@ import { parseControlMessage } from '../../shared/protocol/control.js';
 import { DirectionStatsSchema } from '../../shared/protocol/stats.js';
 import { aggregateStats, createReceiver, recordProbe, recordRtt, takeReport, type DirectionStats } from '../../shared/stats/index.js';
 import { createHistory, pushTick, summarize } from '../../page/model.js';
+import { DirectionSummarySchema } from '../../page/console/surveys/survey-schemas.js';
+import { SUMMARY_ROWS, summaryCell } from '../../page/console/surveys/survey-summary-table.js';
 import { decodeSketch, encodeSketch, MAX_SKETCH_CHARS, SKETCH_FORMAT, sketchOf, sketchPercentile } from '../../shared/stats/sketch.js';
 
 const T0 = 1_764_000_000_000;
@@ -150,5 +152,19 @@ describe('percentiles over many windows', () => {
     near(w.s2c.rtt_ms[1], 80); // rank ⌈0.99 · 1030⌉ = 1020 is past the 1000 samples at 20 ms
     // A summary for display carries no sketches of its own.
     expect(w.s2c.sketches).toBeUndefined();
+  });
+});
+
+describe("the console's summary says where percentiles come from", () => {
+  const base = { seconds: 3, probes_expected: 300, probes_received: 300, probes_lost: 0, loss_rate: 0, reordered: 0, reorder_rate: 0, seconds_without_arrivals: 0 };
+  const quads = { delay_deviation_ms: null, jitter_ms: null, rtt_ms: { p50: 20, p99: 80, min: 20, max: 80 }, throughput_bps: null };
+  const row = SUMMARY_ROWS.find((r) => r.id === 'percentiles')!;
+  it('merged, approximate (an older survey), or nothing from an older edge', () => {
+    const cell = (extra: object) => summaryCell(row, DirectionSummarySchema.parse({ ...base, ...quads, ...extra }));
+    expect(cell({ percentiles: 'merged' })).toBe('merged per-second sketches');
+    expect(cell({ percentiles: 'per_second_approx' })).toMatch(/^approximation: median of per-second p50s, largest p99/);
+    expect(cell({})).toBe('—');
+    // The figure itself stays a plain number either way (the compare view subtracts them).
+    expect(summaryCell(SUMMARY_ROWS.find((r) => r.id === 'rtt_p99')!, DirectionSummarySchema.parse({ ...base, ...quads, percentiles: 'per_second_approx' }))).toBe('80.00');
   });
 });
