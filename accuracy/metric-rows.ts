@@ -30,6 +30,11 @@ const MetricRowSchema = z.object({
   late_count: opt,
   loss_tmax_ms: opt,
   sender_paused_ms: opt,
+  // The seconds' sketches (migration 23), so the survey's percentiles are merged from them as the console's are.
+  delay_sketch: z.string().nullable().optional(),
+  ipdv_sketch: z.string().nullable().optional(),
+  rtt_sketch: z.string().nullable().optional(),
+  sketch_format: z.string().nullable().optional(),
 });
 type MetricRow = z.infer<typeof MetricRowSchema>;
 
