@@ -6,6 +6,8 @@ export interface Scenario {
   c2s: ImpairmentSpec;
   s2c: ImpairmentSpec;
   seed: number;
+  /** Runs a download throughput test through the forwarder too, and compares idle and loaded round trips (see run-load-scenario.ts). */
+  load?: boolean;
 }
 
 const spec = (delayMs: number, jitterMs = 0, lossPct = 0, reorderPct = 0): ImpairmentSpec => ({ delayMs, jitterMs, lossPct, reorderPct });
@@ -18,9 +20,14 @@ export const SCENARIOS: readonly Scenario[] = [
   both('10ms-jitter3-loss1-reorder1', spec(10, 3, 1, 1), 3),
   both('25ms-jitter10-loss3', spec(25, 10, 3), 4),
   { name: 'asymmetric-5ms-40ms', c2s: spec(5), s2c: spec(40), seed: 5 },
+  // Issue 17 (a): a 20 Mbit/s bottleneck with a 100 ms drop-tail queue that the download fills.
+  { ...both('load-bottleneck-20mbps', { ...spec(5), rateMbps: 20, queueMs: 100 }, 1717), load: true },
+  // Issue 17 (b): a fat path, no rate limit: nothing should queue the probes behind the load.
+  { ...both('load-fat-path', spec(5), 1718), load: true },
 ];
 
 /** A one-line description of a direction's impairment. */
 export function describeSpec(s: ImpairmentSpec): string {
-  return `${s.delayMs}±${s.jitterMs} ms, loss ${s.lossPct} %, reorder ${s.reorderPct} %`;
+  const rate = s.rateMbps ? `, ${s.rateMbps} Mbit/s with a ${s.queueMs ?? 100} ms drop-tail queue` : '';
+  return `${s.delayMs}±${s.jitterMs} ms, loss ${s.lossPct} %, reorder ${s.reorderPct} %${rate}`;
 }
