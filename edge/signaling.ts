@@ -71,7 +71,8 @@ export async function startSignaling(ctx: StartContext, body: SignalingStartRequ
       const held = reserved?.relayId === relay.id && asked === 0 ? reserved.peerId : null;
       const peerId = held ?? uuid();
       const at = Date.now();
-      // No slot now (filled, draining, or another edge's recovery probe since the read): the next relay, at no cost.
+      // The batch reserved the first relay's slot; a later relay's costs a round trip of its own, paid only after a
+      // failure. No slot now (filled, draining, or another edge's recovery probe since the read): the next relay, at no cost.
       if (!held && !(await reserveSession(db, key, { peerId, relayId: relay.id, connId }, { freshSince: at - config.relayFreshMs, breaker: config.breaker, now: at }))) continue;
       asked++;
       const grant = { peerId, keyId: key.key_id, userLogin, maxMeasuringMs: key.max_measuring_ms };

@@ -37,6 +37,8 @@ const EXPECTED: [RequestType, DbTraffic][] = [
   ['survey list', { requests: 1, roundTrips: 1 }],
   // The viewer, the survey's access and every part of its detail (item, summaries, recordings, captures, path traces) in one read batch.
   ['survey detail', { requests: 1, roundTrips: 1 }],
+  // The access check and the bucketed chart series beside the viewer (with the detail, a compared survey's reads).
+  ['survey series', { requests: 1, roundTrips: 1 }],
   ['live poll', { requests: 1, roundTrips: 1 }],
   // The counts and the user in one write batch; after the hash, forgiveness, last login and session in one.
   ['login', { requests: 2, roundTrips: 2 }],
