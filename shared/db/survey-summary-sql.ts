@@ -2,6 +2,7 @@
 // few rows per connection whatever the survey's length. Same figures as summarizeConnections (survey-summary.ts),
 // which stays the reference definition: test/integration/survey-summary-sql.test.ts holds them equal.
 import type { Db, InStatement, ResultSet } from './client.js';
+import type { SqlCondition } from './survey-list.js';
 import type { ConnectionSummary, DirectionSummary, Percentiles, WindowSummary } from './survey-summary.js';
 
 /**
@@ -9,7 +10,7 @@ import type { ConnectionSummary, DirectionSummary, Percentiles, WindowSummary } 
  * scope = its load (0 idle, 1 loaded) and scope = -1 (the whole survey), so one GROUP BY gives all three windows.
  * A NULL reads as 0, as metricRowToStats reads it.
  */
-const SECONDS = `m AS (
+const SECONDS = (gate: string) => `m AS (
   SELECT COALESCE(conn_id, '') AS conn_id, CASE WHEN source = 'server' THEN 'c2s' ELSE 's2c' END AS dir, timestamp_ms, id,
     CASE WHEN COALESCE(loaded, 0) != 0 THEN 1 ELSE 0 END AS ld,
     COALESCE(probe_count, 0) AS received, COALESCE(loss_rate, 0) AS loss, COALESCE(reorder_rate, 0) AS reorder,
@@ -21,11 +22,11 @@ const SECONDS = `m AS (
     COALESCE(jitter_p50_ms, 0) AS j50, COALESCE(jitter_p99_ms, 0) AS j99, COALESCE(jitter_min_ms, 0) AS jmin, COALESCE(jitter_max_ms, 0) AS jmax,
     COALESCE(rtt_p50_ms, 0) AS r50, COALESCE(rtt_p99_ms, 0) AS r99, COALESCE(rtt_min_ms, 0) AS rmin, COALESCE(rtt_max_ms, 0) AS rmax
   FROM survey_metrics
-  WHERE session_id = ? AND ((source = 'server' AND direction = 'c2s') OR (source = 'client' AND direction = 's2c'))
+  WHERE session_id = ? AND (${gate}) AND ((source = 'server' AND direction = 'c2s') OR (source = 'client' AND direction = 's2c'))
 ), s AS (SELECT *, ld AS scope FROM m UNION ALL SELECT *, -1 AS scope FROM m)`;
 
 /** Sums of counts, extremes of the seconds with samples (delay, jitter: received > 0; RTT: rtt max > 0), per connection, direction and scope. */
-const SUMS = `WITH ${SECONDS}
+const SUMS = (gate: string) => `WITH ${SECONDS(gate)}
   SELECT conn_id, dir, scope, COUNT(*) AS seconds, MIN(timestamp_ms) AS first_ms, MAX(timestamp_ms) AS last_ms,
     SUM(expected) AS expected, SUM(received) AS received,
     SUM(ROUND(loss / 100.0 * expected)) AS lost, SUM(ROUND(reorder / 100.0 * received)) AS reordered,
@@ -44,23 +45,28 @@ const median = (metric: string, col: string, withSamples: string) => `SELECT con
       ROW_NUMBER() OVER (PARTITION BY conn_id, dir, scope ORDER BY ${col}) AS rn, COUNT(*) OVER (PARTITION BY conn_id, dir, scope) AS n
     FROM s WHERE ${withSamples}) WHERE rn = (n + 1) / 2`;
 
-const MEDIANS = `WITH ${SECONDS}
+const MEDIANS = (gate: string) => `WITH ${SECONDS(gate)}
   ${median('delay', 'd50', 'received > 0')} UNION ALL ${median('jitter', 'j50', 'received > 0')} UNION ALL ${median('rtt', 'r50', 'rmax > 0')}`;
 
 /** Connections in order of first appearance: by their earliest measured row (timestamp, then id). */
-const ORDER = `SELECT conn_id FROM (
+const ORDER = (gate: string) => `SELECT conn_id FROM (
     SELECT COALESCE(conn_id, '') AS conn_id, timestamp_ms, id,
       ROW_NUMBER() OVER (PARTITION BY COALESCE(conn_id, '') ORDER BY timestamp_ms, id) AS rn
     FROM survey_metrics
-    WHERE session_id = ? AND ((source = 'server' AND direction = 'c2s') OR (source = 'client' AND direction = 's2c')))
+    WHERE session_id = ? AND (${gate}) AND ((source = 'server' AND direction = 'c2s') OR (source = 'client' AND direction = 's2c')))
   WHERE rn = 1 ORDER BY timestamp_ms, id`;
 
-/** The statements whose results surveySummariesFrom reads (run them in one batch, in this order). */
-export function surveySummaryStatements(sessionId: string): InStatement[] {
+/**
+ * The statements whose results surveySummariesFrom reads (run them in one batch, in this order). `gate`, a condition
+ * on nothing but its own subqueries, is checked once before any row is read: false, and they read none (a survey the
+ * viewer may not see, in the batch that checks it, costs nothing).
+ */
+export function surveySummaryStatements(sessionId: string, gate: SqlCondition = { sql: '1', args: [] }): InStatement[] {
+  const args = [sessionId, ...gate.args];
   return [
-    { sql: SUMS, args: [sessionId] },
-    { sql: MEDIANS, args: [sessionId] },
-    { sql: ORDER, args: [sessionId] },
+    { sql: SUMS(gate.sql), args },
+    { sql: MEDIANS(gate.sql), args },
+    { sql: ORDER(gate.sql), args },
   ];
 }
 

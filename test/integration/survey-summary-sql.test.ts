@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMagicKey } from '../../shared/db/keys.js';
 import { summarizeConnections } from '../../shared/db/survey-summary.js';
-import { surveyConnectionSummaries } from '../../shared/db/survey-summary-sql.js';
+import { surveyConnectionSummaries, surveySummariesFrom, surveySummaryStatements } from '../../shared/db/survey-summary-sql.js';
 import { startTestDb, type TestDb } from '../helpers/system.js';
 import { seedManyMetricRows } from '../helpers/big-export.js';
 
@@ -109,6 +109,13 @@ describe('survey summaries in SQL', () => {
     const reference = await referenceSummaries('seeded');
     expect(reference).toHaveLength(4);
     expect(toTwelveDigits(await surveyConnectionSummaries(db.db, 'seeded'))).toEqual(toTwelveDigits(reference));
+  });
+
+  it('read nothing while their gate does not hold, and the same summaries while it does (its arguments after the survey id)', async () => {
+    const gated = async (open: number) => surveySummariesFrom(await db.db.batch(surveySummaryStatements('crafted', { sql: '? = 1', args: [open] }), 'read'));
+    expect(await gated(0)).toEqual([]);
+    expect(await gated(1)).toEqual(await surveyConnectionSummaries(db.db, 'crafted'));
+    expect((await gated(1)).map((c) => c.conn_id)).toEqual(['b', '', 'a']);
   });
 
   it('a survey without rows has no summaries', async () => {
