@@ -6,6 +6,7 @@ export interface ComparedMetric {
   metric: string;
   unit: '%' | 'ms' | 'probes';
   truth: number;
+  /** NaN where NetPoke has no figure (delay variation before any baseline). */
   netpoke: number;
 }
 
@@ -23,8 +24,8 @@ export function compare(r: ScenarioResult): Compared {
       { metric: 'RTT p50', unit: 'ms', truth: rtt.p50, netpoke: m.rtt_ms[0] },
       { metric: 'IPDV p50', unit: 'ms', truth: t.ipdv.p50, netpoke: m.jitter_ms[0] },
       { metric: 'IPDV p99', unit: 'ms', truth: t.ipdv.p99, netpoke: m.jitter_ms[1] },
-      { metric: 'delay variation p50', unit: 'ms', truth: t.deviation.p50, netpoke: m.delay_deviation_ms[0] },
-      { metric: 'delay variation p99', unit: 'ms', truth: t.deviation.p99, netpoke: m.delay_deviation_ms[1] },
+      { metric: 'delay variation p50', unit: 'ms', truth: t.deviation.p50, netpoke: m.delay_deviation_ms?.[0] ?? NaN },
+      { metric: 'delay variation p99', unit: 'ms', truth: t.deviation.p99, netpoke: m.delay_deviation_ms?.[1] ?? NaN },
     ];
   };
   return { c2s: one('c2s'), s2c: one('s2c') };

@@ -51,7 +51,7 @@ export function insertMetric(m: MetricRow, now: number): InStatement {
       m.source,
       m.conn_id,
       m.direction,
-      ...st.delay_deviation_ms,
+      ...(st.delay_deviation_ms ?? [null, null, null, null]),
       ...st.jitter_ms,
       ...st.rtt_ms,
       st.loss_rate,
