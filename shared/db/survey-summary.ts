@@ -133,6 +133,8 @@ export function metricRowToStats(r: Record<string, unknown>): DirectionStats {
     ...opt('sender_paused_ms'),
     ...opt('throughput_bps'),
     ...opt('loss_tmax_ms'),
+    ...opt('window_index'),
+    ...opt('lost_count'),
     ...(r.loaded == null ? {} : { loaded: Number(r.loaded) !== 0 }),
   };
 }
