@@ -44,7 +44,7 @@ export async function runScenario(h: Harness, scenario: Scenario, seconds: numbe
 async function runProbing(h: Harness, scenario: Scenario, seconds: number): Promise<Omit<ScenarioResult, 'pathBase'>> {
   const fwd = await spawnForwarder({ relayPort: h.relay.udpPort, c2s: scenario.c2s, s2c: scenario.s2c, seed: scenario.seed });
   try {
-    const survey = await spawnClient(h.relay, fwd.address);
+    const survey = await spawnClient(h.relay, fwd.address, undefined, scenario.startStreamsDelayMs);
     let probedMs: number;
     let stopped: { pcapAvailable: boolean; errors: string[] };
     try {
@@ -52,9 +52,10 @@ async function runProbing(h: Harness, scenario: Scenario, seconds: number): Prom
       const armedAt = Date.now();
       // The measurement itself: probing runs for this long.
       await new Promise((r) => setTimeout(r, seconds * 1000));
-      await fwd.arm(false);
+      if (!scenario.armThroughStop) await fwd.arm(false);
       probedMs = Date.now() - armedAt;
       stopped = await survey.stop();
+      await fwd.arm(false);
     } finally {
       await survey.close(); // Ends the survey too if anything above threw.
     }
@@ -70,10 +71,12 @@ async function runProbing(h: Harness, scenario: Scenario, seconds: number): Prom
     const relaySawClient = await captureClientAddr(pcapPath, h.relay.udpPort);
     const measured = await measuredBySurvey(h.db, survey.surveySessionId);
     checkNoBypass(log, relaySawClient, probedMs, { c2s: measured.c2s.stats.probe_count, s2c: measured.s2c.stats.probe_count });
+    // Probes the client sent before the relay heard start_probe_streams are not expected by it (nor dropped as loss).
+    const relayListensFrom = scenario.startStreamsDelayMs ? survey.probesFromMs + scenario.startStreamsDelayMs - (log.timeOriginMs ?? 0) : -Infinity;
     return {
       scenario,
       seconds,
-      truth: { c2s: directionTruth(log.c2s), s2c: directionTruth(log.s2c) },
+      truth: { c2s: directionTruth(log.c2s, relayListensFrom), s2c: directionTruth(log.s2c) },
       measured,
       relaySawClient: relaySawClient!,
       log,

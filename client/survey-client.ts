@@ -40,6 +40,11 @@ export interface SurveyClientOptions {
    * one driven from a worker, so probing goes on in a background tab.
    */
   every?: (intervalMs: number) => Schedule;
+  /**
+   * Sends start_probe_streams this long after this client's own probes begin (the accuracy harness: a start
+   * that reaches the relay late, as after an SCTP retransmission, while the client already probes). Default 0.
+   */
+  startStreamsDelayMs?: number;
   onEvent?: (e: SurveyEvent) => void;
 }
 
@@ -418,7 +423,9 @@ export async function startSurvey(opts: SurveyClientOptions): Promise<SurveyHand
   }
   measuringSince = Date.now();
   for (const leg of legs) {
-    send(leg, { type: 'start_probe_streams', ...ids(leg) });
+    const startStreams = () => send(leg, { type: 'start_probe_streams', ...ids(leg) });
+    if (opts.startStreamsDelayMs) setTimeout(() => !finished && startStreams(), opts.startStreamsDelayMs);
+    else startStreams();
     leg.endpoint.start();
     leg.windowOpenedAt = nowMs();
   }
