@@ -48,6 +48,9 @@ async function runProbing(h: Harness, scenario: Scenario, seconds: number): Prom
     let probedMs: number;
     let stopped: { pcapAvailable: boolean; errors: string[] };
     try {
+      // A late start: loss goes on as the client sends start_probe_streams, so the relay's first second is impaired
+      // and the client's probes of the second before (which the relay does not listen to) must not read as loss.
+      if (scenario.startStreamsDelayMs) await new Promise((r) => setTimeout(r, scenario.startStreamsDelayMs));
       await fwd.arm(true);
       const armedAt = Date.now();
       // The measurement itself: probing runs for this long.
