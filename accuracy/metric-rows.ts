@@ -10,10 +10,10 @@ const opt = z.number().nullable().optional();
 const MetricRowSchema = z.object({
   source: z.enum(['server', 'client']),
   direction: z.enum(['c2s', 's2c']),
-  delay_p50_ms: num,
-  delay_p99_ms: num,
-  delay_min_ms: num,
-  delay_max_ms: num,
+  delay_p50_ms: num.nullable(),
+  delay_p99_ms: num.nullable(),
+  delay_min_ms: num.nullable(),
+  delay_max_ms: num.nullable(),
   jitter_p50_ms: num,
   jitter_p99_ms: num,
   jitter_min_ms: num,
@@ -30,6 +30,8 @@ const MetricRowSchema = z.object({
   late_count: opt,
   loss_tmax_ms: opt,
   sender_paused_ms: opt,
+  lost_count: opt,
+  window_index: opt,
 });
 type MetricRow = z.infer<typeof MetricRowSchema>;
 

@@ -8,6 +8,10 @@ export interface Scenario {
   seed: number;
   /** Runs a download throughput test through the forwarder too, and compares idle and loaded round trips (see run-load-scenario.ts). */
   load?: boolean;
+  /** Loss stays on through the stop, so the last second's probes are lost too (the tail must be counted). */
+  armThroughStop?: boolean;
+  /** The client sends start_probe_streams this long after its probes begin, with loss already on (no false loss). */
+  startStreamsDelayMs?: number;
 }
 
 const spec = (delayMs: number, jitterMs = 0, lossPct = 0, reorderPct = 0): ImpairmentSpec => ({ delayMs, jitterMs, lossPct, reorderPct });
@@ -24,6 +28,10 @@ export const SCENARIOS: readonly Scenario[] = [
   { ...both('load-bottleneck-20mbps', { ...spec(5), rateMbps: 20, queueMs: 100 }, 1717), load: true },
   // Issue 17 (b): a fat path, no rate limit: nothing should queue the probes behind the load.
   { ...both('load-fat-path', spec(5), 1718), load: true },
+  // (c) of issue 17: 75 ms each way, 2 % loss up to and through the stop: the tail's losses count.
+  { ...both('tail-75ms-loss2', spec(75, 0, 2), 6), armThroughStop: true },
+  // (d): loss from the first second on, and a start_probe_streams that reaches the relay a second late.
+  { ...both('late-start-75ms-loss2', spec(75, 0, 2), 7), startStreamsDelayMs: 1_000 },
 ];
 
 /** A one-line description of a direction's impairment. */

@@ -38,6 +38,8 @@ export const METRIC_COLUMNS = [
   'throughput_bps',
   'loss_tmax_ms',
   'row_key',
+  'window_index',
+  'lost_count',
 ] as const;
 
 export type MetricColumn = (typeof METRIC_COLUMNS)[number];

@@ -449,4 +449,14 @@ export const MIGRATIONS: readonly Migration[] = [
       `CREATE INDEX IF NOT EXISTS idx_export_jobs_requested_by ON export_jobs(requested_by, created_at)`,
     ],
   },
+  {
+    version: 24,
+    name: 'metric_window_index_and_lost_count',
+    statements: [
+      // PROTOCOL §2 v3: which window of its connection a row is on the side that measured it (rows are placed and
+      // paired by it, never by timestamp), and the seqs that window settled as lost.
+      `ALTER TABLE survey_metrics ADD COLUMN window_index INTEGER`,
+      `ALTER TABLE survey_metrics ADD COLUMN lost_count INTEGER`,
+    ],
+  },
 ];

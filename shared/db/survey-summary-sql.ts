@@ -17,6 +17,7 @@ const SECONDS = (gate: string) => `m AS (
     CASE WHEN probes_expected IS NOT NULL THEN probes_expected
          WHEN COALESCE(loss_rate, 0) < 100 THEN ROUND(COALESCE(probe_count, 0) / (1 - COALESCE(loss_rate, 0) / 100.0))
          ELSE 0 END AS expected,
+    lost_count AS lost_n, delay_p50_ms IS NOT NULL AS has_dev,
     COALESCE(late_count, 0) AS late, COALESCE(sender_paused_ms, 0) AS paused, throughput_bps AS tput,
     COALESCE(delay_p50_ms, 0) AS d50, COALESCE(delay_p99_ms, 0) AS d99, COALESCE(delay_min_ms, 0) AS dmin, COALESCE(delay_max_ms, 0) AS dmax,
     COALESCE(jitter_p50_ms, 0) AS j50, COALESCE(jitter_p99_ms, 0) AS j99, COALESCE(jitter_min_ms, 0) AS jmin, COALESCE(jitter_max_ms, 0) AS jmax,
@@ -25,15 +26,15 @@ const SECONDS = (gate: string) => `m AS (
   WHERE session_id = ? AND (${gate}) AND ((source = 'server' AND direction = 'c2s') OR (source = 'client' AND direction = 's2c'))
 ), s AS (SELECT *, ld AS scope FROM m UNION ALL SELECT *, -1 AS scope FROM m)`;
 
-/** Sums of counts, extremes of the seconds with samples (delay, jitter: received > 0; RTT: rtt max > 0), per connection, direction and scope. */
+/** Sums of counts, extremes of the seconds with samples (delay: received > 0 and a baseline; jitter: received > 0; RTT: rtt max > 0), per connection, direction and scope. */
 const SUMS = (gate: string) => `WITH ${SECONDS(gate)}
   SELECT conn_id, dir, scope, COUNT(*) AS seconds, MIN(timestamp_ms) AS first_ms, MAX(timestamp_ms) AS last_ms,
     SUM(expected) AS expected, SUM(received) AS received,
-    SUM(ROUND(loss / 100.0 * expected)) AS lost, SUM(ROUND(reorder / 100.0 * received)) AS reordered,
+    SUM(COALESCE(lost_n, ROUND(loss / 100.0 * expected))) AS lost, SUM(ROUND(reorder / 100.0 * received)) AS reordered,
     SUM(late) AS late, SUM(paused) AS paused,
     SUM(received = 0 AND expected > 0) AS without_arrivals,
-    SUM(received > 0) AS with_data, SUM(rmax > 0) AS with_rtt,
-    MAX(CASE WHEN received > 0 THEN d99 END) AS d99, MIN(CASE WHEN received > 0 THEN dmin END) AS dmin, MAX(CASE WHEN received > 0 THEN dmax END) AS dmax,
+    SUM(received > 0) AS with_data, SUM(received > 0 AND has_dev) AS with_dev, SUM(rmax > 0) AS with_rtt,
+    MAX(CASE WHEN received > 0 AND has_dev THEN d99 END) AS d99, MIN(CASE WHEN received > 0 AND has_dev THEN dmin END) AS dmin, MAX(CASE WHEN received > 0 AND has_dev THEN dmax END) AS dmax,
     MAX(CASE WHEN received > 0 THEN j99 END) AS j99, MIN(CASE WHEN received > 0 THEN jmin END) AS jmin, MAX(CASE WHEN received > 0 THEN jmax END) AS jmax,
     MAX(CASE WHEN rmax > 0 THEN r99 END) AS r99, MIN(CASE WHEN rmax > 0 THEN rmin END) AS rmin, MAX(CASE WHEN rmax > 0 THEN rmax END) AS rmax,
     COUNT(tput) AS tput_seconds, SUM(tput) AS tput_sum, MAX(tput) AS tput_max
@@ -46,7 +47,7 @@ const median = (metric: string, col: string, withSamples: string) => `SELECT con
     FROM s WHERE ${withSamples}) WHERE rn = (n + 1) / 2`;
 
 const MEDIANS = (gate: string) => `WITH ${SECONDS(gate)}
-  ${median('delay', 'd50', 'received > 0')} UNION ALL ${median('jitter', 'j50', 'received > 0')} UNION ALL ${median('rtt', 'r50', 'rmax > 0')}`;
+  ${median('delay', 'd50', 'received > 0 AND has_dev')} UNION ALL ${median('jitter', 'j50', 'received > 0')} UNION ALL ${median('rtt', 'r50', 'rmax > 0')}`;
 
 /** Connections in order of first appearance: by their earliest measured row (timestamp, then id). */
 const ORDER = (gate: string) => `SELECT conn_id FROM (
@@ -93,7 +94,8 @@ function windowFrom(r: Row | undefined, medians: Map<string, number>, k: string)
     seconds_without_arrivals: num(r?.without_arrivals),
     reordered,
     reorder_rate: received ? (reordered / received) * 100 : 0,
-    delay_deviation_ms: quad('delay', 'd', withData),
+    // Seconds before any unloaded baseline have no deviation (NULL): left out, and none at all gives null.
+    delay_deviation_ms: quad('delay', 'd', num(r?.with_dev) > 0),
     rtt_ms: quad('rtt', 'r', num(r?.with_rtt) > 0),
     jitter_ms: quad('jitter', 'j', withData),
     throughput_bps: tputSeconds ? { mean: num(r?.tput_sum) / tputSeconds, max: num(r?.tput_max), seconds: tputSeconds } : null,

@@ -42,8 +42,9 @@ export function insertMetric(m: MetricRow, now: number): InStatement {
             jitter_p50_ms, jitter_p99_ms, jitter_min_ms, jitter_max_ms,
             rtt_p50_ms, rtt_p99_ms, rtt_min_ms, rtt_max_ms,
             loss_rate, reorder_rate, probe_count, baseline_delay_ms, created_at,
-            probes_expected, late_count, sender_paused_ms, loaded, throughput_bps, loss_tmax_ms, row_key)
-          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            probes_expected, late_count, sender_paused_ms, loaded, throughput_bps, loss_tmax_ms, row_key,
+            window_index, lost_count)
+          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
           ON CONFLICT(row_key) DO NOTHING`,
     args: [
       m.session_id,
@@ -51,7 +52,7 @@ export function insertMetric(m: MetricRow, now: number): InStatement {
       m.source,
       m.conn_id,
       m.direction,
-      ...st.delay_deviation_ms,
+      ...(st.delay_deviation_ms ?? [null, null, null, null]),
       ...st.jitter_ms,
       ...st.rtt_ms,
       st.loss_rate,
@@ -66,6 +67,8 @@ export function insertMetric(m: MetricRow, now: number): InStatement {
       opt(st.throughput_bps),
       opt(st.loss_tmax_ms),
       m.row_key ?? null,
+      opt(st.window_index),
+      opt(st.lost_count),
     ],
   };
 }

@@ -8,7 +8,8 @@ const Count = z.number().int().min(0).max(1_000_000);
 
 /** Per-direction stats of one second, PROTOCOL.md §2 (each quad is [p50, p99, min, max]). */
 export const DirectionStatsSchema = z.object({
-  delay_deviation_ms: Quad,
+  // Null (v3) before any unloaded window gave a baseline.
+  delay_deviation_ms: Quad.nullable(),
   rtt_ms: Quad,
   jitter_ms: Quad,
   loss_rate: z.number().min(0).max(100),
@@ -22,6 +23,11 @@ export const DirectionStatsSchema = z.object({
   loaded: z.boolean().optional(),
   throughput_bps: z.number().min(0).max(1e12).optional(),
   rtt_clamped_count: Count.optional(),
+  // v3: which window of the connection this is on the side that computed it, and that side's clock at its ends.
+  window_index: z.number().int().min(0).max(100_000_000).optional(),
+  window_start_ms: z.number().min(0).max(1e13).optional(),
+  window_end_ms: z.number().min(0).max(1e13).optional(),
+  lost_count: Count.optional(),
 });
 
 /** Optional extension of `probe_stats`: bytes per second carried by the bulk channel each way. */

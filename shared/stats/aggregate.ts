@@ -19,7 +19,7 @@ export interface WindowCounts {
 export function windowCounts(s: DirectionStats): WindowCounts {
   const expected = s.probes_expected ?? (s.loss_rate < 100 ? Math.round(s.probe_count / (1 - s.loss_rate / 100)) : 0);
   return {
-    lost: Math.round((s.loss_rate / 100) * expected),
+    lost: s.lost_count ?? Math.round((s.loss_rate / 100) * expected),
     expected,
     received: s.probe_count,
     reordered: Math.round((s.reorder_rate / 100) * s.probe_count),
@@ -35,7 +35,8 @@ export function windowCounts(s: DirectionStats): WindowCounts {
  * counts what it expected — and reordering Σ reordered / Σ received.
  * Percentiles cannot be merged exactly, so over the windows with data:
  * p50 = median of the p50s, p99 = the largest p99 (never hides a bad
- * second), min of mins, max of maxes. The baseline is the latest seen.
+ * second), min of mins, max of maxes. Delay deviation merges only the
+ * windows that had a baseline: null when none had. The baseline is the latest seen.
  */
 export function aggregateStats(list: readonly DirectionStats[]): DirectionStats {
   const counts = list.map(windowCounts);
@@ -43,12 +44,13 @@ export function aggregateStats(list: readonly DirectionStats[]): DirectionStats 
   const expected = sum((c) => c.expected);
   const received = sum((c) => c.received);
   const withData = list.filter((s) => s.probe_count > 0);
+  const deviations = withData.flatMap((s) => (s.delay_deviation_ms ? [s.delay_deviation_ms] : []));
   const withRtt = list.filter((s) => s.rtt_ms[3] > 0);
   const withThroughput = list.filter((s) => s.throughput_bps !== undefined);
   const tmax = list.find((s) => s.loss_tmax_ms !== undefined)?.loss_tmax_ms;
   if (list.length === 0) return emptyDirectionStats();
   return {
-    delay_deviation_ms: mergeQuads(withData.map((s) => s.delay_deviation_ms)),
+    delay_deviation_ms: withData.length > 0 && deviations.length === 0 ? null : mergeQuads(deviations),
     rtt_ms: mergeQuads(withRtt.map((s) => s.rtt_ms)),
     jitter_ms: mergeQuads(withData.map((s) => s.jitter_ms)),
     loss_rate: expected ? (sum((c) => c.lost) / expected) * 100 : 0,
@@ -57,6 +59,7 @@ export function aggregateStats(list: readonly DirectionStats[]): DirectionStats 
     baseline_delay_ms: (withData.at(-1) ?? list.at(-1))!.baseline_delay_ms,
     ...(tmax !== undefined ? { loss_tmax_ms: tmax } : {}),
     probes_expected: expected,
+    lost_count: sum((c) => c.lost),
     late_count: sum((c) => c.late),
     sender_paused_ms: sum((c) => c.pausedMs),
     loaded: list.some((s) => s.loaded === true),

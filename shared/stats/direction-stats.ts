@@ -1,9 +1,10 @@
 import { createBaseline, currentBaseline, pushBaselineWindow, type BaselineState } from './baseline.js';
-import { nearestRank, quad, type Quad } from './percentiles.js';
+import { quad, type Quad } from './percentiles.js';
 
 /** Stats of one direction over one report window (PROTOCOL.md §2 DirectionStats). */
 export interface DirectionStats {
-  delay_deviation_ms: Quad;
+  /** Null while no unloaded window has given a baseline: a deviation needs something to deviate from. */
+  delay_deviation_ms: Quad | null;
   rtt_ms: Quad;
   jitter_ms: Quad;
   /** Percent of the probes settled in this window (probes_expected) that were lost. */
@@ -25,6 +26,13 @@ export interface DirectionStats {
   throughput_bps?: number;
   /** RTT samples that came out negative (timing noise of the two send paths) and were counted as 0, not dropped. */
   rtt_clamped_count?: number;
+  /** 0 for the connection's first window, +1 per window of this receiver: the other side pairs windows by it. */
+  window_index?: number;
+  /** When this window opened and closed, on the receiver's clock. */
+  window_start_ms?: number;
+  window_end_ms?: number;
+  /** Seqs settled as lost in this window (the numerator of loss_rate). */
+  lost_count?: number;
 }
 
 /** All-zero stats: what a direction reports before it has data. */
@@ -110,6 +118,10 @@ export interface ReceiverState {
   lastReport: SenderReport | null;
   /** No probe has arrived since the streams (re)started: the first one's seq is where counting starts. */
   awaitingFirst: boolean;
+  /** The index the next report gets. */
+  windowIndex: number;
+  /** When the current window opened (the streams' start or the last report), null before the streams started. */
+  windowStartMs: number | null;
 }
 
 const MAX_WINDOW_SAMPLES = 20_000;
@@ -142,6 +154,8 @@ export function createReceiver(opts: ReceiverOptions = {}): ReceiverState {
     reports: [],
     lastReport: null,
     awaitingFirst: true,
+    windowIndex: 0,
+    windowStartMs: null,
   };
 }
 
@@ -198,6 +212,11 @@ export function awaitFirstArrival(s: ReceiverState): void {
   s.reports = [];
 }
 
+/** This side's streams (re)start at `atMs`: the next window opens there. */
+export function openWindow(s: ReceiverState, atMs: number): void {
+  s.windowStartMs = atMs;
+}
+
 /** Starts counting at `seq`, the first arrival since the streams started: seqs below it were sent before we listened. */
 function countFrom(s: ReceiverState, seq: number): void {
   s.awaitingFirst = false;
@@ -235,24 +254,31 @@ export interface ReportOptions {
 /** Closes the current window at `nowMs`: returns its stats and starts the next window. */
 export function takeReport(s: ReceiverState, nowMs: number, opts: ReportOptions = {}): DirectionStats {
   const loaded = opts.loaded ?? false;
-  const baseline = loaded ? (currentBaseline(s.baseline) ?? provisionalBaseline(s.delays)) : (pushBaselineWindow(s.baseline, s.delays) ?? 0);
+  // Only unloaded windows make a baseline; before the first, deviation has nothing honest to measure against.
+  const baseline = loaded ? currentBaseline(s.baseline) : pushBaselineWindow(s.baseline, s.delays);
   const { lost, settled } = settle(s, nowMs, opts.senderStopped ?? false);
   const stats: DirectionStats = {
-    delay_deviation_ms: finiteQuad(quad(s.delays.map((d) => d - baseline))),
+    delay_deviation_ms: baseline === null ? null : finiteQuad(quad(s.delays.map((d) => d - baseline))),
     rtt_ms: finiteQuad(quad(s.rtts)),
     jitter_ms: finiteQuad(quad(s.jitters)),
     loss_rate: settled ? (lost / settled) * 100 : 0,
     reorder_rate: s.received ? (s.reordered / s.received) * 100 : 0,
     probe_count: s.received,
-    baseline_delay_ms: finite(currentBaseline(s.baseline) ?? baseline),
+    baseline_delay_ms: finite(baseline ?? 0),
     loss_tmax_ms: s.lossTmaxMs,
     probes_expected: settled,
+    lost_count: lost,
     late_count: s.late,
     rtt_clamped_count: s.rttClamped,
     sender_paused_ms: Math.min(finite(s.pausedMs), 3_600_000),
     loaded,
     ...(opts.throughputBps !== undefined ? { throughput_bps: finite(opts.throughputBps) } : {}),
+    window_index: s.windowIndex,
+    ...(s.windowStartMs !== null ? { window_start_ms: s.windowStartMs } : {}),
+    window_end_ms: nowMs,
   };
+  s.windowIndex++;
+  s.windowStartMs = nowMs;
   s.delays = [];
   s.jitters = [];
   s.rtts = [];
@@ -302,11 +328,6 @@ function settle(s: ReceiverState, nowMs: number, senderStopped: boolean): { lost
     }
   }
   return { lost, settled };
-}
-
-/** Before any unloaded window the lowest delay under load stands in (a minimum is the least queued); it is never stored. */
-function provisionalBaseline(delays: readonly number[]): number {
-  return delays.length ? nearestRank([...delays].sort((a, b) => a - b), 5) : 0;
 }
 
 /** Appends to a bounded record list; when full the new record replaces the newest one, which only delays settling. */
