@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { DatagramRecord } from '../../accuracy/forwarder.js';
 import { loadTruth, type LoadSecond } from '../../accuracy/load-truth.js';
+import { datagramRecord } from '../helpers/datagram-record.js';
 
 // The forwarder's clock starts at epoch 1 000 000 ms: its atMs 2000 is the client's 1 002 000.
 const ORIGIN = 1_000_000;
@@ -8,20 +9,8 @@ const ONE_WAY_MS = 5;
 const IDLE_RTT_MS = 11;
 
 let i = 0;
-/** A forwarded probe-connection data datagram unless told otherwise. */
-const rec = (atMs: number, sentAtMs: number | null, more: Partial<DatagramRecord> = {}): DatagramRecord => ({
-  i: i++,
-  atMs,
-  size: 300,
-  kind: 'dtls-app',
-  armed: true,
-  impairable: true,
-  dropped: sentAtMs === null,
-  held: false,
-  sentAtMs,
-  out: sentAtMs === null ? null : i,
-  ...more,
-});
+/** A forwarded probe-connection data datagram unless told otherwise (departure order = arrival order). */
+const rec = (atMs: number, sentAtMs: number | null, more: Partial<DatagramRecord> = {}): DatagramRecord => datagramRecord(i++, atMs, sentAtMs, sentAtMs === null ? null : i, more);
 
 const sec = (t: number, loaded: boolean, bytesPerS?: number, final?: boolean): LoadSecond => ({
   timestamp_ms: ORIGIN + t,
