@@ -3,6 +3,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    setupFiles: ['test/setup/http-agent.ts'],
     testTimeout: 60_000,
     hookTimeout: 120_000,
     // Integration suites start real servers on fixed ports; running files one at a time keeps them apart.

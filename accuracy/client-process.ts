@@ -19,11 +19,13 @@ serveRequests(
         magicKey: m.magicKey,
         RTCPeerConnection: RTCPeerConnection as unknown as typeof globalThis.RTCPeerConnection,
         signal: signalThrough(directSignal(m.relay, { magicKey: m.magicKey }), m.forwarder),
+        ...(m.startStreamsDelayMs ? { startStreamsDelayMs: m.startStreamsDelayMs } : {}),
         onEvent: (e) => {
           if (e.type === 'error') errors.push(`${e.code}: ${e.message}`);
         },
       });
-      return { surveySessionId: survey.surveySessionId, connIds: survey.connIds };
+      // The client's probes began just now (startSurvey resolves as they start), on the epoch clock the forwarder's log maps to.
+      return { surveySessionId: survey.surveySessionId, connIds: survey.connIds, probesFromMs: performance.timeOrigin + performance.now() };
     }
     if (!survey) throw new Error('not started');
     if (m.op === 'stop') return { pcapAvailable: (await survey.stop()).pcap_available, errors };

@@ -6,6 +6,7 @@ export interface ComparedMetric {
   metric: string;
   unit: '%' | 'ms' | 'probes';
   truth: number;
+  /** NaN where NetPoke has no figure (delay variation before any baseline). */
   netpoke: number;
 }
 
@@ -19,12 +20,14 @@ export function compare(r: ScenarioResult): Compared {
     const m = r.measured[dir].stats;
     return [
       { metric: 'loss', unit: '%', truth: t.lossPct, netpoke: m.loss_rate },
+      // Probes, not datagrams: the forwarder's drops of what the receiver expected, against Σ lost_count of the rows.
+      { metric: 'lost', unit: 'probes', truth: t.droppedExpected, netpoke: m.lost_count ?? NaN },
       { metric: 'reordered', unit: 'probes', truth: t.reordered, netpoke: r.measured[dir].reordered },
       { metric: 'RTT p50', unit: 'ms', truth: rtt.p50, netpoke: m.rtt_ms[0] },
       { metric: 'IPDV p50', unit: 'ms', truth: t.ipdv.p50, netpoke: m.jitter_ms[0] },
       { metric: 'IPDV p99', unit: 'ms', truth: t.ipdv.p99, netpoke: m.jitter_ms[1] },
-      { metric: 'delay variation p50', unit: 'ms', truth: t.deviation.p50, netpoke: m.delay_deviation_ms[0] },
-      { metric: 'delay variation p99', unit: 'ms', truth: t.deviation.p99, netpoke: m.delay_deviation_ms[1] },
+      { metric: 'delay variation p50', unit: 'ms', truth: t.deviation.p50, netpoke: m.delay_deviation_ms?.[0] ?? NaN },
+      { metric: 'delay variation p99', unit: 'ms', truth: t.deviation.p99, netpoke: m.delay_deviation_ms?.[1] ?? NaN },
     ];
   };
   return { c2s: one('c2s'), s2c: one('s2c') };

@@ -6,6 +6,8 @@ import { startRelayApart } from './relay-apart.js';
 import { describeMachine } from './machine.js';
 import { formatScenario } from './report.js';
 import { runScenario } from './run-scenario.js';
+import { formatLoadScenario } from './load-report.js';
+import { runLoadScenario } from './run-load-scenario.js';
 import { describeSpec, SCENARIOS } from './scenarios.js';
 
 const USAGE = `usage: npm run accuracy -- [--seconds N] [--scenario NAME]...
@@ -42,7 +44,8 @@ const chosen = opts.scenario.length ? SCENARIOS.filter((s) => opts.scenario.incl
 
 console.log(describeMachine());
 console.log(`${chosen.length} scenario(s), ${opts.seconds} s of probing each; relay, headless client and forwarder each in a process of their own.`);
-console.log('truth: from the forwarder\'s own log of what it did to each datagram; NetPoke: the survey_metrics rows, aggregated by counts.\n');
+console.log('truth: from the forwarder\'s own log of what it did to each datagram; NetPoke: the survey_metrics rows, aggregated by counts');
+console.log('(load-* scenarios: the client\'s idle and loaded round trips, RPM and goodput, with a download through the forwarder).\n');
 
 const db = await startTestDb();
 const relay = await startRelayApart({ url: db.url, token: db.authToken }, db.dir);
@@ -50,8 +53,8 @@ let failed = 0;
 try {
   for (const scenario of chosen) {
     try {
-      const r = await runScenario({ relay, db: db.db, dataDir: db.dir }, scenario, opts.seconds);
-      console.log(formatScenario(r), '\n');
+      if (scenario.load) console.log(formatLoadScenario(await runLoadScenario(relay, scenario, opts.seconds)), '\n');
+      else console.log(formatScenario(await runScenario({ relay, db: db.db, dataDir: db.dir }, scenario, opts.seconds)), '\n');
     } catch (e) {
       failed++;
       console.error(`== ${scenario.name}: HARNESS FAILED: ${(e as Error).message}\n`);

@@ -10,10 +10,10 @@ const opt = z.number().nullable().optional();
 const MetricRowSchema = z.object({
   source: z.enum(['server', 'client']),
   direction: z.enum(['c2s', 's2c']),
-  delay_p50_ms: num,
-  delay_p99_ms: num,
-  delay_min_ms: num,
-  delay_max_ms: num,
+  delay_p50_ms: num.nullable(),
+  delay_p99_ms: num.nullable(),
+  delay_min_ms: num.nullable(),
+  delay_max_ms: num.nullable(),
   jitter_p50_ms: num,
   jitter_p99_ms: num,
   jitter_min_ms: num,
@@ -30,7 +30,9 @@ const MetricRowSchema = z.object({
   late_count: opt,
   loss_tmax_ms: opt,
   sender_paused_ms: opt,
-  // The seconds' sketches (migration 23), so the survey's percentiles are merged from them as the console's are.
+  lost_count: opt,
+  window_index: opt,
+  // The seconds' sketches (migration 25), so the survey's percentiles are merged from them as the console's are.
   delay_sketch: z.string().nullable().optional(),
   ipdv_sketch: z.string().nullable().optional(),
   rtt_sketch: z.string().nullable().optional(),

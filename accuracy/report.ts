@@ -3,7 +3,7 @@ import { compare } from './compare.js';
 import type { ScenarioResult } from './run-scenario.js';
 import { describeSpec } from './scenarios.js';
 
-const fmt = (x: number, unit: string) => (unit === 'probes' ? String(Math.round(x)) : x.toFixed(2));
+const fmt = (x: number, unit: string) => (Number.isNaN(x) ? '–' : unit === 'probes' ? String(Math.round(x)) : x.toFixed(2));
 const pad = (s: string, n: number) => s.padEnd(n);
 const padL = (s: string, n: number) => s.padStart(n);
 

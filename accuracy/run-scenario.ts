@@ -44,17 +44,21 @@ export async function runScenario(h: Harness, scenario: Scenario, seconds: numbe
 async function runProbing(h: Harness, scenario: Scenario, seconds: number): Promise<Omit<ScenarioResult, 'pathBase'>> {
   const fwd = await spawnForwarder({ relayPort: h.relay.udpPort, c2s: scenario.c2s, s2c: scenario.s2c, seed: scenario.seed });
   try {
-    const survey = await spawnClient(h.relay, fwd.address);
+    const survey = await spawnClient(h.relay, fwd.address, undefined, scenario.startStreamsDelayMs);
     let probedMs: number;
     let stopped: { pcapAvailable: boolean; errors: string[] };
     try {
+      // A late start: loss goes on as the client sends start_probe_streams, so the relay's first second is impaired
+      // and the client's probes of the second before (which the relay does not listen to) must not read as loss.
+      if (scenario.startStreamsDelayMs) await new Promise((r) => setTimeout(r, scenario.startStreamsDelayMs));
       await fwd.arm(true);
       const armedAt = Date.now();
       // The measurement itself: probing runs for this long.
       await new Promise((r) => setTimeout(r, seconds * 1000));
-      await fwd.arm(false);
+      if (!scenario.armThroughStop) await fwd.arm(false);
       probedMs = Date.now() - armedAt;
       stopped = await survey.stop();
+      await fwd.arm(false);
     } finally {
       await survey.close(); // Ends the survey too if anything above threw.
     }
@@ -70,10 +74,12 @@ async function runProbing(h: Harness, scenario: Scenario, seconds: number): Prom
     const relaySawClient = await captureClientAddr(pcapPath, h.relay.udpPort);
     const measured = await measuredBySurvey(h.db, survey.surveySessionId);
     checkNoBypass(log, relaySawClient, probedMs, { c2s: measured.c2s.stats.probe_count, s2c: measured.s2c.stats.probe_count });
+    // Probes the client sent before the relay heard start_probe_streams are not expected by it (nor dropped as loss).
+    const relayListensFrom = scenario.startStreamsDelayMs ? survey.probesFromMs + scenario.startStreamsDelayMs - (log.timeOriginMs ?? 0) : -Infinity;
     return {
       scenario,
       seconds,
-      truth: { c2s: directionTruth(log.c2s), s2c: directionTruth(log.s2c) },
+      truth: { c2s: directionTruth(log.c2s, relayListensFrom), s2c: directionTruth(log.s2c) },
       measured,
       relaySawClient: relaySawClient!,
       log,

@@ -6,6 +6,12 @@ export interface Scenario {
   c2s: ImpairmentSpec;
   s2c: ImpairmentSpec;
   seed: number;
+  /** Runs a download throughput test through the forwarder too, and compares idle and loaded round trips (see run-load-scenario.ts). */
+  load?: boolean;
+  /** Loss stays on through the stop, so the last second's probes are lost too (the tail must be counted). */
+  armThroughStop?: boolean;
+  /** The client sends start_probe_streams this long after its probes begin, with loss already on (no false loss). */
+  startStreamsDelayMs?: number;
 }
 
 const spec = (delayMs: number, jitterMs = 0, lossPct = 0, reorderPct = 0): ImpairmentSpec => ({ delayMs, jitterMs, lossPct, reorderPct });
@@ -18,9 +24,18 @@ export const SCENARIOS: readonly Scenario[] = [
   both('10ms-jitter3-loss1-reorder1', spec(10, 3, 1, 1), 3),
   both('25ms-jitter10-loss3', spec(25, 10, 3), 4),
   { name: 'asymmetric-5ms-40ms', c2s: spec(5), s2c: spec(40), seed: 5 },
+  // Issue 17 (a): a 20 Mbit/s bottleneck with a 100 ms drop-tail queue that the download fills.
+  { ...both('load-bottleneck-20mbps', { ...spec(5), rateMbps: 20, queueMs: 100 }, 1717), load: true },
+  // Issue 17 (b): a fat path, no rate limit: nothing should queue the probes behind the load.
+  { ...both('load-fat-path', spec(5), 1718), load: true },
+  // (c) of issue 17: 75 ms each way, 2 % loss up to and through the stop: the tail's losses count.
+  { ...both('tail-75ms-loss2', spec(75, 0, 2), 6), armThroughStop: true },
+  // (d): loss from the first second on, and a start_probe_streams that reaches the relay a second late.
+  { ...both('late-start-75ms-loss2', spec(75, 0, 2), 7), startStreamsDelayMs: 1_000 },
 ];
 
 /** A one-line description of a direction's impairment. */
 export function describeSpec(s: ImpairmentSpec): string {
-  return `${s.delayMs}±${s.jitterMs} ms, loss ${s.lossPct} %, reorder ${s.reorderPct} %`;
+  const rate = s.rateMbps ? `, ${s.rateMbps} Mbit/s with a ${s.queueMs ?? 100} ms drop-tail queue` : '';
+  return `${s.delayMs}±${s.jitterMs} ms, loss ${s.lossPct} %, reorder ${s.reorderPct} %${rate}`;
 }

@@ -7,6 +7,8 @@ import { testKeyId } from '../test/helpers/system.js';
 export interface ClientProcess {
   readonly surveySessionId: string;
   readonly connIds: string[];
+  /** When the client's probes began (epoch ms). */
+  readonly probesFromMs: number;
   /** Explicit stop (the relay saves its capture); the errors the client met during the survey. */
   stop(): Promise<{ pcapAvailable: boolean; errors: string[] }>;
   /** Ends the survey if it still runs, and the process. */
@@ -14,7 +16,7 @@ export interface ClientProcess {
 }
 
 /** Starts a survey from a client in a child process, signaling straight to `relay` but connecting through the forwarder. */
-export async function spawnClient(relay: Pick<RelayHandle, 'url' | 'relayId'>, forwarder: { ip: string; port: number }, magicKey = 'accuracy'): Promise<ClientProcess> {
+export async function spawnClient(relay: Pick<RelayHandle, 'url' | 'relayId'>, forwarder: { ip: string; port: number }, magicKey = 'accuracy', startStreamsDelayMs?: number): Promise<ClientProcess> {
   // The child signals straight to the relay, which takes only keys its database holds.
   await testKeyId(magicKey);
   const child = forkTs(new URL('./client-process.ts', import.meta.url));
@@ -25,7 +27,7 @@ export async function spawnClient(relay: Pick<RelayHandle, 'url' | 'relayId'>, f
   };
   let started;
   try {
-    started = ClientStartedSchema.parse(await call({ op: 'start', relay: { url: relay.url, relayId: relay.relayId }, forwarder, magicKey }));
+    started = ClientStartedSchema.parse(await call({ op: 'start', relay: { url: relay.url, relayId: relay.relayId }, forwarder, magicKey, ...(startStreamsDelayMs ? { startStreamsDelayMs } : {}) }));
   } catch (e) {
     await close();
     throw e;

@@ -9,6 +9,8 @@ export interface DirectionTruth {
   seen: number;
   forwarded: number;
   dropped: number;
+  /** Dropped from `expectedFrom` on (all of them without it): the losses the receiver should count. */
+  droppedExpected: number;
   /** Held back for the next one to overtake. */
   held: number;
   /** Impairable datagrams that left after one that arrived later (RFC 4737 over the forwarder's own arrival order). */
@@ -25,8 +27,8 @@ export interface DirectionTruth {
 
 const sortNum = (xs: readonly number[]) => [...xs].sort((a, b) => a - b);
 
-/** Computes one direction's truth from the forwarder's records. */
-export function directionTruth(log: readonly DatagramRecord[]): DirectionTruth {
+/** Computes one direction's truth from the forwarder's records; `expectedFrom` (forwarder ms) is when the receiver began listening. */
+export function directionTruth(log: readonly DatagramRecord[], expectedFrom = -Infinity): DirectionTruth {
   const imp = log.filter((r) => r.impairable);
   const fwd = imp.filter((r) => r.out !== null && r.sentAtMs !== null);
   const dropped = imp.filter((r) => r.dropped).length;
@@ -51,6 +53,7 @@ export function directionTruth(log: readonly DatagramRecord[]): DirectionTruth {
     seen: imp.length,
     forwarded: fwd.length,
     dropped,
+    droppedExpected: imp.filter((r) => r.dropped && r.atMs >= expectedFrom).length,
     held: imp.filter((r) => r.held).length,
     reordered,
     lossPct: imp.length ? (dropped / imp.length) * 100 : 0,

@@ -80,7 +80,7 @@ function lossOf(windows: readonly DirectionStats[]): number {
 
 /** The median over windows with data of each window's delay-variation p99. */
 function delayOf(windows: readonly DirectionStats[]): number | null {
-  return median(windows.filter((s) => s.probe_count > 0).map((s) => s.delay_deviation_ms[1]));
+  return median(windows.flatMap((s) => (s.probe_count > 0 && s.delay_deviation_ms ? [s.delay_deviation_ms[1]] : [])));
 }
 
 /**

@@ -18,7 +18,10 @@ const USAGE_TIMEOUT_MS = 10_000;
 
 /** Spawns `bench/capacity-worker.ts` for `args`; the records it sends go to `onRecords`. */
 export function spawnCapacityWorker(args: CapacityArgs, onRecords: (r: Records) => void): CapacityWorker {
-  const child = spawn(process.execPath, ['--import', 'tsx', WORKER, JSON.stringify(args)], { stdio: ['pipe', 'pipe', 'inherit'] });
+  // The bare echo is the relay's reference: profiled beside it (RELAY_CPU_PROF_DIR/bare) for a like-for-like breakdown.
+  const profDir = args.mode === 'bare-server' && process.env.RELAY_CPU_PROF_DIR;
+  const profile = profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}/bare`] : [];
+  const child = spawn(process.execPath, [...profile, '--import', 'tsx', WORKER, JSON.stringify(args)], { stdio: ['pipe', 'pipe', 'inherit'] });
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   const gone = () => new Error(`${args.mode} worker exited with ${child.exitCode ?? child.signalCode}`);
   const usageWaiters: { resolve: (u: Usage) => void; reject: (e: Error) => void }[] = [];

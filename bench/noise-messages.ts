@@ -40,7 +40,7 @@ export function sampleOf(s: DirectionStats, at = Date.now()): NoiseSample | null
   const counts = windowCounts(s);
   const out: NoiseSample = { at, expected: counts.expected, lost: counts.lost };
   if (s.rtt_ms[3] > 0) out.rtt = s.rtt_ms;
-  if (s.probe_count > 0) out.dv = s.delay_deviation_ms;
+  if (s.probe_count > 0 && s.delay_deviation_ms) out.dv = s.delay_deviation_ms;
   if (s.jitter_ms[3] > 0) out.ipdv = s.jitter_ms;
   return out.rtt || out.dv || out.ipdv || counts.expected > 0 ? out : null;
 }

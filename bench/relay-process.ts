@@ -15,7 +15,10 @@ export interface RelayProcess {
 export async function startRelayProcess(dbUrl: string, dbToken: string, dataDir: string, env: Record<string, string> = {}): Promise<RelayProcess> {
   const port = 20000 + Math.floor(Math.random() * 20000);
   const relayId = env.RELAY_ID ?? 'bench-relay';
-  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('../relay/main.ts', import.meta.url))], {
+  // RELAY_CPU_PROF_DIR: each bench relay writes a V8 CPU profile there when it exits (npm run profile:relay reads them;
+  // the bare echo writes its own under bare/).
+  const profile = process.env.RELAY_CPU_PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.RELAY_CPU_PROF_DIR}`] : [];
+  const child = spawn(process.execPath, [...profile, '--import', 'tsx', fileURLToPath(new URL('../relay/main.ts', import.meta.url))], {
     env: {
       ...process.env,
       // Plain http on loopback, as npm start's relay.

@@ -69,7 +69,6 @@ async function main(): Promise<number> {
     console.log(`NetPoke survey against ${args.url} for ${args.duration / 1000} s (${args.connections} connection${args.connections > 1 ? 's' : ''}${args['relay-only'] ? ', through TURN only' : ''}); Ctrl-C stops early.`);
     console.log(HEADER);
   }
-  let t0 = 0;
   let reported = false;
   try {
     const result = await runProbe({
@@ -82,7 +81,6 @@ async function main(): Promise<number> {
       relayOnly: args['relay-only'],
       abort: abort.signal,
       onEvent: (e) => {
-        if (e.type === 'status' && e.status === 'measuring') t0 = Date.now();
         if (e.type === 'status' && e.status === 'stopping' && e.reason === 'time_limit' && !args.json) {
           console.log(`netpoke: ${STOPPED_BY.time_limit}; stopping the survey (its last second and the capture follow)`);
         }
@@ -92,8 +90,11 @@ async function main(): Promise<number> {
           else console.log(['path toward this client (from the relay):', ...traceLines(e.trace).map((l) => `  ${l}`)].join('\n'));
         }
         if (e.type === 'stats') {
-          const sec = Math.round((Date.now() - t0) / 1000);
-          console.log(args.json ? JSON.stringify({ second: sec, ...e }) : row(sec, e));
+          // Placed by the window's index, not by the wall clock: a late or missing relay window never shifts a row.
+          console.log(args.json ? JSON.stringify({ second: e.window_index, ...e }) : row(e.window_index, e));
+        }
+        if (e.type === 'relay_window') {
+          console.log(args.json ? JSON.stringify({ second: e.window_index, ...e }) : lateRow(e.window_index, e.c2s));
         }
         if (e.type === 'throughput') console.log(args.json ? JSON.stringify(e) : `-- ${e.message}`);
         if (e.type === 'error') {
@@ -108,7 +109,7 @@ async function main(): Promise<number> {
       seconds: result.seconds.length,
       stopped_by: result.stoppedBy,
       pcap_available: result.pcapAvailable,
-      ...summarizeSurvey(result.seconds, result.responsiveness),
+      ...summarizeSurvey(result.seconds, result.responsiveness, result.relayOnly),
     };
     if (args.json) console.log(JSON.stringify({ summary }));
     else printSummary(summary);
@@ -135,19 +136,29 @@ const HEADER = [
   'Mbit/s',
 ].map((h, i) => (i < 2 ? h.padEnd(4) : h.padStart(8))).join(' ');
 
-function row(sec: number, e: StatsEvent): string {
-  // "load": the throughput test's connection carried traffic in this second (the loaded seconds RPM is taken from).
-  const line = (dir: 'c2s' | 's2c', s: DirectionStats, bytes: number | undefined) =>
+/** One direction's row of a second; "load": the throughput test's connection carried traffic in it (the loaded seconds RPM is taken from). */
+function line(sec: number, dir: 'c2s' | 's2c', s: DirectionStats, bytes: number | undefined): string {
+  return (
     `${[
       String(sec).padEnd(4),
       dir.padEnd(4),
-      ...[s.probe_count, s.loss_rate, s.reorder_rate, s.delay_deviation_ms[0], s.delay_deviation_ms[1], s.jitter_ms[0], s.rtt_ms[0], s.rtt_ms[1], ((bytes ?? 0) * 8) / 1e6].map((v, i) =>
-        (i === 0 ? String(v) : v.toFixed(i <= 2 ? 1 : 3)).padStart(8),
+      // No baseline yet: the deviation columns show a dash, not a number measured against nothing.
+      ...[s.probe_count, s.loss_rate, s.reorder_rate, s.delay_deviation_ms?.[0] ?? null, s.delay_deviation_ms?.[1] ?? null, s.jitter_ms[0], s.rtt_ms[0], s.rtt_ms[1], ((bytes ?? 0) * 8) / 1e6].map((v, i) =>
+        (v === null ? '–' : i === 0 ? String(v) : v.toFixed(i <= 2 ? 1 : 3)).padStart(8),
       ),
-    ].join(' ')}${s.loaded ? '  load' : ''}`;
-  // A second in which no relay window arrived shows a dash row rather than zeros.
-  const c2s = e.c2s ? line('c2s', e.c2s, e.throughput?.c2s_bytes_per_s) : `${line('c2s', emptyDirectionStats(), 0).slice(0, 9)}${'–'.padStart(8)}`;
-  return `${c2s}\n${line('s2c', e.s2c, e.throughput?.s2c_bytes_per_s)}${e.own_paused_ms > 0 ? `  (client paused ${e.own_paused_ms} ms)` : ''}`;
+    ].join(' ')}${s.loaded ? '  load' : ''}`
+  );
+}
+
+function row(sec: number, e: StatsEvent): string {
+  // A second whose relay window has not come shows a dash row and why, rather than zeros.
+  const c2s = e.c2s ? line(sec, 'c2s', e.c2s, e.throughput?.c2s_bytes_per_s) : `${line(sec, 'c2s', emptyDirectionStats(), 0).slice(0, 9)}${'–'.padStart(8)}  (${e.c2s_missing ?? 'relay window not received'})`;
+  return `${c2s}\n${line(sec, 's2c', e.s2c, e.throughput?.s2c_bytes_per_s)}${e.own_paused_ms > 0 ? `  (client paused ${e.own_paused_ms} ms)` : ''}`;
+}
+
+/** A relay window that came after its second was printed: its own row, marked, under that second's number. */
+function lateRow(sec: number, c2s: DirectionStats): string {
+  return `${line(sec, 'c2s', c2s, undefined)}  (late relay window of second ${sec})`;
 }
 
 /** How a survey ended, in words. */
@@ -165,7 +176,7 @@ function printSummary(s: SurveySummary & { survey_session_id: string; seconds: n
     console.log(
       // Received counts every arrival; loss is over the seqs settled (an abrupt end leaves the last ones unsettled).
       `  ${dir}: ${d.probe_count} probes received, loss ${d.loss_rate.toFixed(2)} % of ${d.probes_expected ?? d.probe_count} settled, reorder ${d.reorder_rate.toFixed(2)} %, ` +
-        `delay deviation p50/p99 ${d.delay_deviation_ms[0].toFixed(3)}/${d.delay_deviation_ms[1].toFixed(3)} ms, ` +
+        `delay deviation p50/p99 ${d.delay_deviation_ms ? `${d.delay_deviation_ms[0].toFixed(3)}/${d.delay_deviation_ms[1].toFixed(3)} ms` : '– (no unloaded baseline)'}, ` +
         `jitter p50 ${d.jitter_ms[0].toFixed(3)} ms, RTT p50/p99 ${d.rtt_ms[0].toFixed(3)}/${d.rtt_ms[1].toFixed(3)} ms` +
         (d.sender_paused_ms ? `, sender paused ${(d.sender_paused_ms / 1000).toFixed(1)} s (not counted as loss)` : '') +
         (d.percentiles === 'per_second_approx' ? ' (p50/p99 approximate: some seconds carried no sketch)' : ''),

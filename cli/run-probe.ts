@@ -1,5 +1,7 @@
 import { startSurvey, type SurveyEvent } from '../client/survey-client.js';
+import type { DirectionStats } from '../shared/stats/direction-stats.js';
 import type { Responsiveness } from '../shared/stats/responsiveness.js';
+import { RELAY_WINDOW_AFTER_END } from '../client/window-pairing.js';
 import type { Signal } from '../client/signaling.js';
 import { NodeRTCPeerConnection } from './node-peer-connection.js';
 import { createSilenceWatch } from './relay-silence.js';
@@ -37,7 +39,10 @@ export interface RunProbeOptions {
 export interface RunProbeResult {
   surveySessionId: string;
   connIds: string[];
+  /** One per connection and window index; a relay window that came late is in its own second. */
   seconds: StatsEvent[];
+  /** Relay windows with no client window of their own (the relay's streams ran a second longer). */
+  relayOnly: DirectionStats[];
   pcapAvailable: boolean;
   stoppedBy: 'duration' | 'abort' | 'time_limit' | 'error';
   /** Idle and loaded round trips of the client's probes and RPM (draft-ietf-ippm-responsiveness). */
@@ -54,6 +59,7 @@ export interface RunProbeResult {
  */
 export async function runProbe(opts: RunProbeOptions): Promise<RunProbeResult> {
   const seconds: StatsEvent[] = [];
+  const relayOnly: DirectionStats[] = [];
   let ended: ((why: RunProbeResult['stoppedBy']) => void) | null = null;
   const end = new Promise<RunProbeResult['stoppedBy']>((resolve) => (ended = resolve));
   const silence = createSilenceWatch();
@@ -84,6 +90,15 @@ export async function runProbe(opts: RunProbeOptions): Promise<RunProbeResult> {
           failWith('channel_closed', `the connection to the measurement server dropped: nothing has arrived from it for ${silent} s (the server went away or the network failed)`);
         }
       }
+      if (e.type === 'relay_window') {
+        // A late relay window fills the second of its index: never a second of its own, never counted twice.
+        const at = seconds.findIndex((s) => s.conn_id === e.conn_id && s.window_index === e.window_index);
+        if (at < 0) relayOnly.push(e.c2s);
+        else if (seconds[at]!.c2s === null) {
+          const { c2s_missing: _missing, ...rest } = seconds[at]!;
+          seconds[at] = { ...rest, c2s: e.c2s };
+        }
+      }
       if (e.type === 'error' && /^throughput_/.test(e.code)) throughputFailed = true;
       if (e.type === 'stopped' && e.reason === 'time_limit') ended?.('time_limit');
       if (e.type === 'status' && e.status === 'error') ended?.('error');
@@ -102,8 +117,9 @@ export async function runProbe(opts: RunProbeOptions): Promise<RunProbeResult> {
   else pcapAvailable = (await survey.stop()).pcap_available;
   // The relay sends its last window before it confirms the stop: a last second without it means the relay did not answer.
   const lastWindows = seconds.filter((e) => e.final);
-  const result = { surveySessionId: survey.surveySessionId, connIds: survey.connIds, seconds, pcapAvailable, responsiveness: survey.responsiveness(), throughputFailed };
-  if (stoppedBy !== 'error' && lastWindows.some((e) => e.c2s === null)) {
+  const result = { surveySessionId: survey.surveySessionId, connIds: survey.connIds, seconds, relayOnly, pcapAvailable, responsiveness: survey.responsiveness(), throughputFailed };
+  // A last second after the relay's own last window (its streams ended a second earlier) is not a failure.
+  if (stoppedBy !== 'error' && lastWindows.some((e) => e.c2s === null && e.c2s_missing !== RELAY_WINDOW_AFTER_END)) {
     failWith('relay_failed', 'the measurement server did not confirm the end of the survey, so its last second is missing (the server went away or the network failed)');
     return { ...result, stoppedBy: 'error' };
   }

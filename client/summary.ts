@@ -18,9 +18,9 @@ export interface SurveySummary {
   own_paused_ms: number;
 }
 
-/** Summarises stats events (every relay window once, every client window once) with the client's responsiveness. */
-export function summarizeSurvey(events: readonly StatsEvent[], resp: Responsiveness): SurveySummary {
-  const c2s = events.flatMap((e) => (e.c2s ? [e.c2s] : []));
+/** Summarises stats events (every relay window once, every client window once, `relayOnly`: relay windows without a client one) with the client's responsiveness. */
+export function summarizeSurvey(events: readonly StatsEvent[], resp: Responsiveness, relayOnly: readonly DirectionStats[] = []): SurveySummary {
+  const c2s = [...events.flatMap((e) => (e.c2s ? [e.c2s] : [])), ...relayOnly];
   const s2c = events.map((e) => e.s2c);
   const spread = (s: Responsiveness['idle']) => (s ? { p50: s.p50_ms, p90: s.p90_ms } : null);
   return {

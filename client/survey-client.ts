@@ -6,13 +6,13 @@ import { parseControlMessage, type ControlMessage, type ControlOf } from '../sha
 import type { Throughput } from '../shared/protocol/stats.js';
 import { MAX_THROUGHPUT_MS, type ThroughputDirection } from '../shared/protocol/control.js';
 import { loadWindow } from '../shared/load-window.js';
-import { aggregateStats } from '../shared/stats/aggregate.js';
 import { responsiveness, type Responsiveness } from '../shared/stats/responsiveness.js';
 import { emptyDirectionStats, type DirectionStats } from '../shared/stats/direction-stats.js';
 import { nowMs } from '../shared/time.js';
 import { startBulkUpload, type BulkUpload } from './bulk-upload.js';
 import { openConnection, openLoadConnection, type Connection, type LoadConnection } from './connection.js';
 import { edgeSignal, SurveyError, type Signal } from './signaling.js';
+import { createWindowPairing, type Paired, type WindowPairing } from './window-pairing.js';
 
 export { SurveyError } from './signaling.js';
 
@@ -40,6 +40,11 @@ export interface SurveyClientOptions {
    * one driven from a worker, so probing goes on in a background tab.
    */
   every?: (intervalMs: number) => Schedule;
+  /**
+   * Sends start_probe_streams this long after this client's own probes begin (the accuracy harness: a start
+   * that reaches the relay late, as after an SCTP retransmission, while the client already probes). Default 0.
+   */
+  startStreamsDelayMs?: number;
   onEvent?: (e: SurveyEvent) => void;
 }
 
@@ -61,11 +66,16 @@ export type SurveyEvent =
       type: 'stats';
       conn_id: string;
       timestamp_ms: number;
+      /** This client's window index: the second of the connection's streams this event is (0, 1, 2…). */
+      window_index: number;
       /**
-       * The relay's windows that arrived since the last event, merged by counts
-       * (each relay window counted exactly once); null when none arrived.
+       * The relay's window of the same index (paired by index, never by
+       * arrival); null when it did not come within a second of ours, with the
+       * reason in `c2s_missing`. If it comes later, a `relay_window` event
+       * brings it for this index.
        */
       c2s: DirectionStats | null;
+      c2s_missing?: string;
       /** What this client measured of the relay's probes in its last window. */
       s2c: DirectionStats;
       throughput?: Throughput;
@@ -74,6 +84,8 @@ export type SurveyEvent =
       /** The last window of the survey (after Stop). */
       final?: boolean;
     }
+  /** A relay window whose second already went out without it (late), or that has no client window (the relay's streams ran longer): it belongs to `window_index`. */
+  | { type: 'relay_window'; conn_id: string; window_index: number; c2s: DirectionStats }
   | { type: 'stopped'; pcap_available: boolean; reason: StopReason }
   /** The throughput test's phases, each with what to show in words; its failures come as `error` events (throughput_stalled, throughput_failed). */
   | { type: 'throughput'; state: 'baseline' | 'running' | 'done'; direction: ThroughputDirection; message: string }
@@ -116,8 +128,10 @@ export interface SurveyHandle {
 interface Leg {
   conn: Connection;
   endpoint: ProbeEndpoint;
-  /** Relay c2s windows not yet passed on. */
-  relayWindows: DirectionStats[];
+  /** This client's windows and the relay's, paired by index. */
+  pairing: WindowPairing<OwnWindow, DirectionStats>;
+  /** Relay windows received: the index of an older relay's windows, which carry none. */
+  relayWindowCount: number;
   relayThroughput: Throughput | undefined;
   s2cBytes: number;
   c2sBytes: number;
@@ -143,6 +157,14 @@ interface Leg {
   relayStoppedAt: number | null;
   /** This client's last window of the relay's probes, waiting for that report (after the stop). */
   finalWindow: FinalWindow | null;
+}
+
+/** One closed window of this client, waiting for the relay's of the same index. */
+interface OwnWindow {
+  timestamp: number;
+  s2c: DirectionStats;
+  throughput: Throughput;
+  paused: number;
 }
 
 const CONTROL_REPLY_TIMEOUT_MS = 10_000;
@@ -228,7 +250,8 @@ export async function startSurvey(opts: SurveyClientOptions): Promise<SurveyHand
           return true;
         },
       }),
-      relayWindows: [],
+      pairing: createWindowPairing(),
+      relayWindowCount: 0,
       relayThroughput: undefined,
       s2cBytes: 0,
       c2sBytes: 0,
@@ -268,8 +291,10 @@ export async function startSurvey(opts: SurveyClientOptions): Promise<SurveyHand
       waiter(m);
     }
     if (m.type === 'probe_stats') {
-      if (leg.relayWindows.length < 120) leg.relayWindows.push(m.c2s_stats);
       leg.relayThroughput = m.throughput;
+      const index = m.c2s_stats.window_index ?? leg.relayWindowCount;
+      leg.relayWindowCount++;
+      emitPaired(leg, leg.pairing.peer(index, m.c2s_stats));
     } else if (m.type === 'sender_report') {
       const at = nowMs();
       if (leg.endpoint.receiveSenderReport({ last_seq: m.last_seq, sent: m.sent, paused_ms: m.paused_ms }, at) && m.final) relayStopped(leg, at);
@@ -336,9 +361,11 @@ export async function startSurvey(opts: SurveyClientOptions): Promise<SurveyHand
     leg.c2sBytes = 0;
     const paused = own.paused_ms - leg.pausedReported;
     leg.pausedReported = own.paused_ms;
-    if (!final) emitWindow(leg, timestamp, s2c, throughput, paused, false);
+    const window: OwnWindow = { timestamp, s2c, throughput, paused };
+    const index = s2c.window_index ?? 0;
+    if (!final) emitPaired(leg, leg.pairing.own(index, window));
     if (loadedRtts.length > 0) emit({ type: 'responsiveness', ...responsiveness(idleRtts, loadedRtts) });
-    return { s2c, throughput, paused };
+    return { index, window };
   };
 
   /** A running test that moved nothing for STALL_WINDOWS seconds in a direction it tests is stopped, with an error in words. */
@@ -363,12 +390,28 @@ export async function startSurvey(opts: SurveyClientOptions): Promise<SurveyHand
     });
   };
 
-  const emitWindow = (leg: Leg, timestamp: number, s2c: DirectionStats, throughput: Throughput, paused: number, final: boolean) => {
-    const windows = leg.relayWindows.splice(0);
-    // Two relay windows in one client second stay mergeable for the survey's summary.
-    const c2s = windows.length === 0 ? null : windows.length === 1 ? windows[0]! : aggregateStats(windows, { keepSketches: true });
-    emit({ type: 'stats', conn_id: leg.conn.connId, timestamp_ms: timestamp, c2s, s2c, throughput, own_paused_ms: paused, ...(final ? { final } : {}) });
-  };
+  /** Emits what the pairing let go: a second per index, a late relay window into its own second; `finalIndex` is the last second's. */
+  function emitPaired(leg: Leg, list: Paired<OwnWindow, DirectionStats>[], finalIndex?: number): void {
+    for (const p of list) {
+      if (p.kind === 'late') {
+        emit({ type: 'relay_window', conn_id: leg.conn.connId, window_index: p.index, c2s: p.peer });
+        continue;
+      }
+      const { timestamp, s2c, throughput, paused } = p.own;
+      emit({
+        type: 'stats',
+        conn_id: leg.conn.connId,
+        timestamp_ms: timestamp,
+        window_index: p.index,
+        c2s: p.peer,
+        ...(p.missing ? { c2s_missing: p.missing } : {}),
+        s2c,
+        throughput,
+        own_paused_ms: paused,
+        ...(p.index === finalIndex ? { final: true } : {}),
+      });
+    }
+  }
 
   try {
     await Promise.all(legs.map((leg) => request(leg, { type: 'start_survey_session', ...ids(leg) }, 'server_side_ready')));
@@ -380,7 +423,9 @@ export async function startSurvey(opts: SurveyClientOptions): Promise<SurveyHand
   }
   measuringSince = Date.now();
   for (const leg of legs) {
-    send(leg, { type: 'start_probe_streams', ...ids(leg) });
+    const startStreams = () => send(leg, { type: 'start_probe_streams', ...ids(leg) });
+    if (opts.startStreamsDelayMs) setTimeout(() => !finished && startStreams(), opts.startStreamsDelayMs);
+    else startStreams();
     leg.endpoint.start();
     leg.windowOpenedAt = nowMs();
   }
@@ -499,14 +544,19 @@ export async function startSurvey(opts: SurveyClientOptions): Promise<SurveyHand
     );
     const last = legs.map((leg) => closeWindow(leg, true));
     let pcap = false;
+    let confirmed = false;
     try {
-      // The relay sends its last window before it answers, so it is in relayWindows by then.
+      // The relay sends its last window before it answers, so every relay window has arrived by then.
       const replies = await Promise.all(legs.map((leg) => request(leg, { type: 'stop_survey_session', ...ids(leg) }, 'survey_session_stopped')));
       pcap = replies.every((r) => r.pcap_available);
+      confirmed = true;
     } catch {
       pcap = false;
     }
-    legs.forEach((leg, i) => emitWindow(leg, nowMs(), last[i]!.s2c, last[i]!.throughput, last[i]!.paused, true));
+    legs.forEach((leg, i) => {
+      const { index, window } = last[i]!;
+      emitPaired(leg, [...leg.pairing.own(index, { ...window, timestamp: nowMs() }), ...leg.pairing.finish(confirmed)], index);
+    });
     for (const l of legs) l.conn.close();
     emit({ type: 'stopped', pcap_available: pcap, reason });
     emit({ type: 'status', status: 'stopped' });

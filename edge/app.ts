@@ -24,7 +24,7 @@ import { clientAddress } from './rate-limit.js';
 import { refuseForeignHosts, refuseForeignOrigins, requireJsonBodies, securityHeaders } from './security.js';
 import { requestFamily, type ClientPlace } from './relay-choice.js';
 import { startSignaling, trickleCandidate } from './signaling.js';
-import { currentUserLogin } from './user.js';
+import { viewerInWriteBatch } from './auth/viewer.js';
 
 export type { EdgeBindings } from './env.js';
 
@@ -61,6 +61,7 @@ export function createApp(): Hono<EdgeEnv> {
   app.post('/api/signaling/start', async (c) => {
     const config = c.get('config');
     const body = await readJsonBody(c.req.raw, SignalingStartRequestSchema, config.maxBodyBytes);
+    const viewer = await viewerInWriteBatch(c);
     const answer = await withDb(config, async (db) =>
       startSignaling(
         {
@@ -70,7 +71,7 @@ export function createApp(): Hono<EdgeEnv> {
           place: (c.req.raw as { cf?: ClientPlace }).cf,
           family: requestFamily(c.req.raw, config),
           authorization: c.req.header('authorization'),
-          userLogin: await currentUserLogin(c),
+          viewer,
           background: (work) => c.executionCtx.waitUntil(work),
         },
         body,

@@ -1,7 +1,8 @@
-import type { Db } from '../shared/db/client.js';
-import { findMagicKeyStatement, KEY_REFUSAL_WORDS, keyState, magicKeyFound, type KeyRefusal, type MagicKey } from '../shared/db/keys.js';
+import type { Db, InStatement, ResultSet } from '../shared/db/client.js';
+import { KEY_REFUSAL_WORDS, magicKeyByHashStatement, keyState, magicKeyFound, type KeyRefusal, type MagicKey } from '../shared/db/keys.js';
 import type { BreakerPolicy } from '../shared/db/relay-health.js';
 import { releaseRelayPeer, reserveRelayPeer } from '../shared/db/relays.js';
+import { sha256Hex } from '../shared/signing.js';
 import { HttpError } from './errors.js';
 import { rateLimited, rateLimitStatement, recordKeyFailure, type FailureLimit } from './rate-limit.js';
 
@@ -32,14 +33,34 @@ export function keyRefused(code: KeyRefusal): HttpError {
  */
 export async function admitKey(db: Db, address: string, text: string, limit: FailureLimit, now = Date.now()): Promise<MagicKey> {
   // The key and the address's failure count in one round trip.
-  const [keyRs, failuresRs] = await db.batch([await findMagicKeyStatement(text), rateLimitStatement(address, limit, now)], 'read');
-  const found = judgeKey(magicKeyFound(keyRs), now);
-  if (found.ok) return found.key;
-  // A second round trip for a refused key only: counting every request's key would make each one a write.
-  await recordKeyFailure(db, address, limit, now);
-  const limited = rateLimited(failuresRs, limit);
-  if (limited) throw new HttpError('rate_limited', 'too many failed magic-key attempts from this address; try again later');
-  throw keyRefused(found.code);
+  const check = await keyCheck(address, text, limit, now);
+  return check.judge(db, await db.batch(check.statements, 'read'));
+}
+
+/**
+ * admitKey's reads as statements for a caller's batch (the key's hash beside them), and its judgement of their
+ * results, in order: the key, or the refusal admitKey gives.
+ */
+export async function keyCheck(
+  address: string,
+  text: string,
+  limit: FailureLimit,
+  now: number,
+): Promise<{ keyHash: string; statements: InStatement[]; judge(db: Db, results: readonly ResultSet[]): Promise<MagicKey> }> {
+  const keyHash = await sha256Hex(text);
+  return {
+    keyHash,
+    statements: [magicKeyByHashStatement(keyHash), rateLimitStatement(address, limit, now)],
+    async judge(db, [keyRs, failuresRs]) {
+      const found = judgeKey(magicKeyFound(keyRs), now);
+      if (found.ok) return found.key;
+      // A second round trip for a refused key only: counting every request's key would make each one a write.
+      await recordKeyFailure(db, address, limit, now);
+      const limited = rateLimited(failuresRs, limit);
+      if (limited) throw new HttpError('rate_limited', 'too many failed magic-key attempts from this address; try again later');
+      throw keyRefused(found.code);
+    },
+  };
 }
 
 /**
@@ -58,7 +79,12 @@ export async function reserveSession(
   const row = { peer_id: peer.peerId, relay_id: peer.relayId, magic_key: key.key, conn_id: peer.connId };
   const out = await reserveRelayPeer(db, row, { maxPerKey: max, ...opts });
   if (out !== 'key_limit') return out === 'reserved';
-  throw new HttpError('key_limit_reached', `this magic key allows ${max} concurrent connection${max === 1 ? '' : 's'}, and ${max === 1 ? 'it is' : 'all are'} in use; stop one, or try again shortly`);
+  throw keyLimitReached(max ?? 0);
+}
+
+/** The error of a key whose `max` concurrent sessions are all in use. */
+export function keyLimitReached(max: number): HttpError {
+  return new HttpError('key_limit_reached', `this magic key allows ${max} concurrent connection${max === 1 ? '' : 's'}, and ${max === 1 ? 'it is' : 'all are'} in use; stop one, or try again shortly`);
 }
 
 /** Gives a reservation back; a failure is logged, and the relay's sweep of stray rows closes it later. */

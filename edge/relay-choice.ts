@@ -1,6 +1,7 @@
 import type { Db } from '../shared/db/client.js';
 import type { BreakerPolicy } from '../shared/db/relay-health.js';
-import { availableRelays, type RelayCandidate, type RelayRecord } from '../shared/db/relays.js';
+import { relayCandidateFrom, type RelayCandidate } from '../shared/db/relays.js';
+import { rankedRelaysStatement, type RelayRanking } from '../shared/db/relay-ranking.js';
 import { ipFamily, type IpFamily } from '../shared/ip-family.js';
 import { httpsRelaysOnly } from './relay-https.js';
 
@@ -22,24 +23,26 @@ export function requestFamily(req: Request, config: { trustClientAddressHeader: 
   return ip ? ipFamily(ip) : undefined;
 }
 
-/**
- * Orders candidate relays: those with a public address of the client's family first (when it is known: a relay
- * without one cannot reach it), then preferred regions (in the map's order), then the rest; within a rank, the
- * order they came in (least loaded first).
- */
-export function rankRelays<R extends RelayRecord>(relays: readonly R[], preferred: readonly string[], family?: IpFamily): R[] {
-  const rank = (r: R) => {
-    const i = preferred.indexOf(r.region);
-    return i < 0 ? preferred.length : i;
+/** What ranks relays for a client (see RelayRanking), from the edge's settings and what the request shows. */
+export function relayRanking(
+  opts: { freshMs: number; breaker: BreakerPolicy; regionMap: Record<string, string[]>; place: ClientPlace | undefined; mode: 'local' | 'deployed'; family?: IpFamily; skip?: string | null },
+  now: number,
+): RelayRanking {
+  return {
+    freshSince: now - opts.freshMs,
+    breaker: opts.breaker,
+    now,
+    preferred: preferredRegions(opts.regionMap, opts.place),
+    family: opts.family,
+    httpsOnly: opts.mode !== 'local',
+    skip: opts.skip,
   };
-  const lacksFamily = (r: R) => (family && r.public_addresses && !r.public_addresses.some((a) => a.family === family) ? 1 : 0);
-  return relays
-    .map((r, i) => ({ r, i, rank: rank(r), lacks: lacksFamily(r) }))
-    .sort((a, b) => a.lacks - b.lacks || a.rank - b.rank || a.i - b.i)
-    .map((x) => x.r);
 }
 
-/** Ready relays with a fresh heartbeat and room that the breaker does not skip (https ones only outside local mode), best first for this client (possibly none). */
+/**
+ * Ready relays with a fresh heartbeat and room that the breaker does not skip (https ones only outside local mode),
+ * best first for this client (possibly none): see rankedRelaysStatement for the order.
+ */
 export async function candidateRelays(
   db: Db,
   opts: {
@@ -52,14 +55,6 @@ export async function candidateRelays(
     now?: number;
   },
 ): Promise<RelayCandidate[]> {
-  const now = opts.now ?? Date.now();
-  const relays = rankRelays(
-    httpsRelaysOnly(await availableRelays(db, now - opts.freshMs, opts.breaker, now), opts.mode),
-    preferredRegions(opts.regionMap, opts.place),
-    opts.family,
-  );
-  // A relay whose last call or connection failed (short of the breaker's count), or that holds answered peers that
-  // have not opened for seconds, goes after every other, whatever its region: it gets a client only when no other can take one.
-  const suspect = (r: RelayCandidate) => (r.consecutive_failures > 0 && r.consecutive_failures < opts.breaker.failures) || r.unopened_peers > 0;
-  return [...relays.filter((r) => !suspect(r)), ...relays.filter(suspect)];
+  const rs = await db.execute(rankedRelaysStatement(relayRanking(opts, opts.now ?? Date.now())));
+  return httpsRelaysOnly(rs.rows.map((row) => relayCandidateFrom(row as unknown as Record<string, unknown>)), opts.mode);
 }

@@ -1,13 +1,14 @@
 import type { Db } from '../shared/db/client.js';
-import { recordRelayFailure, relayFailed } from '../shared/db/relay-health.js';
+import { recordRelayFailure } from '../shared/db/relay-health.js';
 import { uuid } from '../shared/ids.js';
 import type { IpFamily } from '../shared/ip-family.js';
 import type { SignalingIceRequest, SignalingStartRequest, SignalingStartResponse } from '../shared/protocol/signaling.js';
 import type { EdgeConfig } from './config.js';
 import { HttpError } from './errors.js';
 import { iceServersFor } from './ice-servers.js';
-import { admitKey, releaseSession, requestMagicKey, reserveSession } from './keys.js';
-import { candidateRelays, type ClientPlace } from './relay-choice.js';
+import { releaseSession, requestMagicKey, reserveSession } from './keys.js';
+import type { ClientPlace } from './relay-choice.js';
+import { admitSignaling, NO_RELAY_WORDS, type Admission, type AdmissionRequest } from './signaling-admission.js';
 import { addCandidate, closePeer, createPeer, type RelayTarget } from './relay-client.js';
 import { issueHandle, readHandle } from './session-handle.js';
 
@@ -21,7 +22,8 @@ export interface StartContext {
   /** The client's address family as the request shows it (see requestFamily); the offer's ip_version wins. */
   family?: IpFamily;
   authorization: string | undefined;
-  userLogin: string | null;
+  /** The viewer's lookup, for the first batch (viewerInWriteBatch): their login goes to the relay. */
+  viewer: AdmissionRequest['viewer'];
   /** Runs work after the answer went out (the Worker's waitUntil): closing peers on relays that failed must not hold the client back. */
   background?: (work: Promise<unknown>) => void;
 }
@@ -34,7 +36,8 @@ const ICE_TIMEOUT_MS = 5_000;
 /**
  * Validates the key, picks a relay and gets the relay's answer to the offer.
  * One of the key's concurrent sessions and one of the relay's slots are
- * reserved in the database before each relay is asked, and given back if that
+ * reserved in the database before each relay is asked (the first in the batch
+ * that checks the key: one round trip before the relay's), and given back if that
  * relay does not take the peer; a relay that fails is recorded, so that every
  * edge backs off from it. Any peer a relay may have created is closed again if
  * the client does not get it (failed call, bad answer, or a failure after the answer).
@@ -46,29 +49,17 @@ export async function startSignaling(ctx: StartContext, body: SignalingStartRequ
   const now = Date.now();
   // A retry names the answer whose connection never came up: only a handle this edge issued counts.
   const failed = body.retry_of === undefined ? null : await readHandle(config.secrets, body.retry_of, now);
-  const limit = { limit: config.keyFailureLimit, windowMs: config.keyFailureWindowMs };
-  // One round trip's wait for the three independent reads (key, failure count, relays). The key
-  // decides first, so one guesser behind a shared address (office, carrier NAT) locks out no valid key.
-  const [key, ranked] = await Promise.all([
-    admitKey(db, ctx.address, keyText, limit, now),
-    candidateRelays(db, {
-      freshMs: config.relayFreshMs,
-      breaker: config.breaker,
-      regionMap: config.regionMap,
-      place: ctx.place,
-      mode: config.mode,
-      family: body.ip_version ?? ctx.family,
-      now,
-    }),
-    failed ? noteNeverOpened(db, failed.relay_id, failed.peer_id) : undefined,
-  ]);
-  // Closed after the failure is recorded (which needs its unopened row): the client has given that connection up.
-  if (failed) void background(ctx, closePeer({ id: failed.relay_id, url: failed.relay_url }, config.secrets, failed.peer_id));
-  const relays = ranked.filter((r) => r.id !== failed?.relay_id);
-  if (relays.length === 0) throw new HttpError('no_relay', NO_RELAY_WORDS);
-
   // The reservation row needs the conn_id, so the edge picks it when the client did not (the relay would have).
   const connId = body.conn_id ?? uuid();
+  let admission: Admission;
+  try {
+    admission = await admitSignaling({ config, db, address: ctx.address, keyText, viewer: ctx.viewer, place: ctx.place, family: body.ip_version ?? ctx.family, connId, failed, now });
+  } finally {
+    // Closed after the failure is recorded (which needs its unopened row): the client has given that connection up.
+    if (failed) void background(ctx, closePeer({ id: failed.relay_id, url: failed.relay_url }, config.secrets, failed.peer_id));
+  }
+  const { key, userLogin, relays, reserved } = admission;
+
   const offer = { sdp: body.sdp, type: body.type, conn_id: connId, ip_version: body.ip_version };
   const cleanups: Promise<unknown>[] = [];
   const failures: string[] = [];
@@ -77,12 +68,14 @@ export async function startSignaling(ctx: StartContext, body: SignalingStartRequ
     for (const relay of relays) {
       if (asked >= RELAY_ATTEMPTS) break;
       const target: RelayTarget = { id: relay.id, url: relay.internal_url };
-      const peerId = uuid();
+      const held = reserved?.relayId === relay.id && asked === 0 ? reserved.peerId : null;
+      const peerId = held ?? uuid();
       const at = Date.now();
-      // No slot now (filled, draining, or another edge's recovery probe since the read): the next relay, at no cost.
-      if (!(await reserveSession(db, key, { peerId, relayId: relay.id, connId }, { freshSince: at - config.relayFreshMs, breaker: config.breaker, now: at }))) continue;
+      // The batch reserved the first relay's slot; a later relay's costs a round trip of its own, paid only after a
+      // failure. No slot now (filled, draining, or another edge's recovery probe since the read): the next relay, at no cost.
+      if (!held && !(await reserveSession(db, key, { peerId, relayId: relay.id, connId }, { freshSince: at - config.relayFreshMs, breaker: config.breaker, now: at }))) continue;
       asked++;
-      const grant = { peerId, keyId: key.key_id, userLogin: ctx.userLogin, maxMeasuringMs: key.max_measuring_ms };
+      const grant = { peerId, keyId: key.key_id, userLogin, maxMeasuringMs: key.max_measuring_ms };
       const short = asked === 1 || relay.consecutive_failures > 0;
       const out = await createPeer(target, config.secrets, grant, offer, short ? config.relayFirstTimeoutMs : config.relayTimeoutMs);
       if (out.ok) {
@@ -119,8 +112,6 @@ async function background(ctx: StartContext, work: Promise<unknown>): Promise<vo
   else await work;
 }
 
-const NO_RELAY_WORDS = 'no measurement server is available right now; try again shortly';
-
 /**
  * Whether a refused create-peer call says the relay is broken, for the breaker: no answer, a server fault or a
  * bad answer, or a token it would not take (a secret that differs). A full or draining relay (503) and the
@@ -130,15 +121,6 @@ function isRelayFault(out: { status: number | null; code: string | null }): bool
   if (out.status === null) return true;
   if (out.status === 503) return false;
   return out.status >= 500 || out.status === 401 || out.status === 403 || out.status < 300;
-}
-
-/** Records, on a client's word, that a connection `relayId` answered never opened (counted only while its row says so). */
-async function noteNeverOpened(db: Db, relayId: string, peerId: string): Promise<void> {
-  try {
-    await db.execute(relayFailed(relayId, 'never_opened', 'the client gave up: its connection never came up', Date.now(), peerId));
-  } catch (e) {
-    console.warn(`edge: recording a failure of relay ${relayId} failed: ${String((e as Error).message ?? e)}`);
-  }
 }
 
 /** Records a relay's failure; a database failure here is logged and costs the client nothing. */

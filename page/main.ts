@@ -2,7 +2,7 @@
 import { startSurvey, type SurveyEvent, type SurveyHandle } from '../client/survey-client.js';
 import { nowMs } from '../shared/time.js';
 import { errorText, formatClock } from './messages.js';
-import { createHistory, pushTick, type History } from './model.js';
+import { createHistory, fillRelayWindow, pushTick, type History } from './model.js';
 import { workerClock } from './worker-schedule.js';
 import { createCharts } from './ui/charts.js';
 import { createSummaryTable } from './ui/table.js';
@@ -48,7 +48,8 @@ $('path-again').addEventListener('click', () => {
 
 let survey: SurveyHandle | null = null;
 let history: History = createHistory();
-let pending = new Map<string, Extract<SurveyEvent, { type: 'stats' }>>();
+/** Each window index's stats, per connection, until every connection has reported it. */
+let pending = new Map<number, Map<string, Extract<SurveyEvent, { type: 'stats' }>>>();
 let deadline: number | null = null;
 /** Where the tab was hidden, and how much of the schedule the page had missed by then. */
 let hiddenSince: { at: number; paused: number } | null = null;
@@ -110,6 +111,12 @@ function onEvent(e: SurveyEvent): void {
     case 'stats':
       onStats(e);
       break;
+    case 'relay_window':
+      if (fillRelayWindow(history, e.window_index, e.c2s)) {
+        renderTable(history);
+        charts.update(history);
+      }
+      break;
     case 'path_trace_refused':
       $('path-note').textContent = 'The server is tracing already or traced moments ago; try again in a few seconds.';
       break;
@@ -136,12 +143,14 @@ function onEvent(e: SurveyEvent): void {
   }
 }
 
-/** Stats arrive one per connection per second; a tick is complete when every connection has reported. */
+/** Stats arrive one per connection per window index; a second is complete when every connection has reported its index. */
 function onStats(e: Extract<SurveyEvent, { type: 'stats' }>): void {
-  pending.set(e.conn_id, e);
+  const second = pending.get(e.window_index) ?? new Map<string, Extract<SurveyEvent, { type: 'stats' }>>();
+  pending.set(e.window_index, second.set(e.conn_id, e));
   const expected = survey?.connIds.length ?? Number(connections.value);
-  if (pending.size < expected) return;
-  const perConn = [...pending.values()].map((p) => ({
+  if (second.size < expected) return;
+  pending.delete(e.window_index);
+  const perConn = [...second.values()].map((p) => ({
     c2s: p.c2s,
     s2c: p.s2c,
     c2s_bps: p.throughput?.c2s_bytes_per_s ?? 0,
@@ -149,8 +158,7 @@ function onStats(e: Extract<SurveyEvent, { type: 'stats' }>): void {
     paused_ms: p.own_paused_ms,
   }));
   pausedTotal += Math.max(0, ...perConn.map((p) => p.paused_ms));
-  pending = new Map();
-  pushTick(history, nowMs(), perConn);
+  pushTick(history, nowMs(), perConn, e.window_index);
   renderTable(history);
   charts.update(history);
 }

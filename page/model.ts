@@ -3,7 +3,9 @@ import { aggregateStats, emptyDirectionStats, splitByLoad, type DirectionStats }
 /** One second of a survey, all connections merged by counts. */
 export interface Second {
   at_ms: number;
-  /** The relay's windows that arrived in this second; null when none did (a gap, not zeros). */
+  /** The window index of this second (the same on every connection's side that computed it). */
+  index?: number;
+  /** The relay's windows of this second's index; null while none has come (a gap, not zeros). */
   c2s: DirectionStats | null;
   s2c: DirectionStats;
   /** Time this page could not keep its probe schedule in this second (a hidden tab the browser throttled). */
@@ -38,10 +40,11 @@ export function createHistory(): History {
 }
 
 /** Merges one tick's per-connection stats into a Second (by counts) and appends it. */
-export function pushTick(h: History, atMs: number, perConn: { c2s: DirectionStats | null; s2c: DirectionStats; c2s_bps: number; s2c_bps: number; paused_ms: number }[]): Second {
+export function pushTick(h: History, atMs: number, perConn: { c2s: DirectionStats | null; s2c: DirectionStats; c2s_bps: number; s2c_bps: number; paused_ms: number }[], index?: number): Second {
   const c2s = perConn.flatMap((p) => (p.c2s ? [p.c2s] : []));
   const sec: Second = {
     at_ms: atMs,
+    ...(index !== undefined ? { index } : {}),
     // Kept mergeable: the 10 s and 60 s columns merge these seconds' sketches.
     c2s: c2s.length === 0 ? null : c2s.length === 1 ? c2s[0]! : aggregateStats(c2s, { keepSketches: true }),
     s2c: perConn.length === 1 ? perConn[0]!.s2c : aggregateStats(perConn.map((p) => p.s2c), { keepSketches: true }),
@@ -52,6 +55,14 @@ export function pushTick(h: History, atMs: number, perConn: { c2s: DirectionStat
   h.seconds.push(sec);
   if (h.seconds.length > KEEP_SECONDS) h.seconds.shift();
   return sec;
+}
+
+/** A relay window that came after its second was shown joins that second (by counts with other connections'); false if the second is gone. */
+export function fillRelayWindow(h: History, index: number, c2s: DirectionStats): boolean {
+  const sec = h.seconds.find((s) => s.index === index);
+  if (!sec) return false;
+  sec.c2s = sec.c2s ? aggregateStats([sec.c2s, c2s]) : c2s;
+  return true;
 }
 
 /** The summary of the last `window` seconds: counts summed (aggregateStats), throughput the mean, RTT idle and under load apart. */
@@ -84,8 +95,8 @@ export const METRICS: { id: string; label: string; unit: string; read: (d: Direc
   { id: 'probe_count', label: 'Probes', unit: '', read: (d) => d.probe_count, digits: 0 },
   { id: 'loss_rate', label: 'Loss', unit: '%', read: (d) => d.loss_rate, digits: 2 },
   { id: 'reorder_rate', label: 'Reordering', unit: '%', read: (d) => d.reorder_rate, digits: 2 },
-  { id: 'delay_p50', label: 'Delay variation p50', unit: 'ms', read: (d) => d.delay_deviation_ms[0], digits: 3 },
-  { id: 'delay_p99', label: 'Delay variation p99', unit: 'ms', read: (d) => d.delay_deviation_ms[1], digits: 3 },
+  { id: 'delay_p50', label: 'Delay variation p50', unit: 'ms', read: (d) => d.delay_deviation_ms?.[0] ?? null, digits: 3 },
+  { id: 'delay_p99', label: 'Delay variation p99', unit: 'ms', read: (d) => d.delay_deviation_ms?.[1] ?? null, digits: 3 },
   { id: 'jitter_p50', label: 'Jitter p50', unit: 'ms', read: (d) => d.jitter_ms[0], digits: 3 },
   { id: 'jitter_p99', label: 'Jitter p99', unit: 'ms', read: (d) => d.jitter_ms[1], digits: 3 },
   { id: 'rtt_p50', label: 'RTT p50', unit: 'ms', read: (d) => d.rtt_ms[0], digits: 3 },

@@ -1,6 +1,6 @@
 // Who is asking: the logged-in person behind a request's session cookie, looked up once per request in one query.
 import type { Context } from 'hono';
-import { resolveAuthSession, type SessionViewer } from '../../shared/db/auth-sessions.js';
+import { resolveAuthSession, resolveAuthSessionStatements, sessionViewerFrom, type SessionViewer } from '../../shared/db/auth-sessions.js';
 import type { InStatement, ResultSet } from '../../shared/db/client.js';
 import type { Role } from '../../shared/db/users.js';
 import { knownGrants, type GrantsSql } from '../../shared/db/viewer-grants.js';
@@ -56,6 +56,38 @@ async function lookUpViewer(c: Context<EdgeEnv>, alongside?: (grants: GrantsSql)
   }
   c.set('viewer', read?.viewer ?? null);
   return read;
+}
+
+/**
+ * The viewer's lookup as statements for a caller's write batch, where the session's upkeep (an ended one removed,
+ * last use moved on) costs no round trip of its own; `from` reads the viewer out of those statements' results
+ * (given in order) and remembers it for the request. No statements when there is no cookie or the viewer is known.
+ */
+export async function viewerInWriteBatch(c: Context<EdgeEnv>): Promise<{ statements: InStatement[]; from(results: readonly ResultSet[]): Viewer | null }> {
+  const known = c.get('viewer');
+  const token = readSessionToken(c);
+  if (known !== undefined || !token) {
+    const viewer = known ?? null;
+    return {
+      statements: [],
+      from: () => {
+        c.set('viewer', viewer);
+        return viewer;
+      },
+    };
+  }
+  const config = c.get('config');
+  const now = Date.now();
+  const statements = await resolveAuthSessionStatements(token, config.session, now);
+  return {
+    statements,
+    from(results) {
+      const found = sessionViewerFrom(results[statements.length - 1], config.session, now);
+      const viewer = viewerOf(found === 'ended' ? null : found, token);
+      c.set('viewer', viewer);
+      return viewer;
+    },
+  };
 }
 
 function viewerOf(found: SessionViewer | null, token: string): Viewer | null {

@@ -1,6 +1,7 @@
 // Which surveys a logged-in person may see: every survey for an admin, the surveys of granted keys for an analyst.
 import type { InValue } from '@libsql/client';
 import type { Db, InStatement, ResultSet } from '../../shared/db/client.js';
+import type { SqlCondition } from '../../shared/db/survey-list.js';
 import { grantedCondition, knownGrants, type GrantsSql } from '../../shared/db/viewer-grants.js';
 import { HttpError } from '../errors.js';
 import type { Viewer } from '../auth/viewer.js';
@@ -15,8 +16,25 @@ export function visibleSurveys(v: Pick<Viewer, 'role' | 'keys'>): { sql: string;
 }
 
 /** visibleSurveys for grants given as SQL (e.g. a session's, in the batch that looks the viewer up). */
-export function surveysGranted(g: GrantsSql): { sql: string; args: InValue[] } {
+export function surveysGranted(g: GrantsSql): SqlCondition {
   return grantedCondition(g, (keyIds) => ({ sql: `s.magic_key IN (SELECT key FROM magic_keys WHERE key_id IN (${keyIds.sql}))`, args: keyIds.args }));
+}
+
+/**
+ * Conditions on survey_sessions `s` that keep survey rows the grants see, deleted ones only when
+ * `includeDeleted` (as findVisibleSurvey judges them).
+ */
+export function visibleSurveyConditions(g: GrantsSql, includeDeleted: boolean): SqlCondition[] {
+  return [surveysGranted(g), ...(includeDeleted ? [] : [{ sql: 'COALESCE(s.deleted, 0) = 0', args: [] }])];
+}
+
+/** Whether survey `id` is one the grants see (visibleSurveyConditions), as a condition on nothing else: a gate for its other rows' reads. */
+export function surveyVisibleGate(g: GrantsSql, id: string, includeDeleted: boolean): SqlCondition {
+  const conds = visibleSurveyConditions(g, includeDeleted);
+  return {
+    sql: `EXISTS (SELECT 1 FROM survey_sessions s WHERE s.session_id = ? AND ${conds.map((c) => `(${c.sql})`).join(' AND ')})`,
+    args: [id, ...conds.flatMap((c) => c.args)],
+  };
 }
 
 export interface VisibleSurvey {

@@ -1,28 +1,19 @@
 // GET /api/surveys and GET /api/surveys/{id} (PROTOCOL.md §4): the surveys a person may see, and one with its per-connection summaries.
-import { Hono, type Context } from 'hono';
+import { Hono } from 'hono';
 import * as z from 'zod';
-import { findSurveyItem, SurveyIdSchema, SurveyListQuerySchema, surveyListStatement, surveyPageFrom } from '../../shared/db/survey-list.js';
-import { surveyConnectionSummaries } from '../../shared/db/survey-summary-sql.js';
-import { surveyRecordings } from '../../shared/db/recordings.js';
-import { surveyStoredCaptures } from '../../shared/db/capture-store.js';
-import { surveyPathTraces } from '../../shared/db/path-traces.js';
-import { recordingView } from '../recordings/recording-routes.js';
+import { SurveyIdSchema, SurveyListQuerySchema, surveyListStatement, surveyPageFrom } from '../../shared/db/survey-list.js';
 import { describeZodError } from '../../shared/protocol/errors.js';
-import { withDb } from '../db.js';
 import type { EdgeEnv } from '../env.js';
 import { HttpError } from '../errors.js';
 import { readAsViewer, requireViewer } from '../auth/viewer.js';
-import { findVisibleSurvey, surveysGranted, visibleSurveyFrom, visibleSurveyStatement } from './survey-access.js';
+import { surveysGranted, visibleSurveyFrom, visibleSurveyStatement } from './survey-access.js';
+import { detailSketchPage, surveyDetailFrom, surveyDetailStatements } from './survey-detail.js';
+import { continueSketchPages, sketchPageFull } from '../../shared/db/survey-sketches.js';
+import { withDb } from '../db.js';
 import { SeriesQuerySchema, seriesFrom, seriesStatement } from '../../shared/db/survey-series.js';
 
 /** `GET /api/surveys/{id}`: `deleted=true|all` also finds a deleted survey (to look at it before restoring). */
 const DetailQuerySchema = z.object({ deleted: z.enum(['false', 'true', 'all']).default('false') });
-
-function parseQuery<S extends z.ZodType>(c: Context<EdgeEnv>, schema: S): z.infer<S> {
-  const parsed = schema.safeParse(c.req.query());
-  if (!parsed.success) throw new HttpError('invalid_request', describeZodError(parsed.error));
-  return parsed.data;
-}
 
 /**
  * Routes under /api/surveys for the list and one survey. `/:id` matches one
@@ -48,32 +39,21 @@ export function surveyRoutes(): Hono<EdgeEnv> {
   app.get('/:id', async (c, next) => {
     // `/export` (streamed metric rows of many surveys) belongs to the export routes on this prefix.
     if (c.req.param('id') === 'export') return next();
-    const viewer = await requireViewer(c);
     const id = SurveyIdSchema.safeParse(c.req.param('id'));
-    if (!id.success) throw new HttpError('not_found', 'no such survey (survey ids are at most 128 characters)');
-    const { deleted } = parseQuery(c, DetailQuerySchema);
-    const detail = await withDb(c.get('config'), async (db) => {
-      await findVisibleSurvey(db, viewer, id.data, deleted !== 'false');
-      const item = await findSurveyItem(db, id.data);
-      if (!item) throw new HttpError('not_found', `no survey ${id.data}`);
-      // The list item unchanged (PROTOCOL.md: "one item as above plus ..."), with the per-connection summaries,
-      // the complete recordings, the stored captures and the relay's path traces beside it (what the detail page shows and links).
-      const [summaries, recordings, captures, pathTraces] = await Promise.all([
-        surveyConnectionSummaries(db, id.data),
-        surveyRecordings(db, id.data),
-        surveyStoredCaptures(db, id.data),
-        surveyPathTraces(db, id.data),
-      ]);
-      return {
-        ...item,
-        summaries,
-        recordings: recordings.map(recordingView),
-        captures: captures.map((x) => ({ conn_id: x.conn_id, peer_id: x.peer_id, bytes: x.bytes, sha256: x.sha256, stored_at: x.stored_at })),
-        path_traces: pathTraces,
-      };
-    });
+    const query = DetailQuerySchema.safeParse(c.req.query());
+    if (!id.success || !query.success) {
+      await requireViewer(c); // who is asking is said first (401 before 404/400)
+      if (!id.success) throw new HttpError('not_found', 'no such survey (survey ids are at most 128 characters)');
+      throw new HttpError('invalid_request', describeZodError(query.error!));
+    }
+    // The viewer, the access check and every part of the detail in one round trip; a survey of more than 1,000
+    // measured seconds with sketches (both directions of all connections) costs one more per further 1,000.
+    const includeDeleted = query.data.deleted !== 'false';
+    const { results } = await readAsViewer(c, (grants) => surveyDetailStatements(grants, id.data, includeDeleted));
+    const first = detailSketchPage(results);
+    const more = sketchPageFull(first) ? await withDb(c.get('config'), (db) => continueSketchPages(db, id.data, first)) : [];
     c.header('cache-control', 'private, no-store');
-    return c.json(detail);
+    return c.json(surveyDetailFrom(results, id.data, more));
   });
 
   // Chart series, downsampled in the database to ≤ `points` buckets per connection and direction; from/to zoom.

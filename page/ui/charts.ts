@@ -46,10 +46,10 @@ const SPECS: ChartSpec[] = [
     title: 'Delay variation',
     unit: 'ms',
     series: [
-      { label: 'up p50', color: UP, read: (s) => s.c2s?.delay_deviation_ms[0] },
-      { label: 'up p99', color: UP, read: (s) => s.c2s?.delay_deviation_ms[1], dash: [4, 4] },
-      { label: 'down p50', color: DOWN, read: (s) => s.s2c.delay_deviation_ms[0] },
-      { label: 'down p99', color: DOWN, read: (s) => s.s2c.delay_deviation_ms[1], dash: [4, 4] },
+      { label: 'up p50', color: UP, read: (s) => s.c2s?.delay_deviation_ms?.[0] },
+      { label: 'up p99', color: UP, read: (s) => s.c2s?.delay_deviation_ms?.[1], dash: [4, 4] },
+      { label: 'down p50', color: DOWN, read: (s) => s.s2c.delay_deviation_ms?.[0] },
+      { label: 'down p99', color: DOWN, read: (s) => s.s2c.delay_deviation_ms?.[1], dash: [4, 4] },
     ],
   },
   {

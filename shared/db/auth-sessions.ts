@@ -72,7 +72,36 @@ export async function resolveAuthSession(
   alongside?: (grants: GrantsSql) => InStatement[],
 ): Promise<{ found: SessionViewer | null; results: ResultSet[] }> {
   const hash = await sha256Hex(token);
-  const lookup = {
+  const lookup = sessionLookup(hash);
+  const [rs, ...results] = alongside ? await db.batch([lookup, ...alongside(sessionGrants(hash))], 'read') : [await db.execute(lookup)];
+  const found = sessionViewerFrom(rs, limits, now);
+  // The writes below are a second round trip, but only for a session that ended or once a minute of use:
+  // folding them into every read would make each request a write, queued behind SQLite's one writer.
+  if (found === 'ended') {
+    await db.execute(endSessionIfEnded(hash, limits, now));
+    return { found: null, results };
+  }
+  if (found && now - found.session.last_seen_at >= TOUCH_EVERY_MS) await db.execute(touchSession(hash, now));
+  return { found, results };
+}
+
+/**
+ * resolveAuthSession's work as statements for a caller's write batch (one round trip, the writes included): an
+ * ended session is removed and a live one's use moved on (once a minute) before it is read. Read the last
+ * result with sessionViewerFrom.
+ */
+export async function resolveAuthSessionStatements(token: string, limits: SessionLimits, now = Date.now()): Promise<InStatement[]> {
+  const hash = await sha256Hex(token);
+  return [
+    endSessionIfEnded(hash, limits, now),
+    touchSession(hash, now),
+    sessionLookup(hash),
+  ];
+}
+
+/** The session, user and grants of a token hash, in one query. */
+function sessionLookup(hash: string): InStatement {
+  return {
     sql: `SELECT a.login, a.created_at, a.last_seen_at, a.expires_at, a.method,
                  u.login AS user_login, u.role, u.disabled_at,
                  (SELECT json_group_array(key_id) FROM (SELECT g.key_id FROM key_grants g WHERE g.login = u.login ORDER BY g.key_id)) AS keys
@@ -80,20 +109,27 @@ export async function resolveAuthSession(
            WHERE a.token_hash = ?`,
     args: [hash],
   };
-  const [rs, ...results] = alongside ? await db.batch([lookup, ...alongside(sessionGrants(hash))], 'read') : [await db.execute(lookup)];
+}
+
+/** Removes the session if it has ended (idle too long, or past its absolute expiry). */
+function endSessionIfEnded(hash: string, limits: SessionLimits, now: number): InStatement {
+  return { sql: 'DELETE FROM auth_sessions WHERE token_hash = ? AND (expires_at <= ? OR last_seen_at + ? <= ?)', args: [hash, now, limits.idleMs, now] };
+}
+
+/** Moves a session's last use on to `now`, if it was TOUCH_EVERY_MS or more ago. */
+function touchSession(hash: string, now: number): InStatement {
+  return { sql: 'UPDATE auth_sessions SET last_seen_at = ? WHERE token_hash = ? AND last_seen_at <= ?', args: [now, hash, now - TOUCH_EVERY_MS] };
+}
+
+/** The live session a session lookup found, 'ended' for one that has ended (not yet removed), or null for none. */
+export function sessionViewerFrom(rs: ResultSet | undefined, limits: SessionLimits, now: number): SessionViewer | 'ended' | null {
   const r = rs?.rows[0];
-  if (!r) return { found: null, results };
+  if (!r) return null;
   const s: AuthSession = { login: String(r.login), created_at: Number(r.created_at), last_seen_at: Number(r.last_seen_at), expires_at: Number(r.expires_at), method: String(r.method) };
-  // The writes below are a second round trip, but only for a session that ended or once a minute of use:
-  // folding them into every read would make each request a write, queued behind SQLite's one writer.
-  if (s.expires_at <= now || s.last_seen_at + limits.idleMs <= now) {
-    await db.execute({ sql: 'DELETE FROM auth_sessions WHERE token_hash = ?', args: [hash] });
-    return { found: null, results };
-  }
-  if (now - s.last_seen_at >= TOUCH_EVERY_MS) await db.execute({ sql: 'UPDATE auth_sessions SET last_seen_at = ? WHERE token_hash = ?', args: [now, hash] });
+  if (s.expires_at <= now || s.last_seen_at + limits.idleMs <= now) return 'ended';
   const user = r.user_login == null ? null : { login: String(r.user_login), role: r.role === 'admin' ? ('admin' as const) : ('analyst' as const), disabled: r.disabled_at != null };
   const keys = user && typeof r.keys === 'string' ? (JSON.parse(r.keys) as unknown[]).map(String) : [];
-  return { found: { session: s, user, keys }, results };
+  return { session: s, user, keys };
 }
 
 /** Ends the session a token names (logout). */

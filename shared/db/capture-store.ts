@@ -1,5 +1,6 @@
 // Where each connection's capture is kept once the object store holds it.
-import type { Db } from './client.js';
+import type { Db, InStatement, ResultSet } from './client.js';
+import type { SqlCondition } from './survey-list.js';
 
 /**
  * Records that the object store holds a capture (the relay's own batched row may land before or after: neither
@@ -46,10 +47,20 @@ export async function storedCaptures(db: Db, surveyId: string, connId: string): 
 
 /** Every stored capture of a survey, by connection (the detail page links them). */
 export async function surveyStoredCaptures(db: Db, surveyId: string): Promise<(StoredCapture & { conn_id: string })[]> {
-  const rs = await db.execute({
-    sql: 'SELECT conn_id, peer_id, storage_key, bytes, sha256, stored_at FROM survey_captures WHERE session_id = ? AND storage_key IS NOT NULL ORDER BY conn_id, stored_at',
-    args: [surveyId],
-  });
+  return surveyStoredCapturesFrom(await db.execute(surveyStoredCapturesStatement(surveyId)));
+}
+
+/** surveyStoredCaptures' query, for a batch; rows only while `gate` holds (see surveySummaryStatements). Read it with surveyStoredCapturesFrom. */
+export function surveyStoredCapturesStatement(surveyId: string, gate: SqlCondition = { sql: '1', args: [] }): InStatement {
+  return {
+    sql: `SELECT conn_id, peer_id, storage_key, bytes, sha256, stored_at FROM survey_captures
+          WHERE session_id = ? AND (${gate.sql}) AND storage_key IS NOT NULL ORDER BY conn_id, stored_at`,
+    args: [surveyId, ...gate.args],
+  };
+}
+
+/** The captures a surveyStoredCapturesStatement result holds. */
+export function surveyStoredCapturesFrom(rs: ResultSet): (StoredCapture & { conn_id: string })[] {
   return rs.rows.map((r) => ({ conn_id: String(r.conn_id), peer_id: String(r.peer_id), storage_key: String(r.storage_key), bytes: Number(r.bytes), sha256: String(r.sha256), stored_at: Number(r.stored_at) }));
 }
 

@@ -107,7 +107,12 @@ export async function findMagicKey(db: Db, key: string): Promise<MagicKey | null
 
 /** findMagicKey's query, for a caller that batches it with other statements; read its result with magicKeyFound. */
 export async function findMagicKeyStatement(key: string): Promise<InStatement> {
-  return { sql: 'SELECT * FROM magic_keys WHERE key_hash = ?', args: [await sha256Hex(key)] };
+  return magicKeyByHashStatement(await sha256Hex(key));
+}
+
+/** findMagicKeyStatement for a key already hashed. */
+export function magicKeyByHashStatement(keyHash: string): InStatement {
+  return { sql: 'SELECT * FROM magic_keys WHERE key_hash = ?', args: [keyHash] };
 }
 
 /** The key a findMagicKeyStatement result holds, or null. */

@@ -38,6 +38,8 @@ export const METRIC_COLUMNS = [
   'throughput_bps',
   'loss_tmax_ms',
   'row_key',
+  'window_index',
+  'lost_count',
   'delay_sketch',
   'ipdv_sketch',
   'rtt_sketch',

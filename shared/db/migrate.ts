@@ -44,8 +44,8 @@ export function describeMigrations(versions: readonly number[], migrations: read
   return versions.map((v) => `${v} ${migrations.find((m) => m.version === v)?.name ?? '(unknown)'}`).join(', ');
 }
 
-/** Retries `fn` while the database answers SQLITE_BUSY (another process holds the write lock). */
-export async function withBusyRetry<T>(fn: () => Promise<T>, attempts = 50): Promise<T> {
+/** Retries `fn` while the database answers SQLITE_BUSY (another process holds the write lock), for about 35 s: four processes starting at once on a loaded machine held it for over 11 s in CI. */
+export async function withBusyRetry<T>(fn: () => Promise<T>, attempts = 150): Promise<T> {
   for (let i = 1; ; i++) {
     try {
       return await fn();

@@ -450,7 +450,17 @@ export const MIGRATIONS: readonly Migration[] = [
     ],
   },
   {
-    version: 23,
+    version: 24,
+    name: 'metric_window_index_and_lost_count',
+    statements: [
+      // PROTOCOL §2 v3: which window of its connection a row is on the side that measured it (rows are placed and
+      // paired by it, never by timestamp), and the seqs that window settled as lost.
+      `ALTER TABLE survey_metrics ADD COLUMN window_index INTEGER`,
+      `ALTER TABLE survey_metrics ADD COLUMN lost_count INTEGER`,
+    ],
+  },
+  {
+    version: 25,
     name: 'metric_sketches',
     statements: [
       // Each second's mergeable sketches of its delay deviation, |IPDV| and RTT samples (PROTOCOL.md §2 v3

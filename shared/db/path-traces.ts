@@ -1,6 +1,7 @@
 // Path traces of a survey's connections: written by the relay (one trace row, one row per hop), read by the survey detail.
 import type { PathHop } from '../protocol/control.js';
-import type { Db, InStatement } from './client.js';
+import type { Db, InStatement, ResultSet } from './client.js';
+import type { SqlCondition } from './survey-list.js';
 
 /** One stored trace as the survey detail shows it (PROTOCOL v3 `path_traces`). */
 export interface StoredPathTrace {
@@ -48,10 +49,21 @@ export function pathTraceStatements(t: PathTraceRecord): InStatement[] {
 
 /** Every trace of a survey, oldest first, each with its hops in TTL order. */
 export async function surveyPathTraces(db: Db, sessionId: string): Promise<StoredPathTrace[]> {
-  const [traces, hops] = await Promise.all([
-    db.execute({ sql: 'SELECT * FROM survey_path_traces WHERE session_id = ? ORDER BY at_ms, trace_id', args: [sessionId] }),
-    db.execute({ sql: 'SELECT * FROM survey_path_hops WHERE session_id = ? ORDER BY trace_id, ttl', args: [sessionId] }),
-  ]);
+  return surveyPathTracesFrom(await db.batch(surveyPathTraceStatements(sessionId), 'read'));
+}
+
+/** surveyPathTraces' two queries (traces, hops), for a batch; rows only while `gate` holds (see surveySummaryStatements). Read them with surveyPathTracesFrom. */
+export function surveyPathTraceStatements(sessionId: string, gate: SqlCondition = { sql: '1', args: [] }): InStatement[] {
+  const args = [sessionId, ...gate.args];
+  return [
+    { sql: `SELECT * FROM survey_path_traces WHERE session_id = ? AND (${gate.sql}) ORDER BY at_ms, trace_id`, args },
+    { sql: `SELECT * FROM survey_path_hops WHERE session_id = ? AND (${gate.sql}) ORDER BY trace_id, ttl`, args },
+  ];
+}
+
+/** The traces the results of surveyPathTraceStatements hold. */
+export function surveyPathTracesFrom([traces, hops]: readonly ResultSet[]): StoredPathTrace[] {
+  if (!traces || !hops) return [];
   const byTrace = new Map<string, PathHop[]>();
   for (const r of hops.rows) {
     const list = byTrace.get(String(r.trace_id)) ?? [];

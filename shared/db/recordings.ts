@@ -1,5 +1,6 @@
 // Recording rows (the seed's `recordings` table, one file per row) and the chunks of their uploads.
-import type { Db } from './client.js';
+import type { Db, InStatement, ResultSet } from './client.js';
+import type { SqlCondition } from './survey-list.js';
 
 export interface RecordingRow {
   recording_id: string;
@@ -77,7 +78,11 @@ export async function insertRecording(db: Db, r: NewRecording, quotaBytes: numbe
 /** One recording by id (deleted ones too; callers decide). */
 export async function findRecording(db: Db, id: string): Promise<RecordingRow | null> {
   const rs = await db.execute({ sql: 'SELECT * FROM recordings WHERE recording_id = ?', args: [id] });
-  const r = rs.rows[0] as unknown as Record<string, unknown> | undefined;
+  return recordingFrom(rs.rows[0] as unknown as Record<string, unknown> | undefined);
+}
+
+/** A `recordings` row as a RecordingRow; null for none, or a seed row without a kind (not one of ours). */
+function recordingFrom(r: Record<string, unknown> | undefined): RecordingRow | null {
   if (!r || r.kind == null) return null;
   const num = (v: unknown) => (v == null ? null : Number(v));
   const str = (v: unknown) => (v == null ? null : String(v));
@@ -284,10 +289,19 @@ export async function dropSweptRecordings(db: Db, ids: string[]): Promise<void> 
 
 /** The complete recordings of a survey (not deleted), oldest first: what its detail page plays. */
 export async function surveyRecordings(db: Db, surveyId: string): Promise<RecordingRow[]> {
-  const rs = await db.execute({
-    sql: "SELECT recording_id FROM recordings WHERE session_id = ? AND COALESCE(deleted, 0) = 0 AND kind IS NOT NULL AND upload_status = 'complete' ORDER BY created_at",
-    args: [surveyId],
-  });
-  const rows = await Promise.all(rs.rows.map((r) => findRecording(db, String(r.recording_id))));
-  return rows.filter((r): r is RecordingRow => r !== null);
+  return surveyRecordingsFrom(await db.execute(surveyRecordingsStatement(surveyId)));
+}
+
+/** surveyRecordings' query, for a batch; rows only while `gate` holds (see surveySummaryStatements). Read it with surveyRecordingsFrom. */
+export function surveyRecordingsStatement(surveyId: string, gate: SqlCondition = { sql: '1', args: [] }): InStatement {
+  return {
+    sql: `SELECT * FROM recordings WHERE session_id = ? AND (${gate.sql}) AND COALESCE(deleted, 0) = 0 AND kind IS NOT NULL AND upload_status = 'complete'
+          ORDER BY created_at`,
+    args: [surveyId, ...gate.args],
+  };
+}
+
+/** The recordings a surveyRecordingsStatement result holds. */
+export function surveyRecordingsFrom(rs: ResultSet): RecordingRow[] {
+  return rs.rows.map((r) => recordingFrom(r as unknown as Record<string, unknown>)).filter((r): r is RecordingRow => r !== null);
 }

@@ -66,7 +66,33 @@ export async function upsertRelay(db: Db, r: RelayRecord): Promise<void> {
 }
 
 /** Open relay_peers rows of relay `r` (live peers and reservations); idx_relay_peers_relay_open makes it a short walk. */
-const OPEN_PEERS = '(SELECT COUNT(*) FROM relay_peers q WHERE q.relay_id = r.id AND q.closed_at IS NULL)';
+export const OPEN_PEERS = '(SELECT COUNT(*) FROM relay_peers q WHERE q.relay_id = r.id AND q.closed_at IS NULL)';
+
+/**
+ * Relays `r` that are fresh (heartbeat since `:fresh`), `ready` and not backed off by the breaker (see relay-health.ts),
+ * with their open rows counted now (`open_peers`), their failure streak (`streak`) and their peers answered before
+ * `:unopened` that have not opened (`unopened`). Named arguments: relayListArgs.
+ */
+export const LIVE_RELAYS = `SELECT r.*, ${OPEN_PEERS} AS open_peers, COALESCE(h.consecutive_failures, 0) AS streak,
+         (SELECT COUNT(*) FROM relay_peers q WHERE q.relay_id = r.id AND q.closed_at IS NULL AND q.opened_at IS NULL AND q.created_at < :unopened) AS unopened
+    FROM relays r LEFT JOIN relay_health h ON h.relay_id = r.id
+   WHERE r.last_heartbeat >= :fresh AND r.state = 'ready' AND NOT (${BACKED_OFF})`;
+
+/** The named arguments LIVE_RELAYS reads. */
+export function relayListArgs(freshSince: number, breaker: BreakerPolicy, now: number): Record<string, number> {
+  return { fresh: Math.round(freshSince), now: Math.round(now), unopened: Math.round(now - UNOPENED_AFTER_MS), n: breaker.failures, base: breaker.backoffMs, maxbackoff: breaker.maxBackoffMs };
+}
+
+/** Open peers of the key whose text `key` (an SQL expression) gives, on relays whose heartbeat is since `:fresh` (a dead relay's peers do not count). */
+export const keyOpenPeers = (key: string) => `(SELECT COUNT(*) FROM relay_peers p JOIN relays r ON r.id = p.relay_id
+                    WHERE p.magic_key = ${key} AND p.closed_at IS NULL AND r.last_heartbeat >= :fresh)`;
+
+/**
+ * Claims a relay let through for a recovery probe (one with a full failure streak) for the reservation of peer
+ * `:peer`, so one edge probes it and the others keep skipping it for `:hold` ms; nothing when the peer has no row.
+ */
+export const CLAIM_PROBE = `UPDATE relay_health SET probe_until = :now + :hold
+       WHERE relay_id = (SELECT relay_id FROM relay_peers WHERE peer_id = :peer) AND consecutive_failures >= :n`;
 
 /**
  * Relays the edge may offer now: fresh heartbeat, `ready`, room by the open rows counted now, and not backed off
@@ -74,33 +100,29 @@ const OPEN_PEERS = '(SELECT COUNT(*) FROM relay_peers q WHERE q.relay_id = r.id 
  */
 export async function availableRelays(db: Db, freshSince: number, breaker: BreakerPolicy, now = Date.now()): Promise<RelayCandidate[]> {
   const rs = await db.execute({
-    sql: `SELECT * FROM (
-            SELECT r.*, ${OPEN_PEERS} AS open_peers, COALESCE(h.consecutive_failures, 0) AS streak,
-                   (SELECT COUNT(*) FROM relay_peers q WHERE q.relay_id = r.id AND q.closed_at IS NULL AND q.opened_at IS NULL AND q.created_at < :unopened) AS unopened
-              FROM relays r LEFT JOIN relay_health h ON h.relay_id = r.id
-             WHERE r.last_heartbeat >= :fresh AND r.state = 'ready' AND NOT (${BACKED_OFF}))
-           WHERE open_peers < capacity
-           ORDER BY CAST(open_peers AS REAL) / capacity, open_peers, active_sessions`,
-    args: { fresh: Math.round(freshSince), now: Math.round(now), unopened: Math.round(now - UNOPENED_AFTER_MS), n: breaker.failures, base: breaker.backoffMs, maxbackoff: breaker.maxBackoffMs },
+    sql: `SELECT * FROM (${LIVE_RELAYS}) WHERE open_peers < capacity ORDER BY CAST(open_peers AS REAL) / capacity, open_peers, active_sessions`,
+    args: relayListArgs(freshSince, breaker, now),
   });
-  return rs.rows.map((row) => {
-    const r = row as unknown as Record<string, unknown>;
-    return {
-      id: String(r.id),
-      region: String(r.region),
-      public_address: String(r.public_address),
-      public_addresses: readAddresses(r.public_addresses, String(r.public_address)),
-      internal_url: String(r.internal_url),
-      capacity: Number(r.capacity),
-      active_sessions: Number(r.active_sessions),
-      last_heartbeat: Number(r.last_heartbeat),
-      started_at: Number(r.started_at),
-      state: 'ready',
-      open_peers: Number(r.open_peers),
-      consecutive_failures: Number(r.streak),
-      unopened_peers: Number(r.unopened),
-    };
-  });
+  return rs.rows.map((row) => relayCandidateFrom(row as unknown as Record<string, unknown>));
+}
+
+/** A LIVE_RELAYS row as a RelayCandidate. */
+export function relayCandidateFrom(r: Record<string, unknown>): RelayCandidate {
+  return {
+    id: String(r.id),
+    region: String(r.region),
+    public_address: String(r.public_address),
+    public_addresses: readAddresses(r.public_addresses, String(r.public_address)),
+    internal_url: String(r.internal_url),
+    capacity: Number(r.capacity),
+    active_sessions: Number(r.active_sessions),
+    last_heartbeat: Number(r.last_heartbeat),
+    started_at: Number(r.started_at),
+    state: 'ready',
+    open_peers: Number(r.open_peers),
+    consecutive_failures: Number(r.streak),
+    unopened_peers: Number(r.unopened),
+  };
 }
 
 /** The public_addresses column as written, or (NULL, from a relay started before it; or not a valid list) what public_address says. */
@@ -158,25 +180,19 @@ export async function reserveRelayPeer(
     maxbackoff: opts.breaker.maxBackoffMs,
     hold: opts.breaker.probeHoldMs,
   };
-  const keyOpen = `(SELECT COUNT(*) FROM relay_peers p JOIN relays r ON r.id = p.relay_id
-                    WHERE p.magic_key = :key AND p.closed_at IS NULL AND r.last_heartbeat >= :fresh)`;
   const [inserted, , why] = await db.batch(
     [
       {
         sql: `INSERT INTO relay_peers (peer_id, relay_id, magic_key, conn_id, created_at)
               SELECT :peer, :relay, :key, :conn, :now
-              WHERE (:max IS NULL OR ${keyOpen} < :max)
+              WHERE (:max IS NULL OR ${keyOpenPeers(':key')} < :max)
                 AND EXISTS (SELECT 1 FROM relays r LEFT JOIN relay_health h ON h.relay_id = r.id
                              WHERE r.id = :relay AND r.last_heartbeat >= :fresh AND r.state = 'ready'
                                AND ${OPEN_PEERS} < r.capacity AND NOT (${BACKED_OFF}))`,
         args,
       },
-      {
-        sql: `UPDATE relay_health SET probe_until = :now + :hold
-               WHERE relay_id = :relay AND consecutive_failures >= :n AND EXISTS (SELECT 1 FROM relay_peers WHERE peer_id = :peer)`,
-        args,
-      },
-      { sql: `SELECT :max IS NOT NULL AND ${keyOpen} >= :max AS key_full`, args },
+      { sql: CLAIM_PROBE, args },
+      { sql: `SELECT :max IS NOT NULL AND ${keyOpenPeers(':key')} >= :max AS key_full`, args },
     ],
     'write',
   );

@@ -118,15 +118,10 @@ function listConditions(q: SurveyListQuery): SqlCondition[] {
 }
 
 /**
- * Items of the surveys matching `where`, newest first, at most `limit`. The
+ * The items of the surveys matching `where`, newest first, at most `limit`. The
  * inner query picks the page from the indexes of migration 10; the counts
  * run for the page's rows only (idx_metrics_session_conn answers them alone).
  */
-async function selectItems(db: Db, where: readonly SqlCondition[], limit: number): Promise<SurveyItem[]> {
-  return itemsFrom(await db.execute(itemsStatement(where, limit)));
-}
-
-/** selectItems' query. */
 function itemsStatement(where: readonly SqlCondition[], limit: number): InStatement {
   return {
     sql: `SELECT p.*, k.key_id, k.label AS key_label,
@@ -189,6 +184,15 @@ export function surveyPageFrom(rs: ResultSet, q: SurveyListQuery): SurveyPage {
 
 /** One survey's item (access already checked by the caller), or null. */
 export async function findSurveyItem(db: Db, sessionId: string): Promise<SurveyItem | null> {
-  const [item] = await selectItems(db, [{ sql: 's.session_id = ?', args: [sessionId] }], 1);
-  return item ?? null;
+  return surveyItemFrom(await db.execute(surveyItemStatement(sessionId, [])));
+}
+
+/** One survey's item where every condition of `where` (on survey_sessions `s`, e.g. the viewer's access) holds, for a batch; read it with surveyItemFrom. */
+export function surveyItemStatement(sessionId: string, where: readonly SqlCondition[]): InStatement {
+  return itemsStatement([{ sql: 's.session_id = ?', args: [sessionId] }, ...where], 1);
+}
+
+/** The item a surveyItemStatement result holds, or null. */
+export function surveyItemFrom(rs: ResultSet | undefined): SurveyItem | null {
+  return (rs && itemsFrom(rs)[0]) ?? null;
 }

@@ -23,17 +23,23 @@ export type SeriesQuery = z.infer<typeof SeriesQuerySchema>;
  * timestamp_ms its first second; p50s the mean of its seconds' (a typical value); p99s, loss and reordering the largest
  * of its seconds' (a bad second is never averaged away); throughput the mean; probe_count the sum; loaded if any second was.
  * Delay and jitter read only seconds that received probes, RTT only seconds with an echo, as the charts do.
+ * A row stands at its window's second, not at its write time: a connection's rows with `window_index` are placed at
+ * the connection's first second plus their index (the earliest row time less its index), so the relay's and the
+ * client's window of one index share a second and a late write neither leaves a gap nor doubles a second. Rows
+ * without an index (older relays) keep their timestamp.
  */
 export function seriesStatement(sessionId: string, q: Pick<SeriesQuery, 'from' | 'to' | 'points'>): InStatement {
   return {
-    sql: `WITH m AS (
+    sql: `WITH r AS (
         SELECT * FROM survey_metrics
         WHERE session_id = ? AND ((source = 'server' AND direction = 'c2s') OR (source = 'client' AND direction = 's2c'))),
-      b AS (SELECT CAST(COALESCE(?, MIN(timestamp_ms)) AS INTEGER) AS f, CAST(COALESCE(?, MAX(timestamp_ms)) AS INTEGER) AS t FROM m),
+      a AS (SELECT conn_id, MIN(timestamp_ms - 1000 * window_index) AS anchor FROM r WHERE window_index IS NOT NULL GROUP BY conn_id),
+      m AS (SELECT r.*, COALESCE(a.anchor + 1000 * r.window_index, r.timestamp_ms) AS placed_ms FROM r LEFT JOIN a ON a.conn_id IS r.conn_id),
+      b AS (SELECT CAST(COALESCE(?, MIN(placed_ms)) AS INTEGER) AS f, CAST(COALESCE(?, MAX(placed_ms)) AS INTEGER) AS t FROM m),
       k AS (SELECT MAX(COUNT(*), 1) AS n FROM (SELECT DISTINCT conn_id, direction FROM m)),
       p AS (SELECT MAX(1, MIN(CAST(? AS INTEGER), ${MAX_SERIES_ROWS} / n)) AS per FROM k),
       w AS (SELECT f, t, 1000 * (MAX(t - f, 0) / (1000 * per) + 1) AS bucket_ms FROM b, p)
-      SELECT w.f AS range_from, w.t AS range_to, w.bucket_ms, MIN(m.timestamp_ms) AS timestamp_ms, m.source, m.conn_id, m.direction,
+      SELECT w.f AS range_from, w.t AS range_to, w.bucket_ms, MIN(m.placed_ms) AS timestamp_ms, m.source, m.conn_id, m.direction,
         AVG(CASE WHEN m.probe_count > 0 THEN m.delay_p50_ms END) AS delay_p50_ms,
         MAX(CASE WHEN m.probe_count > 0 THEN m.delay_p99_ms END) AS delay_p99_ms,
         AVG(CASE WHEN m.probe_count > 0 THEN m.jitter_p50_ms END) AS jitter_p50_ms,
@@ -41,8 +47,8 @@ export function seriesStatement(sessionId: string, q: Pick<SeriesQuery, 'from' |
         MAX(CASE WHEN m.rtt_p99_ms > 0 THEN m.rtt_p99_ms END) AS rtt_p99_ms,
         MAX(m.loss_rate) AS loss_rate, MAX(m.reorder_rate) AS reorder_rate, AVG(m.throughput_bps) AS throughput_bps,
         MAX(COALESCE(m.loaded, 0)) AS loaded, SUM(COALESCE(m.probe_count, 0)) AS probe_count
-      FROM m, w WHERE m.timestamp_ms BETWEEN w.f AND w.t
-      GROUP BY m.conn_id, m.direction, m.source, (m.timestamp_ms - w.f) / w.bucket_ms
+      FROM m, w WHERE m.placed_ms BETWEEN w.f AND w.t
+      GROUP BY m.conn_id, m.direction, m.source, (m.placed_ms - w.f) / w.bucket_ms
       ORDER BY m.conn_id, m.direction, timestamp_ms
       LIMIT ${MAX_SERIES_ROWS}`,
     args: [sessionId, q.from ?? null, q.to ?? null, q.points],

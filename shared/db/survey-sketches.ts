@@ -2,6 +2,7 @@
 // the sketches themselves, read in bounded pages (SKETCH_PAGE_ROWS rows each, in id order) and merged per connection,
 // direction and load. The same figures as aggregateStats over every row (survey-summary.ts, the reference).
 import type { Db, InStatement, ResultSet } from './client.js';
+import type { SqlCondition } from './survey-list.js';
 import type { Percentiles } from './survey-summary.js';
 import type { PercentileSource } from '../stats/direction-stats.js';
 import { decodeSketch, mergeSketches, SKETCH_FORMAT, sketchQuad, type Sketch, type WindowSketches } from '../stats/sketch.js';
@@ -9,30 +10,40 @@ import { decodeSketch, mergeSketches, SKETCH_FORMAT, sketchQuad, type Sketch, ty
 /** Sketch rows per read: ~0.6 kB each in Hrana JSON, so under 1 MB a page; a one-connection survey of 8 minutes is one page. */
 export const SKETCH_PAGE_ROWS = 1_000;
 
-/** The measuring side's rows of a survey, as survey-summary-sql.ts tags them, with whether each carries usable sketches and has samples. */
-const ROWS = `k AS (
+/** The measuring side's rows of a survey while `gate` holds, as survey-summary-sql.ts tags them, with whether each carries usable sketches and has samples. */
+const ROWS = (gate: string) => `k AS (
   SELECT COALESCE(conn_id, '') AS conn_id, CASE WHEN source = 'server' THEN 'c2s' ELSE 's2c' END AS dir, id,
     CASE WHEN COALESCE(loaded, 0) != 0 THEN 1 ELSE 0 END AS ld, delay_sketch, ipdv_sketch, rtt_sketch,
     (COALESCE(sketch_format, '') = ? AND delay_sketch IS NOT NULL AND ipdv_sketch IS NOT NULL AND rtt_sketch IS NOT NULL) AS sk,
     (COALESCE(probe_count, 0) > 0 OR COALESCE(rtt_max_ms, 0) > 0) AS samples
   FROM survey_metrics
-  WHERE session_id = ? AND ((source = 'server' AND direction = 'c2s') OR (source = 'client' AND direction = 's2c')))`;
+  WHERE session_id = ? AND (${gate}) AND ((source = 'server' AND direction = 'c2s') OR (source = 'client' AND direction = 's2c')))`;
 
-const STATUS = `WITH ${ROWS} SELECT conn_id, dir, ld, SUM(samples AND NOT sk) AS unsketched FROM k GROUP BY conn_id, dir, ld`;
-const PAGE = `WITH ${ROWS} SELECT id, conn_id, dir, ld, delay_sketch, ipdv_sketch, rtt_sketch FROM k WHERE sk AND id > ? ORDER BY id LIMIT ?`;
+const STATUS = (gate: string) => `WITH ${ROWS(gate)} SELECT conn_id, dir, ld, SUM(samples AND NOT sk) AS unsketched FROM k GROUP BY conn_id, dir, ld`;
+const PAGE = (gate: string) => `WITH ${ROWS(gate)} SELECT id, conn_id, dir, ld, delay_sketch, ipdv_sketch, rtt_sketch FROM k WHERE sk AND id > ? ORDER BY id LIMIT ?`;
 
-const page = (sessionId: string, afterId: number): InStatement => ({ sql: PAGE, args: [SKETCH_FORMAT, sessionId, afterId, SKETCH_PAGE_ROWS] });
+const OPEN: SqlCondition = { sql: '1', args: [] };
+const page = (sessionId: string, afterId: number, gate: SqlCondition = OPEN): InStatement => ({
+  sql: PAGE(gate.sql),
+  args: [SKETCH_FORMAT, sessionId, ...gate.args, afterId, SKETCH_PAGE_ROWS],
+});
 
-/** The statements to batch with the summary's own: seconds without sketches by scope, and the first page of sketches. */
-export function sketchStatements(sessionId: string): InStatement[] {
-  return [{ sql: STATUS, args: [SKETCH_FORMAT, sessionId] }, page(sessionId, -1)];
+/** The statements to batch with the summary's own (reading rows only while `gate` holds): seconds without sketches by scope, and the first page of sketches. */
+export function sketchStatements(sessionId: string, gate: SqlCondition = OPEN): InStatement[] {
+  return [{ sql: STATUS(gate.sql), args: [SKETCH_FORMAT, sessionId, ...gate.args] }, page(sessionId, -1, gate)];
 }
 
-/** Reads the pages after `first` while the last one was full: none for a survey within one page. */
+/** Whether a page of sketches was full, so more may follow (a survey of more than SKETCH_PAGE_ROWS sketched seconds). */
+export const sketchPageFull = (page: ResultSet): boolean => page.rows.length >= SKETCH_PAGE_ROWS;
+
+/**
+ * Reads the pages after `first` while the last one was full, one round trip each: none for a survey within one page.
+ * Ungated: the caller has already seen the survey (its first page came from the gated batch, empty when hidden).
+ */
 export async function continueSketchPages(db: Db, sessionId: string, first: ResultSet): Promise<ResultSet[]> {
   const more: ResultSet[] = [];
   let last = first;
-  while (last.rows.length >= SKETCH_PAGE_ROWS) {
+  while (sketchPageFull(last)) {
     last = await db.execute(page(sessionId, Number(last.rows.at(-1)!.id)));
     more.push(last);
   }

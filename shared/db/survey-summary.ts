@@ -95,7 +95,7 @@ export function summarizeWindows(list: readonly DirectionStats[]): WindowSummary
     seconds_without_arrivals: counts.filter((c) => c.received === 0 && c.expected > 0).length,
     reordered: counts.reduce((n, c) => n + c.reordered, 0),
     reorder_rate: agg.reorder_rate,
-    delay_deviation_ms: withData ? percentiles(agg.delay_deviation_ms) : null,
+    delay_deviation_ms: withData && agg.delay_deviation_ms ? percentiles(agg.delay_deviation_ms) : null,
     rtt_ms: withRtt ? percentiles(agg.rtt_ms) : null,
     jitter_ms: withData ? percentiles(agg.jitter_ms) : null,
     throughput_bps: tput.length ? { mean: agg.throughput_bps ?? 0, max: Math.max(...tput), seconds: tput.length } : null,
@@ -124,7 +124,8 @@ export function metricRowToStats(r: Record<string, unknown>): DirectionStats {
   const quad = (p: string): Quad => [n(`${p}_p50_ms`), n(`${p}_p99_ms`), n(`${p}_min_ms`), n(`${p}_max_ms`)];
   const opt = <K extends string>(k: K) => (r[k] == null ? {} : ({ [k]: Number(r[k]) } as Record<K, number>));
   return {
-    delay_deviation_ms: quad('delay'),
+    // Stored NULL: the window had no baseline yet.
+    delay_deviation_ms: r.delay_p50_ms == null ? null : quad('delay'),
     rtt_ms: quad('rtt'),
     jitter_ms: quad('jitter'),
     loss_rate: n('loss_rate'),
@@ -136,6 +137,8 @@ export function metricRowToStats(r: Record<string, unknown>): DirectionStats {
     ...opt('sender_paused_ms'),
     ...opt('throughput_bps'),
     ...opt('loss_tmax_ms'),
+    ...opt('window_index'),
+    ...opt('lost_count'),
     ...(r.loaded == null ? {} : { loaded: Number(r.loaded) !== 0 }),
     ...(r.delay_sketch == null || r.ipdv_sketch == null || r.rtt_sketch == null
       ? {}

@@ -2,6 +2,7 @@ import { MAX_ECHOES, parseProbe, type Direction, type ProbeEcho, type ProbePacke
 import {
   awaitFirstArrival,
   createReceiver,
+  openWindow,
   recordProbe,
   recordRtt,
   recordSenderReport,
@@ -175,7 +176,10 @@ export function createProbeEndpoint(opts: ProbeEndpointOptions): ProbeEndpoint {
   return {
     start() {
       started = true;
-      if (!ticker) ticker = schedule(sendOne);
+      if (ticker) return;
+      // The receiver's windows run on this side's streams: the first (or a restart's) opens now.
+      openWindow(receiver, now());
+      ticker = schedule(sendOne);
     },
     stop() {
       if (!ticker) return;

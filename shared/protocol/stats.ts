@@ -11,7 +11,8 @@ const SketchText = z.string().min(1).max(MAX_SKETCH_CHARS).regex(/^[A-Za-z0-9+/]
 
 /** Per-direction stats of one second, PROTOCOL.md §2 (each quad is [p50, p99, min, max]). */
 export const DirectionStatsSchema = z.object({
-  delay_deviation_ms: Quad,
+  // Null (v3) before any unloaded window gave a baseline.
+  delay_deviation_ms: Quad.nullable(),
   rtt_ms: Quad,
   jitter_ms: Quad,
   loss_rate: z.number().min(0).max(100),
@@ -25,6 +26,11 @@ export const DirectionStatsSchema = z.object({
   loaded: z.boolean().optional(),
   throughput_bps: z.number().min(0).max(1e12).optional(),
   rtt_clamped_count: Count.optional(),
+  // v3: which window of the connection this is on the side that computed it, and that side's clock at its ends.
+  window_index: z.number().int().min(0).max(100_000_000).optional(),
+  window_start_ms: z.number().min(0).max(1e13).optional(),
+  window_end_ms: z.number().min(0).max(1e13).optional(),
+  lost_count: Count.optional(),
   /** v3: mergeable sketches of the window's delay deviation, |IPDV| and RTT samples (PROTOCOL.md §2), named by sketch_format. */
   sketches: z.object({ delay: SketchText, ipdv: SketchText, rtt: SketchText }).optional(),
   sketch_format: z.string().min(1).max(64).optional(),

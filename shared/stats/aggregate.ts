@@ -20,7 +20,7 @@ export interface WindowCounts {
 export function windowCounts(s: DirectionStats): WindowCounts {
   const expected = s.probes_expected ?? (s.loss_rate < 100 ? Math.round(s.probe_count / (1 - s.loss_rate / 100)) : 0);
   return {
-    lost: Math.round((s.loss_rate / 100) * expected),
+    lost: s.lost_count ?? Math.round((s.loss_rate / 100) * expected),
     expected,
     received: s.probe_count,
     reordered: Math.round((s.reorder_rate / 100) * s.probe_count),
@@ -41,6 +41,8 @@ export function windowCounts(s: DirectionStats): WindowCounts {
  * of maxes either way. The baseline is the latest seen. `keepSketches` gives
  * the aggregate the merged sketches too, for one that is aggregated again
  * (windows of several connections in one second, then their 60 s column).
+ * Delay deviation merges only the windows that had a baseline (their delay
+ * sketch is empty without one): null when none had.
  */
 export function aggregateStats(list: readonly DirectionStats[], opts: { keepSketches?: boolean } = {}): DirectionStats {
   const counts = list.map(windowCounts);
@@ -48,6 +50,7 @@ export function aggregateStats(list: readonly DirectionStats[], opts: { keepSket
   const expected = sum((c) => c.expected);
   const received = sum((c) => c.received);
   const withData = list.filter((s) => s.probe_count > 0);
+  const deviations = withData.flatMap((s) => (s.delay_deviation_ms ? [s.delay_deviation_ms] : []));
   const withRtt = list.filter((s) => s.rtt_ms[3] > 0);
   const withThroughput = list.filter((s) => s.throughput_bps !== undefined);
   const tmax = list.find((s) => s.loss_tmax_ms !== undefined)?.loss_tmax_ms;
@@ -58,7 +61,7 @@ export function aggregateStats(list: readonly DirectionStats[], opts: { keepSket
   const all = sketched ? { delay: mergeOf(list, 'delay'), ipdv: mergeOf(list, 'ipdv'), rtt: mergeOf(list, 'rtt') } : null;
   const merged = (quad: Quad, sketch: Sketch | undefined): Quad => (sketch ? sketchQuad(quad, sketch) : quad);
   return {
-    delay_deviation_ms: merged(mergeQuads(withData.map((s) => s.delay_deviation_ms)), all?.delay),
+    delay_deviation_ms: withData.length > 0 && deviations.length === 0 ? null : merged(mergeQuads(deviations), all?.delay),
     rtt_ms: merged(mergeQuads(withRtt.map((s) => s.rtt_ms)), all?.rtt),
     jitter_ms: merged(mergeQuads(withData.map((s) => s.jitter_ms)), all?.ipdv),
     loss_rate: expected ? (sum((c) => c.lost) / expected) * 100 : 0,
@@ -67,6 +70,7 @@ export function aggregateStats(list: readonly DirectionStats[], opts: { keepSket
     baseline_delay_ms: (withData.at(-1) ?? list.at(-1))!.baseline_delay_ms,
     ...(tmax !== undefined ? { loss_tmax_ms: tmax } : {}),
     probes_expected: expected,
+    lost_count: sum((c) => c.lost),
     late_count: sum((c) => c.late),
     sender_paused_ms: sum((c) => c.pausedMs),
     loaded: list.some((s) => s.loaded === true),

@@ -1,10 +1,11 @@
 import { createBaseline, currentBaseline, pushBaselineWindow, type BaselineState } from './baseline.js';
-import { nearestRank, quad, type Quad } from './percentiles.js';
+import { quad, type Quad } from './percentiles.js';
 import { SKETCH_FORMAT, windowSketches, type WindowSketches } from './sketch.js';
 
 /** Stats of one direction over one report window (PROTOCOL.md §2 DirectionStats). */
 export interface DirectionStats {
-  delay_deviation_ms: Quad;
+  /** Null while no unloaded window has given a baseline: a deviation needs something to deviate from. */
+  delay_deviation_ms: Quad | null;
   rtt_ms: Quad;
   jitter_ms: Quad;
   /** Percent of the probes settled in this window (probes_expected) that were lost. */
@@ -31,6 +32,13 @@ export interface DirectionStats {
   sketch_format?: string;
   /** Only on aggregates over several windows (never sent): p50/p99 come from merged sketches, or approximate per-second figures. */
   percentiles?: PercentileSource;
+  /** 0 for the connection's first window, +1 per window of this receiver: the other side pairs windows by it. */
+  window_index?: number;
+  /** When this window opened and closed, on the receiver's clock. */
+  window_start_ms?: number;
+  window_end_ms?: number;
+  /** Seqs settled as lost in this window (the numerator of loss_rate). */
+  lost_count?: number;
 }
 
 /** How a longer window's p50/p99 were found: merged sketches, or (some window had none) median of p50s and largest p99. */
@@ -119,6 +127,10 @@ export interface ReceiverState {
   lastReport: SenderReport | null;
   /** No probe has arrived since the streams (re)started: the first one's seq is where counting starts. */
   awaitingFirst: boolean;
+  /** The index the next report gets. */
+  windowIndex: number;
+  /** When the current window opened (the streams' start or the last report), null before the streams started. */
+  windowStartMs: number | null;
 }
 
 const MAX_WINDOW_SAMPLES = 20_000;
@@ -151,6 +163,8 @@ export function createReceiver(opts: ReceiverOptions = {}): ReceiverState {
     reports: [],
     lastReport: null,
     awaitingFirst: true,
+    windowIndex: 0,
+    windowStartMs: null,
   };
 }
 
@@ -207,6 +221,11 @@ export function awaitFirstArrival(s: ReceiverState): void {
   s.reports = [];
 }
 
+/** This side's streams (re)start at `atMs`: the next window opens there. */
+export function openWindow(s: ReceiverState, atMs: number): void {
+  s.windowStartMs = atMs;
+}
+
 /** Starts counting at `seq`, the first arrival since the streams started: seqs below it were sent before we listened. */
 function countFrom(s: ReceiverState, seq: number): void {
   s.awaitingFirst = false;
@@ -244,27 +263,35 @@ export interface ReportOptions {
 /** Closes the current window at `nowMs`: returns its stats and starts the next window. */
 export function takeReport(s: ReceiverState, nowMs: number, opts: ReportOptions = {}): DirectionStats {
   const loaded = opts.loaded ?? false;
-  const baseline = loaded ? (currentBaseline(s.baseline) ?? provisionalBaseline(s.delays)) : (pushBaselineWindow(s.baseline, s.delays) ?? 0);
+  // Only unloaded windows make a baseline; before the first, deviation has nothing honest to measure against.
+  const baseline = loaded ? currentBaseline(s.baseline) : pushBaselineWindow(s.baseline, s.delays);
   const { lost, settled } = settle(s, nowMs, opts.senderStopped ?? false);
-  const deviations = s.delays.map((d) => d - baseline);
+  // Without a baseline there is no deviation: the window's delay sketch is empty, as its quad is null.
+  const deviations = baseline === null ? [] : s.delays.map((d) => d - baseline);
   const sketches = windowSketches(deviations, s.jitters, s.rtts);
   const stats: DirectionStats = {
-    delay_deviation_ms: finiteQuad(quad(deviations)),
+    delay_deviation_ms: baseline === null ? null : finiteQuad(quad(deviations)),
     rtt_ms: finiteQuad(quad(s.rtts)),
     jitter_ms: finiteQuad(quad(s.jitters)),
     loss_rate: settled ? (lost / settled) * 100 : 0,
     reorder_rate: s.received ? (s.reordered / s.received) * 100 : 0,
     probe_count: s.received,
-    baseline_delay_ms: finite(currentBaseline(s.baseline) ?? baseline),
+    baseline_delay_ms: finite(baseline ?? 0),
     loss_tmax_ms: s.lossTmaxMs,
     probes_expected: settled,
+    lost_count: lost,
     late_count: s.late,
     rtt_clamped_count: s.rttClamped,
     sender_paused_ms: Math.min(finite(s.pausedMs), 3_600_000),
     loaded,
     ...(opts.throughputBps !== undefined ? { throughput_bps: finite(opts.throughputBps) } : {}),
+    window_index: s.windowIndex,
+    ...(s.windowStartMs !== null ? { window_start_ms: s.windowStartMs } : {}),
+    window_end_ms: nowMs,
     ...(sketches ? { sketches, sketch_format: SKETCH_FORMAT } : {}),
   };
+  s.windowIndex++;
+  s.windowStartMs = nowMs;
   s.delays = [];
   s.jitters = [];
   s.rtts = [];
@@ -314,11 +341,6 @@ function settle(s: ReceiverState, nowMs: number, senderStopped: boolean): { lost
     }
   }
   return { lost, settled };
-}
-
-/** Before any unloaded window the lowest delay under load stands in (a minimum is the least queued); it is never stored. */
-function provisionalBaseline(delays: readonly number[]): number {
-  return delays.length ? nearestRank([...delays].sort((a, b) => a - b), 5) : 0;
 }
 
 /** Appends to a bounded record list; when full the new record replaces the newest one, which only delays settling. */

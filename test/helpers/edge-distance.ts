@@ -18,6 +18,7 @@ export const REQUEST_TYPES = [
   'signaling (logged in)',
   'survey list',
   'survey detail',
+  'survey series',
   'live poll',
   'login',
   '/api/auth/me',
@@ -89,6 +90,8 @@ export async function startDistanceStack(): Promise<DistanceStack> {
       'signaling (logged in)': (i) => signal(true, i),
       'survey list': async () => ({ resp: await get('/api/surveys?limit=50') }),
       'survey detail': async () => ({ resp: await get(`/api/surveys/${surveyId}`) }),
+      // With the detail, what the compare page reads of each survey.
+      'survey series': async () => ({ resp: await get(`/api/surveys/${surveyId}/series`) }),
       'live poll': async () => ({ resp: await get('/api/live') }),
       login: async () => ({ resp: await edge.post('/api/auth/login', { login: LOGIN, password: PASSWORD }) }),
       '/api/auth/me': async () => ({ resp: await get('/api/auth/me') }),

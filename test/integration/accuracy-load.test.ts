@@ -9,6 +9,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pointCandidatesAt, signalThrough } from '../../accuracy/signal-through.js';
 import { spawnForwarder, type ForwarderProcess } from '../../accuracy/spawn-forwarder.js';
+import { loadTruth } from '../../accuracy/load-truth.js';
 import { runProbe } from '../../cli/run-probe.js';
 import { startRelayProcess, type RelayProcess } from '../../bench/relay-process.js';
 import { nearestRank } from '../../shared/stats/percentiles.js';
@@ -58,29 +59,21 @@ describe('accuracy under load', () => {
     expect(log.s2c.filter((r) => r.load).length).toBeGreaterThan(10_000);
 
     // Seconds fully inside the test (its first second is the queue filling up).
-    const seconds = result.seconds.filter((s) => !s.final);
-    const loadedIdx = seconds.flatMap((s, i) => (s.s2c.loaded && seconds[i - 1]?.s2c.loaded && seconds[i + 1]?.s2c.loaded ? [i] : []));
-    expect(loadedIdx.length).toBeGreaterThanOrEqual(12);
-    // Goodput is the link's rate less DTLS/SCTP/UDP overhead and the probes: 18.3–18.9 Mbit/s in most seconds here.
-    const mbps = loadedIdx.map((i) => (seconds[i]!.throughput!.s2c_bytes_per_s * 8) / 1e6);
-
     // Truth: what the forwarder held the probe connection's datagrams (not the load's) in those seconds beyond the
     // path's fixed delay: its queue, and its own timers running late on a busy machine (delay the probes really met).
-    const origin = log.timeOriginMs!;
-    const spans = loadedIdx.map((i) => [seconds[i]!.timestamp_ms - 1000, seconds[i]!.timestamp_ms] as const);
-    const inLoad = (atMs: number) => spans.some(([a, b]) => origin + atMs >= a && origin + atMs < b);
-    const queued = (dir: 'c2s' | 's2c') =>
-      log[dir].filter((r) => !r.load && r.kind === 'dtls-app' && r.sentAtMs !== null && inLoad(r.atMs)).map((r) => r.sentAtMs! - r.atMs - ONE_WAY_MS);
-    const queueTruth = median(queued('s2c')) + median(queued('c2s'));
-    const r = result.responsiveness;
     // The path beyond the queue is the idle round trip NetPoke measured before the test (2 × 5 ms and loopback hops).
+    const r = result.responsiveness;
     const idle = r.idle!.p50_ms;
-    const truth = idle + queueTruth;
+    const t = loadTruth(log, result.seconds, idle, ONE_WAY_MS);
+    expect(t.loadedSeconds.length).toBeGreaterThanOrEqual(12);
+    // Goodput is the link's rate less DTLS/SCTP/UDP overhead and the probes: 18.3–18.9 Mbit/s in most seconds here.
+    const mbps = t.goodputMbps;
+    const queueTruth = t.queueP50Ms;
+    const truth = t.rttP50Ms;
     // RPM against the mean the forwarder held them (a drop-tail queue bounds it, so there is little to trim).
-    const mean = (xs: number[]) => xs.reduce((n, x) => n + x, 0) / xs.length;
-    const rpmTruth = 60_000 / (idle + mean(queued('s2c')) + mean(queued('c2s')));
+    const rpmTruth = t.rpm;
     console.log(
-      `goodput per loaded second (Mbit/s): ${mbps.map((m) => m.toFixed(2)).join(' ')}; tail drops ${log.s2c.filter((x) => x.tailDropped).length}\n` +
+      `goodput per loaded second (Mbit/s): ${mbps.map((m) => m.toFixed(2)).join(' ')}; tail drops ${t.tailDrops}\n` +
         `idle RTT p50 ${idle.toFixed(2)} ms; probes held in the queue p50 ${queueTruth.toFixed(2)} ms; truth ${truth.toFixed(2)} ms; ` +
         `loaded RTT p50 ${r.loaded!.p50_ms.toFixed(2)} ms; RPM ${r.responsiveness_rpm!.toFixed(0)} (truth ${rpmTruth.toFixed(0)})`,
     );

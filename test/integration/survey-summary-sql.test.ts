@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMagicKey } from '../../shared/db/keys.js';
 import { summarizeConnections } from '../../shared/db/survey-summary.js';
-import { surveyConnectionSummaries } from '../../shared/db/survey-summary-sql.js';
+import { surveyConnectionSummaries, surveySummariesFrom, surveySummaryStatements } from '../../shared/db/survey-summary-sql.js';
 import { startTestDb, type TestDb } from '../helpers/system.js';
 import { seedManyMetricRows } from '../helpers/big-export.js';
 import { insertMetric } from '../../shared/db/surveys.js';
@@ -51,8 +51,10 @@ interface Second {
   loss: number;
   reorder?: number;
   rtt?: Q;
-  delay?: Q;
+  /** null: a second before any unloaded baseline (no deviation). */
+  delay?: Q | null;
   jitter?: Q;
+  lost?: number | null;
   loaded?: number | null;
   tput?: number | null;
   paused?: number | null;
@@ -66,17 +68,18 @@ async function insertSeconds(surveyId: string, seconds: Second[]): Promise<void>
   });
   await db.db.batch(
     seconds.map((o, i) => {
-      const [rtt, delay, jitter] = [o.rtt ?? [0, 0, 0, 0], o.delay ?? [0, 0, 0, 0], o.jitter ?? [0, 0, 0, 0]];
+      const [rtt, delay, jitter] = [o.rtt ?? [0, 0, 0, 0], o.delay === null ? [null, null, null, null] : (o.delay ?? [0, 0, 0, 0]), o.jitter ?? [0, 0, 0, 0]];
       return {
         sql: `INSERT INTO survey_metrics (session_id, timestamp_ms, source, conn_id, direction,
           delay_p50_ms, delay_p99_ms, delay_min_ms, delay_max_ms, jitter_p50_ms, jitter_p99_ms, jitter_min_ms, jitter_max_ms,
           rtt_p50_ms, rtt_p99_ms, rtt_min_ms, rtt_max_ms, loss_rate, reorder_rate, probe_count, baseline_delay_ms, created_at,
-          probes_expected, late_count, sender_paused_ms, loaded, throughput_bps, loss_tmax_ms, row_key)
-          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1.5, 0, ?, ?, ?, ?, ?, 200, ?)`,
+          probes_expected, late_count, sender_paused_ms, loaded, throughput_bps, loss_tmax_ms, row_key, lost_count)
+          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1.5, 0, ?, ?, ?, ?, ?, 200, ?, ?)`,
         args: [
           surveyId, o.t, o.source ?? 'server', o.conn === undefined ? 'a' : o.conn, o.direction ?? 'c2s',
           ...delay, ...jitter, ...rtt, o.loss, o.reorder ?? 0, o.received,
           o.expected, o.late === undefined ? 0 : o.late, o.paused ?? null, o.loaded === undefined ? 0 : o.loaded, o.tput ?? null, `${surveyId}/${i}`,
+          o.lost ?? null,
         ],
       };
     }),
@@ -113,6 +116,32 @@ describe('survey summaries in SQL', () => {
     const reference = await referenceSummaries('seeded');
     expect(reference).toHaveLength(4);
     expect(toTwelveDigits(await surveyConnectionSummaries(db.db, 'seeded'))).toEqual(toTwelveDigits(reference));
+  });
+
+  it('read nothing while their gate does not hold, and the same summaries while it does (its arguments after the survey id)', async () => {
+    const gated = async (open: number) => surveySummariesFrom(await db.db.batch(surveySummaryStatements('crafted', { sql: '? = 1', args: [open] }), 'read'));
+    expect(await gated(0)).toEqual([]);
+    expect(await gated(1)).toEqual(await surveyConnectionSummaries(db.db, 'crafted'));
+    expect((await gated(1)).map((c) => c.conn_id)).toEqual(['b', '', 'a']);
+  });
+
+  it('leave seconds without a baseline out of delay deviation (none at all: null), and count lost_count where stored', async () => {
+    await insertSeconds('no-baseline', [
+      // Two loaded seconds before any unloaded one: no deviation.
+      { t: 1000, expected: 100, received: 97, loss: 3, delay: null, loaded: 1, lost: 3 },
+      { t: 2000, expected: 100, received: 100, loss: 0, delay: null, loaded: 1, lost: 0 },
+      { t: 3000, expected: 100, received: 99, loss: 1, delay: [1, 4, 0, 5], lost: 1 },
+      { t: 4000, expected: 100, received: 100, loss: 0, delay: [2, 6, -1, 7], loaded: 1, lost: 0 },
+      { conn: 'only-loaded', t: 1000, expected: 100, received: 100, loss: 0, delay: null, loaded: 1, lost: 0 },
+    ]);
+    const reference = await referenceSummaries('no-baseline');
+    const a = reference.find((c) => c.conn_id === 'a')!;
+    // Hand-worked: deviation over seconds 3 and 4 only (median of p50s 1, 2 by nearest rank: 1); loss 4 of 400.
+    expect(a.c2s.delay_deviation_ms).toEqual({ p50: 1, p99: 6, min: -1, max: 7 });
+    expect(a.c2s.probes_lost).toBe(4);
+    expect(a.c2s.loaded.delay_deviation_ms).toEqual({ p50: 2, p99: 6, min: -1, max: 7 });
+    expect(reference.find((c) => c.conn_id === 'only-loaded')!.c2s.delay_deviation_ms).toBeNull();
+    expect(await surveyConnectionSummaries(db.db, 'no-baseline')).toEqual(reference);
   });
 
   it('a survey without rows has no summaries', async () => {

@@ -4,10 +4,11 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { captureClientAddr } from '../../accuracy/capture-client.js';
 import { classifyDatagram } from '../../accuracy/datagram-kind.js';
-import type { DatagramRecord, ForwarderLog } from '../../accuracy/forwarder.js';
+import type { ForwarderLog } from '../../accuracy/forwarder.js';
 import { HarnessError } from '../../accuracy/harness-error.js';
 import { checkNoBypass } from '../../accuracy/no-bypass.js';
 import { pointCandidatesAt, stripCandidates } from '../../accuracy/signal-through.js';
+import { datagramRecord } from '../helpers/datagram-record.js';
 import { directionTruth, roundTripTruth } from '../../accuracy/truth.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'netpoke-accuracy-'));
@@ -56,19 +57,7 @@ describe('datagram classes', () => {
 });
 
 /** A record of an impairable datagram. */
-const rec = (i: number, atMs: number, sentAtMs: number | null, out: number | null, extra: Partial<DatagramRecord> = {}): DatagramRecord => ({
-  i,
-  atMs,
-  size: 300,
-  kind: 'dtls-app',
-  armed: true,
-  impairable: true,
-  dropped: sentAtMs === null,
-  held: false,
-  sentAtMs,
-  out,
-  ...extra,
-});
+const rec = datagramRecord;
 
 describe('truth from the forwarder log', () => {
   it('counts loss over impairable datagrams, RFC 4737 reordering on departures, IPDV of consecutive pairs', () => {

@@ -23,6 +23,25 @@ const row = (s: number, over: Partial<MetricRow> = {}): MetricRow => ({
 const metric = (id: string) => METRICS.find((m) => m.id === id)!;
 
 describe('console chart data', () => {
+  it('places rows by window_index, not by the rounded write time: no gaps, no doubles, both sides of an index share a second', () => {
+    // Relay (c2s) rows written at uneven times (each window closes on the second, its write lags by 0.01–0.52 s):
+    // index 2 at 3.52 s and index 3 at 4.49 s round to the same second, index 4 at 5.51 s leaves second 5 empty.
+    // Client (s2c) rows reach the relay about 0.3 s after the relay's own of the same index.
+    const c2sAt = [1.02, 2.01, 3.52, 4.49, 5.51];
+    const s2cAt = [1.31, 2.3, 3.3, 4.32, 5.29];
+    const rows = [
+      ...c2sAt.map((at, i) => row(at, { window_index: i, delay_p50_ms: 10 + i })),
+      ...s2cAt.map((at, i) => row(at, { window_index: i, source: 'client', direction: 's2c', delay_p50_ms: 20 + i })),
+    ];
+    // By rounding, indexes 2 and 3 of c2s would both be second 4, second 3 and 5 empty: what this guards against.
+    expect(c2sAt.map((at) => Math.round(at))).toEqual([1, 2, 4, 4, 6]);
+    const d = chartData(rows, metric('delay_p50'), T0);
+    // Anchor: the connection's earliest (time − index) is 2.01 s − 1 = 1.01 s, so indexes 0..4 stand at seconds 1..5.
+    expect(d.xs).toEqual([1, 2, 3, 4, 5]);
+    expect(d.series.find((s) => s.key.direction === 'c2s')!.values).toEqual([10, 11, 12, 13, 14]);
+    expect(d.series.find((s) => s.key.direction === 's2c')!.values).toEqual([20, 21, 22, 23, 24]);
+  });
+
   it('puts a null at every second without a row, so a gap is drawn as a gap', () => {
     const d = chartData([row(1), row(2), row(5)], metric('delay_p50'), T0);
     expect(d.xs).toEqual([1, 2, 3, 4, 5]);

@@ -1,11 +1,10 @@
 // The edge's pure parts: config parsing, relay ranking, key and address extraction.
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../shared/config.js';
-import type { RelayRecord } from '../../shared/db/relays.js';
 import { edgeConfigFromEnv } from '../../edge/config.js';
 import { requestMagicKey } from '../../edge/keys.js';
 import { clientAddress, ipv6Prefix64 } from '../../edge/rate-limit.js';
-import { preferredRegions, rankRelays } from '../../edge/relay-choice.js';
+import { preferredRegions } from '../../edge/relay-choice.js';
 
 const base = { LIBSQL_URL: 'http://127.0.0.1:8080', RELAY_SHARED_SECRET: '0123456789abcdef' };
 
@@ -107,8 +106,6 @@ describe('edge config', () => {
   });
 });
 
-const relay = (id: string, region: string): RelayRecord => ({ id, region, public_address: '', internal_url: '', capacity: 10, active_sessions: 0, last_heartbeat: 0, started_at: 0 });
-
 describe('relay choice', () => {
   const map = { LHR: ['eu-west'], EU: ['eu-central', 'eu-west'], '*': ['us'] };
 
@@ -119,11 +116,6 @@ describe('relay choice', () => {
     expect(preferredRegions({}, undefined)).toEqual([]);
   });
 
-  it('ranks preferred regions first, in order, keeping the least-loaded order within a rank', () => {
-    const leastLoadedFirst = [relay('us-1', 'us'), relay('w-1', 'eu-west'), relay('c-1', 'eu-central'), relay('w-2', 'eu-west'), relay('ap-1', 'ap')];
-    expect(rankRelays(leastLoadedFirst, ['eu-central', 'eu-west']).map((r) => r.id)).toEqual(['c-1', 'w-1', 'w-2', 'us-1', 'ap-1']);
-    expect(rankRelays(leastLoadedFirst, []).map((r) => r.id)).toEqual(['us-1', 'w-1', 'c-1', 'w-2', 'ap-1']);
-  });
 });
 
 describe('request parts', () => {

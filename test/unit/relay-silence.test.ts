@@ -9,7 +9,7 @@ type StatsEvent = Extract<SurveyEvent, { type: 'stats' }>;
 /** A window at `at` ms: quiet (nothing from the relay) or with a relay window and its probes. */
 function window(at: number, quiet: boolean, conn = 'c1'): StatsEvent {
   const s2c = { ...emptyDirectionStats(), probe_count: quiet ? 0 : 100 };
-  return { type: 'stats', conn_id: conn, timestamp_ms: at, c2s: quiet ? null : emptyDirectionStats(), s2c, own_paused_ms: 0 };
+  return { type: 'stats', conn_id: conn, timestamp_ms: at, window_index: Math.round(at / 1000), c2s: quiet ? null : emptyDirectionStats(), s2c, own_paused_ms: 0 };
 }
 
 describe('relay silence watch', () => {

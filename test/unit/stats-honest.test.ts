@@ -160,14 +160,32 @@ describe('latency under load is kept apart from the baseline', () => {
     expect(second(20, false).delay_deviation_ms).toEqual([0, 0, 0, 0]);
   });
 
-  it('with no unloaded window yet, the least-queued delay under load stands in and is never stored', () => {
+  it('with no unloaded window yet, deviation is null (never measured against the loaded window itself), and the loaded delays never become the baseline', () => {
     const s = createReceiver();
-    for (let q = 0; q < 100; q++) recordProbe(s, q, T0 + q * 10, T0 + q * 10 + 80 + (q % 10));
-    const w = takeReport(s, T0 + 2000, { loaded: true });
-    expect(w.baseline_delay_ms).toBe(80);
-    expect(w.delay_deviation_ms[2]).toBe(0);
-    for (let q = 100; q < 200; q++) recordProbe(s, q, T0 + q * 10, T0 + q * 10 + 20);
-    expect(takeReport(s, T0 + 3000).baseline_delay_ms).toBe(20);
+    // Two loaded seconds at 80..89 ms before any idle one: nothing honest to deviate from.
+    let q = 0;
+    const loaded = [1, 2].map((sec) => {
+      for (; q < sec * 100; q++) recordProbe(s, q, T0 + q * 10, T0 + q * 10 + 80 + (q % 10));
+      // Closed just after the second's last arrival: no seq is overdue, nothing is extrapolated.
+      return takeReport(s, T0 + sec * 1000 + 100, { loaded: true });
+    });
+    for (const w of loaded) {
+      expect(w.delay_deviation_ms).toBeNull();
+      expect(w.probe_count).toBe(100);
+    }
+    // Over both, still no figure: a summary leaves it out rather than showing 0.
+    expect(aggregateStats(loaded).delay_deviation_ms).toBeNull();
+    // The first idle second (20 ms) makes the baseline: its own deviation is 0, then a loaded second reads 60..69.
+    for (; q < 300; q++) recordProbe(s, q, T0 + q * 10, T0 + q * 10 + 20);
+    const idle = takeReport(s, T0 + 3100);
+    expect(idle.baseline_delay_ms).toBe(20);
+    expect(idle.delay_deviation_ms).toEqual([0, 0, 0, 0]);
+    for (; q < 400; q++) recordProbe(s, q, T0 + q * 10, T0 + q * 10 + 80 + (q % 10));
+    const after = takeReport(s, T0 + 4100, { loaded: true });
+    // Delays 80..89, ten of each: p50 is the 50th (84), p99 the 99th (89), min 80, max 89; minus 20.
+    expect(after.delay_deviation_ms).toEqual([64, 69, 60, 69]);
+    // Aggregating all four: only the two seconds with a baseline merge (median of p50s 0 and 64 by nearest rank: 0).
+    expect(aggregateStats([...loaded, idle, after]).delay_deviation_ms).toEqual([0, 69, 0, 69]);
   });
 });
 

@@ -17,6 +17,8 @@ export interface MetricRow {
   throughput_bps: number | null;
   loaded: number | null;
   probe_count: number | null;
+  /** The row's window on the side that measured it (absent on older rows and on downsampled buckets, which the edge placed already). */
+  window_index?: number | null;
 }
 
 export type Direction = 'c2s' | 's2c';
@@ -75,7 +77,8 @@ export function seriesKeys(rows: readonly MetricRow[]): SeriesKey[] {
  */
 export function chartData(rows: readonly MetricRow[], metric: MetricSpec, t0_ms: number, keys = seriesKeys(rows), stepS = 1): ChartData {
   const measured = rows.filter(isMeasurement);
-  const second = (r: MetricRow) => Math.round((r.timestamp_ms - t0_ms) / 1000);
+  const placed = placeRows(measured);
+  const second = (r: MetricRow) => Math.round((placed.get(r)! - t0_ms) / 1000);
   if (!measured.length) return { xs: [], series: keys.map((key) => ({ key, values: [] })), loaded: [] };
   let [first, last] = [Infinity, -Infinity];
   for (const r of measured) [first, last] = [Math.min(first, second(r)), Math.max(last, second(r))];
@@ -87,6 +90,22 @@ export function chartData(rows: readonly MetricRow[], metric: MetricSpec, t0_ms:
     return { key, values };
   });
   return { xs, series, loaded: loadedSpans(measured.filter((r) => r.loaded === 1).map((r) => xs[slot(r)]!), stepS) };
+}
+
+/**
+ * Where each row stands, in ms: a connection's rows with `window_index` at the connection's first second plus their
+ * index (the earliest row time less its index), so the relay's and the client's windows of one index share a second
+ * and a late write neither leaves a gap nor doubles a second (as survey-series.ts does in SQL); rows without an
+ * index at their timestamp.
+ */
+export function placeRows(rows: readonly MetricRow[]): Map<MetricRow, number> {
+  const anchor = new Map<string, number>();
+  for (const r of rows) {
+    if (r.window_index == null) continue;
+    const conn = r.conn_id ?? '';
+    anchor.set(conn, Math.min(anchor.get(conn) ?? Infinity, r.timestamp_ms - 1000 * r.window_index));
+  }
+  return new Map(rows.map((r) => [r, r.window_index == null ? r.timestamp_ms : anchor.get(r.conn_id ?? '')! + 1000 * r.window_index]));
 }
 
 /** Consecutive loaded seconds (or buckets `stepS` wide) as [from, to] spans (a row covers [s - stepS, s]: it is stamped at its end). */

@@ -104,6 +104,7 @@ export const MetricRowsSchema: z.ZodMiniType<MetricRow[]> = z.array(
     throughput_bps: Num,
     loaded: Num,
     probe_count: Num,
+    window_index: z.optional(Num),
   }),
 );
 
