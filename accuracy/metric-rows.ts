@@ -32,6 +32,11 @@ const MetricRowSchema = z.object({
   sender_paused_ms: opt,
   lost_count: opt,
   window_index: opt,
+  // The seconds' sketches (migration 25), so the survey's percentiles are merged from them as the console's are.
+  delay_sketch: z.string().nullable().optional(),
+  ipdv_sketch: z.string().nullable().optional(),
+  rtt_sketch: z.string().nullable().optional(),
+  sketch_format: z.string().nullable().optional(),
 });
 type MetricRow = z.infer<typeof MetricRowSchema>;
 

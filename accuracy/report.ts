@@ -22,7 +22,8 @@ export function formatScenario(r: ScenarioResult): string {
     );
     const paused = m.stats.sender_paused_ms ? `; the sender reported ${Math.round(m.stats.sender_paused_ms)} ms of pauses (machine stalls)` : '';
     const bundled = (m.stats.probes_expected ?? 0) > t.seen ? '\n   (more probes than datagrams: SCTP bundled some after stalls, so one drop may have lost several)' : '';
-    lines.push(`   NetPoke (${by}): ${m.rows} rows, ${m.stats.probes_expected ?? '?'} probes expected, ${m.stats.probe_count} received${paused}${bundled}`);
+    const from = m.stats.percentiles === 'merged' ? 'p50/p99 merged from per-second sketches' : 'p50/p99 approximate: median of per-second p50s, worst p99 (rows without sketches)';
+    lines.push(`   NetPoke (${by}): ${m.rows} rows, ${m.stats.probes_expected ?? '?'} probes expected, ${m.stats.probe_count} received${paused}${bundled}; ${from}`);
     lines.push(`   ${pad('metric', 22)}${padL('truth', 10)}${padL('NetPoke', 10)}${padL('diff', 10)}`);
     for (const x of c[dir]) {
       const unit = x.unit === 'probes' ? '' : ` ${x.unit}`;

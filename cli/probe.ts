@@ -178,7 +178,8 @@ function printSummary(s: SurveySummary & { survey_session_id: string; seconds: n
       `  ${dir}: ${d.probe_count} probes received, loss ${d.loss_rate.toFixed(2)} % of ${d.probes_expected ?? d.probe_count} settled, reorder ${d.reorder_rate.toFixed(2)} %, ` +
         `delay deviation p50/p99 ${d.delay_deviation_ms ? `${d.delay_deviation_ms[0].toFixed(3)}/${d.delay_deviation_ms[1].toFixed(3)} ms` : '– (no unloaded baseline)'}, ` +
         `jitter p50 ${d.jitter_ms[0].toFixed(3)} ms, RTT p50/p99 ${d.rtt_ms[0].toFixed(3)}/${d.rtt_ms[1].toFixed(3)} ms` +
-        (d.sender_paused_ms ? `, sender paused ${(d.sender_paused_ms / 1000).toFixed(1)} s (not counted as loss)` : ''),
+        (d.sender_paused_ms ? `, sender paused ${(d.sender_paused_ms / 1000).toFixed(1)} s (not counted as loss)` : '') +
+        (d.percentiles === 'per_second_approx' ? ' (p50/p99 approximate: some seconds carried no sketch)' : ''),
     );
   }
   const rpm = s.responsiveness_rpm === null ? 'no throughput test' : `${Math.round(s.responsiveness_rpm)} RPM (trimmed mean of loaded round trips, draft-ietf-ippm-responsiveness)`;

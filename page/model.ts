@@ -45,8 +45,9 @@ export function pushTick(h: History, atMs: number, perConn: { c2s: DirectionStat
   const sec: Second = {
     at_ms: atMs,
     ...(index !== undefined ? { index } : {}),
-    c2s: c2s.length === 0 ? null : c2s.length === 1 ? c2s[0]! : aggregateStats(c2s),
-    s2c: perConn.length === 1 ? perConn[0]!.s2c : aggregateStats(perConn.map((p) => p.s2c)),
+    // Kept mergeable: the 10 s and 60 s columns merge these seconds' sketches.
+    c2s: c2s.length === 0 ? null : c2s.length === 1 ? c2s[0]! : aggregateStats(c2s, { keepSketches: true }),
+    s2c: perConn.length === 1 ? perConn[0]!.s2c : aggregateStats(perConn.map((p) => p.s2c), { keepSketches: true }),
     paused_ms: Math.max(0, ...perConn.map((p) => p.paused_ms)),
     c2s_bps: perConn.reduce((n, p) => n + p.c2s_bps, 0),
     s2c_bps: perConn.reduce((n, p) => n + p.s2c_bps, 0),

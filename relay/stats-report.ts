@@ -30,10 +30,16 @@ export function reportSecond(writer: MetricWriter, s: Session, final = false): v
   if (!surveyId) return;
   const ids = { survey_session_id: surveyId, conn_id: s.connId, timestamp_ms: nowMs() };
   sendControl(s, { type: 'sender_report', ...ids, ...s.endpoint.senderReport() });
-  sendControl(s, { type: 'probe_stats', ...ids, c2s_stats: c2s, s2c_stats: s.clientS2c, throughput });
+  sendControl(s, { type: 'probe_stats', ...ids, c2s_stats: c2s, s2c_stats: echoed(s.clientS2c), throughput });
   queueMetric(writer, s, surveyId, 'server', c2s);
   // The survey's measuring time leaves in the same batch: a reconnect gets only what is left of the key's limit.
   writer.enqueue({ stmt: raiseSurveyMeasured(surveyId, measuredSoFar(s)) });
+}
+
+/** The client's own s2c window, sent back without its sketches: the client has them, and the message stays small. */
+function echoed(stats: DirectionStats): DirectionStats {
+  const { sketches: _sketches, sketch_format: _format, ...rest } = stats;
+  return rest;
 }
 
 /** Queues one survey_metrics row of this connection, moving its session's last_update_time: the relay's c2s or the client's s2c. */

@@ -6,7 +6,7 @@ import { surveyStoredCapturesFrom, surveyStoredCapturesStatement } from '../../s
 import { surveyPathTracesFrom, surveyPathTraceStatements } from '../../shared/db/path-traces.js';
 import { surveyRecordingsFrom, surveyRecordingsStatement } from '../../shared/db/recordings.js';
 import { surveyItemFrom, surveyItemStatement, type SqlCondition, type SurveyItem } from '../../shared/db/survey-list.js';
-import { surveySummariesFrom, surveySummaryStatements } from '../../shared/db/survey-summary-sql.js';
+import { firstSketchPage, surveySummariesFrom, surveySummaryStatements } from '../../shared/db/survey-summary-sql.js';
 import type { GrantsSql } from '../../shared/db/viewer-grants.js';
 import { HttpError } from '../errors.js';
 import { recordingView } from '../recordings/recording-routes.js';
@@ -20,11 +20,12 @@ interface DetailPart<T> {
 
 const part = <T>(statements: InStatement[], read: (results: readonly ResultSet[]) => T): DetailPart<T> => ({ statements, read });
 
-/** The detail's parts beside the item, by their answer field, each reading only while `gate` holds. */
-function detailParts(id: string, gate: SqlCondition) {
+/** The detail's parts beside the item, by their answer field, each reading only while `gate` holds; `moreSketchPages` as surveyDetailFrom's. */
+function detailParts(id: string, gate: SqlCondition, moreSketchPages: readonly ResultSet[] = []) {
   return {
-    // Per-connection summaries, computed in SQL (a few rows per connection whatever the survey's length).
-    summaries: part(surveySummaryStatements(id, gate), surveySummariesFrom),
+    // Per-connection summaries, computed in SQL (a few rows per connection whatever the survey's length), with the
+    // percentiles merged from the seconds' sketches (the first SKETCH_PAGE_ROWS in this batch).
+    summaries: part(surveySummaryStatements(id, gate), (rs) => surveySummariesFrom(rs, moreSketchPages)),
     // The complete recordings (as GET /api/recordings/{id}), the stored captures, the relay's path traces.
     recordings: part([surveyRecordingsStatement(id, gate)], ([rs]) => surveyRecordingsFrom(rs!).map(recordingView)),
     captures: part([surveyStoredCapturesStatement(id, gate)], ([rs]) =>
@@ -44,16 +45,25 @@ export function surveyDetailStatements(g: GrantsSql, id: string, includeDeleted:
 }
 
 /**
+ * The first page of sketches among the results of surveyDetailStatements (the summaries come right after the item).
+ * Full only for a survey of more than SKETCH_PAGE_ROWS (1,000) measured seconds with sketches — both directions of
+ * all its connections, e.g. over 8 minutes of one connection — whose further pages continueSketchPages reads, one
+ * round trip each; empty for a survey the viewer may not see.
+ */
+export const detailSketchPage = (results: readonly ResultSet[]): ResultSet => firstSketchPage(results.slice(1));
+
+/**
  * The detail the results of surveyDetailStatements hold: the list item unchanged (PROTOCOL.md: "one item as
  * above plus ...") with its parts; 404 not_found when the grants do not see the survey, as for none at all.
+ * `moreSketchPages`: the pages after detailSketchPage's, for a long survey.
  */
-export function surveyDetailFrom(results: readonly ResultSet[], id: string): SurveyDetail {
+export function surveyDetailFrom(results: readonly ResultSet[], id: string, moreSketchPages: readonly ResultSet[] = []): SurveyDetail {
   const item = surveyItemFrom(results[0]);
   if (!item) throw new HttpError('not_found', `no survey ${id}`);
   const detail: Record<string, unknown> = { ...item };
   let at = 1;
   // The gate is not read again here: the statements only shape the results, so any condition does for counting them.
-  for (const [field, p] of Object.entries(detailParts(id, { sql: '1', args: [] })) as [string, DetailPart<unknown>][]) {
+  for (const [field, p] of Object.entries(detailParts(id, { sql: '1', args: [] }, moreSketchPages)) as [string, DetailPart<unknown>][]) {
     detail[field] = p.read(results.slice(at, at + p.statements.length));
     at += p.statements.length;
   }

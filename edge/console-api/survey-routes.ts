@@ -7,7 +7,9 @@ import type { EdgeEnv } from '../env.js';
 import { HttpError } from '../errors.js';
 import { readAsViewer, requireViewer } from '../auth/viewer.js';
 import { surveysGranted, visibleSurveyFrom, visibleSurveyStatement } from './survey-access.js';
-import { surveyDetailFrom, surveyDetailStatements } from './survey-detail.js';
+import { detailSketchPage, surveyDetailFrom, surveyDetailStatements } from './survey-detail.js';
+import { continueSketchPages, sketchPageFull } from '../../shared/db/survey-sketches.js';
+import { withDb } from '../db.js';
 import { SeriesQuerySchema, seriesFrom, seriesStatement } from '../../shared/db/survey-series.js';
 
 /** `GET /api/surveys/{id}`: `deleted=true|all` also finds a deleted survey (to look at it before restoring). */
@@ -44,11 +46,14 @@ export function surveyRoutes(): Hono<EdgeEnv> {
       if (!id.success) throw new HttpError('not_found', 'no such survey (survey ids are at most 128 characters)');
       throw new HttpError('invalid_request', describeZodError(query.error!));
     }
-    // The viewer, the access check and every part of the detail in one round trip.
+    // The viewer, the access check and every part of the detail in one round trip; a survey of more than 1,000
+    // measured seconds with sketches (both directions of all connections) costs one more per further 1,000.
     const includeDeleted = query.data.deleted !== 'false';
     const { results } = await readAsViewer(c, (grants) => surveyDetailStatements(grants, id.data, includeDeleted));
+    const first = detailSketchPage(results);
+    const more = sketchPageFull(first) ? await withDb(c.get('config'), (db) => continueSketchPages(db, id.data, first)) : [];
     c.header('cache-control', 'private, no-store');
-    return c.json(surveyDetailFrom(results, id.data));
+    return c.json(surveyDetailFrom(results, id.data, more));
   });
 
   // Chart series, downsampled in the database to ≤ `points` buckets per connection and direction; from/to zoom.

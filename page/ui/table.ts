@@ -5,6 +5,9 @@ const DIRS = [
   { id: 's2c', label: 'Download (server → you)' },
 ] as const;
 
+/** Rows that are percentiles of the window's samples (merged from per-second sketches). */
+const PERCENTILE = /_p(50|99)$/;
+
 /** Builds the summary table: a row per metric, a column per direction and window; cells carry data-metric/-dir/-window. */
 export function createSummaryTable(table: HTMLTableElement): (h: History) => void {
   const windows = Object.keys(WINDOWS) as WindowName[];
@@ -39,7 +42,10 @@ export function createSummaryTable(table: HTMLTableElement): (h: History) => voi
     for (const c of cells) {
       const s = sums[c.window]!;
       const v = c.metric.read(s[c.dir], c.dir === 'c2s' ? s.c2s_bps : s.s2c_bps, s);
-      c.td.textContent = v === null ? '–' : v.toFixed(c.metric.digits);
+      // A percentile over seconds of which some carried no sketch is the per-second approximation: marked, never passed off as merged.
+      const approx = PERCENTILE.test(c.metric.id) && s[c.dir].percentiles === 'per_second_approx';
+      c.td.textContent = v === null ? '–' : `${approx ? '≈' : ''}${v.toFixed(c.metric.digits)}`;
+      c.td.title = approx ? 'approximate: median of per-second p50s / largest per-second p99 (some seconds carried no sketch)' : '';
     }
   };
 }

@@ -40,6 +40,10 @@ export const METRIC_COLUMNS = [
   'row_key',
   'window_index',
   'lost_count',
+  'delay_sketch',
+  'ipdv_sketch',
+  'rtt_sketch',
+  'sketch_format',
 ] as const;
 
 export type MetricColumn = (typeof METRIC_COLUMNS)[number];
@@ -74,7 +78,7 @@ export interface MetricFilter {
   liveRowsOnly?: boolean;
 }
 
-/** Rows per database read: a page of ~33 columns is about 1 kB a row in Hrana JSON, so a few MB at most. */
+/** Rows per database read: a page of ~37 columns is 1–2 kB a row in Hrana JSON (the sketches about half), so a few MB at most. */
 export const DEFAULT_PAGE_ROWS = 2000;
 /** Surveys whose rows one query may span. */
 const SURVEY_CHUNK = 500;

@@ -459,4 +459,17 @@ export const MIGRATIONS: readonly Migration[] = [
       `ALTER TABLE survey_metrics ADD COLUMN lost_count INTEGER`,
     ],
   },
+  {
+    version: 25,
+    name: 'metric_sketches',
+    statements: [
+      // Each second's mergeable sketches of its delay deviation, |IPDV| and RTT samples (PROTOCOL.md §2 v3
+      // `sketches`, base64 as sent) and their format, so any longer window's p50/p99 can be merged; NULL in rows
+      // written before (their windows' percentiles are the per-second approximation, and say so).
+      `ALTER TABLE survey_metrics ADD COLUMN delay_sketch TEXT`,
+      `ALTER TABLE survey_metrics ADD COLUMN ipdv_sketch TEXT`,
+      `ALTER TABLE survey_metrics ADD COLUMN rtt_sketch TEXT`,
+      `ALTER TABLE survey_metrics ADD COLUMN sketch_format TEXT`,
+    ],
+  },
 ];

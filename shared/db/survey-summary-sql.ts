@@ -4,6 +4,7 @@
 import type { Db, InStatement, ResultSet } from './client.js';
 import type { SqlCondition } from './survey-list.js';
 import type { ConnectionSummary, DirectionSummary, Percentiles, WindowSummary } from './survey-summary.js';
+import { continueSketchPages, mergeSketchRows, sketchStatements, type SketchMerge } from './survey-sketches.js';
 
 /**
  * Each measured second with its counts as windowCounts (shared/stats/aggregate.ts) recovers them, tagged twice:
@@ -68,6 +69,7 @@ export function surveySummaryStatements(sessionId: string, gate: SqlCondition = 
     { sql: SUMS(gate.sql), args },
     { sql: MEDIANS(gate.sql), args },
     { sql: ORDER(gate.sql), args },
+    ...sketchStatements(sessionId, gate),
   ];
 }
 
@@ -75,14 +77,17 @@ type Row = Record<string, unknown>;
 const num = (v: unknown) => Number(v ?? 0);
 const key = (conn: unknown, dir: unknown, scope: unknown) => `${String(conn ?? '')}|${String(dir)}|${num(scope)}`;
 
-function windowFrom(r: Row | undefined, medians: Map<string, number>, k: string): WindowSummary {
+function windowFrom(r: Row | undefined, medians: Map<string, number>, k: string, sketches: SketchMerge): WindowSummary {
   const expected = num(r?.expected);
   const received = num(r?.received);
   const lost = num(r?.lost);
   const reordered = num(r?.reordered);
-  const quad = (metric: string, p: string, has: boolean): Percentiles | null =>
-    has ? { p50: medians.get(`${k}|${metric}`) ?? 0, p99: num(r?.[`${p}99`]), min: num(r?.[`${p}min`]), max: num(r?.[`${p}max`]) } : null;
   const withData = num(r?.with_data) > 0;
+  const source = withData || num(r?.with_rtt) > 0 ? sketches.source(k) : null;
+  const quad = (metric: 'delay' | 'jitter' | 'rtt', p: string, has: boolean): Percentiles | null =>
+    has
+      ? sketches.percentiles(k, metric, source, { p50: medians.get(`${k}|${metric}`) ?? 0, p99: num(r?.[`${p}99`]), min: num(r?.[`${p}min`]), max: num(r?.[`${p}max`]) })
+      : null;
   const tputSeconds = num(r?.tput_seconds);
   return {
     seconds: num(r?.seconds),
@@ -100,37 +105,49 @@ function windowFrom(r: Row | undefined, medians: Map<string, number>, k: string)
     jitter_ms: quad('jitter', 'j', withData),
     throughput_bps: tputSeconds ? { mean: num(r?.tput_sum) / tputSeconds, max: num(r?.tput_max), seconds: tputSeconds } : null,
     sender_paused_ms: num(r?.paused),
+    percentiles: source,
   };
 }
 
-function directionFrom(conn: string, dir: string, sums: Map<string, Row>, medians: Map<string, number>): DirectionSummary {
+function directionFrom(conn: string, dir: string, sums: Map<string, Row>, medians: Map<string, number>, sk: SketchMerge): DirectionSummary {
   const at = (scope: number) => key(conn, dir, scope);
   const all = sums.get(at(-1));
-  const loaded = windowFrom(sums.get(at(1)), medians, at(1));
+  const loaded = windowFrom(sums.get(at(1)), medians, at(1), sk);
   const rtt = loaded.rtt_ms?.p50 ?? 0;
   return {
-    ...windowFrom(all, medians, at(-1)),
+    ...windowFrom(all, medians, at(-1), sk),
     first_ms: all ? num(all.first_ms) : null,
     last_ms: all ? num(all.last_ms) : null,
-    idle: windowFrom(sums.get(at(0)), medians, at(0)),
+    idle: windowFrom(sums.get(at(0)), medians, at(0), sk),
     loaded,
     responsiveness_rpm: rtt > 0 ? 60_000 / rtt : null,
   };
 }
 
-/** The per-connection summaries from the results of surveySummaryStatements: a few rows per connection, never one per second. */
-export function surveySummariesFrom([sums, medians, order]: readonly ResultSet[]): ConnectionSummary[] {
+/**
+ * The per-connection summaries from the results of surveySummaryStatements (a few rows per connection, plus the
+ * first page of sketches), and `morePages` of sketches that continueSketchPages fetched for a long survey.
+ */
+export function surveySummariesFrom([sums, medians, order, status, firstPage]: readonly ResultSet[], morePages: readonly ResultSet[] = []): ConnectionSummary[] {
+  const sk = mergeSketchRows(status!, [firstPage!, ...morePages]);
   const byKey = new Map<string, Row>();
   for (const r of sums!.rows as unknown as Row[]) byKey.set(key(r.conn_id, r.dir, r.scope), r);
   const p50s = new Map<string, number>();
   for (const r of medians!.rows as unknown as Row[]) p50s.set(`${key(r.conn_id, r.dir, r.scope)}|${String(r.metric)}`, num(r.v));
   return (order!.rows as unknown as Row[]).map((r) => {
     const conn = String(r.conn_id ?? '');
-    return { conn_id: conn, c2s: directionFrom(conn, 'c2s', byKey, p50s), s2c: directionFrom(conn, 's2c', byKey, p50s) };
+    return { conn_id: conn, c2s: directionFrom(conn, 'c2s', byKey, p50s, sk), s2c: directionFrom(conn, 's2c', byKey, p50s, sk) };
   });
 }
 
-/** Every connection's summary of a survey (access already checked by the caller), in one round trip. */
+/** The first page of sketches among the results of surveySummaryStatements: when full, continueSketchPages reads the rest. */
+export const firstSketchPage = (results: readonly ResultSet[]): ResultSet => results[4]!;
+
+/**
+ * Every connection's summary of a survey (access already checked by the caller): one round trip, and one more per
+ * further page of sketches (a survey of more than SKETCH_PAGE_ROWS measured seconds that carry sketches).
+ */
 export async function surveyConnectionSummaries(db: Db, sessionId: string): Promise<ConnectionSummary[]> {
-  return surveySummariesFrom(await db.batch(surveySummaryStatements(sessionId), 'read'));
+  const results = await db.batch(surveySummaryStatements(sessionId), 'read');
+  return surveySummariesFrom(results, await continueSketchPages(db, sessionId, firstSketchPage(results)));
 }

@@ -1,7 +1,7 @@
 // A survey's summary per connection and direction (PROTOCOL.md §4 GET /api/surveys/{id}), from its per-second metric rows, by counts:
 // the reference definition; the edge computes the same figures in SQL (survey-summary-sql.ts).
 import { aggregateStats, splitByLoad, windowCounts } from '../stats/aggregate.js';
-import type { DirectionStats } from '../stats/direction-stats.js';
+import type { DirectionStats, PercentileSource } from '../stats/direction-stats.js';
 import type { Quad } from '../stats/percentiles.js';
 
 /** A distribution over a window of seconds; see summarizeWindows for how it is derived from the per-second quads. */
@@ -40,6 +40,8 @@ export interface WindowSummary {
   throughput_bps: { mean: number; max: number; seconds: number } | null;
   /** Σ time the sender could not send: a pause, never loss. */
   sender_paused_ms: number;
+  /** How p50/p99 were found: 'merged' per-second sketches, or 'per_second_approx' (a second with samples had none); null without samples. */
+  percentiles: PercentileSource | null;
 }
 
 /** One direction of one connection: the whole survey, and idle (no bulk traffic) and loaded seconds apart. */
@@ -73,8 +75,9 @@ const percentiles = (q: Quad): Percentiles => ({ p50: q[0], p99: q[1], min: q[2]
  * loss Σ lost / Σ expected (a second with no arrivals counts all it expected),
  * reordering Σ reordered / Σ received. Percentiles of a window, from the seconds
  * that have samples (delay and jitter: probe_count > 0; RTT: an echo, max > 0):
- * p50 = the median (nearest rank) of the seconds' p50s, p99 = the largest p99,
- * min = the smallest min, max = the largest max.
+ * p50/p99 of their merged sketches when every one carries them, else the median
+ * (nearest rank) of the seconds' p50s and the largest p99 (`percentiles` says
+ * which); min = the smallest min, max = the largest max.
  */
 export function summarizeWindows(list: readonly DirectionStats[]): WindowSummary {
   const agg = aggregateStats(list);
@@ -97,6 +100,7 @@ export function summarizeWindows(list: readonly DirectionStats[]): WindowSummary
     jitter_ms: withData ? percentiles(agg.jitter_ms) : null,
     throughput_bps: tput.length ? { mean: agg.throughput_bps ?? 0, max: Math.max(...tput), seconds: tput.length } : null,
     sender_paused_ms: agg.sender_paused_ms ?? 0,
+    percentiles: agg.percentiles ?? null,
   };
 }
 
@@ -136,6 +140,9 @@ export function metricRowToStats(r: Record<string, unknown>): DirectionStats {
     ...opt('window_index'),
     ...opt('lost_count'),
     ...(r.loaded == null ? {} : { loaded: Number(r.loaded) !== 0 }),
+    ...(r.delay_sketch == null || r.ipdv_sketch == null || r.rtt_sketch == null
+      ? {}
+      : { sketches: { delay: String(r.delay_sketch), ipdv: String(r.ipdv_sketch), rtt: String(r.rtt_sketch) }, sketch_format: String(r.sketch_format ?? '') }),
   };
 }
 

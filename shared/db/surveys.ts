@@ -43,8 +43,8 @@ export function insertMetric(m: MetricRow, now: number): InStatement {
             rtt_p50_ms, rtt_p99_ms, rtt_min_ms, rtt_max_ms,
             loss_rate, reorder_rate, probe_count, baseline_delay_ms, created_at,
             probes_expected, late_count, sender_paused_ms, loaded, throughput_bps, loss_tmax_ms, row_key,
-            window_index, lost_count)
-          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            window_index, lost_count, delay_sketch, ipdv_sketch, rtt_sketch, sketch_format)
+          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
           ON CONFLICT(row_key) DO NOTHING`,
     args: [
       m.session_id,
@@ -69,6 +69,10 @@ export function insertMetric(m: MetricRow, now: number): InStatement {
       m.row_key ?? null,
       opt(st.window_index),
       opt(st.lost_count),
+      st.sketches?.delay ?? null,
+      st.sketches?.ipdv ?? null,
+      st.sketches?.rtt ?? null,
+      st.sketches ? (st.sketch_format ?? null) : null,
     ],
   };
 }

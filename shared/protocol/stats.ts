@@ -1,10 +1,13 @@
 import * as z from 'zod';
+import { MAX_SKETCH_CHARS } from '../stats/sketch.js';
 
 /** A duration or delay difference in ms: finite and within a day either way (clocks are unsynchronised, not absurd). */
 const Ms = z.number().min(-86_400_000).max(86_400_000);
 const Quad = z.tuple([Ms, Ms, Ms, Ms]);
 /** A count of probes in one window: at 100 probes/s, far above anything a second holds. */
 const Count = z.number().int().min(0).max(1_000_000);
+/** One encoded sketch: base64, bounded so three keep probe_stats well inside the 4 KiB control limit. */
+const SketchText = z.string().min(1).max(MAX_SKETCH_CHARS).regex(/^[A-Za-z0-9+/]+={0,2}$/, 'base64');
 
 /** Per-direction stats of one second, PROTOCOL.md §2 (each quad is [p50, p99, min, max]). */
 export const DirectionStatsSchema = z.object({
@@ -28,6 +31,9 @@ export const DirectionStatsSchema = z.object({
   window_start_ms: z.number().min(0).max(1e13).optional(),
   window_end_ms: z.number().min(0).max(1e13).optional(),
   lost_count: Count.optional(),
+  /** v3: mergeable sketches of the window's delay deviation, |IPDV| and RTT samples (PROTOCOL.md §2), named by sketch_format. */
+  sketches: z.object({ delay: SketchText, ipdv: SketchText, rtt: SketchText }).optional(),
+  sketch_format: z.string().min(1).max(64).optional(),
 });
 
 /** Optional extension of `probe_stats`: bytes per second carried by the bulk channel each way. */

@@ -1,6 +1,7 @@
-import type { DirectionStats } from './direction-stats.js';
+import type { DirectionStats, PercentileSource } from './direction-stats.js';
 import { emptyDirectionStats } from './direction-stats.js';
 import { nearestRank, type Quad } from './percentiles.js';
+import { decodeWindowSketches, encodeSketch, mergeSketches, SKETCH_FORMAT, sketchQuad, type Sketch, type WindowSketches } from './sketch.js';
 
 /** The counts behind one window's rates (PROTOCOL.md §2): what every longer window is summed from. */
 export interface WindowCounts {
@@ -33,12 +34,17 @@ export function windowCounts(s: DirectionStats): WindowCounts {
  * several connections) by counts, never by averaging rates: loss is
  * Σ lost / Σ expected over every window — one in which nothing arrived still
  * counts what it expected — and reordering Σ reordered / Σ received.
- * Percentiles cannot be merged exactly, so over the windows with data:
- * p50 = median of the p50s, p99 = the largest p99 (never hides a bad
- * second), min of mins, max of maxes. Delay deviation merges only the
- * windows that had a baseline: null when none had. The baseline is the latest seen.
+ * p50/p99 are those of the windows' merged sketches when every window with
+ * samples carries them (`percentiles: 'merged'`); when one does not (an older
+ * peer or survey) no sketch is used and, over the windows with data, p50 = median
+ * of the p50s, p99 = the largest p99 (`'per_second_approx'`). Min of mins, max
+ * of maxes either way. The baseline is the latest seen. `keepSketches` gives
+ * the aggregate the merged sketches too, for one that is aggregated again
+ * (windows of several connections in one second, then their 60 s column).
+ * Delay deviation merges only the windows that had a baseline (their delay
+ * sketch is empty without one): null when none had.
  */
-export function aggregateStats(list: readonly DirectionStats[]): DirectionStats {
+export function aggregateStats(list: readonly DirectionStats[], opts: { keepSketches?: boolean } = {}): DirectionStats {
   const counts = list.map(windowCounts);
   const sum = (pick: (c: WindowCounts) => number) => counts.reduce((n, c) => n + pick(c), 0);
   const expected = sum((c) => c.expected);
@@ -49,10 +55,15 @@ export function aggregateStats(list: readonly DirectionStats[]): DirectionStats 
   const withThroughput = list.filter((s) => s.throughput_bps !== undefined);
   const tmax = list.find((s) => s.loss_tmax_ms !== undefined)?.loss_tmax_ms;
   if (list.length === 0) return emptyDirectionStats();
+  const sketched = withData.every(hasSketches) && withRtt.every(hasSketches);
+  const source: PercentileSource | undefined = withData.length || withRtt.length ? (sketched ? 'merged' : 'per_second_approx') : undefined;
+  // Merged sketches of every window (empty ones add nothing).
+  const all = sketched ? { delay: mergeOf(list, 'delay'), ipdv: mergeOf(list, 'ipdv'), rtt: mergeOf(list, 'rtt') } : null;
+  const merged = (quad: Quad, sketch: Sketch | undefined): Quad => (sketch ? sketchQuad(quad, sketch) : quad);
   return {
-    delay_deviation_ms: withData.length > 0 && deviations.length === 0 ? null : mergeQuads(deviations),
-    rtt_ms: mergeQuads(withRtt.map((s) => s.rtt_ms)),
-    jitter_ms: mergeQuads(withData.map((s) => s.jitter_ms)),
+    delay_deviation_ms: withData.length > 0 && deviations.length === 0 ? null : merged(mergeQuads(deviations), all?.delay),
+    rtt_ms: merged(mergeQuads(withRtt.map((s) => s.rtt_ms)), all?.rtt),
+    jitter_ms: merged(mergeQuads(withData.map((s) => s.jitter_ms)), all?.ipdv),
     loss_rate: expected ? (sum((c) => c.lost) / expected) * 100 : 0,
     reorder_rate: received ? (sum((c) => c.reordered) / received) * 100 : 0,
     probe_count: received,
@@ -64,6 +75,8 @@ export function aggregateStats(list: readonly DirectionStats[]): DirectionStats 
     sender_paused_ms: sum((c) => c.pausedMs),
     loaded: list.some((s) => s.loaded === true),
     ...(withThroughput.length ? { throughput_bps: withThroughput.reduce((n, s) => n + s.throughput_bps!, 0) / withThroughput.length } : {}),
+    ...(source ? { percentiles: source } : {}),
+    ...(all && opts.keepSketches ? { sketches: { delay: encodeSketch(all.delay), ipdv: encodeSketch(all.ipdv), rtt: encodeSketch(all.rtt) }, sketch_format: SKETCH_FORMAT } : {}),
   };
 }
 
@@ -71,6 +84,16 @@ function mergeQuads(quads: readonly Quad[]): Quad {
   if (quads.length === 0) return [0, 0, 0, 0];
   const p50s = quads.map((q) => q[0]).sort((a, b) => a - b);
   return [nearestRank(p50s, 50), Math.max(...quads.map((q) => q[1])), Math.min(...quads.map((q) => q[2])), Math.max(...quads.map((q) => q[3]))];
+}
+
+/** The merge of one kind of sketch over the windows that carry sketches. */
+function mergeOf(list: readonly DirectionStats[], kind: keyof WindowSketches): Sketch {
+  return mergeSketches(list.flatMap((s) => (hasSketches(s) ? [decodeWindowSketches(s.sketches!)![kind]] : [])));
+}
+
+/** The window carries sketches in our format that decode. */
+function hasSketches(s: DirectionStats): boolean {
+  return s.sketch_format === SKETCH_FORMAT && s.sketches !== undefined && decodeWindowSketches(s.sketches) !== null;
 }
 
 /** Idle latency and latency under load, side by side: the same aggregation over unloaded and loaded windows apart. */

@@ -1,5 +1,6 @@
 import { createBaseline, currentBaseline, pushBaselineWindow, type BaselineState } from './baseline.js';
 import { quad, type Quad } from './percentiles.js';
+import { SKETCH_FORMAT, windowSketches, type WindowSketches } from './sketch.js';
 
 /** Stats of one direction over one report window (PROTOCOL.md §2 DirectionStats). */
 export interface DirectionStats {
@@ -26,6 +27,11 @@ export interface DirectionStats {
   throughput_bps?: number;
   /** RTT samples that came out negative (timing noise of the two send paths) and were counted as 0, not dropped. */
   rtt_clamped_count?: number;
+  /** v3: mergeable sketches of this window's samples (shared/stats/sketch.ts), in the format `sketch_format` names. */
+  sketches?: WindowSketches;
+  sketch_format?: string;
+  /** Only on aggregates over several windows (never sent): p50/p99 come from merged sketches, or approximate per-second figures. */
+  percentiles?: PercentileSource;
   /** 0 for the connection's first window, +1 per window of this receiver: the other side pairs windows by it. */
   window_index?: number;
   /** When this window opened and closed, on the receiver's clock. */
@@ -34,6 +40,9 @@ export interface DirectionStats {
   /** Seqs settled as lost in this window (the numerator of loss_rate). */
   lost_count?: number;
 }
+
+/** How a longer window's p50/p99 were found: merged sketches, or (some window had none) median of p50s and largest p99. */
+export type PercentileSource = 'merged' | 'per_second_approx';
 
 /** All-zero stats: what a direction reports before it has data. */
 export function emptyDirectionStats(): DirectionStats {
@@ -257,8 +266,11 @@ export function takeReport(s: ReceiverState, nowMs: number, opts: ReportOptions 
   // Only unloaded windows make a baseline; before the first, deviation has nothing honest to measure against.
   const baseline = loaded ? currentBaseline(s.baseline) : pushBaselineWindow(s.baseline, s.delays);
   const { lost, settled } = settle(s, nowMs, opts.senderStopped ?? false);
+  // Without a baseline there is no deviation: the window's delay sketch is empty, as its quad is null.
+  const deviations = baseline === null ? [] : s.delays.map((d) => d - baseline);
+  const sketches = windowSketches(deviations, s.jitters, s.rtts);
   const stats: DirectionStats = {
-    delay_deviation_ms: baseline === null ? null : finiteQuad(quad(s.delays.map((d) => d - baseline))),
+    delay_deviation_ms: baseline === null ? null : finiteQuad(quad(deviations)),
     rtt_ms: finiteQuad(quad(s.rtts)),
     jitter_ms: finiteQuad(quad(s.jitters)),
     loss_rate: settled ? (lost / settled) * 100 : 0,
@@ -276,6 +288,7 @@ export function takeReport(s: ReceiverState, nowMs: number, opts: ReportOptions 
     window_index: s.windowIndex,
     ...(s.windowStartMs !== null ? { window_start_ms: s.windowStartMs } : {}),
     window_end_ms: nowMs,
+    ...(sketches ? { sketches, sketch_format: SKETCH_FORMAT } : {}),
   };
   s.windowIndex++;
   s.windowStartMs = nowMs;

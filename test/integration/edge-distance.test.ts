@@ -12,6 +12,9 @@ import { createMagicKey } from '../../shared/db/keys.js';
 import type { SurveyPage } from '../../shared/db/survey-list.js';
 import { DISTANCE_SURVEYS, startDistanceStack, type DistanceStack, type RequestType } from '../helpers/edge-distance.js';
 import type { DbTraffic } from '../helpers/db-proxy.js';
+import { SKETCH_PAGE_ROWS } from '../../shared/db/survey-sketches.js';
+import { insertMetric, insertSurveySession } from '../../shared/db/surveys.js';
+import { createReceiver, recordProbe, recordRtt, takeReport } from '../../shared/stats/index.js';
 
 /** One way: requests made together by the edge overlap for sure, so they count as one round trip. */
 const ONE_WAY_MS = 25;
@@ -126,6 +129,41 @@ describe('the edge at database distance', () => {
     expect(JSON.parse(String(audit.rows[0]!.detail))).toEqual({ recording_chunks: 0, recordings: 0, captures: 0, metric_rows: 2, objects_deleted: 0, relay_captures_left: [] });
     // The viewer, the survey and its files in one read batch; the rows and the audit line in one write batch.
     expect(traffic).toEqual({ requests: 2, roundTrips: 2 });
+  });
+
+  it('a survey with sketches is one round trip below 1,000 sketched seconds; from 1,000 on each further page costs one more, and every page is merged', async () => {
+    /** A closed second with one probe and `n` RTT samples of `ms`: it carries sketches. */
+    const second = (n: number, ms: number) => {
+      const r = createReceiver();
+      recordProbe(r, 0, 0, 5);
+      for (let k = 0; k < n; k++) recordRtt(r, ms);
+      return takeReport(r, 1_000);
+    };
+    const store = async (id: string, list: ReturnType<typeof second>[]) => {
+      await s.db.db.batch(
+        [
+          insertSurveySession({ session_id: id, magic_key: s.key, user_login: null, now: Date.now() }),
+          ...list.map((stats, i) => insertMetric({ session_id: id, conn_id: 'c', timestamp_ms: 1_000 + i, source: 'server', direction: 'c2s', stats, row_key: `${id}/${i}` }, 0)),
+        ],
+        'write',
+      );
+    };
+    const detail = async (id: string) => {
+      const { value, traffic } = await s.proxy.measure(async () => (await (await s.get(`/api/surveys/${id}`)).json()) as { summaries: { c2s: { percentiles: string; rtt_ms: { p50: number } } }[] });
+      return { c2s: value.summaries[0]!.c2s, traffic };
+    };
+    // A short sketched survey: its sketches come in the detail's one batch.
+    await store('sketch-short', [second(3, 80), second(1, 10)]);
+    const short = await detail('sketch-short');
+    expect(short.traffic).toEqual({ requests: 1, roundTrips: 1 });
+    expect(short.c2s.percentiles).toBe('merged');
+    // 1,000 seconds of one 80 ms sample (the first page), then one of 2,000 samples at 10 ms (the second): 3,000
+    // samples, the 1,500th (p50) is 10 ms. The first page alone, or the median of per-second p50s, would say 80.
+    await store('sketch-long', [...Array.from({ length: SKETCH_PAGE_ROWS }, () => second(1, 80)), second(2_000, 10)]);
+    const long = await detail('sketch-long');
+    expect(long.traffic).toEqual({ requests: 2, roundTrips: 2 });
+    expect(long.c2s.percentiles).toBe('merged');
+    expect(Math.abs(long.c2s.rtt_ms.p50 - 10)).toBeLessThanOrEqual(0.1);
   });
 
   it("the schema check costs the isolate's first database request one round trip, and none after", async () => {

@@ -6,6 +6,10 @@ import { summarizeConnections } from '../../shared/db/survey-summary.js';
 import { surveyConnectionSummaries, surveySummariesFrom, surveySummaryStatements } from '../../shared/db/survey-summary-sql.js';
 import { startTestDb, type TestDb } from '../helpers/system.js';
 import { seedManyMetricRows } from '../helpers/big-export.js';
+import { insertMetric } from '../../shared/db/surveys.js';
+import { SKETCH_PAGE_ROWS } from '../../shared/db/survey-sketches.js';
+import { createReceiver, recordProbe, recordRtt, takeReport, type DirectionStats } from '../../shared/stats/index.js';
+import type { Db } from '../../shared/db/client.js';
 
 let db: TestDb;
 let magicKey: string;
@@ -142,5 +146,52 @@ describe('survey summaries in SQL', () => {
 
   it('a survey without rows has no summaries', async () => {
     expect(await surveyConnectionSummaries(db.db, 'no-such-survey')).toEqual([]);
+  });
+
+  it('merge per-second sketches over every page: p50 of 500 seconds at 10 ms and 600 of 3 samples at 80 ms is 10 ms, in two round trips', async () => {
+    /** A closed window whose RTT samples are `rtts` (one probe arrives, so it has data). */
+    const rttWindow = (rtts: number[], loaded: boolean): DirectionStats => {
+      const r = createReceiver();
+      recordProbe(r, 0, 0, 5);
+      for (const v of rtts) recordRtt(r, v);
+      return takeReport(r, 1_000, { loaded });
+    };
+    const big = Array.from({ length: 500 }, () => rttWindow(Array(100).fill(10), false));
+    // 600 small seconds, the last 50 of them loaded.
+    const small = Array.from({ length: 600 }, (_, k) => rttWindow([80, 80, 80], k >= 550));
+    const { sketches: _s, sketch_format: _f, ...bare } = rttWindow([30, 30], false);
+    const rows = [
+      ...[...big, ...small].map((stats, i) => ({ source: 'server' as const, direction: 'c2s' as const, stats, t: 1_000 + i })),
+      // The client's side: two sketched seconds and one from an older peer without: never mixed.
+      { source: 'client' as const, direction: 's2c' as const, stats: rttWindow([20, 20], false), t: 1_000 },
+      { source: 'client' as const, direction: 's2c' as const, stats: bare, t: 1_001 },
+      { source: 'client' as const, direction: 's2c' as const, stats: rttWindow([40], false), t: 1_002 },
+    ];
+    expect(rows.length).toBeGreaterThan(SKETCH_PAGE_ROWS);
+    await db.db.execute({ sql: 'INSERT INTO survey_sessions (session_id, magic_key, start_time, last_update_time, created_at) VALUES (?, ?, 0, 0, 0)', args: ['sketched', magicKey] });
+    await db.db.batch(rows.map((r, i) => insertMetric({ session_id: 'sketched', conn_id: 'a', timestamp_ms: r.t, source: r.source, direction: r.direction, stats: r.stats, row_key: `sk/${i}` }, 0)), 'write');
+
+    let trips = 0;
+    const counting = new Proxy(db.db, {
+      get: (target, prop) => (prop === 'batch' || prop === 'execute' ? (...a: unknown[]) => (trips++, (target[prop] as (...x: unknown[]) => unknown).apply(target, a)) : Reflect.get(target, prop)),
+    }) as Db;
+    const [sql] = await surveyConnectionSummaries(counting, 'sketched');
+    expect(trips).toBe(2); // the summary's batch with the first page of sketches, then the second page
+    const near = (got: number, want: number) => expect(Math.abs(got - want)).toBeLessThanOrEqual(want * 0.01);
+    const c2s = sql!.c2s;
+    expect(c2s.percentiles).toBe('merged');
+    near(c2s.rtt_ms!.p50, 10); // the median of the 1100 per-second p50s would be 80
+    near(c2s.rtt_ms!.p99, 80); // rank ⌈0.99 · 51800⌉ = 51282 is past the 50000 samples at 10 ms
+    near(c2s.idle.rtt_ms!.p50, 10);
+    expect(c2s.loaded.percentiles).toBe('merged');
+    near(c2s.loaded.rtt_ms!.p50, 80);
+    expect(sql!.s2c.percentiles).toBe('per_second_approx');
+    expect(sql!.s2c.rtt_ms).toEqual({ p50: 30, p99: 40, min: 20, max: 40 }); // median of p50s 20, 30, 40; largest p99
+    expect([sql]).toEqual(await referenceSummaries('sketched'));
+
+    // A survey within one page of sketches is a single round trip.
+    trips = 0;
+    await surveyConnectionSummaries(counting, 'crafted');
+    expect(trips).toBe(1);
   });
 });

@@ -184,8 +184,17 @@ describe('latency under load is kept apart from the baseline', () => {
     const after = takeReport(s, T0 + 4100, { loaded: true });
     // Delays 80..89, ten of each: p50 is the 50th (84), p99 the 99th (89), min 80, max 89; minus 20.
     expect(after.delay_deviation_ms).toEqual([64, 69, 60, 69]);
-    // Aggregating all four: only the two seconds with a baseline merge (median of p50s 0 and 64 by nearest rank: 0).
-    expect(aggregateStats([...loaded, idle, after]).delay_deviation_ms).toEqual([0, 69, 0, 69]);
+    // Aggregating all four: only the two seconds with a baseline merge. From their sketches: 100 deviations of 0 and
+    // ten each of 60..69, so p50 is the 100th (0) and p99 the 198th (69, within the sketch's 1 %); min 0, max 69.
+    const merged = aggregateStats([...loaded, idle, after]);
+    expect(merged.percentiles).toBe('merged');
+    const [p50, p99, min, max] = merged.delay_deviation_ms!;
+    expect([p50, min, max]).toEqual([0, 0, 69]);
+    expect(Math.abs(p99 - 69)).toBeLessThanOrEqual(0.69);
+    // Without sketches (an older peer): median of the p50s 0 and 64 by nearest rank (0), the largest p99.
+    const bare = [...loaded, idle, after].map(({ sketches: _s, sketch_format: _f, ...rest }) => rest);
+    expect(aggregateStats(bare).delay_deviation_ms).toEqual([0, 69, 0, 69]);
+    expect(aggregateStats(bare).percentiles).toBe('per_second_approx');
   });
 });
 

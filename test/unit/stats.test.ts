@@ -60,6 +60,8 @@ describe('receiver stats on crafted sequences', () => {
       // The receiver's first window; no start was opened in this test, so only its end is known.
       window_index: 0,
       window_end_ms: sentAt(99) + 20 + 500,
+      sketch_format: 'hdr-histogram-js-3-b64',
+      sketches: { delay: expect.any(String), ipdv: expect.any(String), rtt: expect.any(String) },
     });
   });
 
@@ -278,6 +280,7 @@ describe('aggregateStats', () => {
       late_count: 1,
       sender_paused_ms: 500,
       loaded: true,
+      percentiles: 'per_second_approx',
     });
   });
 

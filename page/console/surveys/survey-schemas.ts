@@ -43,6 +43,8 @@ export const DirectionSummarySchema = z.object({
   idle: z.optional(Core),
   loaded: z.optional(Core),
   responsiveness_rpm: z.optional(Num),
+  /** How p50/p99 were found: merged per-second sketches, or the per-second approximation (seconds without sketches); absent from older edges. */
+  percentiles: z.optional(z.nullable(z.enum(['merged', 'per_second_approx']))),
 });
 export type DirectionSummary = z.infer<typeof DirectionSummarySchema>;
 

@@ -19,11 +19,19 @@ export const SUMMARY_ROWS: { id: string; label: string; read: (s: DirectionSumma
   { id: 'jitter_p99', label: 'Jitter p99 ms', read: (s) => s.jitter_ms?.p99 },
   { id: 'throughput', label: 'Throughput Mbit/s (mean)', read: (s) => (s.throughput_bps ? s.throughput_bps.mean / 1e6 : null) },
   { id: 'silent', label: 'Seconds with no arrivals', read: (s) => s.seconds_without_arrivals, digits: 0 },
+  { id: 'percentiles', label: 'p50 / p99 from', read: () => null },
 ];
+
+/** Says where the survey's percentiles come from: an older survey's are approximate, and the table must not pass them off as merged. */
+const PERCENTILES_FROM: Record<string, string> = {
+  merged: 'merged per-second sketches',
+  per_second_approx: 'approximation: median of per-second p50s, largest p99 (seconds without sketches)',
+};
 
 /** The cell text of one summary row for one direction. */
 export function summaryCell(row: (typeof SUMMARY_ROWS)[number], s: DirectionSummary): string {
   if (row.id === 'lost') return `${s.probes_lost} / ${s.probes_expected}`;
+  if (row.id === 'percentiles') return s.percentiles ? PERCENTILES_FROM[s.percentiles]! : '—';
   return f(row.read(s), row.digits ?? 2);
 }
 
