@@ -130,9 +130,10 @@ export function createSession(
       // A throw (channel closing) is taken by the endpoint as a probe not sent; the close handler ends the session.
       // sendMessage's false means "queued", not "dropped".
       dc.sendMessage(text);
-      captureMessage(s.capture, nowMs(), 'r2c', 'probe', text);
       return true;
     },
+    // Outside the timed send: the capture's cost is not the probe's time to leave.
+    sent: (text) => captureMessage(s.capture, nowMs(), 'r2c', 'probe', text),
   });
   return s;
 }
