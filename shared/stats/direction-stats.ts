@@ -304,7 +304,9 @@ function settle(s: ReceiverState, nowMs: number, senderStopped: boolean): { lost
   // Below an arrival at least Tmax old, every seq was sent earlier and had its time.
   while (s.advances.length > 0 && s.advances[0]!.at <= due) horizon = Math.max(horizon, s.advances.shift()!.seq);
   if (s.lastReport) {
-    while (s.reports.length > 0 && reportDue(s.reports, due, senderStopped)) horizon = Math.max(horizon, s.reports.shift()!.lastSeq);
+    // While probes still arrive, the stream is draining (a queue in the sender): arrivals settle what is below them.
+    const quiet = senderStopped || !s.highest || s.highest.receivedAt <= due;
+    while (quiet && s.reports.length > 0 && reportDue(s.reports, due, senderStopped)) horizon = Math.max(horizon, s.reports.shift()!.lastSeq);
   } else if (s.highest && !senderStopped) {
     // An older peer that sends no reports: it is assumed to keep sending one probe per interval.
     horizon = Math.max(horizon, s.highest.seq + Math.floor((due - s.highest.receivedAt) / s.intervalMs));
@@ -339,7 +341,8 @@ function settle(s: ReceiverState, nowMs: number, senderStopped: boolean): { lost
  * report would count them lost. So a report settles once the next one has
  * arrived and shows no pause since; after a pause, Tmax after that next
  * report (the queued probes leave as the sender resumes). Without a next
- * one, only a stopped sender's last report settles.
+ * one, only a stopped sender's last report settles. (The caller also waits
+ * for a stream that went quiet: a queue longer than that still drains.)
  */
 function reportDue(reports: readonly { at: number; pausedMs: number }[], due: number, senderStopped: boolean): boolean {
   const [r, next] = [reports[0]!, reports[1]];

@@ -124,6 +124,22 @@ describe('sender accounting', () => {
     expect(all).toMatchObject({ lost_count: 0, late_count: 0, probes_expected: 200, probe_count: 200, sender_paused_ms: 1500 });
   });
 
+  it('probes 1.2 s behind their reports (a queue in the sender, no pause) are neither lost nor late: arrivals settle them while they still come', () => {
+    // Under load at 75 ms SCTP's congestion window let the queue grow to most of a second (RTT p50 800 ms).
+    const s = createReceiver({ lossTmaxMs: 500 });
+    const windows: DirectionStats[] = [];
+    // In time order: probe q sent at T0 + 10q arrives 1.2 s later; a report each second; a window each second.
+    const events: { at: number; run: () => void }[] = [];
+    for (let q = 0; q < 500; q++) events.push({ at: T0 + q * 10 + 1200, run: () => void recordProbe(s, q, T0 + q * 10, T0 + q * 10 + 1200) });
+    for (let k = 1; k <= 5; k++) events.push({ at: T0 + k * 1000 + 0.5, run: () => void recordSenderReport(s, { last_seq: k * 100 - 1, sent: k * 100, paused_ms: 0 }, T0 + k * 1000 + 0.5) });
+    for (let k = 1; k <= 6; k++) events.push({ at: T0 + k * 1000 + 1, run: () => windows.push(takeReport(s, T0 + k * 1000 + 1)) });
+    // Stopped after the fifth report; its queue drains by T0+6190, the last window closes Tmax after that.
+    events.push({ at: T0 + 6700, run: () => windows.push(takeReport(s, T0 + 6700, { senderStopped: true })) });
+    for (const e of events.sort((a, b) => a.at - b.at)) e.run();
+    const all = aggregateStats(windows);
+    expect(all).toMatchObject({ lost_count: 0, late_count: 0, probes_expected: 500, probe_count: 500 });
+  });
+
   it('a report with no pause before the next one settles Tmax after it, so a lost burst counts in time', () => {
     const s = createReceiver({ lossTmaxMs: 500 });
     const tx = sender(s);
