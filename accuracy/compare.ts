@@ -20,6 +20,8 @@ export function compare(r: ScenarioResult): Compared {
     const m = r.measured[dir].stats;
     return [
       { metric: 'loss', unit: '%', truth: t.lossPct, netpoke: m.loss_rate },
+      // The same loss with each dropped datagram weighed by its bytes: the probe rate when SCTP bundles probes.
+      { metric: 'loss by bytes', unit: '%', truth: t.lossBytesPct, netpoke: m.loss_rate },
       // Probes, not datagrams: the forwarder's drops of what the receiver expected, against Σ lost_count of the rows.
       { metric: 'lost', unit: 'probes', truth: t.droppedExpected, netpoke: m.lost_count ?? NaN },
       { metric: 'reordered', unit: 'probes', truth: t.reordered, netpoke: r.measured[dir].reordered },

@@ -270,7 +270,10 @@ export async function startSurvey(opts: SurveyClientOptions): Promise<SurveyHand
       relayStoppedAt: null,
       finalWindow: null,
     };
-    conn.channels.probe.onmessage = (e) => leg.endpoint.receive(e.data, nowMs());
+    conn.channels.probe.onmessage = (e) => {
+      const at = nowMs();
+      if (leg.endpoint.receive(e.data, at)) leg.finalWindow?.probeArrived(at);
+    };
     conn.channels.bulk.onmessage = (e) => {
       leg.s2cBytes += typeof e.data === 'string' ? e.data.length : (e.data as ArrayBuffer).byteLength;
     };

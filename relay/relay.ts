@@ -200,7 +200,7 @@ export async function startRelay(config: RelayConfig, deps: { log?: Logger } = {
           // Probes count only while streams run (and until the last window after they stop).
           if (!s.streaming && !s.finalReport) return;
           captureMessage(s.capture, at, 'c2r', 'probe', data);
-          s.endpoint.receive(data, at);
+          if (s.endpoint.receive(data, at)) s.finalReport?.probeArrived(at);
         } else if (label === 'bulk') {
           const payload = asPayload(data);
           s.bytes.c2s += typeof payload === 'string' ? Buffer.byteLength(payload) : payload.byteLength;

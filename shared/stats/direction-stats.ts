@@ -88,8 +88,9 @@ export interface SenderReport {
  * - loss (RFC 7680): seqs settle in order, each once, as received or lost.
  *   A seq below one that arrived at least Tmax ago is settled. Beyond the
  *   highest received, only seqs the sender reported as sent (sender_report)
- *   settle, Tmax after the report arrived: a sender that paused sent
- *   nothing, so nothing is lost. Until the first report (an older peer) the
+ *   settle, Tmax after the report arrived and once the next report shows
+ *   no pause since (after a pause, Tmax after that next one; see
+ *   reportDue): a sender that paused sent nothing, so nothing is lost. Until the first report (an older peer) the
  *   tail is extrapolated at one seq per interval after the highest arrival.
  *   A probe that arrives after it settled as lost is `late`: it stays lost,
  *   and its delay is not used. Counting starts at the first seq that arrives
@@ -121,8 +122,8 @@ export interface ReceiverState {
   highest: { seq: number; receivedAt: number } | null;
   /** Arrivals that raised the highest seq, oldest first, until they are Tmax old. */
   advances: { seq: number; at: number }[];
-  /** Sender reports not yet Tmax old: `lastSeq` is expected to have arrived Tmax after `at`. */
-  reports: { lastSeq: number; at: number }[];
+  /** Sender reports not yet settled: `lastSeq` is expected Tmax after `at`, once a later report shows no pause since (see settle). */
+  reports: { lastSeq: number; at: number; pausedMs: number }[];
   /** The last sender report taken, null before the first. */
   lastReport: SenderReport | null;
   /** No probe has arrived since the streams (re)started: the first one's seq is where counting starts. */
@@ -247,7 +248,7 @@ export function recordSenderReport(s: ReceiverState, r: SenderReport, atMs: numb
   if (r.last_seq > Math.max(prev?.last_seq ?? 0, s.highest?.seq ?? 0, s.settledUpTo) + MAX_SEQ_JUMP) return false;
   s.pausedMs += r.paused_ms - (prev?.paused_ms ?? 0);
   s.lastReport = { ...r };
-  if (r.last_seq >= 0) pushBounded(s.reports, { lastSeq: r.last_seq, at: atMs });
+  if (r.last_seq >= 0) pushBounded(s.reports, { lastSeq: r.last_seq, at: atMs, pausedMs: r.paused_ms });
   return true;
 }
 
@@ -316,7 +317,9 @@ function settle(s: ReceiverState, nowMs: number, senderStopped: boolean): { lost
   // Below an arrival at least Tmax old, every seq was sent earlier and had its time.
   while (s.advances.length > 0 && s.advances[0]!.at <= due) horizon = Math.max(horizon, s.advances.shift()!.seq);
   if (s.lastReport) {
-    while (s.reports.length > 0 && s.reports[0]!.at <= due) horizon = Math.max(horizon, s.reports.shift()!.lastSeq);
+    // While probes still arrive, the stream is draining (a queue in the sender): arrivals settle what is below them.
+    const quiet = senderStopped || !s.highest || s.highest.receivedAt <= due;
+    while (quiet && s.reports.length > 0 && reportDue(s.reports, due, senderStopped)) horizon = Math.max(horizon, s.reports.shift()!.lastSeq);
   } else if (s.highest && !senderStopped) {
     // An older peer that sends no reports: it is assumed to keep sending one probe per interval.
     horizon = Math.max(horizon, s.highest.seq + Math.floor((due - s.highest.receivedAt) / s.intervalMs));
@@ -341,6 +344,24 @@ function settle(s: ReceiverState, nowMs: number, senderStopped: boolean): { lost
     }
   }
   return { lost, settled };
+}
+
+/**
+ * Whether the oldest report's seqs may settle at `due` (now − Tmax). A report
+ * travels on the control channel, which can overtake probes still queued in
+ * the sender's own stack (SCTP's congestion window at a long RTT); if the
+ * sender then stalls, those probes leave after the stall, and Tmax from the
+ * report would count them lost. So a report settles once the next one has
+ * arrived and shows no pause since; after a pause, Tmax after that next
+ * report (the queued probes leave as the sender resumes). Without a next
+ * one, only a stopped sender's last report settles. (The caller also waits
+ * for a stream that went quiet: a queue longer than that still drains.)
+ */
+function reportDue(reports: readonly { at: number; pausedMs: number }[], due: number, senderStopped: boolean): boolean {
+  const [r, next] = [reports[0]!, reports[1]];
+  if (r.at > due) return false;
+  if (!next) return senderStopped;
+  return next.pausedMs > r.pausedMs ? next.at <= due : true;
 }
 
 /** Appends to a bounded record list; when full the new record replaces the newest one, which only delays settling. */

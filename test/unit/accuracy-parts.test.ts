@@ -86,6 +86,16 @@ describe('truth from the forwarder log', () => {
     expect(t.deviation.p99).toBe(4);
   });
 
+  it('weighs loss by bytes less the 49 bytes of DTLS and SCTP headers: a dropped bundle of three probes counts three times one', () => {
+    // Payloads 251, 251, 753 (three bundled), 251: the 802-byte one dropped is 753 / 1506 = 50 %, though 1 datagram of 4.
+    const log = [rec(0, 0, 10, 0), rec(1, 10, 20, 1), rec(2, 20, null, null, { size: 802 }), rec(3, 30, 40, 2)];
+    const t = directionTruth(log);
+    expect(t.lossPct).toBe(25);
+    expect(t.lossBytesPct).toBe(50);
+    // From `expectedFrom` on only: the receiver was not listening before 15 (datagrams 0 and 1 are not counted).
+    expect(directionTruth(log, 15).lossBytesPct).toBeCloseTo((753 / (753 + 251)) * 100, 9);
+  });
+
   it('pairs each probe with the datagram that carries its echo, so slow carriers of many echoes weigh as they do', () => {
     // c2s: bursts of two probes every 20 ms (arriving at 0 and 0.5), 5 ms each. s2c: the relay's probes arrive
     // at 7 and 17 in each 20 ms; the one at 7 carries the burst's two echoes and is held 40 ms, the one at 17

@@ -49,9 +49,11 @@ describe('a delayed start is not loss', () => {
   it('a path that carries nothing from the first probe on is still 100 % loss once the sender reports', () => {
     const s = createReceiver();
     expect(recordSenderReport(s, { last_seq: 99, sent: 100, paused_ms: 0 }, T0 + 1000)).toBe(true);
-    // Before the report is Tmax old nothing is expected yet; after it, all it reported is lost.
+    // Before the report is Tmax old nothing is expected yet; after it, once the next report shows the sender
+    // did not stall (with its probes queued), all it reported is lost.
     expect(takeReport(s, T0 + 1400)).toMatchObject({ probes_expected: 0, loss_rate: 0 });
-    expect(takeReport(s, T0 + 1500)).toMatchObject({ probes_expected: 100, loss_rate: 100 });
+    expect(recordSenderReport(s, { last_seq: 199, sent: 200, paused_ms: 0 }, T0 + 2000)).toBe(true);
+    expect(takeReport(s, T0 + 2000)).toMatchObject({ probes_expected: 100, loss_rate: 100 });
   });
 });
 

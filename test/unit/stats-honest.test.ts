@@ -82,7 +82,7 @@ describe('sender accounting', () => {
     expect(w.loss_rate).toBeGreaterThan(0);
   });
 
-  it('settles a lost tail burst from the sender report, Tmax after it arrived', () => {
+  it('settles a lost tail burst from the sender report, Tmax after it arrived once the next report shows no pause', () => {
     const s = createReceiver({ lossTmaxMs: 500 });
     const tx = sender(s);
     for (let i = 0; i < 100; i++) tx.send(T0 + i * 10, 20, i >= 90);
@@ -90,10 +90,64 @@ describe('sender accounting', () => {
     const early = takeReport(s, T0 + 1400);
     // Only seqs below an arrival Tmax old have settled so far: 0..89 minus what arrived too recently.
     expect(early.loss_rate).toBe(0);
-    const late = takeReport(s, T0 + 1500);
-    const total = aggregateStats([early, late]);
+    // Tmax after the report, but no later report yet says the sender did not stall with 90..99 still queued.
+    const waiting = takeReport(s, T0 + 1500);
+    expect(waiting.lost_count).toBe(0);
+    // The next report (nothing more sent: the stream ended with the burst) shows no pause: the burst is loss.
+    tx.report(T0 + 1600);
+    const late = takeReport(s, T0 + 1600);
+    const total = aggregateStats([early, waiting, late]);
     expect(total.probes_expected).toBe(100);
     expect(total.loss_rate).toBe(10);
+    expect(late.lost_count).toBe(10);
+  });
+
+  it('probes queued in the sender when it stalls are late, not lost: the report that overtook them waits for the next one', () => {
+    // At 75 ms each way SCTP's congestion window keeps probes queued in the sender while its sender_report, on
+    // another stream, leaves at once. The sender (process and SCTP stack) then stalls for 1.5 s: probes 90..99,
+    // sent before the report, arrive after the stall; the next report says 1.5 s of pause.
+    const s = createReceiver({ lossTmaxMs: 500 });
+    const tx = sender(s);
+    for (let i = 0; i < 90; i++) tx.send(T0 + i * 10, 75);
+    const queued: number[] = [];
+    for (let i = 90; i < 100; i++) queued.push(tx.send(T0 + i * 10, 0, true));
+    tx.report(T0 + 1000);
+    const windows = [takeReport(s, T0 + 1000), takeReport(s, T0 + 2000)];
+    // Tmax after the report the 10 queued probes had not come (the old rule counted them lost here).
+    for (const q of queued) expect(recordProbe(s, q, T0 + (q - 90) * 10 + 900, T0 + 2550)).toBe('in_order');
+    tx.pause(1500);
+    tx.report(T0 + 2600);
+    for (let i = 0; i < 100; i++) tx.send(T0 + 2600 + i * 10, 75);
+    tx.report(T0 + 3600);
+    windows.push(takeReport(s, T0 + 3000), takeReport(s, T0 + 4000), takeReport(s, T0 + 5000, { senderStopped: true }));
+    const all = aggregateStats(windows);
+    expect(all).toMatchObject({ lost_count: 0, late_count: 0, probes_expected: 200, probe_count: 200, sender_paused_ms: 1500 });
+  });
+
+  it('probes 1.2 s behind their reports (a queue in the sender, no pause) are neither lost nor late: arrivals settle them while they still come', () => {
+    // Under load at 75 ms SCTP's congestion window let the queue grow to most of a second (RTT p50 800 ms).
+    const s = createReceiver({ lossTmaxMs: 500 });
+    const windows: DirectionStats[] = [];
+    // In time order: probe q sent at T0 + 10q arrives 1.2 s later; a report each second; a window each second.
+    const events: { at: number; run: () => void }[] = [];
+    for (let q = 0; q < 500; q++) events.push({ at: T0 + q * 10 + 1200, run: () => void recordProbe(s, q, T0 + q * 10, T0 + q * 10 + 1200) });
+    for (let k = 1; k <= 5; k++) events.push({ at: T0 + k * 1000 + 0.5, run: () => void recordSenderReport(s, { last_seq: k * 100 - 1, sent: k * 100, paused_ms: 0 }, T0 + k * 1000 + 0.5) });
+    for (let k = 1; k <= 6; k++) events.push({ at: T0 + k * 1000 + 1, run: () => windows.push(takeReport(s, T0 + k * 1000 + 1)) });
+    // Stopped after the fifth report; its queue drains by T0+6190, the last window closes Tmax after that.
+    events.push({ at: T0 + 6700, run: () => windows.push(takeReport(s, T0 + 6700, { senderStopped: true })) });
+    for (const e of events.sort((a, b) => a.at - b.at)) e.run();
+    const all = aggregateStats(windows);
+    expect(all).toMatchObject({ lost_count: 0, late_count: 0, probes_expected: 500, probe_count: 500 });
+  });
+
+  it('a report with no pause before the next one settles Tmax after it, so a lost burst counts in time', () => {
+    const s = createReceiver({ lossTmaxMs: 500 });
+    const tx = sender(s);
+    // 90..99 lost in the network; the next report (no pause) arrives before the first one is Tmax old.
+    for (let i = 0; i < 100; i++) tx.send(T0 + i * 10, 20, i >= 90);
+    tx.report(T0 + 1000);
+    tx.report(T0 + 1200);
+    expect(takeReport(s, T0 + 1500)).toMatchObject({ probes_expected: 100, lost_count: 10 });
   });
 
   it('a total outage of 5 s out of 10 s is 50 % loss over the 10 s, whenever the reports arrive', () => {

@@ -28,8 +28,9 @@ describe('window_index, window_start_ms/window_end_ms and lost_count', () => {
     const lost = new Set([3, 4, 50, 120, 121, 122, 199]);
     for (let q = 0; q < 100; q++) if (!lost.has(q)) recordProbe(s, q, T0 + q * 10, T0 + q * 10 + 20);
     expect(recordSenderReport(s, { last_seq: 99, sent: 100, paused_ms: 0 }, T0 + 1000)).toBe(true);
-    // At T0+1500 the report is Tmax old: 0..99 settle, with 3 lost.
-    const first = takeReport(s, T0 + 1500);
+    // The next report (no pause) is in, and at T0+1510 the first and the last arrival (99) are Tmax old: 0..99 settle, with 3 lost.
+    expect(recordSenderReport(s, { last_seq: 99, sent: 100, paused_ms: 0 }, T0 + 1100)).toBe(true);
+    const first = takeReport(s, T0 + 1510);
     for (let q = 100; q < 200; q++) if (!lost.has(q)) recordProbe(s, q, T0 + q * 10, T0 + q * 10 + 20);
     expect(recordSenderReport(s, { last_seq: 199, sent: 200, paused_ms: 0 }, T0 + 2000)).toBe(true);
     const second = takeReport(s, T0 + 2500, { senderStopped: true });
