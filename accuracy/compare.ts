@@ -26,6 +26,7 @@ export function compare(r: ScenarioResult): Compared {
       { metric: 'lost', unit: 'probes', truth: t.droppedExpected, netpoke: m.lost_count ?? NaN },
       { metric: 'reordered', unit: 'probes', truth: t.reordered, netpoke: r.measured[dir].reordered },
       { metric: 'RTT p50', unit: 'ms', truth: rtt.p50, netpoke: m.rtt_ms[0] },
+      { metric: 'RTT p99', unit: 'ms', truth: rtt.p99, netpoke: m.rtt_ms[1] },
       { metric: 'IPDV p50', unit: 'ms', truth: t.ipdv.p50, netpoke: m.jitter_ms[0] },
       { metric: 'IPDV p99', unit: 'ms', truth: t.ipdv.p99, netpoke: m.jitter_ms[1] },
       { metric: 'delay variation p50', unit: 'ms', truth: t.deviation.p50, netpoke: m.delay_deviation_ms?.[0] ?? NaN },
@@ -40,4 +41,14 @@ export function metric(list: readonly ComparedMetric[], name: string): ComparedM
   const m = list.find((x) => x.metric === name);
   if (!m) throw new Error(`no metric ${name}`);
   return m;
+}
+
+/** Issue 17 (e): each direction's |IPDV| p99 and the survey's RTT p99 (both ends' rows) against the forwarder's, within `bound` (a fraction of the truth). */
+export function p99Checks(r: ScenarioResult, bound: number): { what: string; truth: number; netpoke: number; within: boolean }[] {
+  const check = (what: string, truth: number, netpoke: number) => ({ what, truth, netpoke, within: Math.abs(netpoke - truth) <= truth * bound });
+  return [
+    check('c2s |IPDV| p99', r.truth.c2s.ipdv.p99, r.measured.c2s.stats.jitter_ms[1]),
+    check('s2c |IPDV| p99', r.truth.s2c.ipdv.p99, r.measured.s2c.stats.jitter_ms[1]),
+    check('RTT p99', roundTripTruth(r.log).p99, r.measured.rttP99),
+  ];
 }

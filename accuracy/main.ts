@@ -11,7 +11,7 @@ import { runLoadScenario } from './run-load-scenario.js';
 import { describeSpec, SCENARIOS } from './scenarios.js';
 
 const USAGE = `usage: npm run accuracy -- [--seconds N] [--scenario NAME]...
-  --seconds N      seconds of probing per scenario (default 25, 5..600)
+  --seconds N      seconds of probing per scenario (default 25, 5..600; a scenario may ask for more)
   --scenario NAME  run only this scenario (repeatable); one of:
 ${SCENARIOS.map((s) => `                   ${s.name}: c2s ${describeSpec(s.c2s)}; s2c ${describeSpec(s.s2c)}`).join('\n')}`;
 
@@ -43,7 +43,7 @@ if (opts.help) {
 const chosen = opts.scenario.length ? SCENARIOS.filter((s) => opts.scenario.includes(s.name)) : SCENARIOS;
 
 console.log(describeMachine());
-console.log(`${chosen.length} scenario(s), ${opts.seconds} s of probing each; relay, headless client and forwarder each in a process of their own.`);
+console.log(`${chosen.length} scenario(s), ${opts.seconds} s of probing each (or a scenario's own minimum); relay, headless client and forwarder each in a process of their own.`);
 console.log('truth: from the forwarder\'s own log of what it did to each datagram; NetPoke: the survey_metrics rows, aggregated by counts');
 console.log('(load-* scenarios: the client\'s idle and loaded round trips, RPM and goodput, with a download through the forwarder).\n');
 
@@ -54,7 +54,7 @@ try {
   for (const scenario of chosen) {
     try {
       if (scenario.load) console.log(formatLoadScenario(await runLoadScenario(relay, scenario, opts.seconds)), '\n');
-      else console.log(formatScenario(await runScenario({ relay, db: db.db, dataDir: db.dir }, scenario, opts.seconds)), '\n');
+      else console.log(formatScenario(await runScenario({ relay, db: db.db, dataDir: db.dir }, scenario, Math.max(opts.seconds, scenario.minSeconds ?? 0))), '\n');
     } catch (e) {
       failed++;
       console.error(`== ${scenario.name}: HARNESS FAILED: ${(e as Error).message}\n`);

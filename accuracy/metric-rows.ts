@@ -48,7 +48,7 @@ export interface MeasuredDirection {
 }
 
 /** What NetPoke recorded for a survey: c2s as the relay measured it, s2c as the client measured and reported it. */
-export async function measuredBySurvey(db: Client, surveyId: string): Promise<Record<'c2s' | 's2c', MeasuredDirection> & { rttP50: number }> {
+export async function measuredBySurvey(db: Client, surveyId: string): Promise<Record<'c2s' | 's2c', MeasuredDirection> & { rttP50: number; rttP99: number }> {
   const rs = await db.execute({ sql: 'SELECT * FROM survey_metrics WHERE session_id = ? ORDER BY id', args: [surveyId] });
   const rows = rs.rows.map((r) => MetricRowSchema.parse({ ...r }));
   const pick = (source: MetricRow['source'], direction: MetricRow['direction']): MeasuredDirection => {
@@ -56,7 +56,7 @@ export async function measuredBySurvey(db: Client, surveyId: string): Promise<Re
     const stats = aggregateStats(list);
     return { rows: list.length, stats, reordered: Math.round((stats.reorder_rate / 100) * stats.probe_count) };
   };
-  // The round trip is one quantity, measured from both ends: the survey's RTT p50 takes every row's seconds.
-  const rttP50 = aggregateStats(rows.map(metricRowToStats)).rtt_ms[0];
-  return { c2s: pick('server', 'c2s'), s2c: pick('client', 's2c'), rttP50 };
+  // The round trip is one quantity, measured from both ends: the survey's RTT p50/p99 take every row's seconds.
+  const [rttP50, rttP99] = aggregateStats(rows.map(metricRowToStats)).rtt_ms;
+  return { c2s: pick('server', 'c2s'), s2c: pick('client', 's2c'), rttP50, rttP99 };
 }

@@ -1,5 +1,5 @@
 // Prints a scenario's comparison as a plain-text table.
-import { compare } from './compare.js';
+import { compare, p99Checks } from './compare.js';
 import type { ScenarioResult } from './run-scenario.js';
 import { describeSpec } from './scenarios.js';
 
@@ -32,6 +32,12 @@ export function formatScenario(r: ScenarioResult): string {
   }
   const rttTruth = c.c2s.find((x) => x.metric === 'RTT p50')!.truth;
   lines.push(`-- round trip (both ends' rows): RTT p50 truth ${rttTruth.toFixed(2)} ms, NetPoke ${r.measured.rttP50.toFixed(2)} ms, diff ${(r.measured.rttP50 - rttTruth).toFixed(2)} ms`);
+  const rttP99 = c.c2s.find((x) => x.metric === 'RTT p99')!.truth;
+  lines.push(`   RTT p99 truth ${rttP99.toFixed(2)} ms, NetPoke ${r.measured.rttP99.toFixed(2)} ms, diff ${(r.measured.rttP99 - rttP99).toFixed(2)} ms`);
+  const bound = r.scenario.p99Within;
+  if (bound !== undefined) {
+    for (const x of p99Checks(r, bound)) lines.push(`   (e) ${x.what}: truth ${x.truth.toFixed(2)} ms, NetPoke ${x.netpoke.toFixed(2)} ms, ${x.within ? 'within' : 'NOT within'} ${bound * 100} %`);
+  }
   lines.push(`   the path's own round trip (bare UDP through an unimpaired forwarder, same cadence): RTT p50 ${r.pathBase.rttP50.toFixed(2)} ms`);
   lines.push(`   path: relay selected client ${r.relaySawClient.ip}:${r.relaySawClient.port} = forwarder upstream; client-facing port ${r.log.port}`);
   return lines.join('\n');

@@ -16,7 +16,7 @@ export interface ScenarioResult {
   scenario: Scenario;
   seconds: number;
   truth: Record<'c2s' | 's2c', DirectionTruth>;
-  measured: Record<'c2s' | 's2c', MeasuredDirection> & { rttP50: number };
+  measured: Record<'c2s' | 's2c', MeasuredDirection> & { rttP50: number; rttP99: number };
   /** The client address the relay selected, read back from its capture. */
   relaySawClient: { ip: string; port: number };
   /** Everything the forwarder did, datagram by datagram. */

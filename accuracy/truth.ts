@@ -93,7 +93,7 @@ const TURNAROUND_MS = 0.1;
  * are the slow ones (at 25 ± 10 ms: 25.7 ms applied to relay probes carrying
  * no echo, 27.6 ms to those carrying two, against 26.3 ms for all).
  */
-export function roundTripTruth(log: Readonly<Record<'c2s' | 's2c', readonly DatagramRecord[]>>): { p50: number; mean: number; samples: number } {
+export function roundTripTruth(log: Readonly<Record<'c2s' | 's2c', readonly DatagramRecord[]>>): { p50: number; p99: number; mean: number; samples: number } {
   const sums: number[] = [];
   for (const [there, back] of [
     ['c2s', 's2c'],
@@ -107,7 +107,8 @@ export function roundTripTruth(log: Readonly<Record<'c2s' | 's2c', readonly Data
       sums.push(probe.sentAtMs - probe.atMs + (reply.sentAtMs - reply.atMs));
     }
   }
-  return { p50: nearestRank(sortNum(sums), 50), mean: sums.reduce((n, x) => n + x, 0) / (sums.length || 1), samples: sums.length };
+  const sorted = sortNum(sums);
+  return { p50: nearestRank(sorted, 50), p99: nearestRank(sorted, 99), mean: sums.reduce((n, x) => n + x, 0) / (sums.length || 1), samples: sums.length };
 }
 
 /** Index of the first record (in arrival order) that arrived at or after `t`. */

@@ -56,6 +56,8 @@ export interface SketchMerge {
   source(key: string): PercentileSource;
   /** `p` with p50/p99 from the scope's merged sketch when `source` is 'merged'; `p` unchanged otherwise. */
   percentiles(key: string, metric: 'delay' | 'jitter' | 'rtt', source: PercentileSource | null, p: Percentiles): Percentiles;
+  /** The scope's merged sketch of `metric` when `source` is 'merged' (empty without samples), else null. */
+  merged(key: string, metric: 'delay' | 'jitter' | 'rtt'): Sketch | null;
 }
 
 const KINDS = { delay: 'delay', jitter: 'ipdv', rtt: 'rtt' } as const satisfies Record<string, keyof WindowSketches>;
@@ -86,17 +88,21 @@ export function mergeSketchRows(status: ResultSet, pages: readonly ResultSet[]):
       }
     }
   }
-  const merged = new Map<string, Sketch>();
+  const cache = new Map<string, Sketch>();
+  const source = (k: string): PercentileSource => ((unsketched.get(k) ?? 0) > 0 ? 'per_second_approx' : 'merged');
+  const merged = (k: string, metric: keyof typeof KINDS): Sketch => {
+    const mk = `${k}|${metric}`;
+    let s = cache.get(mk);
+    if (!s) cache.set(mk, (s = mergeSketches(parts.get(k)?.[KINDS[metric]] ?? [])));
+    return s;
+  };
   return {
-    source: (k) => ((unsketched.get(k) ?? 0) > 0 ? 'per_second_approx' : 'merged'),
-    percentiles(k, metric, source, p) {
-      const list = parts.get(k)?.[KINDS[metric]];
-      if (source !== 'merged' || !list) return p;
-      const mk = `${k}|${metric}`;
-      let s = merged.get(mk);
-      if (!s) merged.set(mk, (s = mergeSketches(list)));
-      const [p50, p99, min, max] = sketchQuad([p.p50, p.p99, p.min, p.max], s);
+    source,
+    percentiles(k, metric, src, p) {
+      if (src !== 'merged' || !parts.has(k)) return p;
+      const [p50, p99, min, max] = sketchQuad([p.p50, p.p99, p.min, p.max], merged(k, metric));
       return { p50, p99, min, max };
     },
+    merged: (k, metric) => (source(k) === 'merged' ? merged(k, metric) : null),
   };
 }

@@ -4,6 +4,7 @@
 import type { Db, InStatement, ResultSet } from './client.js';
 import type { SqlCondition } from './survey-list.js';
 import type { ConnectionSummary, DirectionSummary, Percentiles, WindowSummary } from './survey-summary.js';
+import { storedResponsiveness } from '../stats/responsiveness.js';
 import { continueSketchPages, mergeSketchRows, sketchStatements, type SketchMerge } from './survey-sketches.js';
 
 /**
@@ -113,14 +114,14 @@ function directionFrom(conn: string, dir: string, sums: Map<string, Row>, median
   const at = (scope: number) => key(conn, dir, scope);
   const all = sums.get(at(-1));
   const loaded = windowFrom(sums.get(at(1)), medians, at(1), sk);
-  const rtt = loaded.rtt_ms?.p50 ?? 0;
   return {
     ...windowFrom(all, medians, at(-1), sk),
     first_ms: all ? num(all.first_ms) : null,
     last_ms: all ? num(all.last_ms) : null,
     idle: windowFrom(sums.get(at(0)), medians, at(0), sk),
     loaded,
-    responsiveness_rpm: rtt > 0 ? 60_000 / rtt : null,
+    // As splitByLoad (the reference): the draft's trimmed mean over the loaded seconds' merged RTT sketches.
+    ...storedResponsiveness(sk.merged(at(1), 'rtt'), loaded.rtt_ms?.p50 ?? 0),
   };
 }
 

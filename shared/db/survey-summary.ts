@@ -3,6 +3,7 @@
 import { aggregateStats, splitByLoad, windowCounts } from '../stats/aggregate.js';
 import type { DirectionStats, PercentileSource } from '../stats/direction-stats.js';
 import type { Quad } from '../stats/percentiles.js';
+import type { ResponsivenessFrom } from '../stats/responsiveness.js';
 
 /** A distribution over a window of seconds; see summarizeWindows for how it is derived from the per-second quads. */
 export interface Percentiles {
@@ -50,8 +51,13 @@ export interface DirectionSummary extends WindowSummary {
   last_ms: number | null;
   idle: WindowSummary;
   loaded: WindowSummary;
-  /** 60000 / loaded RTT p50 (round trips per minute under load); null without loaded RTT. */
+  /**
+   * Round trips per minute under load (draft-ietf-ippm-responsiveness): 60000 / the trimmed mean of the loaded
+   * seconds' round trips, read from their merged RTT sketches; 60000 / loaded RTT p50 where a loaded second has no
+   * sketch (`responsiveness_from` says which); null without loaded RTT.
+   */
   responsiveness_rpm: number | null;
+  responsiveness_from: ResponsivenessFrom | null;
 }
 
 export interface ConnectionSummary {
@@ -115,6 +121,7 @@ export function summarizeDirection(seconds: readonly TimedStats[]): DirectionSum
     idle: summarizeWindows(list.filter((s) => s.loaded !== true)),
     loaded: summarizeWindows(list.filter((s) => s.loaded === true)),
     responsiveness_rpm: split.responsiveness_rpm,
+    responsiveness_from: split.responsiveness_from,
   };
 }
 

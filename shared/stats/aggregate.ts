@@ -1,6 +1,7 @@
 import type { DirectionStats, PercentileSource } from './direction-stats.js';
 import { emptyDirectionStats } from './direction-stats.js';
 import { nearestRank, type Quad } from './percentiles.js';
+import { storedResponsiveness, type ResponsivenessFrom } from './responsiveness.js';
 import { decodeWindowSketches, encodeSketch, mergeSketches, SKETCH_FORMAT, sketchQuad, type Sketch, type WindowSketches } from './sketch.js';
 
 /** The counts behind one window's rates (PROTOCOL.md §2): what every longer window is summed from. */
@@ -100,17 +101,19 @@ function hasSketches(s: DirectionStats): boolean {
 export interface LoadSplit {
   idle: DirectionStats;
   loaded: DirectionStats;
-  /** Round trips per minute under load (IETF responsiveness): 60000 / loaded RTT p50 ms; null without loaded RTT samples. */
+  /** Round trips per minute under load (draft-ietf-ippm-responsiveness, see storedResponsiveness); null without loaded RTT samples. */
   responsiveness_rpm: number | null;
+  /** 'trimmed_mean' (the draft's, from the loaded seconds' merged RTT sketches) or 'p50_approx' (a loaded second had none). */
+  responsiveness_from: ResponsivenessFrom | null;
 }
 
 /** Splits windows by their `loaded` flag and aggregates each side. */
 export function splitByLoad(list: readonly DirectionStats[]): LoadSplit {
-  const loaded = aggregateStats(list.filter((s) => s.loaded === true));
-  const rtt = loaded.rtt_ms[0];
+  const loadedList = list.filter((s) => s.loaded === true);
+  const loaded = aggregateStats(loadedList);
   return {
     idle: aggregateStats(list.filter((s) => s.loaded !== true)),
     loaded,
-    responsiveness_rpm: rtt > 0 ? 60_000 / rtt : null,
+    ...storedResponsiveness(loaded.percentiles === 'merged' ? mergeOf(loadedList, 'rtt') : null, loaded.rtt_ms[0]),
   };
 }

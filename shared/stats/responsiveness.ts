@@ -1,4 +1,5 @@
 import { nearestRank } from './percentiles.js';
+import { sketchValuesMs, type Sketch } from './sketch.js';
 
 /**
  * draft-ietf-ippm-responsiveness-03 §4.3.1 ("Aggregating the Measurements"):
@@ -26,10 +27,38 @@ export interface Responsiveness {
 
 /** The mean of the samples at or below the given percentile (nearest rank); null for no samples. */
 export function trimmedMean(samples: readonly number[], percent = TRIMMED_MEAN_PERCENT): number | null {
-  if (samples.length === 0) return null;
   const sorted = [...samples].sort((a, b) => a - b);
-  const kept = sorted.slice(0, Math.max(1, Math.ceil((percent / 100) * sorted.length)));
-  return kept.reduce((n, x) => n + x, 0) / kept.length;
+  return trimmedMeanOfCounts(sorted, sorted.map(() => 1), percent);
+}
+
+/** trimmedMean of samples given as ascending values with how often each occurs (a sketch's buckets); null for none. */
+export function trimmedMeanOfCounts(values: readonly number[], counts: readonly number[], percent = TRIMMED_MEAN_PERCENT): number | null {
+  const total = counts.reduce((n, c) => n + c, 0);
+  if (total === 0) return null;
+  const keep = Math.max(1, Math.ceil((percent / 100) * total));
+  let left = keep;
+  let sum = 0;
+  for (let k = 0; k < values.length && left > 0; k++) {
+    const take = Math.min(left, counts[k]!);
+    sum += take * values[k]!;
+    left -= take;
+  }
+  return sum / keep;
+}
+
+/** Round trips per minute from a trimmed mean of round trips (ms); null without one. */
+export const rpmOf = (trimmedMeanMs: number | null): number | null => (trimmedMeanMs !== null && trimmedMeanMs > 0 ? 60_000 / trimmedMeanMs : null);
+
+/**
+ * How an RPM of stored seconds was found: `trimmed_mean`, the draft's, over the merged sketch of the loaded seconds'
+ * round trips (within the sketch's 1 %); `p50_approx`, 60000 / loaded RTT p50, where a loaded second has no sketch.
+ */
+export type ResponsivenessFrom = 'trimmed_mean' | 'p50_approx';
+
+/** RPM of stored seconds: from `loadedRtt`, the merged sketch of every loaded second's RTT (null when one lacks it), else from the loaded p50. */
+export function storedResponsiveness(loadedRtt: Sketch | null, loadedRttP50: number): { responsiveness_rpm: number | null; responsiveness_from: ResponsivenessFrom | null } {
+  const rpm = loadedRtt ? rpmOf(trimmedMeanOfCounts(sketchValuesMs(loadedRtt), loadedRtt.count)) : rpmOf(loadedRttP50 > 0 ? loadedRttP50 : null);
+  return { responsiveness_rpm: rpm, responsiveness_from: rpm === null ? null : loadedRtt ? 'trimmed_mean' : 'p50_approx' };
 }
 
 /**
@@ -44,7 +73,7 @@ export function responsiveness(idle: readonly number[], loaded: readonly number[
     idle: spread(idle),
     loaded: spread(loaded),
     loaded_trimmed_mean_ms: tm,
-    responsiveness_rpm: tm !== null && tm > 0 ? 60_000 / tm : null,
+    responsiveness_rpm: rpmOf(tm),
   };
 }
 

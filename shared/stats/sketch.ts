@@ -78,6 +78,11 @@ export function mergeSketches(list: readonly Sketch[]): Sketch {
   return fromMap(byIndex);
 }
 
+/** Each bucket's value in ms (its midpoint, as sketchPercentile reads it), ascending, beside `s.count`. */
+export function sketchValuesMs(s: Sketch): number[] {
+  return s.index.map((i) => geometry.medianEquivalentValue(geometry.valueFromIndex(i)) / 1000);
+}
+
 /** The nearest-rank p-th percentile in ms (PROTOCOL.md's definition), within the sketch's ≤ 1 % relative error; 0 when empty. */
 export function sketchPercentile(s: Sketch, p: number): number {
   if (s.total === 0) return 0;

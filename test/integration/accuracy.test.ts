@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { compare, metric } from '../../accuracy/compare.js';
+import { compare, metric, p99Checks } from '../../accuracy/compare.js';
 import { formatScenario } from '../../accuracy/report.js';
 import { runScenario } from '../../accuracy/run-scenario.js';
-import type { Scenario } from '../../accuracy/scenarios.js';
+import { scenarioNamed, type Scenario } from '../../accuracy/scenarios.js';
 import { startRelayApart, type RelayApart } from '../../accuracy/relay-apart.js';
 import { startTestDb, type TestDb } from '../helpers/system.js';
 
@@ -21,6 +21,8 @@ afterAll(async () => {
 const impairment = { delayMs: 10, jitterMs: 3, lossPct: 1, reorderPct: 1 };
 const scenario: Scenario = { name: 'it-10ms-jitter3-loss1-reorder1', c2s: impairment, s2c: impairment, seed: 20_240_611 };
 const SECONDS = 20;
+/** Scenario (e)'s shortened form: 30 s of probing, about 3,000 samples a direction for its p99s. */
+const E_SECONDS = 30;
 
 describe('accuracy: NetPoke against a seeded impairment forwarder', () => {
   it(
@@ -63,25 +65,30 @@ describe('accuracy: NetPoke against a seeded impairment forwarder', () => {
   );
 });
 
-// Scenario (e): percentiles over a whole survey. The survey's |IPDV| p99, merged from its seconds' sketches, against
-// the forwarder's own p99 of |Δ applied delay| between consecutive probes, within 5 %. (IPDV, not the delay deviation:
-// the deviation's baseline — NetPoke's lowest per-second 5th percentile over 5 s against the forwarder's whole-run
-// 5th percentile — shifts every deviation percentile by a constant of ~2 ms here, which is not what is tested.) A wide
-// spread (40 ± 20 ms) makes the p99 tens of milliseconds, so the stack's sub-millisecond noise stays inside the bound.
-describe('accuracy (e): a survey p99 merged from per-second sketches', () => {
+// Scenario (e), shortened for CI (npm run accuracy runs survey-p99-80ms-jitter40 for at least 120 s): percentiles over a
+// whole survey. Each direction's |IPDV| p99, merged from the stored seconds' sketches, against the forwarder's own p99
+// of |Δ applied delay| between consecutive probes (accuracy/truth.ts), within 5 %. The survey's RTT p99 (both ends'
+// rows) is printed beside the forwarder's but not held to 5 %: it does not hold. It read 5–70 % above (p50 within
+// 6 ms), a tail the forwarder cannot see — most likely an echo's wait in the sending stack (SCTP's congestion window at
+// a 200 ms round trip, machine stalls), in NetPoke's round trip and in no applied delay. (Not the delay deviation: its
+// baseline — the lowest per-second 5th percentile over 5 s against the forwarder's whole-run 5th percentile — shifts
+// every deviation percentile by a constant of a few ms, which is not what is tested.)
+describe('accuracy (e): survey p99s merged from per-second sketches', () => {
   it(
-    "matches the forwarder's p99 of |IPDV| of applied delay within 5 %",
+    "match the forwarder's p99 of |IPDV| within 5 %",
     async () => {
-      const spread = { delayMs: 40, jitterMs: 20, lossPct: 0, reorderPct: 0 };
-      const r = await runScenario({ relay, db: db.db, dataDir: db.dir }, { name: 'it-e-40ms-jitter20', c2s: spread, s2c: spread, seed: 20_261_206 }, 20);
+      const e = scenarioNamed('survey-p99-80ms-jitter40');
+      expect(e.minSeconds).toBeGreaterThanOrEqual(120);
+      const r = await runScenario({ relay, db: db.db, dataDir: db.dir }, e, E_SECONDS);
       console.log(formatScenario(r));
       for (const dir of ['c2s', 's2c'] as const) {
-        const m = r.measured[dir].stats;
-        expect(m.percentiles, dir).toBe('merged');
-        const truth = r.truth[dir].ipdv.p99;
-        expect(truth).toBeGreaterThan(15);
-        expect(Math.abs(m.jitter_ms[1] - truth), `${dir} IPDV p99 ${m.jitter_ms[1]} vs forwarder ${truth} ms`).toBeLessThanOrEqual(truth * 0.05);
+        expect(r.measured[dir].stats.percentiles, dir).toBe('merged');
+        // The spread is real: p99s of tens of milliseconds.
+        expect(r.truth[dir].ipdv.p99).toBeGreaterThan(30);
       }
+      const ipdv = p99Checks(r, e.p99Within!).filter((x) => x.what.includes('IPDV'));
+      expect(ipdv.map((x) => x.what)).toEqual(['c2s |IPDV| p99', 's2c |IPDV| p99']);
+      for (const x of ipdv) expect(Math.abs(x.netpoke - x.truth), `${x.what} ${x.netpoke} vs forwarder ${x.truth} ms`).toBeLessThanOrEqual(x.truth * 0.05);
     },
     120_000,
   );

@@ -194,4 +194,40 @@ describe('survey summaries in SQL', () => {
     await surveyConnectionSummaries(counting, 'crafted');
     expect(trips).toBe(1);
   });
+
+  it('gives RPM as the draft defines it: 60000 / the trimmed mean of the loaded round trips, from the merged sketches', async () => {
+    /** A closed second with one probe and these RTT samples (ms): it carries sketches. */
+    const second = (rtts: number[], loaded: boolean): DirectionStats => {
+      const r = createReceiver();
+      recordProbe(r, 0, 0, 5);
+      for (const v of rtts) recordRtt(r, v);
+      return takeReport(r, 1_000, { loaded });
+    };
+    // The client's side (s2c): two idle seconds at 5 ms (left out), then a loaded second of 50 round trips at
+    // 10.016 ms and one of 50 at 30.016 ms (each its sketch bucket's midpoint, so the sketch holds them exactly).
+    // The draft's trimmed mean keeps the lowest ⌈0.95 · 100⌉ = 95: (50 · 10.016 + 45 · 30.016) / 95 = 1851.52 / 95 ms,
+    // so RPM = 60000 · 95 / 1851.52 = 3078.55…; 60000 / the loaded p50 (10.016 ms) would say 5990.4.
+    const s2c = [second(Array(100).fill(5), false), second(Array(100).fill(5), false), second(Array(50).fill(10.016), true), second(Array(50).fill(30.016), true)];
+    // The relay's side (c2s) from an older peer: loaded seconds without sketches, RTT p50s 20 and 40 ms. No samples
+    // to trim: 60000 / the median of the p50s (20 ms) = 3000, and said to be that approximation.
+    const bare = (q: Q): DirectionStats => {
+      const { sketches: _s, sketch_format: _f, ...rest } = second([q[0]], true);
+      return { ...rest, rtt_ms: q };
+    };
+    const c2s = [bare([20, 30, 10, 30]), bare([40, 50, 35, 50])];
+    const rows = [
+      ...s2c.map((stats, i) => ({ source: 'client' as const, direction: 's2c' as const, stats, t: 1_000 + i * 1_000 })),
+      ...c2s.map((stats, i) => ({ source: 'server' as const, direction: 'c2s' as const, stats, t: 3_000 + i * 1_000 })),
+    ];
+    await db.db.execute({ sql: 'INSERT INTO survey_sessions (session_id, magic_key, start_time, last_update_time, created_at) VALUES (?, ?, 0, 0, 0)', args: ['rpm', magicKey] });
+    await db.db.batch(rows.map((r, i) => insertMetric({ session_id: 'rpm', conn_id: 'a', timestamp_ms: r.t, source: r.source, direction: r.direction, stats: r.stats, row_key: `rpm/${i}` }, 0)), 'write');
+
+    const [sql] = await surveyConnectionSummaries(db.db, 'rpm');
+    expect(sql!.s2c.responsiveness_rpm).toBeCloseTo((60_000 * 95) / 1851.52, 6);
+    expect(sql!.s2c.responsiveness_from).toBe('trimmed_mean');
+    expect(sql!.c2s.responsiveness_rpm).toBe(3000);
+    expect(sql!.c2s.responsiveness_from).toBe('p50_approx');
+    // The reference over every row says the same.
+    expect(toTwelveDigits([sql])).toEqual(toTwelveDigits(await referenceSummaries('rpm')));
+  });
 });

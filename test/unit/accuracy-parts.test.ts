@@ -113,6 +113,7 @@ describe('truth from the forwarder log', () => {
     const rtt = roundTripTruth({ c2s, s2c });
     expect(rtt.samples).toBe(395);
     expect(rtt.p50).toBe(45);
+    expect(rtt.p99).toBe(45);
     expect(rtt.mean).toBeCloseTo((297 * 45 + 98 * 25) / 395, 9);
     // A dropped carrier: its two echoes never come back, and it is no probe of its own either.
     s2c[0] = rec(0, 7, null, null);

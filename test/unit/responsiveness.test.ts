@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { responsiveness, trimmedMean } from '../../shared/stats/responsiveness.js';
+import { responsiveness, storedResponsiveness, trimmedMean, trimmedMeanOfCounts } from '../../shared/stats/responsiveness.js';
+import { sketchOf } from '../../shared/stats/sketch.js';
 
 describe('responsiveness (draft-ietf-ippm-responsiveness-03 §4.3.1)', () => {
   it('is 60000 / the trimmed mean of the loaded round trips: the top 5 % dropped, the rest averaged', () => {
@@ -22,5 +23,24 @@ describe('responsiveness (draft-ietf-ippm-responsiveness-03 §4.3.1)', () => {
   it('is null without loaded round trips', () => {
     expect(responsiveness([1, 2], [])).toEqual({ idle: { p50_ms: 1, p90_ms: 2, samples: 2 }, loaded: null, loaded_trimmed_mean_ms: null, responsiveness_rpm: null });
     expect(trimmedMean([])).toBeNull();
+  });
+
+  it('trims samples given by counts as it trims them one by one', () => {
+    // 3 × 1, 2 × 2, 15 × 10 ms (20 samples): keep ⌈0.95 · 20⌉ = 19, i.e. 3 + 4 + 140 = 147 ms over 19.
+    expect(trimmedMeanOfCounts([1, 2, 10], [3, 2, 15])).toBeCloseTo(147 / 19, 12);
+    expect(trimmedMean([...Array<number>(3).fill(1), 2, 2, ...Array<number>(15).fill(10)])).toBeCloseTo(147 / 19, 12);
+    expect(trimmedMeanOfCounts([], [])).toBeNull();
+  });
+
+  it("reads stored seconds' RPM from their merged RTT sketch, and says when it had only a p50", () => {
+    // 0.1 and 0.25 ms are exact in the sketch (single-µs buckets): 60 × 0.1 and 40 × 0.25 keep 95, so
+    // (6 + 35 × 0.25) / 95 = 14.75 / 95 ms and RPM = 60000 · 95 / 14.75.
+    const sketch = sketchOf([...Array<number>(60).fill(0.1), ...Array<number>(40).fill(0.25)]);
+    const r = storedResponsiveness(sketch, 0.1);
+    expect(r.responsiveness_from).toBe('trimmed_mean');
+    expect(r.responsiveness_rpm).toBeCloseTo((60_000 * 95) / 14.75, 6);
+    expect(storedResponsiveness(null, 20)).toEqual({ responsiveness_rpm: 3000, responsiveness_from: 'p50_approx' });
+    expect(storedResponsiveness(null, 0)).toEqual({ responsiveness_rpm: null, responsiveness_from: null });
+    expect(storedResponsiveness(sketchOf([]), 0)).toEqual({ responsiveness_rpm: null, responsiveness_from: null });
   });
 });

@@ -167,4 +167,14 @@ describe("the console's summary says where percentiles come from", () => {
     // The figure itself stays a plain number either way (the compare view subtracts them).
     expect(summaryCell(SUMMARY_ROWS.find((r) => r.id === 'rtt_p99')!, DirectionSummarySchema.parse({ ...base, ...quads, percentiles: 'per_second_approx' }))).toBe('80.00');
   });
+
+  it('shows RPM under load and says whether it is the draft\'s trimmed mean or the p50 stand-in', () => {
+    const cells = (extra: object) => {
+      const s = DirectionSummarySchema.parse({ ...base, ...quads, ...extra });
+      return ['rpm', 'rpm_from'].map((id) => summaryCell(SUMMARY_ROWS.find((r) => r.id === id)!, s));
+    };
+    expect(cells({ responsiveness_rpm: 3078.55, responsiveness_from: 'trimmed_mean' })).toEqual(['3079', expect.stringMatching(/^trimmed mean of loaded round trips \(draft-ietf-ippm-responsiveness\)/)]);
+    expect(cells({ responsiveness_rpm: 3000, responsiveness_from: 'p50_approx' })).toEqual(['3000', expect.stringMatching(/^approximation: 60000 \/ loaded RTT p50/)]);
+    expect(cells({ responsiveness_rpm: null })).toEqual(['—', '—']);
+  });
 });

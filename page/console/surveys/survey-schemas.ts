@@ -43,6 +43,8 @@ export const DirectionSummarySchema = z.object({
   idle: z.optional(Core),
   loaded: z.optional(Core),
   responsiveness_rpm: z.optional(Num),
+  /** How the RPM was found: the draft's trimmed mean over merged sketches, or 60000 / loaded p50 (seconds without sketches); absent from older edges. */
+  responsiveness_from: z.optional(z.nullable(z.enum(['trimmed_mean', 'p50_approx']))),
   /** How p50/p99 were found: merged per-second sketches, or the per-second approximation (seconds without sketches); absent from older edges. */
   percentiles: z.optional(z.nullable(z.enum(['merged', 'per_second_approx']))),
 });

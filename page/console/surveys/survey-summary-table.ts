@@ -18,6 +18,8 @@ export const SUMMARY_ROWS: { id: string; label: string; read: (s: DirectionSumma
   { id: 'jitter_p50', label: 'Jitter p50 ms', read: (s) => s.jitter_ms?.p50 },
   { id: 'jitter_p99', label: 'Jitter p99 ms', read: (s) => s.jitter_ms?.p99 },
   { id: 'throughput', label: 'Throughput Mbit/s (mean)', read: (s) => (s.throughput_bps ? s.throughput_bps.mean / 1e6 : null) },
+  { id: 'rpm', label: 'Responsiveness RPM under load', read: (s) => s.responsiveness_rpm, digits: 0 },
+  { id: 'rpm_from', label: 'RPM from', read: () => null },
   { id: 'silent', label: 'Seconds with no arrivals', read: (s) => s.seconds_without_arrivals, digits: 0 },
   { id: 'percentiles', label: 'p50 / p99 from', read: () => null },
 ];
@@ -28,10 +30,17 @@ const PERCENTILES_FROM: Record<string, string> = {
   per_second_approx: 'approximation: median of per-second p50s, largest p99 (seconds without sketches)',
 };
 
+/** Says how the RPM was found: the draft's definition, or (an older survey) the figure that stands in for it. */
+const RPM_FROM: Record<string, string> = {
+  trimmed_mean: 'trimmed mean of loaded round trips (draft-ietf-ippm-responsiveness), from merged per-second sketches',
+  p50_approx: 'approximation: 60000 / loaded RTT p50 (seconds without sketches)',
+};
+
 /** The cell text of one summary row for one direction. */
 export function summaryCell(row: (typeof SUMMARY_ROWS)[number], s: DirectionSummary): string {
   if (row.id === 'lost') return `${s.probes_lost} / ${s.probes_expected}`;
   if (row.id === 'percentiles') return s.percentiles ? PERCENTILES_FROM[s.percentiles]! : '—';
+  if (row.id === 'rpm_from') return s.responsiveness_from ? RPM_FROM[s.responsiveness_from]! : '—';
   return f(row.read(s), row.digits ?? 2);
 }
 
