@@ -53,13 +53,15 @@ describe('accuracy: NetPoke against a seeded impairment forwarder', () => {
         expect(Math.abs(reordered.netpoke - reordered.truth), `${dir} reordered ${reordered.netpoke} vs ${reordered.truth}`).toBeLessThanOrEqual(3);
       }
       // The round trip is one quantity, measured from both ends: the survey's RTT p50 (every row's seconds), held to
-      // the issue's ±1 ms of the injected round trip. What NetPoke reads above it is the path's own round trip (the
-      // forwarder's loopback hops, printed beside it as bare UDP's) plus node-datachannel's receive hand-offs.
+      // ±0.5 ms of the path's true round trip — the injected one plus the path's own, which bare UDP measured through
+      // an unimpaired forwarder right after (the forwarder's loopback hops: 0.18–0.24 ms on a quiet machine, 0.6 at
+      // load average 13). What remains is node-datachannel's receive hand-offs; the send-time bias this once had
+      // (about 1 ms) would fail it.
       const truthRtt = metric(c.c2s, 'RTT p50').truth;
-      expect(Math.abs(r.measured.rttP50 - truthRtt), `RTT p50 ${r.measured.rttP50} vs ${truthRtt} ms`).toBeLessThanOrEqual(1);
-      // The path base was measured: bare UDP came back through an unimpaired forwarder.
       expect(r.pathBase.rttP50).toBeGreaterThan(0);
       expect(r.pathBase.rttP50).toBeLessThan(5);
+      const pathRtt = truthRtt + r.pathBase.rttP50;
+      expect(Math.abs(r.measured.rttP50 - pathRtt), `RTT p50 ${r.measured.rttP50} vs ${truthRtt} injected + ${r.pathBase.rttP50} the path's own`).toBeLessThanOrEqual(0.5);
     },
     120_000,
   );
