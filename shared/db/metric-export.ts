@@ -40,6 +40,8 @@ export const METRIC_COLUMNS = [
   'row_key',
   'window_index',
   'lost_count',
+  'family',
+  'path_index',
 ] as const;
 
 export type MetricColumn = (typeof METRIC_COLUMNS)[number];
