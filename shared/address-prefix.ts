@@ -48,3 +48,10 @@ export function addressPrefix(address: string): string | null {
   while (kept.length > 0 && kept[kept.length - 1] === 0) kept.pop();
   return `${kept.map((x) => x.toString(16)).join(':')}::/48`;
 }
+
+/** An address as its family names it: an IPv4-mapped IPv6 one (`::ffff:192.0.2.1`, a dual-stack socket's view) as IPv4, a zone left out. */
+export function plainAddress(address: string): string {
+  const bare = address.replace(/^\[|\]$/g, '').replace(/%.*$/, '');
+  const mapped = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(bare);
+  return mapped ? mapped[1]! : bare;
+}

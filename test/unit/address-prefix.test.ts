@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { addressPrefix } from '../../shared/address-prefix.js';
+import { addressPrefix, plainAddress } from '../../shared/address-prefix.js';
 
 describe('addressPrefix (a client address cut to /24 or /48)', () => {
   it('keeps the first three octets of an IPv4 address', () => {
@@ -23,5 +23,12 @@ describe('addressPrefix (a client address cut to /24 or /48)', () => {
     expect(addressPrefix('2001:db8::1::2')).toBeNull();
     expect(addressPrefix('2001:db8:zz::1')).toBeNull();
     expect(addressPrefix('1:2:3:4:5:6:7:8:9')).toBeNull();
+  });
+  it('reads an IPv4-mapped IPv6 address as IPv4', () => {
+    expect(plainAddress('::ffff:192.0.2.1')).toBe('192.0.2.1');
+    expect(plainAddress('::FFFF:10.0.0.1')).toBe('10.0.0.1');
+    expect(plainAddress('2001:db8::1')).toBe('2001:db8::1');
+    expect(plainAddress('[fe80::1%eth0]')).toBe('fe80::1');
+    expect(addressPrefix(plainAddress('::ffff:192.0.2.1'))).toBe('192.0.2.0/24');
   });
 });
