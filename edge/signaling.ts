@@ -53,14 +53,14 @@ export async function startSignaling(ctx: StartContext, body: SignalingStartRequ
   const connId = body.conn_id ?? uuid();
   let admission: Admission;
   try {
-    admission = await admitSignaling({ config, db, address: ctx.address, keyText, viewer: ctx.viewer, place: ctx.place, family: body.ip_version ?? ctx.family, connId, failed, now });
+    admission = await admitSignaling({ config, db, address: ctx.address, keyText, viewer: ctx.viewer, place: ctx.place, family: body.ip_version ?? body.family ?? ctx.family, connId, failed, now, ...(body.planned_connections !== undefined ? { plannedConnections: body.planned_connections } : {}) });
   } finally {
     // Closed after the failure is recorded (which needs its unopened row): the client has given that connection up.
     if (failed) void background(ctx, closePeer({ id: failed.relay_id, url: failed.relay_url }, config.secrets, failed.peer_id));
   }
   const { key, userLogin, relays, reserved } = admission;
 
-  const offer = { sdp: body.sdp, type: body.type, conn_id: connId, ip_version: body.ip_version };
+  const offer = { sdp: body.sdp, type: body.type, conn_id: connId, ip_version: body.ip_version, family: body.family, path_index: body.path_index };
   const cleanups: Promise<unknown>[] = [];
   const failures: string[] = [];
   let asked = 0;

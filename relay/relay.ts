@@ -30,6 +30,8 @@ import { countRejected, createRelayMetrics } from './metrics.js';
 import { startOpsServer } from './ops-server.js';
 import { createPathTracer } from './path-trace/path-tracer.js';
 import { answerOffer, BadOfferError, holdUdpPort, isCandidate } from './peer.js';
+import { plainAddress } from '../shared/address-prefix.js';
+import { candidatesOfFamily, hasCandidates } from '../shared/sdp.js';
 import { checkReadiness } from './readiness.js';
 import { moveTo, ownTimeout } from './session-state.js';
 import { registeredAddresses, startRegistry, type Registry } from './registry.js';
@@ -253,6 +255,15 @@ export async function startRelay(config: RelayConfig, deps: { log?: Logger } = {
       if (e instanceof BadOfferError) throw new ApiError('invalid_request', e.message);
       throw e;
     }
+    // Held to the family the client named (issue 22): only that family's candidates are offered to it.
+    if (req.family) {
+      const sdp = candidatesOfFamily(answer.sdp, req.family);
+      if (!hasCandidates(sdp)) {
+        answer.pc.close();
+        throw new ApiError('unavailable', `family: this relay has no ${req.family} address; another relay may`);
+      }
+      answer = { ...answer, sdp };
+    }
     const s = createSession({
       peerId: claims.peer_id,
       connId,
@@ -260,6 +271,8 @@ export async function startRelay(config: RelayConfig, deps: { log?: Logger } = {
       userLogin: claims.user_login ?? null,
       maxMeasuringMs: claims.max_measuring_ms ?? config.defaultMaxMeasuringMs,
       pc: answer.pc,
+      ...(req.family ? { family: req.family } : {}),
+      ...(req.path_index !== undefined ? { pathIndex: req.path_index } : {}),
       schedule: probeTicks.schedule,
       ...(config.controlBudget ? { controlBudget: config.controlBudget } : {}),
     });
@@ -272,7 +285,10 @@ export async function startRelay(config: RelayConfig, deps: { log?: Logger } = {
     answer.pc.onStateChange((state) => {
       if (state === 'connected') {
         const pair = answer.pc.getSelectedCandidatePair();
-        if (pair) s.clientAddr = { ip: pair.remote.address, port: pair.remote.port };
+        if (pair) {
+          s.clientAddr = { ip: pair.remote.address, port: pair.remote.port };
+          s.pair = { local: { ip: plainAddress(pair.local.address), port: pair.local.port }, remote: { ip: plainAddress(pair.remote.address), port: pair.remote.port }, remoteType: pair.remote.type };
+        }
       }
       // Not transient: libdatachannel closes the transports itself on 'disconnected' and 'failed'.
       if (state === 'failed' || state === 'closed' || state === 'disconnected') {

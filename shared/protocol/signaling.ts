@@ -23,6 +23,11 @@ export const SignalingStartRequestSchema = z.object({
   family: IpVersionSchema.optional(),
   /** Optional (v3): this connection's path within its family (0-based); stored with every metric row. */
   path_index: PathIndexSchema.optional(),
+  /**
+   * Optional (issue 22), on a survey's first connection: how many connections the survey opens at once (families ×
+   * paths). The key's concurrent-session limit counts each; a survey it cannot hold whole is refused up front.
+   */
+  planned_connections: z.number().int().min(1).max(2 * MAX_PATHS_PER_FAMILY).optional(),
   /** Optional extension: the session_id of this client's previous answer, whose connection never came up (that relay is skipped). */
   retry_of: z.string().min(1).max(2048).optional(),
 });
