@@ -43,7 +43,7 @@ export function createFamilyCharts(root: HTMLElement, picker: HTMLSelectElement)
     const lines = FAMILIES.flatMap((family) => spec.dirs.map((dir) => ({ family, dir })));
     const plot = new uPlot(
       {
-        width: Math.max(260, Math.floor(box.getBoundingClientRect().width || 320) - 8),
+        width: 260,
         height: 160,
         legend: { live: false },
         cursor: { show: false },
@@ -70,6 +70,9 @@ export function createFamilyCharts(root: HTMLElement, picker: HTMLSelectElement)
     const series = new Map(FAMILIES.map((f) => [f, new Map(familySeries(m, f, pathIndex).map((s) => [s.index, s.f]))]));
     const xs = [...new Set([...series.values()].flatMap((s) => [...s.keys()]))].sort((a, b) => a - b);
     for (const p of plots) {
+      // Made while the section was hidden (no width): sized once it shows.
+      const width = Math.max(260, Math.floor(p.box.getBoundingClientRect().width || 320) - 8);
+      if (width !== p.plot.width) p.plot.setSize({ width, height: 160 });
       const read = (f: Figures | undefined, dir: 'c2s' | 's2c') => (f ? p.spec.read(f[dir]) : null);
       p.plot.setData([xs, ...p.lines.map((l) => xs.map((x) => read(series.get(l.family)!.get(x), l.dir)))]);
       p.box.dataset.points = String(xs.length);
