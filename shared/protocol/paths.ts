@@ -52,13 +52,19 @@ export const FamilySummarySchema = z.object({
 });
 export type FamilySummary = z.infer<typeof FamilySummarySchema>;
 
-/** The survey detail's additive fields for families × paths. */
+/** The survey split per family and per path (the detail's `path_split`). */
 export const SurveyPathSplitSchema = z.object({
-  connection_paths: z.array(ConnectionPathSchema),
   family_summaries: z.array(FamilySummarySchema),
   path_summaries: z.array(PathSummarySchema),
 });
 export type SurveyPathSplit = z.infer<typeof SurveyPathSplitSchema>;
+
+/** The survey detail's additive fields for families × paths (GET /api/surveys/{id}). */
+export const SurveyDetailPathFieldsSchema = z.object({
+  connection_paths: z.array(ConnectionPathSchema),
+  path_split: SurveyPathSplitSchema,
+});
+export type SurveyDetailPathFields = z.infer<typeof SurveyDetailPathFieldsSchema>;
 
 /** The headless client's word that a family was left out of a survey (CLI line and `--json` line `{"type": "family_unavailable", ...}`). */
 export const FamilyUnavailableSchema = z.object({
