@@ -1,5 +1,5 @@
-// A survey's measurements split by address family and by path (issue 22), from the detail's family_summaries and
-// path_summaries: one row per family, one per path, the worst path marked.
+// A survey's measurements split by address family and by path (issue 22), from the detail's path_split (family_summaries,
+// path_summaries): one row per family, one per path, the worst path marked.
 import { worstPath } from '../../../shared/stats/worst-path.js';
 import { h } from '../dom.js';
 import type { PathDirection, SurveyDetail } from './survey-schemas.js';
@@ -38,8 +38,8 @@ function header(lead: string[]): HTMLElement {
 
 /** The section, or null when the survey has no split (an older edge, or one connection held to no family). */
 export function familyPathSection(d: SurveyDetail, id = 'family-paths'): HTMLElement | null {
-  const fams = d.family_summaries ?? [];
-  const paths = d.path_summaries ?? [];
+  const fams = d.path_split?.family_summaries ?? [];
+  const paths = d.path_split?.path_summaries ?? [];
   if (paths.length === 0 || (paths.length === 1 && paths[0]!.family === null)) return null;
   const where = new Map((d.connection_paths ?? []).map((c) => [c.conn_id, c]));
   const key = (p: (typeof paths)[number]) => `${p.family ?? ''}/${p.path_index ?? ''}`;

@@ -83,7 +83,7 @@ const Family = z.nullable(z.enum(['ipv4', 'ipv6']));
 const PathDirection = z.object({ probes_expected: z.number(), probes_lost: z.number(), loss_rate: z.number(), rtt_ms: Pair, delay_variation_ms: Pair });
 export type PathDirection = z.infer<typeof PathDirection>;
 
-/** The detail's families × paths split (issue 22; absent from an edge older than it). */
+/** The detail's families × paths fields (issue 22; absent from an edge older than it): shared/protocol/paths.ts. */
 export const PathSplitSchema = {
   connection_paths: z.optional(
     z.array(
@@ -97,8 +97,12 @@ export const PathSplitSchema = {
       }),
     ),
   ),
-  family_summaries: z.optional(z.array(z.object({ family: Family, paths: z.number(), c2s: PathDirection, s2c: PathDirection }))),
-  path_summaries: z.optional(z.array(z.object({ family: Family, path_index: Num, conn_ids: z.array(z.string()), c2s: PathDirection, s2c: PathDirection }))),
+  path_split: z.optional(
+    z.object({
+      family_summaries: z.array(z.object({ family: Family, paths: z.number(), c2s: PathDirection, s2c: PathDirection })),
+      path_summaries: z.array(z.object({ family: Family, path_index: Num, conn_ids: z.array(z.string()), c2s: PathDirection, s2c: PathDirection })),
+    }),
+  ),
 };
 
 export const SurveyDetailSchema = z.extend(SurveyItemSchema, {
