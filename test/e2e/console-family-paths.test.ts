@@ -1,5 +1,6 @@
 // The console's survey detail split by family and path (issue 22): crafted rows of two IPv4 paths (one lossy) and
-// one IPv6 path; the page shows each family's and path's figures as hand-computed here, and marks the lossy path.
+// one IPv6 path; the page shows each family's and path's figures as hand-computed here, and marks the lossy path;
+// the compare page shows each compared survey's own split.
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { hashPassword } from '../../shared/auth/password.js';
@@ -15,6 +16,8 @@ const stack = useBrowserStack({ relay: false });
 const ADMIN = 'fp-admin';
 const PASSWORD = 'fp-admin-pass-0123456789';
 const SURVEY = '5f0c9a52-7d1e-4f1b-9a57-1c2d3e4f5a6b';
+/** A second survey to compare with: the IPv6 path alone. */
+const OTHER = '6a1d0b63-8e2f-4a2c-8b68-2d3e4f5a6b7c';
 const T0 = Date.parse('2025-04-01T09:00:00Z');
 
 /** One second: `expected` settled, `received` arrived, RTT [p50, p99], |IPDV| p99 = RTT p99 / 10. */
@@ -41,10 +44,22 @@ beforeAll(async () => {
   const db = stack.db.db;
   const key = await createMagicKey(db, { label: 'Two families' });
   await createUser(db, { login: ADMIN, role: 'admin', passwordHash: await hashPassword(PASSWORD) });
-  await db.execute({
-    sql: 'INSERT INTO survey_sessions (session_id, magic_key, start_time, last_update_time, created_at) VALUES (?, ?, ?, ?, ?)',
-    args: [SURVEY, key.key, T0, T0 + 3000, T0],
-  });
+  for (const [id, t] of [[SURVEY, T0], [OTHER, T0 + 60_000]] as const) {
+    await db.execute({
+      sql: 'INSERT INTO survey_sessions (session_id, magic_key, start_time, last_update_time, created_at) VALUES (?, ?, ?, ?, ?)',
+      args: [id, key.key, t, t + 3000, t],
+    });
+  }
+  const c = CONNS[2]!;
+  await db.batch(
+    (['c2s', 's2c'] as const).map((dir) =>
+      insertMetric(
+        { session_id: OTHER, conn_id: 'conn-o', timestamp_ms: T0 + 61_000, source: dir === 'c2s' ? 'server' : 'client', direction: dir, stats: sec(...c[dir][0]!), family: 'ipv6', path_index: 0 },
+        T0,
+      ),
+    ),
+    'write',
+  );
   await db.batch(
     CONNS.flatMap((c) => [
       ...(['c2s', 's2c'] as const).flatMap((dir) =>
@@ -95,6 +110,14 @@ describe('console survey detail by family and path', () => {
     const worst = await page.locator('#family-paths .path-summary tr.worst').evaluateAll((trs) => trs.map((t) => `${(t as HTMLElement).dataset.family}/${(t as HTMLElement).dataset.path}`));
     expect(worst).toEqual(['ipv4/1']);
     await page.locator('#family-paths').screenshot({ path: join(ARTIFACTS, 'console-family-paths.png') });
+
+    // Compared, each survey keeps its own split: A's three paths, B's one IPv6 path (its up loss 1 of 200).
+    await page.goto(`${stack.edge.url}/console/compare?ids=${SURVEY},${OTHER}`);
+    await page.waitForSelector('#family-paths-1 .path-summary tbody tr');
+    expect(await page.locator('#family-paths-0 .path-summary tbody tr').count()).toBe(3);
+    expect(await page.locator('#family-paths-1 .path-summary tbody tr').evaluateAll((trs) => trs.map((t) => (t as HTMLElement).dataset.family))).toEqual(['ipv6']);
+    expect(await page.locator('#family-paths-1 .family-summary tr[data-family="ipv6"] td[data-dir="c2s"][data-metric="loss_rate"]').textContent()).toBe('0.500');
+    expect(await page.locator('#family-paths-0 h2').textContent()).toMatch(/^A: .* by address family and path$/);
     await page.close();
   }, 60_000);
 });
