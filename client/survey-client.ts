@@ -639,6 +639,8 @@ export function surveySlots(families: readonly IpFamily[] | undefined, paths: nu
 /** Refusals that concern the survey, not one family: they end it instead of leaving a family out. */
 const SURVEY_REFUSALS = /^(key_|auth_required|rate_limited|forbidden|invalid_request|conflict)/;
 
+const isSurveyRefusal = (e: unknown): e is SurveyError => e instanceof SurveyError && SURVEY_REFUSALS.test(e.code);
+
 /**
  * Opens `paths` connections per family. The first goes alone, naming how many the survey opens in all, so a key
  * whose limit cannot hold them is refused up front (in words) before any other is opened; the rest then open at
@@ -658,12 +660,13 @@ export async function openFamilies(
     (reason: unknown): PromiseSettledResult<Connection> => ({ status: 'rejected', reason }),
   );
   outcomes.set(first!, firstOutcome);
+  if (firstOutcome.status === 'rejected' && isSurveyRefusal(firstOutcome.reason)) throw firstOutcome.reason;
   // The first family failed on its own terms: its other paths would too, so only the other families are opened.
   const others = firstOutcome.status === 'rejected' ? rest.filter((s) => s.family !== first!.family) : rest;
   const settled = await Promise.allSettled(others.map((slot) => open(slot, null)));
   others.forEach((slot, i) => outcomes.set(slot, settled[i]!));
   const all = [...outcomes.values()];
-  const refusal = all.find((o) => o.status === 'rejected' && o.reason instanceof SurveyError && SURVEY_REFUSALS.test(o.reason.code));
+  const refusal = all.find((o) => o.status === 'rejected' && isSurveyRefusal(o.reason));
   const closeAll = () => all.forEach((o) => o.status === 'fulfilled' && o.value.close());
   if (refusal?.status === 'rejected') {
     closeAll();

@@ -30,7 +30,6 @@ import { countRejected, createRelayMetrics } from './metrics.js';
 import { startOpsServer } from './ops-server.js';
 import { createPathTracer } from './path-trace/path-tracer.js';
 import { answerOffer, BadOfferError, holdUdpPort, isCandidate } from './peer.js';
-import { plainAddress } from '../shared/address-prefix.js';
 import { candidatesOfFamily, hasCandidates } from '../shared/sdp.js';
 import { checkReadiness } from './readiness.js';
 import { moveTo, ownTimeout } from './session-state.js';
@@ -38,7 +37,7 @@ import { registeredAddresses, startRegistry, type Registry } from './registry.js
 import { createSurveyClock } from './survey-clock.js';
 import { endSurvey } from './survey-end.js';
 import { oversizeMessage } from '../shared/protocol/limits.js';
-import { CHANNEL_LABELS, closeSession, createSession, type ChannelLabel, type Session } from './session.js';
+import { CHANNEL_LABELS, closeSession, createSession, notePair, type ChannelLabel, type Session } from './session.js';
 
 export interface RelayHandle {
   /** Base URL of the internal API. */
@@ -285,10 +284,8 @@ export async function startRelay(config: RelayConfig, deps: { log?: Logger } = {
     answer.pc.onStateChange((state) => {
       if (state === 'connected') {
         const pair = answer.pc.getSelectedCandidatePair();
-        if (pair) {
-          s.clientAddr = { ip: pair.remote.address, port: pair.remote.port };
-          s.pair = { local: { ip: plainAddress(pair.local.address), port: pair.local.port }, remote: { ip: plainAddress(pair.remote.address), port: pair.remote.port }, remoteType: pair.remote.type };
-        }
+        if (pair) s.clientAddr = { ip: pair.remote.address, port: pair.remote.port };
+        notePair(s);
       }
       // Not transient: libdatachannel closes the transports itself on 'disconnected' and 'failed'.
       if (state === 'failed' || state === 'closed' || state === 'disconnected') {

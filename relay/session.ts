@@ -1,4 +1,5 @@
 import type { DataChannel, PeerConnection } from 'node-datachannel';
+import { plainAddress } from '../shared/address-prefix.js';
 import { ipFamily, type IpFamily } from '../shared/ip-family.js';
 import type { ControlMessage } from '../shared/protocol/control.js';
 import { createProbeEndpoint, type ProbeEndpoint } from '../shared/probe/endpoint.js';
@@ -243,4 +244,16 @@ export function closeSession(s: Session): void {
 /** The family a connection's rows carry: the one the client held it to, else the one its ICE ended on (null before that). */
 export function connectionFamily(s: Pick<Session, 'family' | 'pair'>): IpFamily | null {
   return s.family ?? (s.pair ? ipFamily(s.pair.remote.ip) : null);
+}
+
+/** Reads the pair ICE has selected now into the session (it may change after 'connected' while checks go on). */
+export function notePair(s: Pick<Session, 'pc' | 'pair'>): void {
+  let pair;
+  try {
+    pair = s.pc.getSelectedCandidatePair();
+  } catch {
+    return; // closed
+  }
+  if (!pair) return;
+  s.pair = { local: { ip: plainAddress(pair.local.address), port: pair.local.port }, remote: { ip: plainAddress(pair.remote.address), port: pair.remote.port }, remoteType: pair.remote.type };
 }

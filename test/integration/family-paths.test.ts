@@ -5,6 +5,8 @@
 import { describe, expect, it } from 'vitest';
 import { runProbe } from '../../cli/run-probe.js';
 import { ipFamily } from '../../shared/ip-family.js';
+import { uuid } from '../../shared/ids.js';
+import { makeOffer } from '../helpers/edge.js';
 import { directSignal, eventually, metricRows } from '../helpers/system.js';
 import { useDbAndRelay } from '../helpers/use-system.js';
 
@@ -66,5 +68,30 @@ describe('a survey over both families, 2 paths each', () => {
     ]);
     // The client's port the relay saw is the one the client reports as its own.
     for (const c of conns) expect(Number(c.client_port)).toBe(byConn.get(String(c.conn_id))!.pair!.local.port);
+  }, 60_000);
+
+  it('the relay answers a connection held to a family with its addresses of that family only', async () => {
+    const signal = directSignal(sys.relay, { magicKey: 'key-family-answer' });
+    for (const [family, address] of [['ipv6', '::1'], ['ipv4', '127.0.0.1']] as const) {
+      const answer = await signal({ sdp: await makeOffer(), type: 'offer', conn_id: uuid(), family, path_index: 3 });
+      const candidates = answer.sdp.split('\r\n').filter((l) => l.startsWith('a=candidate:'));
+      expect(candidates.map((l) => l.split(' ')[4]), family).toEqual([address]);
+      expect(answer.sdp).toContain(`\r\nc=IN ${family === 'ipv6' ? 'IP6' : 'IP4'} ${address}\r\n`);
+    }
+  });
+
+  it('a survey that names no family stores the family its ICE ended on, and each connection its path', async () => {
+    const result = await runProbe({ url: '', key: 'ignored', durationMs: 2_000, connections: 2, signal: directSignal(sys.relay, { magicKey: 'key-no-family' }) });
+    expect(result.stoppedBy).toBe('duration');
+    const rows = await eventually(async () => {
+      const r = await metricRows(sys.db.db, result.surveySessionId);
+      return new Set(r.filter((x) => x.source === 'client').map((x) => x.conn_id)).size === 2 ? r : null;
+    });
+    // The family of the relay address the relay's selected pair names (ICE may try both here: the client did not choose).
+    const conns = await sys.db.db.execute({ sql: 'SELECT conn_id, relay_address FROM survey_connections WHERE session_id = ?', args: [result.surveySessionId] });
+    const fam = new Map(conns.rows.map((c) => [String(c.conn_id), ipFamily(String(c.relay_address))]));
+    expect(fam.size).toBe(2);
+    for (const r of rows) expect(r.family, String(r.conn_id)).toBe(fam.get(String(r.conn_id)));
+    expect(new Set(rows.map((r) => Number(r.path_index)))).toEqual(new Set([0, 1]));
   }, 60_000);
 });
