@@ -35,4 +35,17 @@ describe('measurement page: a family that cannot connect', () => {
     expect(new Set(rows.map((r) => r.family))).toEqual(new Set(['ipv4']));
     await page.close();
   }, 90_000);
+
+  it('says in words when the key cannot hold every connection asked for', async () => {
+    const narrow = await createMagicKey(stack.db.db, { label: 'narrow', maxConcurrentSessions: 3 });
+    const page = await stack.browser.newPage();
+    await page.goto(`${stack.edge.url}/?key=${narrow.key}`);
+    await page.selectOption('#connections', '2');
+    await page.click('#start');
+    await page.waitForFunction(() => document.querySelector('#status')?.getAttribute('data-kind') === 'error', null, { timeout: 20_000 });
+    // Both families × 2 paths = 4 against a limit of 3.
+    expect(await page.locator('#status').textContent()).toMatch(/^This key cannot hold the connections asked for: this survey opens 4 connections at once .* allows 3 concurrent connections/);
+    expect(await page.locator('#start').isEnabled()).toBe(true);
+    await page.close();
+  }, 60_000);
 });
