@@ -3,6 +3,7 @@
 import type { IpFamily } from '../shared/ip-family.js';
 import { aggregateStats, type DirectionStats } from '../shared/stats/index.js';
 import type { PathBadness } from '../shared/stats/worst-path.js';
+import type { SelectedPair } from '../client/connection.js';
 
 /** One connection's window of one second: the relay's c2s (null until it came) and this page's s2c. */
 interface PathWindow {
@@ -16,6 +17,8 @@ export interface PathTrack {
   /** Null where the survey held connections to no family (ICE picked). */
   family: IpFamily | null;
   path_index: number;
+  /** The address pair its ICE ended on (this browser's side first); null until known or where not reported. */
+  pair: SelectedPair | null;
   windows: Map<number, PathWindow>;
   /** Time this page could not keep this connection's probe schedule, summed over its windows (ms). */
   paused_ms: number;
@@ -41,10 +44,13 @@ export function createFamilyModel(): FamilyModel {
 }
 
 /** Registers a connection's path (the survey's `connection` event) so it shows before its first second. */
-export function addPath(m: FamilyModel, conn_id: string, family: IpFamily | null, path_index: number): PathTrack {
+export function addPath(m: FamilyModel, conn_id: string, family: IpFamily | null, path_index: number, pair: SelectedPair | null = null): PathTrack {
   const known = m.paths.get(conn_id);
-  if (known) return known;
-  const p: PathTrack = { conn_id, family, path_index, windows: new Map(), paused_ms: 0 };
+  if (known) {
+    known.pair ??= pair;
+    return known;
+  }
+  const p: PathTrack = { conn_id, family, path_index, pair, windows: new Map(), paused_ms: 0 };
   m.paths.set(conn_id, p);
   return p;
 }

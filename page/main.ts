@@ -133,7 +133,7 @@ function onEvent(e: SurveyEvent): void {
       }
       break;
     case 'connection':
-      addPath(families, e.conn_id, e.family, e.path_index);
+      addPath(families, e.conn_id, e.family, e.path_index, e.pair);
       break;
     case 'family_unavailable':
       families.unavailable.set(e.family, e.reason);

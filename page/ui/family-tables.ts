@@ -1,6 +1,6 @@
 // The per-family summary rows and the per-path table (issue 22): loss, RTT p50/p99 and delay variation both ways;
 // the worst path is marked, a family that could not connect is named with its reason.
-import type { IpFamily } from '../../shared/ip-family.js';
+import { hostPort, type IpFamily } from '../../shared/ip-family.js';
 import type { DirectionStats } from '../../shared/stats/index.js';
 import { worstPath } from '../../shared/stats/worst-path.js';
 import { badness, familiesOf, familyFigures, pathFigures, sortedPaths, type FamilyModel, type Figures } from '../family-model.js';
@@ -65,7 +65,7 @@ export function renderFamilyTables(m: FamilyModel, families: HTMLTableElement, p
     row.append(el('th', familyName(family)), el('td', `unavailable: ${reason}`, { colspan: String(1 + DIRS.length * COLUMNS.length) }));
   }
   paths.replaceChildren();
-  head(paths, ['Family', 'Path', 'Connection', 'Probes down', 'Send slip (ms)']);
+  head(paths, ['Family', 'Path', 'Connection', 'Address pair', 'Probes down', 'Send slip (ms)']);
   const pb = paths.createTBody();
   const rows = sortedPaths(m).map((p) => ({ p, conn_id: p.conn_id, f: pathFigures(p) }));
   const worst = worstPath(rows.map((r) => badness(r.conn_id, r.f)));
@@ -77,6 +77,8 @@ export function renderFamilyTables(m: FamilyModel, families: HTMLTableElement, p
       el('th', familyName(p.family)),
       el('td', `${p.path_index + 1}${p.conn_id === worst ? ' (worst)' : ''}`),
       el('td', p.conn_id.slice(0, 8), { title: p.conn_id }),
+      // Paths of a family differ in this browser's port: the 5-tuple routers may hash onto another route.
+      el('td', p.pair ? `${hostPort(p.pair.local.address, p.pair.local.port)} → ${hostPort(p.pair.remote.address, p.pair.remote.port)}` : '–', { 'data-metric': 'pair' }),
       el('td', String(f.s2c.probe_count), { 'data-metric': 'probes' }),
       el('td', p.paused_ms.toFixed(0), { 'data-metric': 'send_slip' }),
     );

@@ -69,6 +69,7 @@ describe('measurement page: both families, 2 paths each', () => {
           worst: el.classList.contains('worst'),
           probes: Number(el.querySelector('td[data-metric="probes"]')?.textContent),
           slip: Number(el.querySelector('td[data-metric="send_slip"]')?.textContent),
+          pair: el.querySelector('td[data-metric="pair"]')?.textContent ?? '',
           loss_down: read('s2c', 'loss_rate'),
           loss_up: read('c2s', 'loss_rate'),
           rtt_p50_down: read('s2c', 'rtt_p50'),
@@ -80,6 +81,9 @@ describe('measurement page: both families, 2 paths each', () => {
     );
     expect(pathRows.map((r) => `${r.family}/${r.path}`)).toEqual(['ipv4/0', 'ipv4/1', 'ipv6/0', 'ipv6/1']);
     expect(pathRows.filter((r) => r.worst).length).toBeLessThanOrEqual(1);
+    // Each path its own 5-tuple: the family's loopback address toward the relay's, from a port of its own.
+    for (const r of pathRows) expect(r.pair, r.conn).toMatch(r.family === 'ipv4' ? /^127\.0\.0\.1:\d+ → 127\.0\.0\.1:\d+$/ : /^\[::1\]:\d+ → \[::1\]:\d+$/);
+    expect(new Set(pathRows.map((r) => r.pair.split(' → ')[0])).size).toBe(4);
 
     // The relay stores the page's own windows (source client, s2c) and its own (server, c2s), each with family and path.
     // Once the survey has ended, the relay has written every connection's last window.
