@@ -117,4 +117,30 @@ describe('the survey detail split per family and per path', () => {
     const resp = await asPrincipal(edge.url, p, 'analystOther')('GET', '/api/surveys/fp-1');
     expect(resp.status).toBe(404);
   });
+
+  it('exports family and path_index on every metric row (CSV and NDJSON)', async () => {
+    const csv = await (await asPrincipal(edge.url, p, 'analystOfKey')('GET', '/api/surveys/fp-1/metrics?format=csv&conn_id=b')).text();
+    const [header, ...lines] = csv.trim().split(/\r?\n/);
+    const cols = header!.split(',');
+    const at = (name: string) => cols.indexOf(name);
+    expect(at('family')).toBeGreaterThan(0);
+    expect(at('path_index')).toBeGreaterThan(0);
+    expect(lines).toHaveLength(3);
+    for (const l of lines) expect([l.split(',')[at('family')], l.split(',')[at('path_index')]]).toEqual(['ipv4', '1']);
+    const nd = await (await asPrincipal(edge.url, p, 'analystOfKey')('GET', `/api/surveys/export?format=ndjson&key_id=${p.keyA.key_id}`)).text();
+    const rows = nd
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { conn_id: string; family: string | null; path_index: number | null });
+    expect(rows).toHaveLength(10);
+    const seen = new Map(rows.map((r) => [r.conn_id, [r.family, r.path_index]]));
+    expect(Object.fromEntries(seen)).toEqual({ a: ['ipv4', 0], b: ['ipv4', 1], c: ['ipv6', 0], d: [null, null] });
+  });
+
+  it('a purge removes the connections\' address pairs with the survey', async () => {
+    const count = async () => Number((await db.db.execute({ sql: "SELECT COUNT(*) AS n FROM survey_connections WHERE session_id = 'fp-1'", args: [] })).rows[0]!.n);
+    expect(await count()).toBe(2);
+    expect((await asPrincipal(edge.url, p, 'admin')('DELETE', '/api/surveys/fp-1?purge=true')).status).toBe(204);
+    expect(await count()).toBe(0);
+  });
 });
