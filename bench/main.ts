@@ -5,6 +5,7 @@ import { benchEdge } from './edge.js';
 import { benchNoise } from './noise.js';
 import { benchConsoleExport } from './console-export.js';
 import { benchConsoleList } from './console-list.js';
+import { benchClientCost } from './client-cost.js';
 import { cpus } from 'node:os';
 
 type Bench = { name: string; run: () => Promise<Record<string, number | string>> };
@@ -15,6 +16,7 @@ const benches: Bench[] = [
   { name: 'noise', run: () => benchNoise() },
   { name: 'console-list', run: benchConsoleList },
   { name: 'console-export', run: benchConsoleExport },
+  { name: 'client-cost', run: benchClientCost },
 ];
 
 const only = process.argv[2];

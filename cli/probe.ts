@@ -1,4 +1,4 @@
-// `npm run probe -- --url http://127.0.0.1:8787 --key KEY --duration 30s [--json] [--connections N] [--throughput] [--upload] [--relay-only]`:
+// `npm run probe -- --url http://127.0.0.1:8787 --key KEY --duration 30s [--json] [--family v4|v6|both] [--paths N] [--throughput] [--upload] [--relay-only]`:
 // the headless NetPoke client. Runs one survey and prints per-second stats of both directions, then a summary.
 import { parseArgs } from 'node:util';
 import * as z from 'zod';
@@ -9,6 +9,10 @@ import { emptyDirectionStats, type DirectionStats } from '../shared/stats/index.
 import { parseDuration } from './duration.js';
 import { runProbe, type RunProbeResult, type StatsEvent } from './run-probe.js';
 import { traceLines } from '../shared/path/hop-text.js';
+import { summarizePaths, type PathRow } from '../client/path-summary.js';
+import type { IpFamily } from '../shared/ip-family.js';
+import { MAX_PATHS_PER_FAMILY } from '../shared/protocol/signaling.js';
+import { chooseFamilies, familiesOfHost, isLoopbackUrl } from './client-families.js';
 
 const ArgsSchema = z.object({
   url: z.url(),
@@ -21,14 +25,20 @@ const ArgsSchema = z.object({
     }
     return ms;
   }),
-  connections: z.coerce.number().int().min(1).max(4),
+  // --paths, or --connections, its older name (connections per family).
+  paths: z.coerce.number().int().min(1).max(MAX_PATHS_PER_FAMILY).optional(),
+  connections: z.coerce.number().int().min(1).max(MAX_PATHS_PER_FAMILY).optional(),
+  family: z.enum(['v4', 'v6', 'both']).optional(),
   json: z.boolean(),
   throughput: z.boolean(),
   upload: z.boolean(),
   'relay-only': z.boolean(),
 });
 
-const USAGE = 'usage: npm run probe -- --url http://127.0.0.1:8787 --key KEY [--duration 30s] [--connections 1..4] [--throughput] [--upload] [--relay-only] [--json]';
+const USAGE =
+  'usage: npm run probe -- --url http://127.0.0.1:8787 --key KEY [--duration 30s] [--family v4|v6|both] [--paths 1..16] [--throughput] [--upload] [--relay-only] [--json]\n' +
+  '  --family: the address families measured side by side (default: both where this machine has both, toward an edge not on loopback)\n' +
+  '  --paths: connections per family, each its own 5-tuple (--connections is the same)';
 
 /** Exit codes: 0 ok, 1 failure while measuring, 2 bad arguments or refused key. */
 async function main(): Promise<number> {
@@ -39,7 +49,9 @@ async function main(): Promise<number> {
         url: { type: 'string', default: 'http://127.0.0.1:8787' },
         key: { type: 'string', default: '' },
         duration: { type: 'string', default: '30s' },
-        connections: { type: 'string', default: '1' },
+        connections: { type: 'string' },
+        paths: { type: 'string' },
+        family: { type: 'string' },
         json: { type: 'boolean', default: false },
         throughput: { type: 'boolean', default: false },
         // Upload throughput (this client sends bulk data); with --throughput, both ways at once.
@@ -63,19 +75,30 @@ async function main(): Promise<number> {
     return 2;
   }
   const args = parsed.data;
+  const paths = args.paths ?? args.connections ?? 1;
+  const loopbackEdge = isLoopbackUrl(args.url);
+  const { families, missing } = chooseFamilies(args.family, familiesOfHost(loopbackEdge), loopbackEdge);
   const abort = new AbortController();
   process.once('SIGINT', () => abort.abort());
+  const held = families !== undefined;
   if (!args.json) {
-    console.log(`NetPoke survey against ${args.url} for ${args.duration / 1000} s (${args.connections} connection${args.connections > 1 ? 's' : ''}${args['relay-only'] ? ', through TURN only' : ''}); Ctrl-C stops early.`);
-    console.log(HEADER);
+    const which = families ? `${families.map((f) => FAMILY_NAMES[f]).join(' and ')}, ${paths} path${paths > 1 ? 's' : ''} each` : `${paths} connection${paths > 1 ? 's' : ''}`;
+    console.log(`NetPoke survey against ${args.url} for ${args.duration / 1000} s (${which}${args['relay-only'] ? ', through TURN only' : ''}); Ctrl-C stops early.`);
   }
+  for (const m of missing) reportUnavailable(args.json, { family: m.family, code: 'family_unavailable', reason: m.reason });
+  if (families && families.length === 0) {
+    console.error('netpoke: family_unavailable: no address family asked for can be measured from this machine');
+    return 1;
+  }
+  if (!args.json) console.log(held ? `fam  path ${HEADER}` : HEADER);
   let reported = false;
   try {
     const result = await runProbe({
       url: args.url,
       key: args.key,
       durationMs: args.duration,
-      connections: args.connections,
+      paths,
+      ...(families ? { families } : {}),
       throughput: args.throughput,
       upload: args.upload,
       relayOnly: args['relay-only'],
@@ -89,12 +112,14 @@ async function main(): Promise<number> {
           if (args.json) console.log(JSON.stringify({ path_trace: e.trace }));
           else console.log(['path toward this client (from the relay):', ...traceLines(e.trace).map((l) => `  ${l}`)].join('\n'));
         }
+        if (e.type === 'family_unavailable') reportUnavailable(args.json, e);
+        if (e.type === 'connection' && args.json) console.log(JSON.stringify(e));
         if (e.type === 'stats') {
           // Placed by the window's index, not by the wall clock: a late or missing relay window never shifts a row.
-          console.log(args.json ? JSON.stringify({ second: e.window_index, ...e }) : row(e.window_index, e));
+          console.log(args.json ? JSON.stringify({ second: e.window_index, ...e }) : prefixed(held, e, row(e.window_index, e)));
         }
         if (e.type === 'relay_window') {
-          console.log(args.json ? JSON.stringify({ second: e.window_index, ...e }) : lateRow(e.window_index, e.c2s));
+          console.log(args.json ? JSON.stringify({ second: e.window_index, ...e }) : prefixed(held, e, lateRow(e.window_index, e.c2s)));
         }
         if (e.type === 'throughput') console.log(args.json ? JSON.stringify(e) : `-- ${e.message}`);
         if (e.type === 'error') {
@@ -111,8 +136,12 @@ async function main(): Promise<number> {
       pcap_available: result.pcapAvailable,
       ...summarizeSurvey(result.seconds, result.responsiveness, result.relayOnly),
     };
-    if (args.json) console.log(JSON.stringify({ summary }));
-    else printSummary(summary);
+    const perPath = summarizePaths(result.seconds);
+    if (args.json) console.log(JSON.stringify({ summary: { ...summary, paths: result.paths, unavailable: result.unavailable, per_path: perPath } }));
+    else {
+      printSummary(summary);
+      if (perPath.length > 1 || held) printPaths(perPath);
+    }
     // A throughput test that stalled or failed was asked for and not measured: that is a failure too.
     return result.stoppedBy === 'error' || result.throughputFailed ? 1 : 0;
   } catch (e) {
@@ -159,6 +188,39 @@ function row(sec: number, e: StatsEvent): string {
 /** A relay window that came after its second was printed: its own row, marked, under that second's number. */
 function lateRow(sec: number, c2s: DirectionStats): string {
   return `${line(sec, 'c2s', c2s, undefined)}  (late relay window of second ${sec})`;
+}
+
+const FAMILY_NAMES: Record<IpFamily, string> = { ipv4: 'IPv4', ipv6: 'IPv6' };
+const SHORT: Record<IpFamily, string> = { ipv4: 'v4', ipv6: 'v6' };
+
+/** A family left out of the survey: a line in words, or a `family_unavailable` JSON line. */
+function reportUnavailable(json: boolean, u: { family: IpFamily; code: string; reason: string }): void {
+  if (json) console.log(JSON.stringify({ type: 'family_unavailable', family: u.family, code: u.code, reason: u.reason }));
+  else console.log(`netpoke: ${FAMILY_NAMES[u.family]} unavailable, measuring without it: ${u.reason}`);
+}
+
+/** Each line of a second's rows, led by its family and path when the survey holds connections to families. */
+function prefixed(held: boolean, e: { family?: IpFamily; path_index?: number }, text: string): string {
+  if (!held) return text;
+  const lead = `${(e.family ? SHORT[e.family] : '?').padEnd(4)} ${String(e.path_index ?? 0).padEnd(4)} `;
+  return text
+    .split('\n')
+    .map((l) => lead + l)
+    .join('\n');
+}
+
+/** The per-path table: loss, RTT p50/p99 and delay variation (|IPDV| p50/p99) per family and path, a path well off its family's others marked. */
+function printPaths(rows: readonly PathRow[]): void {
+  console.log('\nper path (loss over settled probes; RTT and delay variation p50/p99 in ms):');
+  console.log(['fam', 'path', 'dir', 'loss%', 'rtt p50', 'rtt p99', 'ipdv p50', 'ipdv p99'].map((h, i) => (i < 3 ? h.padEnd(4) : h.padStart(9))).join(' '));
+  for (const r of rows) {
+    for (const dir of ['c2s', 's2c'] as const) {
+      const d = r[dir];
+      const cells = [d.loss_rate.toFixed(2), d.rtt_ms[0].toFixed(3), d.rtt_ms[1].toFixed(3), d.jitter_ms[0].toFixed(3), d.jitter_ms[1].toFixed(3)].map((v) => v.padStart(9));
+      const mark = r.stands_out && dir === 's2c' ? '  <-- stands out from its family' : '';
+      console.log(`${(r.family ? SHORT[r.family] : '-').padEnd(4)} ${String(r.path_index).padEnd(4)} ${dir.padEnd(4)} ${cells.join(' ')}${mark}`);
+    }
+  }
 }
 
 /** How a survey ended, in words. */

@@ -1,4 +1,5 @@
-import { startSurvey, type SurveyEvent } from '../client/survey-client.js';
+import { startSurvey, type SurveyEvent, type SurveyHandle } from '../client/survey-client.js';
+import type { IpFamily } from '../shared/ip-family.js';
 import type { DirectionStats } from '../shared/stats/direction-stats.js';
 import type { Responsiveness } from '../shared/stats/responsiveness.js';
 import { RELAY_WINDOW_AFTER_END } from '../client/window-pairing.js';
@@ -13,6 +14,10 @@ export interface RunProbeOptions {
   key: string;
   durationMs: number;
   connections?: number;
+  /** Connections per family (issue 22); `connections` is its older name. */
+  paths?: number;
+  /** Families side by side, each over `paths` connections held to it (see SurveyClientOptions.families). */
+  families?: IpFamily[];
   /** Throughput test, download: the relay sends bulk data. */
   throughput?: boolean;
   /** Throughput test, upload: this client sends bulk data (both at once with `throughput`). */
@@ -39,6 +44,10 @@ export interface RunProbeOptions {
 export interface RunProbeResult {
   surveySessionId: string;
   connIds: string[];
+  /** Each connection's family, path and selected address pair. */
+  paths: SurveyHandle['paths'];
+  /** Families asked for that could not connect, with why. */
+  unavailable: SurveyHandle['unavailable'];
   /** One per connection and window index; a relay window that came late is in its own second. */
   seconds: StatsEvent[];
   /** Relay windows with no client window of their own (the relay's streams ran a second longer). */
@@ -76,6 +85,8 @@ export async function runProbe(opts: RunProbeOptions): Promise<RunProbeResult> {
     baseUrl: opts.url.replace(/\/+$/, ''),
     magicKey: opts.key,
     connections: opts.connections,
+    ...(opts.paths !== undefined ? { paths: opts.paths } : {}),
+    ...(opts.families ? { families: opts.families } : {}),
     RTCPeerConnection: opts.RTCPeerConnection ?? NodeRTCPeerConnection,
     signal: opts.signal,
     ...(opts.loadAnswer ? { loadAnswer: opts.loadAnswer } : {}),
@@ -117,7 +128,7 @@ export async function runProbe(opts: RunProbeOptions): Promise<RunProbeResult> {
   else pcapAvailable = (await survey.stop()).pcap_available;
   // The relay sends its last window before it confirms the stop: a last second without it means the relay did not answer.
   const lastWindows = seconds.filter((e) => e.final);
-  const result = { surveySessionId: survey.surveySessionId, connIds: survey.connIds, seconds, relayOnly, pcapAvailable, responsiveness: survey.responsiveness(), throughputFailed };
+  const result = { surveySessionId: survey.surveySessionId, connIds: survey.connIds, paths: survey.paths, unavailable: survey.unavailable, seconds, relayOnly, pcapAvailable, responsiveness: survey.responsiveness(), throughputFailed };
   // A last second after the relay's own last window (its streams ended a second earlier) is not a failure.
   if (stoppedBy !== 'error' && lastWindows.some((e) => e.c2s === null && e.c2s_missing !== RELAY_WINDOW_AFTER_END)) {
     failWith('relay_failed', 'the measurement server did not confirm the end of the survey, so its last second is missing (the server went away or the network failed)');

@@ -1,4 +1,5 @@
-import { withoutCandidates } from '../shared/sdp.js';
+import type { IpFamily } from '../shared/ip-family.js';
+import { candidatesOfFamily, hasCandidates, withoutCandidates } from '../shared/sdp.js';
 import { SurveyError, type Signal } from './signaling.js';
 
 /** The three data channels of PROTOCOL.md §2. */
@@ -16,7 +17,18 @@ export interface Connection {
   relayId: string;
   /** What the connection was made with: the throughput test's load connection takes the same path. */
   config: RTCConfiguration;
+  /** The family it is held to and its path within it (issue 22); absent for a connection that named none. */
+  family?: IpFamily;
+  pathIndex?: number;
+  /** The address pair ICE selected, this client's side first; null when the WebRTC stack does not report it. */
+  pair: SelectedPair | null;
   close(): void;
+}
+
+/** Both ends of the selected candidate pair. */
+export interface SelectedPair {
+  local: { address: string; port: number; type: string };
+  remote: { address: string; port: number; type: string };
 }
 
 export interface ConnectOptions {
@@ -34,6 +46,12 @@ export interface ConnectOptions {
    * naming the failed attempt (`retry_of`), so the edge sends it elsewhere; default DEFAULT_CONNECT_TIMEOUT_MS.
    */
   connectTimeoutMs?: number;
+  /** Holds the connection's ICE to one family: only its candidates are offered, and only its candidates of the answer used. */
+  family?: IpFamily;
+  /** The connection's path within its family, told to the edge (stored with its rows). */
+  pathIndex?: number;
+  /** On a survey's first connection: how many it opens at once, so the edge refuses a survey the key cannot hold whole. */
+  plannedConnections?: number;
 }
 
 /** How long a direct connection to a relay may take to connect before the client tries another relay: a few round trips on any real path. */
@@ -72,12 +90,12 @@ export async function openConnection(opts: ConnectOptions): Promise<Connection> 
     // A retry is a new connection on another relay, so it gets an id of its own (the failed one may still be live there).
     const connId = attempt === 1 ? opts.connId : crypto.randomUUID();
     try {
-      return await connectOnce(opts, iceServers, connId, retryOf, attempt < RELAY_ATTEMPTS);
+      return await connectOnce(opts, iceServers, connId, retryOf, attempt < RELAY_ATTEMPTS, attempt === 1);
     } catch (e) {
       // No other relay to go to (a region with one relay): a slow network, not a dead relay, is the likelier cause,
       // so the client asks again without naming the slow one and gives that connection the whole ICE bound.
       if (retryOf !== undefined && e instanceof SurveyError && (e.code === 'no_relay' || e.code === 'relay_failed')) {
-        return connectOnce(opts, iceServers, crypto.randomUUID(), undefined, false);
+        return connectOnce(opts, iceServers, crypto.randomUUID(), undefined, false, false);
       }
       if (!(e instanceof NotConnected)) throw e;
       if (attempt >= RELAY_ATTEMPTS) throw e.failure;
@@ -87,7 +105,8 @@ export async function openConnection(opts: ConnectOptions): Promise<Connection> 
 }
 
 /** One offer, one answer, one connection; throws NotConnected when the answer did not connect within the bound and `mayRetry`. */
-async function connectOnce(opts: ConnectOptions, iceServers: RTCIceServer[], connId: string, retryOf: string | undefined, mayRetry: boolean): Promise<Connection> {
+async function connectOnce(opts: ConnectOptions, iceServers: RTCIceServer[], connId: string, retryOf: string | undefined, mayRetry: boolean, first: boolean): Promise<Connection> {
+  const family = opts.family;
   const relayOnly = opts.iceTransportPolicy === 'relay';
   const config: RTCConfiguration = { iceServers, iceTransportPolicy: opts.iceTransportPolicy ?? 'all' };
   const pc = new opts.RTCPeerConnection(config);
@@ -100,13 +119,27 @@ async function connectOnce(opts: ConnectOptions, iceServers: RTCIceServer[], con
     channels.bulk.binaryType = 'arraybuffer';
     await pc.setLocalDescription(await pc.createOffer());
     await withTimeout(gatheringComplete(pc), opts.iceTimeoutMs, relayOnly ? turnNoAllocation() : new SurveyError('ice_timeout', 'gathering network candidates took too long'));
-    const offerSdp = pc.localDescription?.sdp;
-    if (!offerSdp) throw new SurveyError('ice_timeout', 'no local description');
+    const gathered = pc.localDescription?.sdp;
+    if (!gathered) throw new SurveyError('ice_timeout', 'no local description');
+    // Held to one family: the other family's candidates are never offered (issue 22).
+    const offerSdp = family ? candidatesOfFamily(gathered, family) : gathered;
+    if (family && !relayOnly && !hasCandidates(offerSdp)) throw new SurveyError('family_unavailable', `this client has no ${family === 'ipv4' ? 'IPv4' : 'IPv6'} address to connect from (it gathered no ${family} candidate)`);
     // Relay-only gathering yields nothing but TURN allocations: none means the TURN server said no or never answered.
     if (relayOnly && !/ typ relay/.test(offerSdp)) throw turnNoAllocation();
-    const answer = await opts.signal({ sdp: offerSdp, type: 'offer', conn_id: connId, ...(retryOf ? { retry_of: retryOf } : {}) });
+    const answer = await opts.signal({
+      sdp: offerSdp,
+      type: 'offer',
+      conn_id: connId,
+      ...(retryOf ? { retry_of: retryOf } : {}),
+      ...(family ? { family } : {}),
+      ...(opts.pathIndex !== undefined ? { path_index: opts.pathIndex } : {}),
+      ...(first && opts.plannedConnections !== undefined ? { planned_connections: opts.plannedConnections } : {}),
+    });
+    // ...and the answer's candidates of the other family are never checked.
+    const answerSdp = family ? candidatesOfFamily(answer.sdp, family) : answer.sdp;
+    if (family && !hasCandidates(answerSdp)) throw new SurveyError('family_unavailable', `the measurement server offered no ${family === 'ipv4' ? 'IPv4' : 'IPv6'} address`);
     try {
-      await pc.setRemoteDescription({ type: 'answer', sdp: answer.sdp });
+      await pc.setRemoteDescription({ type: 'answer', sdp: answerSdp });
     } catch (e) {
       throw new SurveyError('ice_failed', `this client's WebRTC stack refused the measurement server's answer: ${(e as Error)?.message ?? String(e)}`);
     }
@@ -130,7 +163,18 @@ async function connectOnce(opts: ConnectOptions, iceServers: RTCIceServer[], con
         `relay-only was asked for, but this WebRTC implementation connected directly (${via} candidate), not through the TURN server; the TURN server did allocate an address. node-datachannel does not enforce relay-only: use a browser, or a network that blocks direct UDP`,
       );
     }
-    return { pc, channels, connId, sessionId: answer.session_id, relayId: answer.relay_id, config, close: () => closeQuietly(pc) };
+    return {
+      pc,
+      channels,
+      connId,
+      sessionId: answer.session_id,
+      relayId: answer.relay_id,
+      config,
+      ...(family ? { family } : {}),
+      ...(opts.pathIndex !== undefined ? { pathIndex: opts.pathIndex } : {}),
+      pair: await selectedPair(pc).catch(() => null),
+      close: () => closeQuietly(pc),
+    };
   } catch (e) {
     closeQuietly(pc);
     throw e;
@@ -205,6 +249,26 @@ async function selectedLocalCandidateType(pc: RTCPeerConnection): Promise<string
   const pair = pairId ? (stats.get(pairId) as { localCandidateId?: string } | undefined) : undefined;
   const local = pair?.localCandidateId ? (stats.get(pair.localCandidateId) as { candidateType?: string } | undefined) : undefined;
   return local?.candidateType ?? null;
+}
+
+/** Both ends of the selected candidate pair, from standard stats (`address` or node-datachannel's `ip`); null if not reported. */
+async function selectedPair(pc: RTCPeerConnection): Promise<SelectedPair | null> {
+  const stats = await pc.getStats();
+  let pairId: string | undefined;
+  stats.forEach((s: { type: string; id: string; selectedCandidatePairId?: string; selected?: boolean }) => {
+    if (s.type === 'transport' && s.selectedCandidatePairId) pairId = s.selectedCandidatePairId;
+    if (s.type === 'candidate-pair' && s.selected) pairId ??= s.id;
+  });
+  const pair = pairId ? (stats.get(pairId) as { localCandidateId?: string; remoteCandidateId?: string } | undefined) : undefined;
+  type Candidate = { address?: string; ip?: string; port?: number; candidateType?: string };
+  const end = (id: string | undefined) => {
+    const c = id ? (stats.get(id) as Candidate | undefined) : undefined;
+    const address = c?.address ?? c?.ip;
+    return c && address && c.port !== undefined ? { address, port: c.port, type: c.candidateType ?? 'host' } : null;
+  };
+  const local = end(pair?.localCandidateId);
+  const remote = end(pair?.remoteCandidateId);
+  return local && remote ? { local, remote } : null;
 }
 
 function isTurn(server: RTCIceServer): boolean {

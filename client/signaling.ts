@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import type { IpFamily } from '../shared/ip-family.js';
 import { IceServersResponseSchema, SignalingStartResponseSchema } from '../shared/protocol/signaling.js';
 
 /** What the client sends to get an answer: its offer and the connection id it chose. */
@@ -8,6 +9,11 @@ export interface OfferToSignal {
   conn_id: string;
   /** The session_id of an answer whose connection never came up: the edge records that relay's failure and picks another. */
   retry_of?: string;
+  /** PROTOCOL §2 v3: the family this connection is held to and its path within the family. */
+  family?: IpFamily;
+  path_index?: number;
+  /** On a survey's first connection: how many connections it opens at once (the key's limit must hold them all). */
+  planned_connections?: number;
 }
 
 export interface SignaledAnswer {

@@ -10,7 +10,9 @@ import { responsiveness, type Responsiveness } from '../shared/stats/responsiven
 import { emptyDirectionStats, type DirectionStats } from '../shared/stats/direction-stats.js';
 import { nowMs } from '../shared/time.js';
 import { startBulkUpload, type BulkUpload } from './bulk-upload.js';
-import { openConnection, openLoadConnection, type Connection, type LoadConnection } from './connection.js';
+import { openConnection, openLoadConnection, type ConnectOptions, type Connection, type LoadConnection, type SelectedPair } from './connection.js';
+import type { IpFamily } from '../shared/ip-family.js';
+import { MAX_PATHS_PER_FAMILY } from '../shared/protocol/signaling.js';
 import { edgeSignal, SurveyError, type Signal } from './signaling.js';
 import { createWindowPairing, type Paired, type WindowPairing } from './window-pairing.js';
 
@@ -20,8 +22,16 @@ export interface SurveyClientOptions {
   /** Edge origin; '' means the page's own origin. */
   baseUrl: string;
   magicKey: string;
-  /** 1..4 parallel peer connections sharing one survey_session_id (multi-path mode). */
+  /** Parallel peer connections sharing one survey_session_id (multi-path mode); `paths` wins. */
   connections?: number;
+  /** Connections per address family, 1..16 (issue 22: several 5-tuples take several ECMP paths). */
+  paths?: number;
+  /**
+   * Address families to measure side by side, each over `paths` connections held to it (issue 22). Absent: as
+   * before, `paths` connections on whatever family ICE picks. A family that cannot connect is reported
+   * (`family_unavailable`) and the survey goes on with the others.
+   */
+  families?: IpFamily[];
   RTCPeerConnection: typeof RTCPeerConnection;
   fetch?: typeof fetch;
   /** Replaces the edge signaling (tests that talk straight to a relay). */
@@ -58,6 +68,10 @@ export type SurveyEvent =
   | { type: 'status'; status: SurveyStatus; reason?: Exclude<StopReason, 'closed'> }
   | { type: 'error'; code: string; message: string }
   | { type: 'measuring_time'; max_duration_ms: number }
+  /** A family the survey asked for could not connect (no address of it, or its ICE failed): left out, with why. */
+  | { type: 'family_unavailable'; family: IpFamily; code: string; reason: string }
+  /** A connection is up: its family, path and the address pair it ended on. */
+  | { type: 'connection'; conn_id: string; family: IpFamily | null; path_index: number; pair: SelectedPair | null }
   /** The relay's trace of the path toward this client (hops, path MTU), or why it has none. */
   | { type: 'path_trace'; trace: ControlOf<'path_trace'> }
   /** The relay refused a request for a trace (one running, asked too soon, or it traces no paths): not a survey error. */
@@ -65,6 +79,9 @@ export type SurveyEvent =
   | {
       type: 'stats';
       conn_id: string;
+      /** The connection's family (when the survey held it to one) and its path within it. */
+      family?: IpFamily;
+      path_index?: number;
       timestamp_ms: number;
       /** This client's window index: the second of the connection's streams this event is (0, 1, 2…). */
       window_index: number;
@@ -85,7 +102,7 @@ export type SurveyEvent =
       final?: boolean;
     }
   /** A relay window whose second already went out without it (late), or that has no client window (the relay's streams ran longer): it belongs to `window_index`. */
-  | { type: 'relay_window'; conn_id: string; window_index: number; c2s: DirectionStats }
+  | { type: 'relay_window'; conn_id: string; family?: IpFamily; path_index?: number; window_index: number; c2s: DirectionStats }
   | { type: 'stopped'; pcap_available: boolean; reason: StopReason }
   /** The throughput test's phases, each with what to show in words; its failures come as `error` events (throughput_stalled, throughput_failed). */
   | { type: 'throughput'; state: 'baseline' | 'running' | 'done'; direction: ThroughputDirection; message: string }
@@ -102,6 +119,10 @@ export interface TrafficMode {
 export interface SurveyHandle {
   readonly surveySessionId: string;
   readonly connIds: string[];
+  /** Each connection's family, path and selected address pair, in conn_ids order. */
+  readonly paths: { conn_id: string; family: IpFamily | null; path_index: number; pair: SelectedPair | null }[];
+  /** Families asked for that could not connect, with why. */
+  readonly unavailable: { family: IpFamily; code: string; reason: string }[];
   /** Server traffic only (download); kept for callers that know no upload. */
   setServerTraffic(on: boolean): void;
   /**
@@ -178,7 +199,7 @@ const MAX_RTT_SAMPLES = 60_000;
 /** Connects, starts a survey on every connection and begins probing; resolves once measuring. */
 export async function startSurvey(opts: SurveyClientOptions): Promise<SurveyHandle> {
   const emit = opts.onEvent ?? (() => {});
-  const count = Math.min(4, Math.max(1, Math.floor(opts.connections ?? 1)));
+  const count = Math.min(MAX_PATHS_PER_FAMILY, Math.max(1, Math.floor(opts.paths ?? opts.connections ?? 1)));
   const surveySessionId = crypto.randomUUID();
   const signal = opts.signal ?? edgeSignal(opts.baseUrl, opts.magicKey, opts.fetch ?? fetch.bind(globalThis));
   const every = opts.every ?? ((intervalMs: number): Schedule => (tick) => startTicker(intervalMs, tick));
@@ -212,21 +233,28 @@ export async function startSurvey(opts: SurveyClientOptions): Promise<SurveyHand
 
   emit({ type: 'status', status: 'connecting' });
   const legs: Leg[] = [];
+  const unavailable: { family: IpFamily; code: string; reason: string }[] = [];
+  const connectOptions = (slot: Slot): ConnectOptions => ({
+    RTCPeerConnection: opts.RTCPeerConnection,
+    signal,
+    connId: crypto.randomUUID(),
+    iceTimeoutMs: opts.iceTimeoutMs ?? 10_000,
+    pathIndex: slot.pathIndex,
+    ...(slot.family ? { family: slot.family } : {}),
+    ...(opts.connectTimeoutMs !== undefined ? { connectTimeoutMs: opts.connectTimeoutMs } : {}),
+    ...(opts.iceServers ? { iceServers: opts.iceServers } : {}),
+    ...(opts.iceTransportPolicy ? { iceTransportPolicy: opts.iceTransportPolicy } : {}),
+  });
   try {
-    const conns = await Promise.all(
-      Array.from({ length: count }, () =>
-        openConnection({
-          RTCPeerConnection: opts.RTCPeerConnection,
-          signal,
-          connId: crypto.randomUUID(),
-          iceTimeoutMs: opts.iceTimeoutMs ?? 10_000,
-          ...(opts.connectTimeoutMs !== undefined ? { connectTimeoutMs: opts.connectTimeoutMs } : {}),
-          ...(opts.iceServers ? { iceServers: opts.iceServers } : {}),
-          ...(opts.iceTransportPolicy ? { iceTransportPolicy: opts.iceTransportPolicy } : {}),
-        }),
-      ),
-    );
-    for (const conn of conns) legs.push(wireLeg(conn));
+    if (!opts.families) {
+      const conns = await Promise.all(surveySlots(undefined, count).map((slot) => openConnection(connectOptions(slot))));
+      for (const conn of conns) legs.push(wireLeg(conn));
+    } else {
+      const opened = await openFamilies(opts.families, count, (slot, planned) => openConnection({ ...connectOptions(slot), ...(planned ? { plannedConnections: planned } : {}) }));
+      unavailable.push(...opened.unavailable);
+      for (const u of opened.unavailable) emit({ type: 'family_unavailable', ...u });
+      for (const conn of opened.conns) legs.push(wireLeg(conn));
+    }
   } catch (e) {
     for (const l of legs) l.conn.close();
     const err = e instanceof SurveyError ? e : new SurveyError('network_error', String((e as Error)?.message ?? e));
@@ -234,6 +262,7 @@ export async function startSurvey(opts: SurveyClientOptions): Promise<SurveyHand
     emit({ type: 'status', status: 'error' });
     throw err;
   }
+  for (const l of legs) emit({ type: 'connection', ...pathOf(l.conn) });
   emit({ type: 'status', status: 'connected' });
 
   function wireLeg(conn: Connection): Leg {
@@ -397,13 +426,14 @@ export async function startSurvey(opts: SurveyClientOptions): Promise<SurveyHand
   function emitPaired(leg: Leg, list: Paired<OwnWindow, DirectionStats>[], finalIndex?: number): void {
     for (const p of list) {
       if (p.kind === 'late') {
-        emit({ type: 'relay_window', conn_id: leg.conn.connId, window_index: p.index, c2s: p.peer });
+        emit({ type: 'relay_window', conn_id: leg.conn.connId, ...familyPath(leg.conn), window_index: p.index, c2s: p.peer });
         continue;
       }
       const { timestamp, s2c, throughput, paused } = p.own;
       emit({
         type: 'stats',
         conn_id: leg.conn.connId,
+        ...familyPath(leg.conn),
         timestamp_ms: timestamp,
         window_index: p.index,
         c2s: p.peer,
@@ -569,6 +599,8 @@ export async function startSurvey(opts: SurveyClientOptions): Promise<SurveyHand
   return {
     surveySessionId,
     connIds: legs.map((l) => l.conn.connId),
+    paths: legs.map((l) => pathOf(l.conn)),
+    unavailable,
     setServerTraffic(on) {
       setTraffic({ download: on, upload: legs.some((l) => l.load !== null && l.load.direction !== 'download') });
     },
@@ -592,4 +624,84 @@ function keepRtts(into: number[], samples: readonly number[]): void {
     if (into.length >= MAX_RTT_SAMPLES) return;
     into.push(x);
   }
+}
+
+/** One connection a survey opens: its family (absent: ICE picks) and its path within it. */
+interface Slot {
+  family?: IpFamily;
+  pathIndex: number;
+}
+
+/** The connections of a survey: `paths` per family, families side by side (or `paths` unheld ones). */
+export function surveySlots(families: readonly IpFamily[] | undefined, paths: number): Slot[] {
+  const indexes = Array.from({ length: paths }, (_, i) => i);
+  if (!families) return indexes.map((pathIndex) => ({ pathIndex }));
+  return families.flatMap((family) => indexes.map((pathIndex) => ({ family, pathIndex })));
+}
+
+/** Refusals that concern the survey, not one family: they end it instead of leaving a family out. */
+const SURVEY_REFUSALS = /^(key_|auth_required|rate_limited|forbidden|invalid_request|conflict)/;
+
+const isSurveyRefusal = (e: unknown): e is SurveyError => e instanceof SurveyError && SURVEY_REFUSALS.test(e.code);
+
+/**
+ * Opens `paths` connections per family. The first goes alone, naming how many the survey opens in all, so a key
+ * whose limit cannot hold them is refused up front (in words) before any other is opened; the rest then open at
+ * once. A family any of whose connections fails is left out whole (its others closed), with the reason; a refusal
+ * of the survey itself is thrown.
+ */
+export async function openFamilies(
+  families: readonly IpFamily[],
+  paths: number,
+  open: (slot: Slot, planned: number | null) => Promise<Connection>,
+): Promise<{ conns: Connection[]; unavailable: { family: IpFamily; code: string; reason: string }[] }> {
+  const slots = surveySlots([...new Set(families)], paths);
+  const outcomes = new Map<Slot, PromiseSettledResult<Connection>>();
+  const [first, ...rest] = slots;
+  const firstOutcome = await open(first!, slots.length).then(
+    (value): PromiseSettledResult<Connection> => ({ status: 'fulfilled', value }),
+    (reason: unknown): PromiseSettledResult<Connection> => ({ status: 'rejected', reason }),
+  );
+  outcomes.set(first!, firstOutcome);
+  if (firstOutcome.status === 'rejected' && isSurveyRefusal(firstOutcome.reason)) throw firstOutcome.reason;
+  // The first family failed on its own terms: its other paths would too, so only the other families are opened.
+  const others = firstOutcome.status === 'rejected' ? rest.filter((s) => s.family !== first!.family) : rest;
+  const settled = await Promise.allSettled(others.map((slot) => open(slot, null)));
+  others.forEach((slot, i) => outcomes.set(slot, settled[i]!));
+  const all = [...outcomes.values()];
+  const refusal = all.find((o) => o.status === 'rejected' && isSurveyRefusal(o.reason));
+  const closeAll = () => all.forEach((o) => o.status === 'fulfilled' && o.value.close());
+  if (refusal?.status === 'rejected') {
+    closeAll();
+    throw refusal.reason;
+  }
+  const conns: Connection[] = [];
+  const unavailable: { family: IpFamily; code: string; reason: string }[] = [];
+  for (const family of new Set(slots.map((s) => s.family!))) {
+    const mine = slots.filter((s) => s.family === family).map((s) => outcomes.get(s));
+    const failed = mine.find((o) => o?.status === 'rejected');
+    if (failed?.status === 'rejected' || mine.some((o) => o === undefined)) {
+      for (const o of mine) if (o?.status === 'fulfilled') o.value.close();
+      const err = failed?.status === 'rejected' ? failed.reason : null;
+      const code = err instanceof SurveyError ? err.code : 'network_error';
+      const failures = mine.filter((o) => o?.status !== 'fulfilled').length;
+      const why = err instanceof Error ? err.message : String(err);
+      unavailable.push({ family, code, reason: `${failures} of ${paths} connection${paths === 1 ? '' : 's'} failed: ${why}` });
+    } else for (const o of mine) if (o?.status === 'fulfilled') conns.push(o.value);
+  }
+  if (conns.length === 0) {
+    const words = unavailable.map((u) => `${u.family}: ${u.reason}`).join('; ');
+    throw new SurveyError(unavailable[0]?.code ?? 'network_error', `no address family could connect (${words})`);
+  }
+  return { conns, unavailable };
+}
+
+/** A connection's family and path for its events (each left out when it has none). */
+function familyPath(conn: Connection): { family?: IpFamily; path_index?: number } {
+  return { ...(conn.family ? { family: conn.family } : {}), ...(conn.pathIndex !== undefined ? { path_index: conn.pathIndex } : {}) };
+}
+
+/** A connection's place and address pair, as the handle and the `connection` event give it. */
+function pathOf(conn: Connection) {
+  return { conn_id: conn.connId, family: conn.family ?? null, path_index: conn.pathIndex ?? 0, pair: conn.pair };
 }

@@ -35,6 +35,8 @@ export interface AdmissionRequest {
   place: ClientPlace | undefined;
   family?: IpFamily;
   connId: string;
+  /** Connections the survey opens at once, named on its first (planned_connections): all must fit the key's limit. */
+  plannedConnections?: number;
   /** A retry's failed answer: its relay is left out, and its connection counted as never opened (while its row says so). */
   failed: { relay_id: string; peer_id: string } | null;
   now: number;
@@ -76,7 +78,20 @@ export async function admitSignaling(req: AdmissionRequest): Promise<Admission> 
   if (relays.length === 0) throw new HttpError('no_relay', NO_RELAY_WORDS);
   const max = admitted.max_concurrent_sessions;
   if (!reserved && max !== null && found.keyOpenPeers >= max) throw keyLimitReached(max);
+  const planned = req.plannedConnections ?? 1;
+  if (max !== null && found.keyOpenPeers + planned > max) {
+    if (reserved) await releaseSession(db, reserved.peerId);
+    throw surveyTooWide(planned, max, found.keyOpenPeers);
+  }
   return { key: admitted, userLogin, relays, reserved };
+}
+
+/** The refusal of a survey whose connections (families × paths) the key's limit cannot all hold at once. */
+export function surveyTooWide(planned: number, max: number, inUse: number): HttpError {
+  return new HttpError(
+    'key_limit_reached',
+    `this survey opens ${planned} connections at once (address families × paths, each counts as a session), and this magic key allows ${max} concurrent connection${max === 1 ? '' : 's'} (${inUse} in use); ask for fewer paths or one family, or use a key with a higher limit`,
+  );
 }
 
 /** The results of a batch of `parts`, part by part. */

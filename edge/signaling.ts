@@ -53,17 +53,18 @@ export async function startSignaling(ctx: StartContext, body: SignalingStartRequ
   const connId = body.conn_id ?? uuid();
   let admission: Admission;
   try {
-    admission = await admitSignaling({ config, db, address: ctx.address, keyText, viewer: ctx.viewer, place: ctx.place, family: body.ip_version ?? ctx.family, connId, failed, now });
+    admission = await admitSignaling({ config, db, address: ctx.address, keyText, viewer: ctx.viewer, place: ctx.place, family: body.ip_version ?? body.family ?? ctx.family, connId, failed, now, ...(body.planned_connections !== undefined ? { plannedConnections: body.planned_connections } : {}) });
   } finally {
     // Closed after the failure is recorded (which needs its unopened row): the client has given that connection up.
     if (failed) void background(ctx, closePeer({ id: failed.relay_id, url: failed.relay_url }, config.secrets, failed.peer_id));
   }
   const { key, userLogin, relays, reserved } = admission;
 
-  const offer = { sdp: body.sdp, type: body.type, conn_id: connId, ip_version: body.ip_version };
+  const offer = { sdp: body.sdp, type: body.type, conn_id: connId, ip_version: body.ip_version, family: body.family, path_index: body.path_index };
   const cleanups: Promise<unknown>[] = [];
   const failures: string[] = [];
   let asked = 0;
+  let familyRefusals = 0;
   try {
     for (const relay of relays) {
       if (asked >= RELAY_ATTEMPTS) break;
@@ -96,8 +97,11 @@ export async function startSignaling(ctx: StartContext, body: SignalingStartRequ
       // A live conn_id is the client's conflict (PROTOCOL.md §2), not a relay failure: no other relay is tried.
       if (out.status === 409 && out.code === 'conflict') throw new HttpError('conflict', out.message);
       failures.push(`${relay.id}: ${out.status ?? 'no answer'} ${out.message}`);
+      if (out.status === 503 && out.message.startsWith('family:')) familyRefusals++;
     }
     if (asked === 0) throw new HttpError('no_relay', NO_RELAY_WORDS);
+    // Every relay asked has no address of the family the connection is held to: say so, not that they failed.
+    if (body.family && familyRefusals === asked) throw new HttpError('no_relay', `no measurement server reachable over ${body.family === 'ipv4' ? 'IPv4' : 'IPv6'} is available`);
     console.warn(`edge: no relay answered the offer: ${failures.join('; ')}`);
     throw new HttpError('relay_failed', 'the measurement server did not answer; try again shortly');
   } finally {

@@ -7,12 +7,17 @@ import { workerClock } from './worker-schedule.js';
 import { createCharts } from './ui/charts.js';
 import { createSummaryTable } from './ui/table.js';
 import { hopTable } from './ui/hop-table.js';
+import { createFamilyCharts } from './ui/family-charts.js';
+import { renderFamilyTables } from './ui/family-tables.js';
+import { addLateRelayWindow, addPath, addWindow, createFamilyModel, type FamilyModel } from './family-model.js';
+import { browserFamilies, familiesOfChoice } from './family-choice.js';
 import { askSensorPermission, startWalkRecording, type WalkRecording } from './recording/walk-recorder.js';
 import { createUploadQueue } from './recording/upload-queue.js';
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const keyInput = $<HTMLInputElement>('key');
 const connections = $<HTMLSelectElement>('connections');
+const familyChoice = $<HTMLSelectElement>('family');
 const traffic = $<HTMLSelectElement>('traffic');
 const startBtn = $<HTMLButtonElement>('start');
 const stopBtn = $<HTMLButtonElement>('stop');
@@ -39,6 +44,14 @@ if (new URLSearchParams(location.search).has('key')) {
 }
 const charts = createCharts($('charts'));
 const renderTable = createSummaryTable($<HTMLTableElement>('summary'));
+const familyCharts = createFamilyCharts($('family-charts'), $<HTMLSelectElement>('path-pick'));
+let families: FamilyModel = createFamilyModel();
+/** Redraws the by-family and by-path view. */
+function renderFamilies(): void {
+  $('families').hidden = false;
+  renderFamilyTables(families, $<HTMLTableElement>('family-summary'), $<HTMLTableElement>('path-table'), $<HTMLUListElement>('family-unavailable'));
+  familyCharts.update(families);
+}
 /** The latest path trace of each connection, shown beside the summary. */
 const pathTraces = new Map<string, Extract<SurveyEvent, { type: 'path_trace' }>['trace']>();
 $('path-again').addEventListener('click', () => {
@@ -82,6 +95,7 @@ function setRunning(running: boolean): void {
   stopBtn.disabled = !running;
   keyInput.disabled = running;
   connections.disabled = running;
+  familyChoice.disabled = running;
   recordVideo.disabled = running;
   recordSensors.disabled = running;
 }
@@ -112,10 +126,18 @@ function onEvent(e: SurveyEvent): void {
       onStats(e);
       break;
     case 'relay_window':
+      if (addLateRelayWindow(families, e.conn_id, e.window_index, e.c2s)) renderFamilies();
       if (fillRelayWindow(history, e.window_index, e.c2s)) {
         renderTable(history);
         charts.update(history);
       }
+      break;
+    case 'connection':
+      addPath(families, e.conn_id, e.family, e.path_index, e.pair);
+      break;
+    case 'family_unavailable':
+      families.unavailable.set(e.family, e.reason);
+      renderFamilies();
       break;
     case 'path_trace_refused':
       $('path-note').textContent = 'The server is tracing already or traced moments ago; try again in a few seconds.';
@@ -145,9 +167,10 @@ function onEvent(e: SurveyEvent): void {
 
 /** Stats arrive one per connection per window index; a second is complete when every connection has reported its index. */
 function onStats(e: Extract<SurveyEvent, { type: 'stats' }>): void {
+  addWindow(families, e);
   const second = pending.get(e.window_index) ?? new Map<string, Extract<SurveyEvent, { type: 'stats' }>>();
   pending.set(e.window_index, second.set(e.conn_id, e));
-  const expected = survey?.connIds.length ?? Number(connections.value);
+  const expected = survey?.connIds.length ?? Number(connections.value) * familiesOfChoice(familyChoice.value).length;
   if (second.size < expected) return;
   pending.delete(e.window_index);
   const perConn = [...second.values()].map((p) => ({
@@ -161,6 +184,7 @@ function onStats(e: Extract<SurveyEvent, { type: 'stats' }>): void {
   pushTick(history, nowMs(), perConn, e.window_index);
   renderTable(history);
   charts.update(history);
+  renderFamilies();
 }
 
 /** Says in words what happened to the measurement while the tab was hidden. */
@@ -218,6 +242,9 @@ async function start(): Promise<void> {
   }
   retryBtn.hidden = true;
   history = createHistory();
+  families = createFamilyModel();
+  familyCharts.reset();
+  $('families').hidden = true;
   pathTraces.clear();
   $('path').hidden = true;
   $('path-tables').replaceChildren();
@@ -237,7 +264,8 @@ async function start(): Promise<void> {
     survey = await startSurvey({
       baseUrl: '',
       magicKey: key,
-      connections: Number(connections.value),
+      paths: Number(connections.value),
+      families: familiesOfChoice(familyChoice.value),
       RTCPeerConnection,
       every: clock,
       onEvent,
@@ -269,6 +297,10 @@ stopBtn.addEventListener('click', () => {
 traffic.addEventListener('change', () => survey?.setTraffic(trafficMode()));
 document.addEventListener('visibilitychange', onVisibility);
 window.addEventListener('pagehide', () => survey?.close());
+// Both families by default where this browser has both; else the one it has (a survey reports a missing one anyway).
+void browserFamilies(RTCPeerConnection, location.hostname).then((have) => {
+  if (have?.size === 1 && !familyChoice.disabled) familyChoice.value = [...have][0]!;
+});
 setStatus(keyInput.value ? 'Ready: press Start to measure.' : 'Enter your magic key, then press Start.', 'idle');
 // Recordings a closed tab, a crash or a lost network left behind are sent now.
 void uploads.run();

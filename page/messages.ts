@@ -18,6 +18,8 @@ const TEXT: Record<string, string> = {
 
 /** The sentence shown for an error code (falls back to the server's own message). */
 export function errorText(code: string, message?: string): string {
+  // A survey wider (families × paths) than the key's limit: the edge's own words say by how much.
+  if (code === 'key_limit_reached' && message && /connections at once/.test(message)) return `This key cannot hold the connections asked for: ${message}.`;
   return TEXT[code] ?? (message ? `Something went wrong: ${message}` : `Something went wrong (${code}).`);
 }
 

@@ -1,10 +1,19 @@
-import type { Schedule, ScheduleHandle } from '../shared/probe/tick-group.js';
-import { startTicker } from '../shared/probe/ticker.js';
+import { createTickGroup, type Schedule, type ScheduleHandle } from '../shared/probe/tick-group.js';
+
+/** The connections that share one interval's timer, and the ticks that timer had skipped when each joined. */
+interface Group {
+  id: number;
+  members: Set<() => void>;
+  skipped: number;
+}
 
 /**
  * Schedules driven by the tick worker (page/tick-worker.ts), so a hidden tab
  * keeps its probe schedule; falls back to the page's own timers where no
- * worker can be started.
+ * worker can be started. One clock for all connections: every member of an
+ * interval ticks from that interval's one timer (32 connections cost one
+ * worker message per 10 ms, not 32), and each member's `skipped` counts the
+ * ticks that timer gave up since it joined — its own send-slip.
  */
 export function workerClock(url = '/tick-worker.js'): (intervalMs: number) => Schedule {
   let worker: Worker | null = null;
@@ -13,28 +22,50 @@ export function workerClock(url = '/tick-worker.js'): (intervalMs: number) => Sc
   } catch {
     worker = null;
   }
-  const members = new Map<number, { onTick: () => void; skipped: number }>();
+  const groups = new Map<number, Group>();
+  const byId = new Map<number, Group>();
+  const local = new Map<number, Schedule>();
   let next = 1;
   worker?.addEventListener('message', (e: MessageEvent<{ id: number; skipped: number }>) => {
-    const m = members.get(e.data.id);
-    if (!m) return;
-    m.skipped = e.data.skipped;
-    m.onTick();
+    const g = byId.get(e.data.id);
+    if (!g) return;
+    g.skipped = e.data.skipped;
+    for (const m of g.members) {
+      try {
+        m();
+      } catch {
+        // One connection's failure must not cost the others their tick.
+      }
+    }
   });
   return (intervalMs) => (onTick) => {
-    if (!worker) return startTicker(intervalMs, onTick);
+    if (!worker) {
+      const schedule = local.get(intervalMs) ?? createTickGroup(intervalMs).schedule;
+      local.set(intervalMs, schedule);
+      return schedule(onTick);
+    }
     const w = worker;
-    const id = next++;
-    const member = { onTick, skipped: 0 };
-    members.set(id, member);
-    w.postMessage({ cmd: 'start', id, interval_ms: intervalMs });
+    let g = groups.get(intervalMs);
+    if (!g) {
+      g = { id: next++, members: new Set(), skipped: 0 };
+      groups.set(intervalMs, g);
+      byId.set(g.id, g);
+      w.postMessage({ cmd: 'start', id: g.id, interval_ms: intervalMs });
+    }
+    const group = g;
+    const member = () => onTick();
+    group.members.add(member);
+    const skippedAtJoin = group.skipped;
     const handle: ScheduleHandle = {
       stop() {
-        members.delete(id);
-        w.postMessage({ cmd: 'stop', id });
+        group.members.delete(member);
+        if (group.members.size > 0) return;
+        groups.delete(intervalMs);
+        byId.delete(group.id);
+        w.postMessage({ cmd: 'stop', id: group.id });
       },
       get skipped() {
-        return member.skipped;
+        return group.skipped - skippedAtJoin;
       },
     };
     return handle;

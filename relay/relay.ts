@@ -30,13 +30,14 @@ import { countRejected, createRelayMetrics } from './metrics.js';
 import { startOpsServer } from './ops-server.js';
 import { createPathTracer } from './path-trace/path-tracer.js';
 import { answerOffer, BadOfferError, holdUdpPort, isCandidate } from './peer.js';
+import { candidatesOfFamily, hasCandidates } from '../shared/sdp.js';
 import { checkReadiness } from './readiness.js';
 import { moveTo, ownTimeout } from './session-state.js';
 import { registeredAddresses, startRegistry, type Registry } from './registry.js';
 import { createSurveyClock } from './survey-clock.js';
 import { endSurvey } from './survey-end.js';
 import { oversizeMessage } from '../shared/protocol/limits.js';
-import { CHANNEL_LABELS, closeSession, createSession, type ChannelLabel, type Session } from './session.js';
+import { CHANNEL_LABELS, closeSession, createSession, notePair, type ChannelLabel, type Session } from './session.js';
 
 export interface RelayHandle {
   /** Base URL of the internal API. */
@@ -253,6 +254,15 @@ export async function startRelay(config: RelayConfig, deps: { log?: Logger } = {
       if (e instanceof BadOfferError) throw new ApiError('invalid_request', e.message);
       throw e;
     }
+    // Held to the family the client named (issue 22): only that family's candidates are offered to it.
+    if (req.family) {
+      const sdp = candidatesOfFamily(answer.sdp, req.family);
+      if (!hasCandidates(sdp)) {
+        answer.pc.close();
+        throw new ApiError('unavailable', `family: this relay has no ${req.family} address; another relay may`);
+      }
+      answer = { ...answer, sdp };
+    }
     const s = createSession({
       peerId: claims.peer_id,
       connId,
@@ -260,6 +270,8 @@ export async function startRelay(config: RelayConfig, deps: { log?: Logger } = {
       userLogin: claims.user_login ?? null,
       maxMeasuringMs: claims.max_measuring_ms ?? config.defaultMaxMeasuringMs,
       pc: answer.pc,
+      ...(req.family ? { family: req.family } : {}),
+      ...(req.path_index !== undefined ? { pathIndex: req.path_index } : {}),
       schedule: probeTicks.schedule,
       ...(config.controlBudget ? { controlBudget: config.controlBudget } : {}),
     });
@@ -273,6 +285,7 @@ export async function startRelay(config: RelayConfig, deps: { log?: Logger } = {
       if (state === 'connected') {
         const pair = answer.pc.getSelectedCandidatePair();
         if (pair) s.clientAddr = { ip: pair.remote.address, port: pair.remote.port };
+        notePair(s);
       }
       // Not transient: libdatachannel closes the transports itself on 'disconnected' and 'failed'.
       if (state === 'failed' || state === 'closed' || state === 'disconnected') {

@@ -1,4 +1,6 @@
 import type { DataChannel, PeerConnection } from 'node-datachannel';
+import { plainAddress } from '../shared/address-prefix.js';
+import { ipFamily, type IpFamily } from '../shared/ip-family.js';
 import type { ControlMessage } from '../shared/protocol/control.js';
 import { createProbeEndpoint, type ProbeEndpoint } from '../shared/probe/endpoint.js';
 import { waitFinalWindow, type FinalWindow } from '../shared/probe/final-window.js';
@@ -65,6 +67,11 @@ export interface Session {
   capture: ConnCapture | null;
   /** The client's address as ICE selected it, for the capture file. */
   clientAddr: { ip: string; port: number } | null;
+  /** PROTOCOL §2 v3: the family the client held this connection to and its path within it (null: it named none). */
+  family: IpFamily | null;
+  pathIndex: number | null;
+  /** The address pair ICE selected (the relay's side, the client's as seen here) and the client candidate's type. */
+  pair: { local: { ip: string; port: number }; remote: { ip: string; port: number }; remoteType: string } | null;
   createdAt: number;
   /** Everything is released (the state is 'closed'). */
   readonly closed: boolean;
@@ -72,7 +79,7 @@ export interface Session {
 
 /** A new session for a peer; the probe endpoint sends s2c probes on the probe channel, capturing each. */
 export function createSession(
-  init: Pick<Session, 'peerId' | 'connId' | 'magicKey' | 'userLogin' | 'maxMeasuringMs' | 'pc'> & {
+  init: Pick<Session, 'peerId' | 'connId' | 'magicKey' | 'userLogin' | 'maxMeasuringMs' | 'pc'> & Partial<Pick<Session, 'family' | 'pathIndex'>> & {
     /** The relay's shared probe schedule. */
     schedule?: Schedule;
     /** Control messages a connection may send in a burst and per second after it. */
@@ -106,6 +113,9 @@ export function createSession(
     windowOpenedAt: 0,
     capture: null,
     clientAddr: null,
+    family: init.family ?? null,
+    pathIndex: init.pathIndex ?? null,
+    pair: null,
     createdAt: Date.now(),
     get closed() {
       return this.machine.state === 'closed';
@@ -230,4 +240,21 @@ export function closeSession(s: Session): void {
   // What the stopped streams measured is still written; sends to the closed client fail quietly.
   s.finalReport?.closeNow();
   moveTo(s.machine, 'closed');
+}
+
+/** The family a connection's rows carry: the one the client held it to, else the one its ICE ended on (null before that). */
+export function connectionFamily(s: Pick<Session, 'family' | 'pair'>): IpFamily | null {
+  return s.family ?? (s.pair ? ipFamily(s.pair.remote.ip) : null);
+}
+
+/** Reads the pair ICE has selected now into the session (it may change after 'connected' while checks go on). */
+export function notePair(s: Pick<Session, 'pc' | 'pair'>): void {
+  let pair;
+  try {
+    pair = s.pc.getSelectedCandidatePair();
+  } catch {
+    return; // closed
+  }
+  if (!pair) return;
+  s.pair = { local: { ip: plainAddress(pair.local.address), port: pair.local.port }, remote: { ip: plainAddress(pair.remote.address), port: pair.remote.port }, remoteType: pair.remote.type };
 }

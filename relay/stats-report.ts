@@ -1,10 +1,11 @@
 import { insertMetric, raiseSurveyMeasured } from '../shared/db/surveys.js';
+import type { IpFamily } from '../shared/ip-family.js';
 import type { DirectionStats } from '../shared/stats/direction-stats.js';
 import { loadWindow } from '../shared/load-window.js';
 import { nowMs } from '../shared/time.js';
 import type { MetricWriter } from './metric-writer.js';
 import { countProbeWindow } from './metrics.js';
-import { measuredSoFar, sendControl, type Session } from './session.js';
+import { connectionFamily, measuredSoFar, sendControl, type Session } from './session.js';
 
 /**
  * One window of a session: the c2s stats it measured go to the client (with
@@ -48,7 +49,13 @@ export function queueMetric(writer: MetricWriter, s: Session, surveyId: string, 
   const direction = source === 'server' ? 'c2s' : 's2c';
   const rowKey = `${s.peerId}:${source}:${s.rowSeq[source]++}`;
   writer.enqueue({
-    stmt: insertMetric({ session_id: surveyId, conn_id: s.connId, timestamp_ms: at, source, direction, stats, row_key: rowKey }, at),
+    stmt: insertMetric({ session_id: surveyId, conn_id: s.connId, timestamp_ms: at, source, direction, stats, row_key: rowKey, ...familyAndPath(s) }, at),
     touch: { sessionId: surveyId, at },
   });
+}
+
+/** The connection's family and path for its rows (PROTOCOL §2 v3), each left out when unknown. */
+function familyAndPath(s: Session): { family?: IpFamily; path_index?: number } {
+  const family = connectionFamily(s);
+  return { ...(family ? { family } : {}), ...(s.pathIndex !== null ? { path_index: s.pathIndex } : {}) };
 }

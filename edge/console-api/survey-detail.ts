@@ -4,6 +4,8 @@
 import type { InStatement, ResultSet } from '../../shared/db/client.js';
 import { surveyStoredCapturesFrom, surveyStoredCapturesStatement } from '../../shared/db/capture-store.js';
 import { surveyPathTracesFrom, surveyPathTraceStatements } from '../../shared/db/path-traces.js';
+import { surveyConnectionsFrom, surveyConnectionsStatement } from '../../shared/db/survey-connections.js';
+import { surveyPathSplitFrom, surveyPathSplitStatements } from '../../shared/db/survey-path-split.js';
 import { surveyRecordingsFrom, surveyRecordingsStatement } from '../../shared/db/recordings.js';
 import { surveyItemFrom, surveyItemStatement, type SqlCondition, type SurveyItem } from '../../shared/db/survey-list.js';
 import { firstSketchPage, surveySummariesFrom, surveySummaryStatements } from '../../shared/db/survey-summary-sql.js';
@@ -32,6 +34,9 @@ function detailParts(id: string, gate: SqlCondition, moreSketchPages: readonly R
       surveyStoredCapturesFrom(rs!).map((x) => ({ conn_id: x.conn_id, peer_id: x.peer_id, bytes: x.bytes, sha256: x.sha256, stored_at: x.stored_at })),
     ),
     path_traces: part(surveyPathTraceStatements(id, gate), surveyPathTracesFrom),
+    // Families × paths (issue 22): each connection's family, path and address pair, and the survey split per family and per path.
+    connection_paths: part([surveyConnectionsStatement(id, gate)], ([rs]) => surveyConnectionsFrom(rs!)),
+    path_split: part(surveyPathSplitStatements(id, gate), surveyPathSplitFrom),
   };
 }
 

@@ -44,6 +44,8 @@ export const METRIC_COLUMNS = [
   'ipdv_sketch',
   'rtt_sketch',
   'sketch_format',
+  'family',
+  'path_index',
 ] as const;
 
 export type MetricColumn = (typeof METRIC_COLUMNS)[number];

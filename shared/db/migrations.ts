@@ -472,4 +472,29 @@ export const MIGRATIONS: readonly Migration[] = [
       `ALTER TABLE survey_metrics ADD COLUMN sketch_format TEXT`,
     ],
   },
+  {
+    version: 26,
+    name: 'connection_family_and_path',
+    statements: [
+      // PROTOCOL §2 v3: the address family and the path (0-based within the family) of the connection a row is of,
+      // fixed at set-up; NULL on rows of connections that named neither (older clients).
+      `ALTER TABLE survey_metrics ADD COLUMN family TEXT`,
+      `ALTER TABLE survey_metrics ADD COLUMN path_index INTEGER`,
+      // One row per connection of a survey: its family and path, and the address pair its ICE ended on (the relay's
+      // selected candidate pair), the client's address cut to its /24 (IPv4) or /48 (IPv6) prefix for privacy.
+      `CREATE TABLE IF NOT EXISTS survey_connections (
+  session_id TEXT NOT NULL,
+  conn_id TEXT NOT NULL,
+  family TEXT,
+  path_index INTEGER,
+  client_prefix TEXT,
+  client_port INTEGER,
+  relay_address TEXT,
+  relay_port INTEGER,
+  candidate_type TEXT,
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY (session_id, conn_id)
+)`,
+    ],
+  },
 ];

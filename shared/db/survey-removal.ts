@@ -92,8 +92,8 @@ export interface PurgeCounts {
   captures: number;
 }
 
-/** The path traces of a survey (migration 21): deleted with it, not counted in the audit line. */
-const PATH_TRACE_TABLES = ['survey_path_hops', 'survey_path_traces'] as const;
+/** The path traces of a survey (migration 21) and its connections' address pairs (26): deleted with it, not counted in the audit line. */
+const SIDE_TABLES = ['survey_path_hops', 'survey_path_traces', 'survey_connections'] as const;
 
 /** What a purge deletes, in the order it deletes it (chunks before their recordings; the session row last). */
 const PURGED = [
@@ -118,7 +118,7 @@ export async function purgeSurveyRows(db: Db, surveyId: string, login: string, f
     [
       audit,
       ...PURGED.map((p) => ({ sql: `DELETE FROM ${p.from}`, args: [surveyId] })),
-      ...PATH_TRACE_TABLES.map((t) => ({ sql: `DELETE FROM ${t} WHERE session_id = ?`, args: [surveyId] })),
+      ...SIDE_TABLES.map((t) => ({ sql: `DELETE FROM ${t} WHERE session_id = ?`, args: [surveyId] })),
       { sql: 'DELETE FROM survey_sessions WHERE session_id = ?', args: [surveyId] },
     ],
     'write',

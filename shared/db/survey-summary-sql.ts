@@ -8,12 +8,13 @@ import { storedResponsiveness } from '../stats/responsiveness.js';
 import { continueSketchPages, mergeSketchRows, sketchStatements, type SketchMerge } from './survey-sketches.js';
 
 /**
+ * (Exported for the per-family and per-path split, survey-path-split.ts: the same seconds, grouped otherwise.)
  * Each measured second with its counts as windowCounts (shared/stats/aggregate.ts) recovers them, tagged twice:
  * scope = its load (0 idle, 1 loaded) and scope = -1 (the whole survey), so one GROUP BY gives all three windows.
  * A NULL reads as 0, as metricRowToStats reads it.
  */
-const SECONDS = (gate: string) => `m AS (
-  SELECT COALESCE(conn_id, '') AS conn_id, CASE WHEN source = 'server' THEN 'c2s' ELSE 's2c' END AS dir, timestamp_ms, id,
+export const SECONDS = (gate: string) => `m AS (
+  SELECT COALESCE(conn_id, '') AS conn_id, family AS fam, path_index AS path, CASE WHEN source = 'server' THEN 'c2s' ELSE 's2c' END AS dir, timestamp_ms, id,
     CASE WHEN COALESCE(loaded, 0) != 0 THEN 1 ELSE 0 END AS ld,
     COALESCE(probe_count, 0) AS received, COALESCE(loss_rate, 0) AS loss, COALESCE(reorder_rate, 0) AS reorder,
     CASE WHEN probes_expected IS NOT NULL THEN probes_expected

@@ -1,4 +1,5 @@
 import type { DirectionStats } from '../stats/direction-stats.js';
+import type { IpFamily } from '../ip-family.js';
 import type { Db, InStatement } from './client.js';
 
 export interface MetricRow {
@@ -10,6 +11,9 @@ export interface MetricRow {
   stats: DirectionStats;
   /** Idempotency key: a retried write of the same row lands once. */
   row_key?: string;
+  /** PROTOCOL §2 v3: the connection's family and path, fixed at set-up (absent: the client named none). */
+  family?: IpFamily;
+  path_index?: number;
 }
 
 /** Creates the survey_sessions row; a repeat for the same id (second connection of a multi-path test) changes nothing. */
@@ -43,8 +47,8 @@ export function insertMetric(m: MetricRow, now: number): InStatement {
             rtt_p50_ms, rtt_p99_ms, rtt_min_ms, rtt_max_ms,
             loss_rate, reorder_rate, probe_count, baseline_delay_ms, created_at,
             probes_expected, late_count, sender_paused_ms, loaded, throughput_bps, loss_tmax_ms, row_key,
-            window_index, lost_count, delay_sketch, ipdv_sketch, rtt_sketch, sketch_format)
-          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            window_index, lost_count, delay_sketch, ipdv_sketch, rtt_sketch, sketch_format, family, path_index)
+          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
           ON CONFLICT(row_key) DO NOTHING`,
     args: [
       m.session_id,
@@ -73,6 +77,8 @@ export function insertMetric(m: MetricRow, now: number): InStatement {
       st.sketches?.ipdv ?? null,
       st.sketches?.rtt ?? null,
       st.sketches ? (st.sketch_format ?? null) : null,
+      m.family ?? null,
+      m.path_index ?? null,
     ],
   };
 }

@@ -4,3 +4,4 @@ export * from './stats.js';
 export * from './probe.js';
 export * from './control.js';
 export * from './relay-api.js';
+export * from './paths.js';

@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { IpVersionSchema, MAX_SDP_CHARS } from './signaling.js';
+import { IpVersionSchema, MAX_SDP_CHARS, PathIndexSchema } from './signaling.js';
 
 /** Body of the relay's `POST /internal/peers` (edge → relay). */
 export const RelayCreatePeerRequestSchema = z.object({
@@ -7,6 +7,9 @@ export const RelayCreatePeerRequestSchema = z.object({
   type: z.literal('offer'),
   conn_id: z.string().min(1).max(64).optional(),
   ip_version: IpVersionSchema.optional(),
+  /** The family the client holds this connection to: the relay then offers and accepts candidates of it only. */
+  family: IpVersionSchema.optional(),
+  path_index: PathIndexSchema.optional(),
 });
 export type RelayCreatePeerRequest = z.infer<typeof RelayCreatePeerRequestSchema>;
 

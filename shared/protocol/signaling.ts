@@ -5,6 +5,12 @@ export const MAX_SDP_CHARS = 32 * 1024;
 
 export const IpVersionSchema = z.enum(['ipv4', 'ipv6']);
 
+/** Connections a survey may run per address family (PROTOCOL.md §2 v3 `path_index` is 0-based within the family). */
+export const MAX_PATHS_PER_FAMILY = 16;
+
+/** A connection's place among its family's paths, fixed at set-up. */
+export const PathIndexSchema = z.number().int().min(0).max(MAX_PATHS_PER_FAMILY - 1);
+
 /** Body of `POST /api/signaling/start`. The magic key may instead come in `Authorization: MagicKey <key>`. */
 export const SignalingStartRequestSchema = z.object({
   sdp: z.string().min(1).max(MAX_SDP_CHARS),
@@ -13,6 +19,15 @@ export const SignalingStartRequestSchema = z.object({
   conn_id: z.uuid().optional(),
   parent_id: z.string().min(1).max(128).optional(),
   ip_version: IpVersionSchema.optional(),
+  /** Optional (v3): the address family this connection is held to; its ICE uses candidates of this family only. Also picks the relay as `ip_version` does when that is absent. */
+  family: IpVersionSchema.optional(),
+  /** Optional (v3): this connection's path within its family (0-based); stored with every metric row. */
+  path_index: PathIndexSchema.optional(),
+  /**
+   * Optional (issue 22), on a survey's first connection: how many connections the survey opens at once (families ×
+   * paths). The key's concurrent-session limit counts each; a survey it cannot hold whole is refused up front.
+   */
+  planned_connections: z.number().int().min(1).max(2 * MAX_PATHS_PER_FAMILY).optional(),
   /** Optional extension: the session_id of this client's previous answer, whose connection never came up (that relay is skipped). */
   retry_of: z.string().min(1).max(2048).optional(),
 });

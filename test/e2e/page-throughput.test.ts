@@ -22,7 +22,7 @@ describe('measurement page: throughput test', () => {
     expect(await page.locator('#throughput-status').textContent()).toBe('Measuring 3 s without load first (the idle baseline), then the throughput test starts.');
     await page.waitForFunction(() => /running/.test(document.querySelector('#throughput-status')?.textContent ?? ''), null, { timeout: 20_000 });
     // 15 loaded seconds on the charts.
-    await page.waitForFunction(() => Number((document.querySelector('figure.chart') as HTMLElement | null)?.dataset.loaded) >= 15, null, { timeout: 40_000 });
+    await page.waitForFunction(() => Number((document.querySelector('#charts figure.chart') as HTMLElement | null)?.dataset.loaded) >= 15, null, { timeout: 40_000 });
     const panel = (metric: string) => page.locator(`#responsiveness [data-metric="${metric}"]`).textContent();
     const [idle, loaded, rpm] = [await panel('rtt_idle'), await panel('rtt_loaded'), await panel('rpm')];
     expect(idle).toMatch(/^\d+\.\d\d \/ \d+\.\d\d ms$/);
@@ -32,7 +32,7 @@ describe('measurement page: throughput test', () => {
     const loadedP90 = Number(loaded!.split(' / ')[1]!.replace(' ms', ''));
     expect(Number(rpm!.replace(' RPM', ''))).toBeGreaterThanOrEqual(Math.floor(60_000 / loadedP90));
     // Every chart shades the same loaded seconds; the first three were the baseline.
-    const shaded = await page.locator('figure.chart').evaluateAll((els) => els.map((e) => Number((e as HTMLElement).dataset.loaded)));
+    const shaded = await page.locator('#charts figure.chart').evaluateAll((els) => els.map((e) => Number((e as HTMLElement).dataset.loaded)));
     expect(new Set(shaded).size).toBe(1);
     // The summary's throughput over loaded seconds is the path's, not diluted by the baseline.
     expect(Number(await page.locator('td[data-metric="throughput"][data-dir="s2c"][data-window="60s"]').textContent())).toBeGreaterThan(20);

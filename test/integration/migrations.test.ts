@@ -25,7 +25,7 @@ const SEED_COLUMNS = {
 /** Columns later migrations add after the seed's, in order: the seed's columns stay exactly as they were. */
 const ADDED_COLUMNS: Record<string, string> = {
   survey_sessions: ' end_time end_reason measured_ms',
-  survey_metrics: ' probes_expected late_count sender_paused_ms loaded throughput_bps loss_tmax_ms row_key window_index lost_count delay_sketch ipdv_sketch rtt_sketch sketch_format',
+  survey_metrics: ' probes_expected late_count sender_paused_ms loaded throughput_bps loss_tmax_ms row_key window_index lost_count delay_sketch ipdv_sketch rtt_sketch sketch_format family path_index',
   recordings: ' kind mime sha256 chunk_bytes upload_id storage_key magic_key started_at uploaded_by hash_state',
   magic_keys: ' key_id created_by',
   relays: ' state public_addresses',

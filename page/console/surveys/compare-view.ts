@@ -8,6 +8,7 @@ import { chartData, METRICS, type Direction } from './metric-series.js';
 import { createSurveyCharts, lineColor, type SurveyCharts } from './survey-charts.js';
 import { SeriesSchema, SurveyDetailSchema, type DirectionSummary, type Series, type SurveyDetail } from './survey-schemas.js';
 import { SUMMARY_ROWS, summaryCell } from './survey-summary-table.js';
+import { familyPathSection } from './family-path-section.js';
 
 const DIRS: Direction[] = ['c2s', 's2c'];
 
@@ -85,6 +86,12 @@ export function compareView(root: HTMLElement, _me: MeView, ids: string[]): () =
         h('div', { class: 'scroll' }, table),
         status,
       ),
+      // Each survey's own split by family and path, A first (the paths of two surveys are not the same paths).
+      ...surveys.flatMap((s, i) => {
+        const split = familyPathSection(s.d, `family-paths-${i}`);
+        split?.querySelector('h2')?.replaceChildren(`${name(i)} — by address family and path`);
+        return split ? [split] : [];
+      }),
       chartRoot,
     );
     say(status, '');

@@ -13,6 +13,7 @@ import { createSurveyCharts, lineColor, type SurveyCharts } from './survey-chart
 import { SeriesSchema, SurveyDetailSchema, type Series, type SurveyDetail } from './survey-schemas.js';
 import { summaryTable } from './survey-summary-table.js';
 import { pathTraceSection } from './path-trace-section.js';
+import { familyPathSection } from './family-path-section.js';
 
 const dirWord = (d: SeriesKey['direction']) => (d === 'c2s' ? 'up' : 'down');
 const path = (id: string) => `/api/surveys/${encodeURIComponent(id)}`;
@@ -52,7 +53,7 @@ export function surveyDetailView(root: HTMLElement, me: MeView, id: string): () 
         status,
       ),
       h('section', { class: 'panel', 'aria-label': 'Summary' }, h('h2', {}, 'Summary'), h('div', { class: 'scroll summaries' }, ...detail.summaries.map((c) => summaryTable(c.conn_id, c.c2s, c.s2c)))),
-      ...[pathTraceSection(detail.path_traces ?? [])].filter((x) => x !== null),
+      ...[familyPathSection(detail), pathTraceSection(detail.path_traces ?? [])].filter((x) => x !== null),
       media,
       chartRoot,
     );

@@ -81,7 +81,36 @@ export const PathTraceSchema = z.object({
 });
 export type PathTrace = z.infer<typeof PathTraceSchema>;
 
+const Pair = z.nullable(z.object({ p50: z.number(), p99: z.number() }));
+const Family = z.nullable(z.enum(['ipv4', 'ipv6']));
+/** One direction of a path or family, by counts (shared/protocol/paths.ts PathDirectionSummarySchema). */
+const PathDirection = z.object({ probes_expected: z.number(), probes_lost: z.number(), loss_rate: z.number(), rtt_ms: Pair, delay_variation_ms: Pair });
+export type PathDirection = z.infer<typeof PathDirection>;
+
+/** The detail's families × paths fields (issue 22; absent from an edge older than it): shared/protocol/paths.ts. */
+export const PathSplitSchema = {
+  connection_paths: z.optional(
+    z.array(
+      z.object({
+        conn_id: z.string(),
+        family: Family,
+        path_index: Num,
+        client_prefix: z.nullable(z.string()),
+        relay_address: z.nullable(z.string()),
+        candidate_type: z.nullable(z.string()),
+      }),
+    ),
+  ),
+  path_split: z.optional(
+    z.object({
+      family_summaries: z.array(z.object({ family: Family, paths: z.number(), c2s: PathDirection, s2c: PathDirection })),
+      path_summaries: z.array(z.object({ family: Family, path_index: Num, conn_ids: z.array(z.string()), c2s: PathDirection, s2c: PathDirection })),
+    }),
+  ),
+};
+
 export const SurveyDetailSchema = z.extend(SurveyItemSchema, {
+  ...PathSplitSchema,
   summaries: z.array(z.object({ conn_id: z.string(), c2s: DirectionSummarySchema, s2c: DirectionSummarySchema })),
   recordings: z.array(RecordingSchema),
   captures: z.array(z.object({ conn_id: z.string(), peer_id: z.string(), bytes: z.number() })),

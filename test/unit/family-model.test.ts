@@ -1,0 +1,70 @@
+import { describe, expect, it } from 'vitest';
+import { addLateRelayWindow, addWindow, badness, createFamilyModel, familyFigures, familySeries, pathFigures } from '../../page/family-model.js';
+import { emptyDirectionStats, type DirectionStats } from '../../shared/stats/index.js';
+import { worstPath } from '../../shared/stats/worst-path.js';
+
+/** A crafted window: expected and lost probes, RTT [p50, p99]. */
+function win(expected: number, lost: number, rtt: [number, number] = [1, 2]): DirectionStats {
+  return {
+    ...emptyDirectionStats(),
+    probes_expected: expected,
+    lost_count: lost,
+    loss_rate: (lost / expected) * 100,
+    probe_count: expected - lost,
+    rtt_ms: [rtt[0], rtt[1], rtt[0], rtt[1]],
+    jitter_ms: [0.1, 0.2, 0, 0.3],
+  };
+}
+
+const ev = (conn_id: string, family: 'ipv4' | 'ipv6', path_index: number, window_index: number, c2s: DirectionStats | null, s2c: DirectionStats, own_paused_ms = 0) => ({
+  conn_id,
+  family,
+  path_index,
+  window_index,
+  c2s,
+  s2c,
+  own_paused_ms,
+});
+
+describe('page family model', () => {
+  it('sums a family by counts over its paths and seconds, keeps families apart, and a path line is its own', () => {
+    const m = createFamilyModel();
+    // IPv4: path 0 loses 0 of 100 twice, path 1 loses 10 of 100 then 30 of 100 down; up is clean but for one late relay window.
+    addWindow(m, ev('a', 'ipv4', 0, 0, win(100, 0), win(100, 0)));
+    addWindow(m, ev('a', 'ipv4', 0, 1, win(100, 0), win(100, 0)));
+    addWindow(m, ev('b', 'ipv4', 1, 0, win(100, 0), win(100, 10), 12));
+    addWindow(m, ev('b', 'ipv4', 1, 1, null, win(100, 30), 8));
+    expect(addLateRelayWindow(m, 'b', 1, win(100, 4))).toBe(true);
+    expect(addLateRelayWindow(m, 'b', 7, win(100, 4))).toBe(false);
+    addWindow(m, ev('c', 'ipv6', 0, 0, win(50, 5), win(50, 1)));
+
+    const v4 = familyFigures(m, 'ipv4');
+    expect(v4.s2c.loss_rate).toBeCloseTo((40 / 400) * 100, 9);
+    expect(v4.c2s.loss_rate).toBeCloseTo((4 / 400) * 100, 9);
+    expect(v4.s2c.probe_count).toBe(360);
+    const v6 = familyFigures(m, 'ipv6');
+    expect(v6.c2s.loss_rate).toBeCloseTo(10, 9);
+    expect(v6.s2c.loss_rate).toBeCloseTo(2, 9);
+
+    const b = m.paths.get('b')!;
+    expect(pathFigures(b).s2c.loss_rate).toBeCloseTo(20, 9);
+    expect(b.paused_ms).toBe(20);
+
+    // Second 1 of IPv4: 30 of 200 lost down over both paths; path 1 alone: 30 of 100.
+    const line = familySeries(m, 'ipv4');
+    expect(line.map((s) => s.index)).toEqual([0, 1]);
+    expect(line[1]!.f.s2c.loss_rate).toBeCloseTo(15, 9);
+    expect(familySeries(m, 'ipv4', 1)[1]!.f.s2c.loss_rate).toBeCloseTo(30, 9);
+    expect(familySeries(m, 'ipv6').map((s) => s.index)).toEqual([0]);
+  });
+
+  it('picks the worst path by loss, then RTT p99; none with one path or a tie', () => {
+    expect(worstPath([{ id: 'a', loss_rate: 0, rtt_p99_ms: 9 }])).toBeNull();
+    expect(worstPath([{ id: 'a', loss_rate: 1, rtt_p99_ms: 2 }, { id: 'b', loss_rate: 1, rtt_p99_ms: 2 }])).toBeNull();
+    expect(worstPath([{ id: 'a', loss_rate: 0.5, rtt_p99_ms: 1 }, { id: 'b', loss_rate: 2, rtt_p99_ms: 1 }, { id: 'c', loss_rate: 0, rtt_p99_ms: 50 }])).toBe('b');
+    expect(worstPath([{ id: 'a', loss_rate: 0, rtt_p99_ms: 3 }, { id: 'b', loss_rate: 0, rtt_p99_ms: 7 }])).toBe('b');
+    // The worse direction counts: up loss 3 % beats down loss 2 %.
+    const f = (up: number, down: number) => ({ c2s: win(100, up), s2c: win(100, down) });
+    expect(badness('x', f(3, 2))).toEqual({ id: 'x', loss_rate: 3, rtt_p99_ms: 2 });
+  });
+});
