@@ -51,7 +51,7 @@ export function surveyDetailStatements(g: GrantsSql, id: string, includeDeleted:
 
 /**
  * The first page of sketches among the results of surveyDetailStatements (the summaries come right after the item).
- * Full only for a survey of more than SKETCH_PAGE_ROWS (1,000) measured seconds with sketches — both directions of
+ * Full only for a survey of SKETCH_PAGE_ROWS (1,000) or more measured seconds with sketches — both directions of
  * all its connections, e.g. over 8 minutes of one connection — whose further pages continueSketchPages reads, one
  * round trip each; empty for a survey the viewer may not see.
  */

@@ -46,8 +46,9 @@ export function surveyRoutes(): Hono<EdgeEnv> {
       if (!id.success) throw new HttpError('not_found', 'no such survey (survey ids are at most 128 characters)');
       throw new HttpError('invalid_request', describeZodError(query.error!));
     }
-    // The viewer, the access check and every part of the detail in one round trip; a survey of more than 1,000
-    // measured seconds with sketches (both directions of all connections) costs one more per further 1,000.
+    // The viewer, the access check and every part of the detail in one round trip; a survey of 1,000 or more
+    // measured seconds with sketches (both directions of all connections) costs one more per further page of 1,000
+    // (at exactly 1,000, one read that comes back empty).
     const includeDeleted = query.data.deleted !== 'false';
     const { results } = await readAsViewer(c, (grants) => surveyDetailStatements(grants, id.data, includeDeleted));
     const first = detailSketchPage(results);

@@ -33,7 +33,7 @@ export function sketchStatements(sessionId: string, gate: SqlCondition = OPEN): 
   return [{ sql: STATUS(gate.sql), args: [SKETCH_FORMAT, sessionId, ...gate.args] }, page(sessionId, -1, gate)];
 }
 
-/** Whether a page of sketches was full, so more may follow (a survey of more than SKETCH_PAGE_ROWS sketched seconds). */
+/** Whether a page of sketches was full, so more may follow (a survey of SKETCH_PAGE_ROWS or more sketched seconds; at exactly that many the next read comes back empty). */
 export const sketchPageFull = (page: ResultSet): boolean => page.rows.length >= SKETCH_PAGE_ROWS;
 
 /**

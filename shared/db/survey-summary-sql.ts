@@ -147,7 +147,7 @@ export const firstSketchPage = (results: readonly ResultSet[]): ResultSet => res
 
 /**
  * Every connection's summary of a survey (access already checked by the caller): one round trip, and one more per
- * further page of sketches (a survey of more than SKETCH_PAGE_ROWS measured seconds that carry sketches).
+ * further page of sketches (a survey of SKETCH_PAGE_ROWS or more measured seconds that carry sketches).
  */
 export async function surveyConnectionSummaries(db: Db, sessionId: string): Promise<ConnectionSummary[]> {
   const results = await db.batch(surveySummaryStatements(sessionId), 'read');

@@ -14,7 +14,8 @@ import { DISTANCE_SURVEYS, startDistanceStack, type DistanceStack, type RequestT
 import type { DbTraffic } from '../helpers/db-proxy.js';
 import { SKETCH_PAGE_ROWS } from '../../shared/db/survey-sketches.js';
 import { insertMetric, insertSurveySession } from '../../shared/db/surveys.js';
-import { createReceiver, recordProbe, recordRtt, takeReport } from '../../shared/stats/index.js';
+import type { DirectionStats } from '../../shared/stats/index.js';
+import { rttSecond } from '../helpers/rtt-second.js';
 
 /** One way: requests made together by the edge overlap for sure, so they count as one round trip. */
 const ONE_WAY_MS = 25;
@@ -132,14 +133,9 @@ describe('the edge at database distance', () => {
   });
 
   it('a survey with sketches is one round trip below 1,000 sketched seconds; from 1,000 on each further page costs one more, and every page is merged', async () => {
-    /** A closed second with one probe and `n` RTT samples of `ms`: it carries sketches. */
-    const second = (n: number, ms: number) => {
-      const r = createReceiver();
-      recordProbe(r, 0, 0, 5);
-      for (let k = 0; k < n; k++) recordRtt(r, ms);
-      return takeReport(r, 1_000);
-    };
-    const store = async (id: string, list: ReturnType<typeof second>[]) => {
+    /** A second with `n` RTT samples of `ms`, carrying its sketches. */
+    const second = (n: number, ms: number) => rttSecond(Array<number>(n).fill(ms));
+    const store = async (id: string, list: DirectionStats[]) => {
       await s.db.db.batch(
         [
           insertSurveySession({ session_id: id, magic_key: s.key, user_login: null, now: Date.now() }),

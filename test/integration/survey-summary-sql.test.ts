@@ -8,7 +8,8 @@ import { startTestDb, type TestDb } from '../helpers/system.js';
 import { seedManyMetricRows } from '../helpers/big-export.js';
 import { insertMetric } from '../../shared/db/surveys.js';
 import { SKETCH_PAGE_ROWS } from '../../shared/db/survey-sketches.js';
-import { createReceiver, recordProbe, recordRtt, takeReport, type DirectionStats } from '../../shared/stats/index.js';
+import type { DirectionStats } from '../../shared/stats/index.js';
+import { rttSecond, withoutSketches } from '../helpers/rtt-second.js';
 import type { Db } from '../../shared/db/client.js';
 
 let db: TestDb;
@@ -149,23 +150,16 @@ describe('survey summaries in SQL', () => {
   });
 
   it('merge per-second sketches over every page: p50 of 500 seconds at 10 ms and 600 of 3 samples at 80 ms is 10 ms, in two round trips', async () => {
-    /** A closed window whose RTT samples are `rtts` (one probe arrives, so it has data). */
-    const rttWindow = (rtts: number[], loaded: boolean): DirectionStats => {
-      const r = createReceiver();
-      recordProbe(r, 0, 0, 5);
-      for (const v of rtts) recordRtt(r, v);
-      return takeReport(r, 1_000, { loaded });
-    };
-    const big = Array.from({ length: 500 }, () => rttWindow(Array(100).fill(10), false));
+    const big = Array.from({ length: 500 }, () => rttSecond(Array(100).fill(10), false));
     // 600 small seconds, the last 50 of them loaded.
-    const small = Array.from({ length: 600 }, (_, k) => rttWindow([80, 80, 80], k >= 550));
-    const { sketches: _s, sketch_format: _f, ...bare } = rttWindow([30, 30], false);
+    const small = Array.from({ length: 600 }, (_, k) => rttSecond([80, 80, 80], k >= 550));
+    const bare = withoutSketches(rttSecond([30, 30], false));
     const rows = [
       ...[...big, ...small].map((stats, i) => ({ source: 'server' as const, direction: 'c2s' as const, stats, t: 1_000 + i })),
       // The client's side: two sketched seconds and one from an older peer without: never mixed.
-      { source: 'client' as const, direction: 's2c' as const, stats: rttWindow([20, 20], false), t: 1_000 },
+      { source: 'client' as const, direction: 's2c' as const, stats: rttSecond([20, 20], false), t: 1_000 },
       { source: 'client' as const, direction: 's2c' as const, stats: bare, t: 1_001 },
-      { source: 'client' as const, direction: 's2c' as const, stats: rttWindow([40], false), t: 1_002 },
+      { source: 'client' as const, direction: 's2c' as const, stats: rttSecond([40], false), t: 1_002 },
     ];
     expect(rows.length).toBeGreaterThan(SKETCH_PAGE_ROWS);
     await db.db.execute({ sql: 'INSERT INTO survey_sessions (session_id, magic_key, start_time, last_update_time, created_at) VALUES (?, ?, 0, 0, 0)', args: ['sketched', magicKey] });
@@ -196,24 +190,14 @@ describe('survey summaries in SQL', () => {
   });
 
   it('gives RPM as the draft defines it: 60000 / the trimmed mean of the loaded round trips, from the merged sketches', async () => {
-    /** A closed second with one probe and these RTT samples (ms): it carries sketches. */
-    const second = (rtts: number[], loaded: boolean): DirectionStats => {
-      const r = createReceiver();
-      recordProbe(r, 0, 0, 5);
-      for (const v of rtts) recordRtt(r, v);
-      return takeReport(r, 1_000, { loaded });
-    };
     // The client's side (s2c): two idle seconds at 5 ms (left out), then a loaded second of 50 round trips at
     // 10.016 ms and one of 50 at 30.016 ms (each its sketch bucket's midpoint, so the sketch holds them exactly).
     // The draft's trimmed mean keeps the lowest ⌈0.95 · 100⌉ = 95: (50 · 10.016 + 45 · 30.016) / 95 = 1851.52 / 95 ms,
     // so RPM = 60000 · 95 / 1851.52 = 3078.55…; 60000 / the loaded p50 (10.016 ms) would say 5990.4.
-    const s2c = [second(Array(100).fill(5), false), second(Array(100).fill(5), false), second(Array(50).fill(10.016), true), second(Array(50).fill(30.016), true)];
+    const s2c = [rttSecond(Array(100).fill(5), false), rttSecond(Array(100).fill(5), false), rttSecond(Array(50).fill(10.016), true), rttSecond(Array(50).fill(30.016), true)];
     // The relay's side (c2s) from an older peer: loaded seconds without sketches, RTT p50s 20 and 40 ms. No samples
     // to trim: 60000 / the median of the p50s (20 ms) = 3000, and said to be that approximation.
-    const bare = (q: Q): DirectionStats => {
-      const { sketches: _s, sketch_format: _f, ...rest } = second([q[0]], true);
-      return { ...rest, rtt_ms: q };
-    };
+    const bare = (q: Q): DirectionStats => ({ ...withoutSketches(rttSecond([q[0]], true)), rtt_ms: q });
     const c2s = [bare([20, 30, 10, 30]), bare([40, 50, 35, 50])];
     const rows = [
       ...s2c.map((stats, i) => ({ source: 'client' as const, direction: 's2c' as const, stats, t: 1_000 + i * 1_000 })),
