@@ -21,6 +21,8 @@ export const WorkerMessageSchema = z.discriminatedUnion('type', [
   /** Set-up done: every session is probing (servers also say where to reach them). */
   z.object({ type: z.literal('ready'), url: z.string().optional(), port: z.number().int().optional() }),
   z.object({ type: z.literal('samples'), samples: z.array(NoiseSampleSchema) }),
+  /** Four times a second: the worker's CPU so far (µs) and the probes its sessions have received (from their windows' probe_count). */
+  z.object({ type: z.literal('usage'), at: z.number(), cpu_us: z.number(), probes: z.number().int().min(0) }),
   z.object({ type: z.literal('error'), message: z.string() }),
 ]);
 export type WorkerMessage = z.infer<typeof WorkerMessageSchema>;

@@ -18,6 +18,9 @@ export interface NoiseFigures {
   /** Session-direction-seconds behind the figures (RTT, delay). */
   rttSeconds: number;
   delaySeconds: number;
+  /** CPU µs per probe received over the steady window: the clients' processes, and the server's (the relay or the bare echo). */
+  clientUsPerProbe?: number | null;
+  serverUsPerProbe?: number | null;
   /** Why the path could not be measured at this level (e.g. set-up timed out on a saturated machine). */
   failed?: string;
 }

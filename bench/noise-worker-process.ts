@@ -2,6 +2,7 @@
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import type { Usage } from './noise-cpu.js';
 import { WorkerMessageSchema, type NoiseSample, type WorkerArgs } from './noise-messages.js';
 
 export interface NoiseWorker {
@@ -13,8 +14,8 @@ export interface NoiseWorker {
 
 const WORKER = fileURLToPath(new URL('./noise-worker.ts', import.meta.url));
 
-/** Spawns `bench/noise-worker.ts` for `args`; its per-second samples go to `onSamples`. */
-export function spawnNoiseWorker(args: WorkerArgs, onSamples: (s: NoiseSample[]) => void): NoiseWorker {
+/** Spawns `bench/noise-worker.ts` for `args`; its per-second samples go to `onSamples`, its CPU and probe totals to `onUsage`. */
+export function spawnNoiseWorker(args: WorkerArgs, onSamples: (s: NoiseSample[]) => void, onUsage: (u: Usage) => void = () => {}): NoiseWorker {
   const child = spawn(process.execPath, ['--import', 'tsx', WORKER, JSON.stringify(args)], { stdio: ['pipe', 'pipe', 'inherit'] });
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   const ready = new Promise<{ url?: string; port?: number }>((resolve, reject) => {
@@ -29,6 +30,7 @@ export function spawnNoiseWorker(args: WorkerArgs, onSamples: (s: NoiseSample[])
       const m = parsed.data;
       if (m.type === 'ready') resolve({ url: m.url, port: m.port });
       else if (m.type === 'samples') onSamples(m.samples);
+      else if (m.type === 'usage') onUsage({ at: m.at, cpuUs: m.cpu_us, probes: m.probes });
       else reject(new Error(`${args.mode} worker: ${m.message}`));
     });
     void exited.then(() => reject(new Error(`${args.mode} worker exited with ${child.exitCode ?? child.signalCode}`)));

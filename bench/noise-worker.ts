@@ -11,11 +11,20 @@ const emit = (m: WorkerMessage) => process.stdout.write(`${JSON.stringify(m)}\n`
 
 // Samples go out in one line a second, not one per window.
 const pending: NoiseSample[] = [];
+/** Probes this worker's sessions received, over the windows they reported. */
+let probesReceived = 0;
 const flush = () => {
   if (pending.length > 0) emit({ type: 'samples', samples: pending.splice(0) });
 };
 const flushing = setInterval(flush, 1000);
+// CPU and probe totals four times a second: a steady window's edges fall within a quarter second of a record.
+const noteUsage = () => {
+  const cpu = process.cpuUsage();
+  emit({ type: 'usage', at: Date.now(), cpu_us: cpu.user + cpu.system, probes: probesReceived });
+};
+const usageTimer = setInterval(noteUsage, 250);
 const take = (s: DirectionStats | null) => {
+  probesReceived += s?.probe_count ?? 0;
   const sample = s && sampleOf(s);
   if (sample) pending.push(sample);
 };
@@ -47,6 +56,7 @@ async function main() {
     if (stopping) return;
     stopping = true;
     clearInterval(flushing);
+    clearInterval(usageTimer);
     flush();
     // Asked to stop mid set-up (the bench gave up on it): nothing to measure, just go.
     await running?.stop();

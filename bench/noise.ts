@@ -7,6 +7,7 @@ import { relayToken, startTestDb, testKeyId } from '../test/helpers/system.js';
 import { BENCH_KEY } from './capacity-messages.js';
 import type { NoiseSample, WorkerArgs } from './noise-messages.js';
 import { diff, ms, summarise, type NoiseFigures } from './noise-summary.js';
+import { cpuPerProbe, processCpuUs, spanTotals, type Usage } from './noise-cpu.js';
 import { spawnNoiseWorker, type NoiseWorker } from './noise-worker-process.js';
 import { startRelayProcess, type RelayProcess } from './relay-process.js';
 
@@ -64,6 +65,8 @@ interface PathRun {
   settleMs: number;
   /** Called as the steady window opens and closes (e.g. to read the relay's own timer slip over it). */
   steady?: { open(): Promise<void>; close(): Promise<void> };
+  /** The relay's process, when the path runs through one: its CPU per probe is read from /proc. */
+  relayPid?: number;
 }
 
 /** Runs one path at one level; a path that cannot be set up is reported as failed, and the other paths and levels go on. */
@@ -82,13 +85,21 @@ async function measureSteady(opts: NoiseOptions, run: PathRun): Promise<NoiseFig
   const onSamples = (s: NoiseSample[]) => samples.push(...s);
   const servers: NoiseWorker[] = [];
   const clients: NoiseWorker[] = [];
+  const serverUsage: Usage[][] = [];
+  const clientUsage: Usage[][] = [];
+  /** A series of a process's running totals, kept for the per-probe CPU figures. */
+  const series = (group: Usage[][]) => {
+    const s: Usage[] = [];
+    group.push(s);
+    return (u: Usage) => s.push(u);
+  };
   try {
     let at = {};
     if (run.server) {
-      servers.push(spawnNoiseWorker(run.server, onSamples));
+      servers.push(spawnNoiseWorker(run.server, onSamples, series(serverUsage)));
       at = await servers[0]!.ready;
     }
-    clients.push(...split(run.n).map((sessions) => spawnNoiseWorker(run.clients(at, sessions), onSamples)));
+    clients.push(...split(run.n).map((sessions) => spawnNoiseWorker(run.clients(at, sessions), onSamples, series(clientUsage))));
     let limit: ReturnType<typeof setTimeout> | undefined;
     const tooLong = new Promise<never>((_, reject) => {
       limit = setTimeout(() => reject(new Error(`set-up of ${sessionsText(run.n)} took over ${opts.setUpLimitMs / 1000} s`)), opts.setUpLimitMs);
@@ -97,16 +108,30 @@ async function measureSteady(opts: NoiseOptions, run: PathRun): Promise<NoiseFig
     await sleep(run.settleMs);
     await run.steady?.open();
     steady.from = Date.now();
+    const relayFrom = run.relayPid !== undefined ? processCpuUs(run.relayPid) : null;
     await sleep(opts.seconds * 1000);
     steady.to = Date.now();
+    const relayTo = run.relayPid !== undefined ? processCpuUs(run.relayPid) : null;
     await run.steady?.close();
+    if (relayFrom !== null && relayTo !== null) {
+      // The relay is no worker: its CPU from /proc at the window's edges, over the probes its clients received (it receives about as many).
+      serverUsage.push([
+        { at: steady.from, cpuUs: relayFrom, probes: 0 },
+        { at: steady.to, cpuUs: relayTo, probes: spanTotals(clientUsage, steady.from, steady.to).probes },
+      ]);
+    }
   } finally {
     // Each worker sends what it still holds before it stops.
     await Promise.all(clients.map((w) => w.stop()));
     await Promise.all(servers.map((w) => w.stop()));
   }
-  return summarise(samples.filter((s) => s.at > steady.from && s.at <= steady.to));
+  return {
+    ...summarise(samples.filter((s) => s.at > steady.from && s.at <= steady.to)),
+    clientUsPerProbe: cpuPerProbe(clientUsage, steady.from, steady.to),
+    serverUsPerProbe: cpuPerProbe(serverUsage, steady.from, steady.to),
+  };
 }
+
 
 /** The relay's load report; `resetSlip` starts its timer-slip record afresh. */
 async function relayLoad(relay: RelayProcess, resetSlip = false) {
@@ -156,6 +181,7 @@ export async function measureNoise(opts: NoiseOptions): Promise<NoiseLevel[]> {
           server: null,
           clients: (_, sessions) => ({ mode: 'relay-clients', url: relay.url, relayId: relay.relayId, sessions }),
           settleMs: opts.settleMs,
+          ...(relay.child.pid !== undefined ? { relayPid: relay.child.pid } : {}),
           steady: {
             open: async () => void (await relayLoad(relay, true)),
             close: async () => void (relaySlipP99 = (await relayLoad(relay)).timer_slip_p99_ms ?? null),
@@ -183,6 +209,11 @@ export async function measureNoise(opts: NoiseOptions): Promise<NoiseLevel[]> {
   return levels;
 }
 
+/** Microseconds with one decimal, or n/a. */
+function us(v: number | null | undefined): string {
+  return v === null || v === undefined ? 'n/a' : v.toFixed(1);
+}
+
 /** The printed rows: figures side by side per level, then PASS/MISS against the issue's targets (a report, not a failure). */
 export function noiseReport(opts: NoiseOptions, levels: NoiseLevel[]): Record<string, string> {
   const out: Record<string, string> = {
@@ -207,6 +238,7 @@ export function noiseReport(opts: NoiseOptions, levels: NoiseLevel[]): Record<st
     if (failed.length > 0) out[`${at} NOT MEASURED`] = failed.join(' | ');
     out[`${at} probes lost or late % (saturation check)`] = `relay ${pct(relay.lossPct)} | bare ndc ${pct(bare.lossPct)}`;
     out[`${at} relay's own probe-timer slip p99`] = ms(relaySlipP99);
+    out[`${at} CPU µs per probe received`] = `relay path: client ${us(relay.clientUsPerProbe)}, relay ${us(relay.serverUsPerProbe)} | bare ndc: client ${us(bare.clientUsPerProbe)}, echo ${us(bare.serverUsPerProbe)}`;
     out[`${at} session-direction-seconds used`] = `relay ${relay.rttSeconds} RTT / ${relay.delaySeconds} delay | bare ndc ${bare.rttSeconds} / ${bare.delaySeconds} | udp ${udp.rttSeconds}`;
   }
   out[`target: relay RTT p50 ≤ bare UDP + ${RTT_P50_OVER_UDP_MS} ms`] = levels

@@ -1,10 +1,10 @@
 // Hands finished capture files to the edge's object store, and drops the local copy once the store has it;
 // a failed hand-off is retried with backoff for as long as the relay runs, and again after a restart.
-import { createHash } from 'node:crypto';
-import { readFile, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { signCaptureToken } from '../../shared/capture-token.js';
 import type { Secrets } from '../../shared/secret-keys.js';
 import type { Logger } from '../log.js';
+import { readHashed } from './read-hashed.js';
 
 export interface CaptureFile {
   session_id: string;
@@ -58,11 +58,11 @@ export function createCaptureHandoff(opts: HandoffOptions): CaptureHandoff {
     let outcome: 'stored' | 'permanent' | 'retry';
     let why = '';
     try {
-      const bytes = await readFile(f.path);
-      const sha256 = createHash('sha256').update(bytes).digest('hex');
-      const token = await signCaptureToken({ relay_id: opts.relayId, session_id: f.session_id, conn_id: f.conn_id, peer_id: f.peer_id, sha256, bytes: bytes.length }, opts.secrets);
+      // Read and hashed piece by piece: a whole file hashed at once would stall the probe timers (read-hashed.ts).
+      const { pieces, bytes, sha256 } = await readHashed(f.path);
+      const token = await signCaptureToken({ relay_id: opts.relayId, session_id: f.session_id, conn_id: f.conn_id, peer_id: f.peer_id, sha256, bytes }, opts.secrets);
       const url = `${opts.edgeUrl.replace(/\/+$/, '')}/internal/captures/${[f.session_id, f.conn_id, f.peer_id].map(encodeURIComponent).join('/')}`;
-      const resp = await fetch(url, { method: 'PUT', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/octet-stream' }, body: bytes, signal: AbortSignal.timeout(120_000) });
+      const resp = await fetch(url, { method: 'PUT', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/octet-stream' }, body: new Blob(pieces), signal: AbortSignal.timeout(120_000) });
       why = resp.ok ? '' : `HTTP ${resp.status} ${(await resp.text()).slice(0, 300)}`;
       if (resp.ok) await resp.body?.cancel();
       // 409: the store holds this capture already (an earlier attempt whose answer was lost); it takes one file per peer.

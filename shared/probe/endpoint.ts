@@ -1,4 +1,4 @@
-import { MAX_ECHOES, parseProbe, type Direction, type ProbeEcho, type ProbePacket, type ProbeSendReport } from '../protocol/probe.js';
+import { MAX_ECHOES, parseProbe, type Direction, type ProbePacket, type ProbeSendReport } from '../protocol/probe.js';
 import {
   awaitFirstArrival,
   createReceiver,
@@ -14,6 +14,8 @@ import {
 } from '../stats/direction-stats.js';
 import { nearestRank } from '../stats/percentiles.js';
 import { nowMs } from '../time.js';
+import { createEchoQueue } from './echo-queue.js';
+import { echoText, jsonNumber, probeFieldsText } from './probe-text.js';
 import { createRttCorrections } from './rtt-corrections.js';
 import type { Schedule, ScheduleHandle } from './tick-group.js';
 import { startTicker } from './ticker.js';
@@ -104,11 +106,16 @@ export function createProbeEndpoint(opts: ProbeEndpointOptions): ProbeEndpoint {
   const sentSeq = new Float64Array(SENT_RING).fill(-1);
   /** When each remembered probe left, by the estimate above: the start of its round trip. */
   const departedAt = new Float64Array(SENT_RING).fill(-1);
-  const sendCosts: number[] = [];
+  const sendCosts = new Float64Array(SEND_COST_SAMPLES);
+  /** Sorted in place for the estimate: a reused buffer, not a copy per estimate. */
+  const sortedCosts = new Float64Array(SEND_COST_SAMPLES);
+  let sendCostCount = 0;
   let sendCostAt = 0;
   /** Time from a send's timestamp to its datagram's departure (the estimate above). */
   let departure = 0;
-  const toEcho: { seq: number; sent_at_ms: number; received_at: number }[] = [];
+  const toEcho = createEchoQueue(MAX_ECHO_QUEUE);
+  /** The constant middle of every probe text (direction, conn_id), written once. */
+  const fields = probeFieldsText(opts.sendDirection, opts.connId);
   /** The real duration of our last send, reported in the next probe when that send carried echoes. */
   let lastSend: ProbeSendReport | null = null;
   let started = false;
@@ -120,24 +127,28 @@ export function createProbeEndpoint(opts: ProbeEndpointOptions): ProbeEndpoint {
 
   const sendOne = () => {
     const at = now();
-    const probe: ProbePacket = { seq, sent_at_ms: at, direction: opts.sendDirection, conn_id: opts.connId };
-    if (receiver.highest) {
-      probe.feedback = {
-        highest_seq: receiver.highest.seq,
-        highest_seq_received_at_ms: receiver.highest.receivedAt,
-        recent_count: receiver.received,
-        recent_reorders: receiver.reordered,
-      };
+    // The text is written directly, never as an object and JSON.stringify: this runs for every probe of every session.
+    let text = `{"seq":${seq},"sent_at_ms":${jsonNumber(at)}${fields}`;
+    const h = receiver.highest;
+    if (h) {
+      text += `,"feedback":{"highest_seq":${h.seq},"highest_seq_received_at_ms":${jsonNumber(h.receivedAt)},"recent_count":${receiver.received},"recent_reorders":${receiver.reordered}}`;
     }
-    if (lastSend) probe.send_ms = lastSend;
-    const batch = toEcho.splice(0, MAX_ECHOES);
+    if (lastSend) text += `,"send_ms":{"seq":${lastSend.seq},"ms":${jsonNumber(lastSend.ms)},"est_ms":${jsonNumber(lastSend.est_ms)}}`;
+    // The oldest MAX_ECHOES waiting, newest first; they leave the queue only once the send succeeded.
+    const n = Math.min(MAX_ECHOES, toEcho.length);
     const est = departure;
-    if (batch.length > 0) {
-      const echoes: ProbeEcho[] = batch.reverse().map((e) => ({ seq: e.seq, sent_at_ms: e.sent_at_ms, held_ms: Math.max(0, at - e.received_at) + est }));
-      probe.echoes = echoes;
-      probe.echo = echoes[0];
+    if (n > 0) {
+      let first = '';
+      let list = '';
+      for (let k = n - 1; k >= 0; k--) {
+        const e = echoText(toEcho.seqAt(k), toEcho.sentAtAt(k), Math.max(0, at - toEcho.receivedAtAt(k)) + est);
+        if (k === n - 1) first = e;
+        else list += ',';
+        list += e;
+      }
+      text += `,"echoes":[${list}],"echo":${first}`;
     }
-    const text = JSON.stringify(probe);
+    text += '}';
     let ok: boolean;
     try {
       ok = opts.send(text) !== false;
@@ -146,28 +157,28 @@ export function createProbeEndpoint(opts: ProbeEndpointOptions): ProbeEndpoint {
     }
     if (!ok) {
       // Not sent: the seq is not used (so it is never counted lost), the echoes wait, the tick counts as a pause.
-      toEcho.unshift(...batch.reverse());
       failedSends++;
       return;
     }
+    toEcho.drop(n);
     const took = now() - at;
     // Before any send was timed there is no estimate: the first send counts whole (and says so in send_ms).
-    const left = sendCosts.length === 0 ? took : Math.min(took, est);
+    const left = sendCostCount === 0 ? took : Math.min(took, est);
     sentAt[seq % SENT_RING] = at;
     sentSeq[seq % SENT_RING] = seq;
     departedAt[seq % SENT_RING] = at + left;
-    lastSend = batch.length > 0 ? { seq, ms: micros(left), est_ms: micros(est) } : null;
+    lastSend = n > 0 ? { seq, ms: micros(left), est_ms: micros(est) } : null;
     seq++;
     noteSendCost(took);
     opts.sent?.(text);
   };
 
   const noteSendCost = (ms: number) => {
-    if (sendCosts.length < SEND_COST_SAMPLES) sendCosts.push(ms);
-    else sendCosts[sendCostAt] = ms;
+    sendCosts[sendCostAt] = ms;
+    if (sendCostCount < SEND_COST_SAMPLES) sendCostCount++;
     sendCostAt = (sendCostAt + 1) % SEND_COST_SAMPLES;
     // Not per probe: a relay sends for hundreds of endpoints.
-    if (sendCosts.length < DEPARTURE_REESTIMATE_EVERY || sendCostAt % DEPARTURE_REESTIMATE_EVERY === 0) departure = percentileOf(sendCosts, DEPARTURE_PERCENTILE);
+    if (sendCostCount < DEPARTURE_REESTIMATE_EVERY || sendCostAt % DEPARTURE_REESTIMATE_EVERY === 0) departure = percentileOf(sendCosts, sendCostCount, sortedCosts, DEPARTURE_PERCENTILE);
   };
 
   const takeEchoes = (p: ProbePacket, at: number) => {
@@ -211,8 +222,7 @@ export function createProbeEndpoint(opts: ProbeEndpointOptions): ProbeEndpoint {
       if (verdict === 'implausible') return false;
       if (verdict === 'duplicate') return true;
       takeEchoes(p, at);
-      if (toEcho.length >= MAX_ECHO_QUEUE) toEcho.shift();
-      toEcho.push({ seq: p.seq, sent_at_ms: p.sent_at_ms, received_at: at });
+      toEcho.push(p.seq, p.sent_at_ms, at);
       return true;
     },
     expectPeerStart() {
@@ -243,6 +253,10 @@ function micros(ms: number): number {
   return Math.round(ms * 1000) / 1000;
 }
 
-function percentileOf(xs: readonly number[], p: number): number {
-  return nearestRank([...xs].sort((a, b) => a - b), p);
+/** Nearest-rank p-th percentile of the first `n` of `xs` (a ring, so any order), sorted in `scratch`. */
+function percentileOf(xs: Float64Array, n: number, scratch: Float64Array, p: number): number {
+  if (n === 0) return 0;
+  const sorted = scratch.subarray(0, n);
+  sorted.set(xs.subarray(0, n));
+  return nearestRank(sorted.sort(), p);
 }

@@ -19,6 +19,8 @@ export function oversizeMessage(label: DataChannelLabel, data: string | ArrayBuf
   const limit = MAX_MESSAGE_BYTES[label];
   // Every UTF-16 unit is at least one UTF-8 byte: a long string is refused without being scanned.
   if (typeof data === 'string' && data.length > limit) return tooLarge(label, `more than ${limit}`, limit);
+  // And at most three: a string this short fits without a scan (every probe, ~300-1,300 characters, is one).
+  if (typeof data === 'string' && data.length * 3 <= limit) return null;
   const n = messageBytes(data);
   return n > limit ? tooLarge(label, String(n), limit) : null;
 }

@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { MAX_MESSAGE_BYTES } from './limits.js';
+import { probeShape } from './probe-shape.js';
 
 /** Largest probe text we parse (PROTOCOL's 4 KiB channel limit); real probes are ~300 bytes, ~1.3 KiB with a full set of echoes. */
 export const MAX_PROBE_CHARS = MAX_MESSAGE_BYTES.probe;
@@ -69,6 +70,9 @@ export function parseProbe(text: unknown): ProbePacket | null {
   } catch {
     return null;
   }
+  // A well-formed probe passes the fast shape check; anything else is for the schema to judge.
+  const fast = probeShape(json);
+  if (fast) return fast;
   const r = ProbePacketSchema.safeParse(json);
   return r.success ? r.data : null;
 }

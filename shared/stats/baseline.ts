@@ -1,4 +1,4 @@
-import { nearestRank } from './percentiles.js';
+import { rankOf, selectInPlace } from './select.js';
 
 /**
  * Running baseline of one-way delay: the minimum, over the last `seconds`
@@ -18,12 +18,11 @@ export function createBaseline(seconds = 5): BaselineState {
   return { seconds, windows: [] };
 }
 
-/** Adds one window's delays; returns the new baseline (or the old one if the window was empty). */
-export function pushBaselineWindow(b: BaselineState, delays: readonly number[]): number | null {
+/** Adds one window's delays (reordering them: found by selection, not a sort); returns the new baseline (or the old one if the window was empty). */
+export function pushBaselineWindow(b: BaselineState, delays: number[]): number | null {
   if (delays.length > 0) {
-    const sorted = [...delays].sort((x, y) => x - y);
     // Below 20 samples the 5th percentile is the minimum itself.
-    b.windows.push(nearestRank(sorted, 5));
+    b.windows.push(selectInPlace(delays, rankOf(delays.length, 5)));
     if (b.windows.length > b.seconds) b.windows.shift();
   }
   return currentBaseline(b);

@@ -1,5 +1,6 @@
 import { createBaseline, currentBaseline, pushBaselineWindow, type BaselineState } from './baseline.js';
-import { quad, type Quad } from './percentiles.js';
+import type { Quad } from './percentiles.js';
+import { noExtremes, noteExtreme, quadInPlace, type Extremes } from './select.js';
 import { SKETCH_FORMAT, windowSketches, type WindowSketches } from './sketch.js';
 
 /** Stats of one direction over one report window (PROTOCOL.md §2 DirectionStats). */
@@ -105,6 +106,10 @@ export interface ReceiverState {
   delays: number[];
   jitters: number[];
   rtts: number[];
+  /** Min and max of each as they arrive: a window's quads need no sort (select.ts). */
+  delayX: Extremes;
+  jitterX: Extremes;
+  rttX: Extremes;
   /** RTT samples of this window that were negative and counted as 0. */
   rttClamped: number;
   received: number;
@@ -150,6 +155,9 @@ export function createReceiver(opts: ReceiverOptions = {}): ReceiverState {
     delays: [],
     jitters: [],
     rtts: [],
+    delayX: noExtremes(),
+    jitterX: noExtremes(),
+    rttX: noExtremes(),
     rttClamped: 0,
     received: 0,
     reordered: 0,
@@ -197,13 +205,22 @@ export function recordProbe(s: ReceiverState, seq: number, sentAtMs: number, rec
   }
   s.received++;
   const delay = receivedAtMs - sentAtMs;
-  if (s.delays.length < MAX_WINDOW_SAMPLES) s.delays.push(delay);
-  s.recentDelays.set(seq, delay);
-  for (const other of [seq - 1, seq + 1]) {
-    const d = s.recentDelays.get(other);
-    if (d !== undefined && s.jitters.length < MAX_WINDOW_SAMPLES) s.jitters.push(Math.abs(delay - d));
+  if (s.delays.length < MAX_WINDOW_SAMPLES) {
+    s.delays.push(delay);
+    noteExtreme(s.delayX, delay);
   }
+  s.recentDelays.set(seq, delay);
+  pairJitter(s, delay, s.recentDelays.get(seq - 1));
+  pairJitter(s, delay, s.recentDelays.get(seq + 1));
   return verdict;
+}
+
+/** Records the |IPDV| of a delay and its neighbour's, when that neighbour arrived in time. */
+function pairJitter(s: ReceiverState, delay: number, other: number | undefined): void {
+  if (other === undefined || s.jitters.length >= MAX_WINDOW_SAMPLES) return;
+  const j = Math.abs(delay - other);
+  s.jitters.push(j);
+  noteExtreme(s.jitterX, j);
 }
 
 /** Records one round-trip time sample (from an echo) in the current window; a negative one counts as 0 and is counted as clamped. */
@@ -211,7 +228,9 @@ export function recordRtt(s: ReceiverState, rttMs: number): void {
   if (!Number.isFinite(rttMs) || s.rtts.length >= MAX_WINDOW_SAMPLES) return;
   // Dropping negatives would bias p50 up: they are the quick round trips whose timing noise pushed them below 0.
   if (rttMs < 0) s.rttClamped++;
-  s.rtts.push(Math.max(0, rttMs));
+  const rtt = Math.max(0, rttMs);
+  s.rtts.push(rtt);
+  noteExtreme(s.rttX, rtt);
 }
 
 /** The streams (re)start: counting resumes at the first seq that arrives from now on, whatever the sender sent while we were not listening. */
@@ -267,13 +286,13 @@ export function takeReport(s: ReceiverState, nowMs: number, opts: ReportOptions 
   // Only unloaded windows make a baseline; before the first, deviation has nothing honest to measure against.
   const baseline = loaded ? currentBaseline(s.baseline) : pushBaselineWindow(s.baseline, s.delays);
   const { lost, settled } = settle(s, nowMs, opts.senderStopped ?? false);
-  // Without a baseline there is no deviation: the window's delay sketch is empty, as its quad is null.
-  const deviations = baseline === null ? [] : s.delays.map((d) => d - baseline);
-  const sketches = windowSketches(deviations, s.jitters, s.rtts);
+  // Without a baseline there is no deviation: the window's delay sketch is empty, as its quad is null. With one, each
+  // deviation is a delay less the baseline, so their order statistics are the delays' less it (no array of them).
+  const sketches = baseline === null ? windowSketches([], s.jitters, s.rtts) : windowSketches(s.delays, s.jitters, s.rtts, baseline);
   const stats: DirectionStats = {
-    delay_deviation_ms: baseline === null ? null : finiteQuad(quad(deviations)),
-    rtt_ms: finiteQuad(quad(s.rtts)),
-    jitter_ms: finiteQuad(quad(s.jitters)),
+    delay_deviation_ms: baseline === null ? null : deviationQuad(s, baseline),
+    rtt_ms: finiteQuad(quadInPlace(s.rtts, s.rttX)),
+    jitter_ms: finiteQuad(quadInPlace(s.jitters, s.jitterX)),
     loss_rate: settled ? (lost / settled) * 100 : 0,
     reorder_rate: s.received ? (s.reordered / s.received) * 100 : 0,
     probe_count: s.received,
@@ -296,6 +315,9 @@ export function takeReport(s: ReceiverState, nowMs: number, opts: ReportOptions 
   s.delays = [];
   s.jitters = [];
   s.rtts = [];
+  s.delayX = noExtremes();
+  s.jitterX = noExtremes();
+  s.rttX = noExtremes();
   s.rttClamped = 0;
   s.received = 0;
   s.reordered = 0;
@@ -368,6 +390,13 @@ function reportDue(reports: readonly { at: number; pausedMs: number }[], due: nu
 function pushBounded<T extends object>(list: T[], rec: T): void {
   if (list.length < MAX_PENDING_RECORDS) list.push(rec);
   else Object.assign(list[list.length - 1]!, rec);
+}
+
+/** The window's deviation quad: its delays' quad less the baseline (zeros when it has no delays). */
+function deviationQuad(s: ReceiverState, baseline: number): Quad {
+  if (s.delays.length === 0) return [0, 0, 0, 0];
+  const q = quadInPlace(s.delays, s.delayX);
+  return finiteQuad([q[0] - baseline, q[1] - baseline, q[2] - baseline, q[3] - baseline]);
 }
 
 function finite(v: number): number {

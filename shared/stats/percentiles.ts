@@ -2,7 +2,7 @@
 export type Quad = [p50: number, p99: number, min: number, max: number];
 
 /** The nearest-rank percentile (the smallest value with at least p % of values at or below it) of ascending `sorted`. */
-export function nearestRank(sorted: readonly number[], p: number): number {
+export function nearestRank(sorted: ArrayLike<number>, p: number): number {
   if (sorted.length === 0) return 0;
   const rank = Math.max(1, Math.ceil((p / 100) * sorted.length));
   return sorted[Math.min(rank, sorted.length) - 1]!;

@@ -55,11 +55,11 @@ function toMicros(ms: number): number {
   return Math.min(SKETCH_HIGHEST_US, Math.round(ms * 1000));
 }
 
-/** The sketch of `samplesMs` (ms; negatives and non-finite count as 0, beyond 60 s as 60 s). */
-export function sketchOf(samplesMs: readonly number[]): Sketch {
+/** The sketch of `samplesMs` each less `minusMs` (ms; negatives and non-finite count as 0, beyond 60 s as 60 s). */
+export function sketchOf(samplesMs: readonly number[], minusMs = 0): Sketch {
   const byIndex = new Map<number, number>();
   for (const v of samplesMs) {
-    const i = geometry.countsArrayIndex(toMicros(v));
+    const i = geometry.countsArrayIndex(toMicros(v - minusMs));
     byIndex.set(i, (byIndex.get(i) ?? 0) + 1);
   }
   return fromMap(byIndex);
@@ -183,9 +183,12 @@ export function sketchQuad(q: Quad, s: Sketch): Quad {
   return [clamp(sketchPercentile(s, 50)), clamp(sketchPercentile(s, 99)), q[2], q[3]];
 }
 
-/** The three sketches of one window's samples (ms), or undefined when one would not fit MAX_SKETCH_CHARS. */
-export function windowSketches(deviationsMs: readonly number[], jittersMs: readonly number[], rttsMs: readonly number[]): WindowSketches | undefined {
-  const out = { delay: encodeSketch(sketchOf(deviationsMs)), ipdv: encodeSketch(sketchOf(jittersMs)), rtt: encodeSketch(sketchOf(rttsMs)) };
+/**
+ * The three sketches of one window's samples (ms), or undefined when one would not fit MAX_SKETCH_CHARS. The
+ * deviations are `deviationsMs` less `deviationMinusMs` (a window's delays less its baseline, without an array of them).
+ */
+export function windowSketches(deviationsMs: readonly number[], jittersMs: readonly number[], rttsMs: readonly number[], deviationMinusMs = 0): WindowSketches | undefined {
+  const out = { delay: encodeSketch(sketchOf(deviationsMs, deviationMinusMs)), ipdv: encodeSketch(sketchOf(jittersMs)), rtt: encodeSketch(sketchOf(rttsMs)) };
   return Object.values(out).every((v) => v.length <= MAX_SKETCH_CHARS) ? out : undefined;
 }
 

@@ -44,6 +44,12 @@ describe('noise bench', () => {
     expect(rows['target: relay RTT p50 ≤ bare UDP + 0.5 ms']).toMatch(/^2: (PASS|MISS) \([+−]\d/);
     expect(rows['target: relay IPDV p99 < 2 ms at 50 sessions']).toMatch(/^not run/);
     expect(level!.relaySlipP99).toBeGreaterThanOrEqual(0);
+    // Each side's own CPU per probe, the headless client's beside the relay's and bare node-datachannel's.
+    for (const f of [level!.relay, level!.bare]) {
+      expect(f.clientUsPerProbe).toBeGreaterThan(0);
+      expect(f.serverUsPerProbe).toBeGreaterThan(0);
+    }
+    expect(rows['2 sessions: CPU µs per probe received']).toMatch(/^relay path: client \d+\.\d, relay \d+\.\d \| bare ndc: client \d+\.\d, echo \d+\.\d$/);
   }, 90_000);
 
   it('reports a path whose set-up outlasts the limit as not measured, stops its workers, and goes on', async () => {
