@@ -24,6 +24,11 @@ export interface ProbeEndpointOptions {
   connId: string;
   /** Writes one probe text on the probe channel; returns false (or throws) when it could not be sent. */
   send: (text: string) => boolean | void;
+  /**
+   * Bytes still queued on the probe channel (its bufferedAmount). Above QUEUED_LIMIT the tick sends nothing and
+   * counts as the sender's pause: a probe queued behind our own probes would measure that queue, not the network.
+   */
+  queued?: () => number;
   /** Sees each probe text once it was sent, outside the timed send (a capture, say: its cost is not the probe's departure). */
   sent?: (text: string) => void;
   now?: () => number;
@@ -64,6 +69,8 @@ const SEND_COST_SAMPLES = 50;
 const DEPARTURE_PERCENTILE = 10;
 /** The estimate is taken again after this many sends (a sort of SEND_COST_SAMPLES numbers, not one per probe). */
 const DEPARTURE_REESTIMATE_EVERY = 10;
+/** Queued bytes on the probe channel above which a tick is skipped: about one probe with a few echoes. */
+export const QUEUED_LIMIT = 512;
 
 /**
  * One side of the probe exchange — the same code runs in the relay and in the
@@ -99,6 +106,7 @@ export function createProbeEndpoint(opts: ProbeEndpointOptions): ProbeEndpoint {
   let ticker: ScheduleHandle | null = null;
   /** Ticks missed in earlier streaming periods (skipped by a late timer, or a send that failed). */
   let missedBefore = 0;
+  /** Ticks that sent nothing: a send that failed, or a channel still holding our earlier probes. */
   let failedSends = 0;
   const sentAt = new Float64Array(SENT_RING).fill(-1);
   const sentSeq = new Float64Array(SENT_RING).fill(-1);
@@ -119,12 +127,17 @@ export function createProbeEndpoint(opts: ProbeEndpointOptions): ProbeEndpoint {
   });
 
   const sendOne = () => {
-    const at = now();
+    if (queuedTooMuch()) {
+      failedSends++;
+      return;
+    }
+    // To the microsecond, here and in the record the echoes are matched against: shorter on the wire.
+    const at = micros(now());
     const probe: ProbePacket = { seq, sent_at_ms: at, direction: opts.sendDirection, conn_id: opts.connId };
     if (receiver.highest) {
       probe.feedback = {
         highest_seq: receiver.highest.seq,
-        highest_seq_received_at_ms: receiver.highest.receivedAt,
+        highest_seq_received_at_ms: micros(receiver.highest.receivedAt),
         recent_count: receiver.received,
         recent_reorders: receiver.reordered,
       };
@@ -133,9 +146,9 @@ export function createProbeEndpoint(opts: ProbeEndpointOptions): ProbeEndpoint {
     const batch = toEcho.splice(0, MAX_ECHOES);
     const est = departure;
     if (batch.length > 0) {
-      const echoes: ProbeEcho[] = batch.reverse().map((e) => ({ seq: e.seq, sent_at_ms: e.sent_at_ms, held_ms: Math.max(0, at - e.received_at) + est }));
-      probe.echoes = echoes;
-      probe.echo = echoes[0];
+      // `echo` is left out (PROTOCOL §2 allows it beside `echoes`): a copy of echoes[0] made probes some 20 % longer,
+      // enough at 150 ms RTT with loss to exceed SCTP's congestion window and queue probes behind our own.
+      probe.echoes = batch.reverse().map((e): ProbeEcho => ({ seq: e.seq, sent_at_ms: e.sent_at_ms, held_ms: micros(Math.max(0, at - e.received_at) + est) }));
     }
     const text = JSON.stringify(probe);
     let ok: boolean;
@@ -150,7 +163,7 @@ export function createProbeEndpoint(opts: ProbeEndpointOptions): ProbeEndpoint {
       failedSends++;
       return;
     }
-    const took = now() - at;
+    const took = Math.max(0, now() - at);
     // Before any send was timed there is no estimate: the first send counts whole (and says so in send_ms).
     const left = sendCosts.length === 0 ? took : Math.min(took, est);
     sentAt[seq % SENT_RING] = at;
@@ -160,6 +173,16 @@ export function createProbeEndpoint(opts: ProbeEndpointOptions): ProbeEndpoint {
     seq++;
     noteSendCost(took);
     opts.sent?.(text);
+  };
+
+  const queuedTooMuch = (): boolean => {
+    if (!opts.queued) return false;
+    try {
+      return opts.queued() > QUEUED_LIMIT;
+    } catch {
+      // A channel that is going away: the send decides (and fails as a pause).
+      return false;
+    }
   };
 
   const noteSendCost = (ms: number) => {
