@@ -273,6 +273,7 @@ export async function startSurvey(opts: SurveyClientOptions): Promise<SurveyHand
         connId: conn.connId,
         schedule: every(10),
         onRtt: (ms) => leg.windowRtts.push(ms),
+        queued: () => conn.channels.probe.bufferedAmount,
         send: (text) => {
           if (conn.channels.probe.readyState !== 'open') return false;
           conn.channels.probe.send(text);

@@ -142,6 +142,7 @@ export function createSession(
       dc.sendMessage(text);
       return true;
     },
+    queued: () => s.channels.probe?.bufferedAmount() ?? 0,
     // Outside the timed send: the capture's cost is not the probe's time to leave.
     sent: (text) => captureMessage(s.capture, nowMs(), 'r2c', 'probe', text),
   });

@@ -26,6 +26,11 @@ export interface ProbeEndpointOptions {
   connId: string;
   /** Writes one probe text on the probe channel; returns false (or throws) when it could not be sent. */
   send: (text: string) => boolean | void;
+  /**
+   * Bytes still queued on the probe channel (its bufferedAmount). Above QUEUED_LIMIT the tick sends nothing and
+   * counts as the sender's pause: a probe queued behind our own probes would measure that queue, not the network.
+   */
+  queued?: () => number;
   /** Sees each probe text once it was sent, outside the timed send (a capture, say: its cost is not the probe's departure). */
   sent?: (text: string) => void;
   now?: () => number;
@@ -66,6 +71,8 @@ const SEND_COST_SAMPLES = 50;
 const DEPARTURE_PERCENTILE = 10;
 /** The estimate is taken again after this many sends (a sort of SEND_COST_SAMPLES numbers, not one per probe). */
 const DEPARTURE_REESTIMATE_EVERY = 10;
+/** Queued bytes on the probe channel above which a tick is skipped: about one probe with a few echoes. */
+export const QUEUED_LIMIT = 512;
 
 /**
  * One side of the probe exchange — the same code runs in the relay and in the
@@ -101,6 +108,7 @@ export function createProbeEndpoint(opts: ProbeEndpointOptions): ProbeEndpoint {
   let ticker: ScheduleHandle | null = null;
   /** Ticks missed in earlier streaming periods (skipped by a late timer, or a send that failed). */
   let missedBefore = 0;
+  /** Ticks that sent nothing: a send that failed, or a channel still holding our earlier probes. */
   let failedSends = 0;
   const sentAt = new Float64Array(SENT_RING).fill(-1);
   const sentSeq = new Float64Array(SENT_RING).fill(-1);
@@ -126,27 +134,31 @@ export function createProbeEndpoint(opts: ProbeEndpointOptions): ProbeEndpoint {
   });
 
   const sendOne = () => {
-    const at = now();
+    if (queuedTooMuch()) {
+      failedSends++;
+      return;
+    }
+    // To the microsecond, here and in the record the echoes are matched against: shorter on the wire.
+    const at = micros(now());
     // The text is written directly, never as an object and JSON.stringify: this runs for every probe of every session.
     let text = `{"seq":${seq},"sent_at_ms":${jsonNumber(at)}${fields}`;
     const h = receiver.highest;
     if (h) {
-      text += `,"feedback":{"highest_seq":${h.seq},"highest_seq_received_at_ms":${jsonNumber(h.receivedAt)},"recent_count":${receiver.received},"recent_reorders":${receiver.reordered}}`;
+      text += `,"feedback":{"highest_seq":${h.seq},"highest_seq_received_at_ms":${jsonNumber(micros(h.receivedAt))},"recent_count":${receiver.received},"recent_reorders":${receiver.reordered}}`;
     }
     if (lastSend) text += `,"send_ms":{"seq":${lastSend.seq},"ms":${jsonNumber(lastSend.ms)},"est_ms":${jsonNumber(lastSend.est_ms)}}`;
     // The oldest MAX_ECHOES waiting, newest first; they leave the queue only once the send succeeded.
     const n = Math.min(MAX_ECHOES, toEcho.length);
     const est = departure;
     if (n > 0) {
-      let first = '';
       let list = '';
       for (let k = n - 1; k >= 0; k--) {
-        const e = echoText(toEcho.seqAt(k), toEcho.sentAtAt(k), Math.max(0, at - toEcho.receivedAtAt(k)) + est);
-        if (k === n - 1) first = e;
-        else list += ',';
-        list += e;
+        if (k !== n - 1) list += ',';
+        list += echoText(toEcho.seqAt(k), toEcho.sentAtAt(k), micros(Math.max(0, at - toEcho.receivedAtAt(k)) + est));
       }
-      text += `,"echoes":[${list}],"echo":${first}`;
+      // `echo` is left out (PROTOCOL §2 allows it beside `echoes`): a copy of echoes[0] made probes some 20 % longer,
+      // enough at 150 ms RTT with loss to exceed SCTP's congestion window and queue probes behind our own.
+      text += `,"echoes":[${list}]`;
     }
     text += '}';
     let ok: boolean;
@@ -161,7 +173,7 @@ export function createProbeEndpoint(opts: ProbeEndpointOptions): ProbeEndpoint {
       return;
     }
     toEcho.drop(n);
-    const took = now() - at;
+    const took = Math.max(0, now() - at);
     // Before any send was timed there is no estimate: the first send counts whole (and says so in send_ms).
     const left = sendCostCount === 0 ? took : Math.min(took, est);
     sentAt[seq % SENT_RING] = at;
@@ -171,6 +183,16 @@ export function createProbeEndpoint(opts: ProbeEndpointOptions): ProbeEndpoint {
     seq++;
     noteSendCost(took);
     opts.sent?.(text);
+  };
+
+  const queuedTooMuch = (): boolean => {
+    if (!opts.queued) return false;
+    try {
+      return opts.queued() > QUEUED_LIMIT;
+    } catch {
+      // A channel that is going away: the send decides (and fails as a pause).
+      return false;
+    }
   };
 
   const noteSendCost = (ms: number) => {

@@ -55,7 +55,7 @@ export const ProbePacketSchema = z.object({
   conn_id: z.string().min(1).max(64),
   feedback: ProbeFeedbackSchema.optional(),
   echo: ProbeEchoSchema.optional(),
-  /** Every probe received since the last one sent, newest first, each echoed once (`echo` repeats the first). */
+  /** Every probe received since the last one sent, newest first, each echoed once (an `echo` beside it repeats the first; ours leave it out). */
   echoes: z.array(ProbeEchoSchema).max(MAX_ECHOES).optional(),
   send_ms: ProbeSendReportSchema.optional(),
 });

@@ -137,8 +137,9 @@ describe('probe endpoint', () => {
     const late = clientProbes.at(-1)!;
     expect(late.conn_id).toBe('conn-1');
     expect(late.feedback!.highest_seq).toBeGreaterThan(90);
-    expect(late.echo!.held_ms).toBeGreaterThanOrEqual(0);
-    expect(late.echo!.held_ms).toBeLessThanOrEqual(10);
+    expect(late.echo).toBeUndefined();
+    expect(late.echoes![0]!.held_ms).toBeGreaterThanOrEqual(0);
+    expect(late.echoes![0]!.held_ms).toBeLessThanOrEqual(10);
     client.stop();
     relay.stop();
     expect(client.running).toBe(false);
@@ -193,5 +194,83 @@ describe('probe endpoint', () => {
     expect(relay.report(10).probe_count).toBe(0);
     expect(relay.receive(JSON.stringify(good), 5)).toBe(true);
     expect(relay.report(10).probe_count).toBe(1);
+  });
+});
+
+/** An endpoint driven tick by tick by hand: `tick()` is one 10 ms slot of its schedule, the clock moves 10 ms. */
+function handDriven(extra: { queued?: () => number; sendDirection?: 'c2s' | 's2c' } = {}) {
+  let clock = 1_764_000_000_000.123_2;
+  let onTick: (() => void) | null = null;
+  const texts: string[] = [];
+  const ep = createProbeEndpoint({
+    sendDirection: extra.sendDirection ?? 's2c',
+    connId: 'conn-1',
+    now: () => clock,
+    schedule: (t) => {
+      onTick = t;
+      return { stop: () => (onTick = null), skipped: 0 };
+    },
+    send: (text) => void texts.push(text),
+    ...(extra.queued ? { queued: extra.queued } : {}),
+  });
+  const tick = () => {
+    onTick?.();
+    clock += 10;
+  };
+  return { ep, tick, texts, now: () => clock, setClock: (t: number) => (clock = t) };
+}
+
+describe('probe endpoint: probes never queue behind our own probes', () => {
+  it('skips a tick while the channel holds more than QUEUED_LIMIT bytes and reports it as a pause, not as sent or lost', () => {
+    // 100 ticks; the channel still holds 4 KiB of earlier probes during ticks 30..59, a few bytes otherwise.
+    let t = 0;
+    const d = handDriven({ queued: () => (t >= 30 && t < 60 ? 4096 : 100) });
+    d.ep.start();
+    for (t = 0; t < 100; t++) d.tick();
+    const seqs = d.texts.map((x) => (JSON.parse(x) as ProbePacket).seq);
+    // 70 probes went out with consecutive seqs (a skipped tick uses none), and the 30 skipped ticks are 300 ms of pause.
+    expect(seqs).toEqual(Array.from({ length: 70 }, (_, i) => i));
+    d.ep.stop();
+    expect(d.ep.senderReport()).toEqual({ last_seq: 69, sent: 70, paused_ms: 300, final: true });
+
+    // The receiving side sees all 70 and loses none: the pause is not loss.
+    const rx = createProbeEndpoint({ sendDirection: 'c2s', connId: 'conn-1', send: () => {} });
+    const t0 = d.now();
+    rx.start();
+    rx.stop();
+    d.texts.forEach((x, i) => expect(rx.receive(x, t0 + i)).toBe(true));
+    expect(rx.receiveSenderReport({ last_seq: 69, sent: 70, paused_ms: 300 }, t0 + 70)).toBe(true);
+    const r = rx.report(t0 + 2_000);
+    expect(r.probes_expected).toBe(70);
+    expect(r.loss_rate).toBe(0);
+    expect(r.sender_paused_ms).toBe(300);
+  });
+
+  it('sends echoes without a duplicate `echo`, times to the microsecond, and takes RTT from a probe that carries only `echoes`', () => {
+    const relay = handDriven();
+    relay.ep.start();
+    relay.tick();
+    relay.tick();
+    const [p0, p1] = relay.texts.map((x) => JSON.parse(x) as ProbePacket);
+    // 1_764_000_000_000.1232 and 10 ms later, rounded to the microsecond on the wire.
+    expect(p0!.sent_at_ms).toBe(1_764_000_000_000.123);
+    expect(p1!.sent_at_ms).toBe(1_764_000_000_010.123);
+
+    // A client's probe echoing both, newest first, in the `echoes`-only form PROTOCOL §2 allows.
+    const at = 1_764_000_000_200.123;
+    const reply = { seq: 0, sent_at_ms: 5, direction: 'c2s', conn_id: 'conn-1', echoes: [{ seq: 1, sent_at_ms: p1!.sent_at_ms, held_ms: 4 }, { seq: 0, sent_at_ms: p0!.sent_at_ms, held_ms: 14 }] };
+    expect(relay.ep.receive(JSON.stringify(reply), at)).toBe(true);
+    // Round trips: 200 − 10 − 4 = 186 ms and 200 − 0 − 14 = 186 ms (each send took no time on this clock).
+    const r = relay.ep.report(at + 1, { senderStopped: true });
+    expect(r.rtt_ms[2]).toBeCloseTo(186, 3);
+    expect(r.rtt_ms[3]).toBeCloseTo(186, 3);
+
+    // The relay's next probe echoes the client's probe once, in `echoes` only.
+    relay.setClock(at + 3);
+    relay.tick();
+    const p2 = JSON.parse(relay.texts[2]!) as ProbePacket;
+    expect(p2.echo).toBeUndefined();
+    expect(p2.echoes).toEqual([{ seq: 0, sent_at_ms: 5, held_ms: 3 }]);
+    expect(p2.sent_at_ms).toBe(1_764_000_000_203.123);
   });
 });

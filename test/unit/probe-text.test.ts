@@ -47,7 +47,7 @@ describe('probe text written directly', () => {
     const e1 = { seq: 1, sent_at_ms: 910, held_ms: 3.25 };
     const e0 = { seq: 0, sent_at_ms: 900, held_ms: 5.25 };
     const feedback = { highest_seq: 1, highest_seq_received_at_ms: 1007, recent_count: 2, recent_reorders: 0 };
-    expect(r.texts[1]).toBe(JSON.stringify({ seq: 1, sent_at_ms: 1010, direction: 's2c', conn_id: 'c-"1"', feedback, echoes: [e1, e0], echo: e1 }));
+    expect(r.texts[1]).toBe(JSON.stringify({ seq: 1, sent_at_ms: 1010, direction: 's2c', conn_id: 'c-"1"', feedback, echoes: [e1, e0] }));
     r.sendAt(1020);
     expect(r.texts[2]).toBe(
       JSON.stringify({ seq: 2, sent_at_ms: 1020, direction: 's2c', conn_id: 'c-"1"', feedback, send_ms: { seq: 1, ms: 0.25, est_ms: 0.25 } }),
@@ -64,7 +64,7 @@ describe('probe text written directly', () => {
     r.sendAt(1040);
     const e = { seq: 0, sent_at_ms: 900, held_ms: 19.25 };
     const feedback = { highest_seq: 0, highest_seq_received_at_ms: 1021, recent_count: 1, recent_reorders: 0 };
-    expect(r.texts[1]).toBe(JSON.stringify({ seq: 1, sent_at_ms: 1040, direction: 's2c', conn_id: 'c-"1"', feedback, echoes: [e], echo: e }));
+    expect(r.texts[1]).toBe(JSON.stringify({ seq: 1, sent_at_ms: 1040, direction: 's2c', conn_id: 'c-"1"', feedback, echoes: [e] }));
     expect(r.ep.senderReport().paused_ms).toBe(10);
   });
 
