@@ -217,7 +217,8 @@ function printPaths(rows: readonly PathRow[]): void {
     for (const dir of ['c2s', 's2c'] as const) {
       const d = r[dir];
       const cells = [d.loss_rate.toFixed(2), d.rtt_ms[0].toFixed(3), d.rtt_ms[1].toFixed(3), d.jitter_ms[0].toFixed(3), d.jitter_ms[1].toFixed(3)].map((v) => v.padStart(9));
-      const mark = r.stands_out && dir === 's2c' ? '  <-- stands out from its family' : '';
+      const approx = d.percentiles === 'per_second_approx' ? '  (p50/p99 approximate: some seconds carried no sketch)' : '';
+      const mark = `${approx}${r.stands_out && dir === 's2c' ? '  <-- stands out from its family' : ''}`;
       console.log(`${(r.family ? SHORT[r.family] : '-').padEnd(4)} ${String(r.path_index).padEnd(4)} ${dir.padEnd(4)} ${cells.join(' ')}${mark}`);
     }
   }

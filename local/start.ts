@@ -19,6 +19,7 @@ import { localDbToken, localSecret, writeSecretFile } from './secrets.js';
 import { ownerOnlyFromNowOn, prepareDataDir } from './data-dir.js';
 import { ensureLocalAdmin, type LocalAdmin } from './admin-account.js';
 import { whenParentGone } from './parent-watch.js';
+import { ipv6LoopbackUsable, localRelayAddresses } from './relay-addresses.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const port = z.coerce.number().int().min(1).max(65535);
@@ -30,7 +31,7 @@ const StartEnvSchema = z.object({
   NETPOKE_DEMO_KEY: z.string().regex(/^[A-Za-z0-9_.~-]{1,256}$/, 'letters, digits, _ . ~ - only').default('demo'),
   RELAY_PORT: port.default(8790),
   RELAY_UDP_PORT: port.default(50000),
-  RELAY_BIND_ADDRESS: z.string().min(1).default('127.0.0.1'),
+  RELAY_BIND_ADDRESS: z.string().min(1).optional(),
 });
 
 /** A stop that ends everything started so far, in reverse order. */
@@ -46,10 +47,11 @@ async function main(): Promise<void> {
   const dataDir = resolve(env.NETPOKE_DATA_DIR);
   if (process.env.LIBSQL_URL) console.warn(`npm start: ignoring LIBSQL_URL (local mode keeps its database in ${dataDir}); set it for npm run relay / keys instead.`);
 
+  const relayAt = localRelayAddresses({ RELAY_BIND_ADDRESS: env.RELAY_BIND_ADDRESS, RELAY_PUBLIC_ADDRESS: process.env.RELAY_PUBLIC_ADDRESS }, await ipv6LoopbackUsable());
   await assertPortsFree([
     { port: env.NETPOKE_DB_PORT, proto: 'tcp', what: 'the local database server', moveWith: 'NETPOKE_DB_PORT' },
     { port: env.RELAY_PORT, proto: 'tcp', what: "the relay's internal API", moveWith: 'RELAY_PORT' },
-    { port: env.RELAY_UDP_PORT, proto: 'udp', what: "the relay's WebRTC (ICE) port", moveWith: 'RELAY_UDP_PORT', host: env.RELAY_BIND_ADDRESS },
+    { port: env.RELAY_UDP_PORT, proto: 'udp', what: "the relay's WebRTC (ICE) port", moveWith: 'RELAY_UDP_PORT', host: relayAt.bind },
     { port: env.NETPOKE_EDGE_PORT, proto: 'tcp', what: 'the edge (wrangler dev)', moveWith: 'NETPOKE_EDGE_PORT' },
   ]);
 
@@ -101,7 +103,17 @@ async function main(): Promise<void> {
     const edgeUrl = `http://127.0.0.1:${env.NETPOKE_EDGE_PORT}`;
     // Captures go to the edge's local R2 (under the data dir) once a survey stops; until the edge is up they wait and are retried.
     const relay: RelayHandle = await startRelay(
-      relayConfigFromEnv({ ...process.env, NETPOKE_MODE: 'local', LIBSQL_URL: hrana.url, LIBSQL_AUTH_TOKEN: dbToken, RELAY_SHARED_SECRET: secret, NETPOKE_DATA_DIR: dataDir, EDGE_URL: edgeUrl }),
+      relayConfigFromEnv({
+        ...process.env,
+        RELAY_BIND_ADDRESS: relayAt.bind,
+        ...(relayAt.publicAddresses ? { RELAY_PUBLIC_ADDRESS: relayAt.publicAddresses } : {}),
+        NETPOKE_MODE: 'local',
+        LIBSQL_URL: hrana.url,
+        LIBSQL_AUTH_TOKEN: dbToken,
+        RELAY_SHARED_SECRET: secret,
+        NETPOKE_DATA_DIR: dataDir,
+        EDGE_URL: edgeUrl,
+      }),
     );
     stops.push(() => relay.close());
 

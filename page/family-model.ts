@@ -70,7 +70,8 @@ export function addWindow(
 export function addLateRelayWindow(m: FamilyModel, conn_id: string, index: number, c2s: DirectionStats): boolean {
   const w = m.paths.get(conn_id)?.windows.get(index);
   if (!w) return false;
-  w.c2s = w.c2s ? aggregateStats([w.c2s, c2s]) : c2s;
+  // Keeping the sketches, so the path's and family's figures over the survey can still merge them.
+  w.c2s = w.c2s ? aggregateStats([w.c2s, c2s], { keepSketches: true }) : c2s;
   return true;
 }
 

@@ -8,26 +8,27 @@ import { surveyConnectionsFrom, surveyConnectionsStatement } from '../../shared/
 import { surveyPathSplitFrom, surveyPathSplitStatements } from '../../shared/db/survey-path-split.js';
 import { surveyRecordingsFrom, surveyRecordingsStatement } from '../../shared/db/recordings.js';
 import { surveyItemFrom, surveyItemStatement, type SqlCondition, type SurveyItem } from '../../shared/db/survey-list.js';
-import { firstSketchPage, surveySummariesFrom, surveySummaryStatements } from '../../shared/db/survey-summary-sql.js';
+import type { SketchMerge } from '../../shared/db/survey-sketches.js';
+import { firstSketchPage, surveySummariesFrom, surveySummarySketches, surveySummaryStatements } from '../../shared/db/survey-summary-sql.js';
 import type { GrantsSql } from '../../shared/db/viewer-grants.js';
 import { HttpError } from '../errors.js';
 import { recordingView } from '../recordings/recording-routes.js';
 import { surveyVisibleGate, visibleSurveyConditions } from './survey-access.js';
 
-/** Statements of one part of the detail and how their results (in order) make its value. */
+/** Statements of one part of the detail and how their results (in order), with the survey's merged sketches, make its value. */
 interface DetailPart<T> {
   statements: InStatement[];
-  read(results: readonly ResultSet[]): T;
+  read(results: readonly ResultSet[], sketches: SketchMerge): T;
 }
 
-const part = <T>(statements: InStatement[], read: (results: readonly ResultSet[]) => T): DetailPart<T> => ({ statements, read });
+const part = <T>(statements: InStatement[], read: (results: readonly ResultSet[], sketches: SketchMerge) => T): DetailPart<T> => ({ statements, read });
 
-/** The detail's parts beside the item, by their answer field, each reading only while `gate` holds; `moreSketchPages` as surveyDetailFrom's. */
-function detailParts(id: string, gate: SqlCondition, moreSketchPages: readonly ResultSet[] = []) {
+/** The detail's parts beside the item, by their answer field, each reading only while `gate` holds. The summaries come first (detailSketchPage). */
+function detailParts(id: string, gate: SqlCondition) {
   return {
     // Per-connection summaries, computed in SQL (a few rows per connection whatever the survey's length), with the
     // percentiles merged from the seconds' sketches (the first SKETCH_PAGE_ROWS in this batch).
-    summaries: part(surveySummaryStatements(id, gate), (rs) => surveySummariesFrom(rs, moreSketchPages)),
+    summaries: part(surveySummaryStatements(id, gate), surveySummariesFrom),
     // The complete recordings (as GET /api/recordings/{id}), the stored captures, the relay's path traces.
     recordings: part([surveyRecordingsStatement(id, gate)], ([rs]) => surveyRecordingsFrom(rs!).map(recordingView)),
     captures: part([surveyStoredCapturesStatement(id, gate)], ([rs]) =>
@@ -36,6 +37,7 @@ function detailParts(id: string, gate: SqlCondition, moreSketchPages: readonly R
     path_traces: part(surveyPathTraceStatements(id, gate), surveyPathTracesFrom),
     // Families × paths (issue 22): each connection's family, path and address pair, and the survey split per family and per path.
     connection_paths: part([surveyConnectionsStatement(id, gate)], ([rs]) => surveyConnectionsFrom(rs!)),
+    // Its percentiles from the same merged sketches as the summaries' (none read twice), grouped per path and family.
     path_split: part(surveyPathSplitStatements(id, gate), surveyPathSplitFrom),
   };
 }
@@ -66,10 +68,11 @@ export function surveyDetailFrom(results: readonly ResultSet[], id: string, more
   const item = surveyItemFrom(results[0]);
   if (!item) throw new HttpError('not_found', `no survey ${id}`);
   const detail: Record<string, unknown> = { ...item };
+  const sketches = surveySummarySketches(results.slice(1), moreSketchPages);
   let at = 1;
   // The gate is not read again here: the statements only shape the results, so any condition does for counting them.
-  for (const [field, p] of Object.entries(detailParts(id, { sql: '1', args: [] }, moreSketchPages)) as [string, DetailPart<unknown>][]) {
-    detail[field] = p.read(results.slice(at, at + p.statements.length));
+  for (const [field, p] of Object.entries(detailParts(id, { sql: '1', args: [] })) as [string, DetailPart<unknown>][]) {
+    detail[field] = p.read(results.slice(at, at + p.statements.length), sketches);
     at += p.statements.length;
   }
   // Each field is its part's own reader's value (Parts' types, by construction).

@@ -38,13 +38,18 @@ function head(table: HTMLTableElement, lead: string[]): void {
   for (let i = 0; i < DIRS.length; i++) sub.append(...COLUMNS.map((c) => el('th', c.label)));
 }
 
-/** A row's figure cells, each carrying data-dir and data-metric for whoever reads them. */
+/** A row's figure cells, each carrying data-dir and data-metric for whoever reads them; percentiles not from merged sketches show `≈`. */
 function figureCells(row: HTMLTableRowElement, f: Figures): void {
-  for (const d of DIRS)
+  for (const d of DIRS) {
+    const approx = f[d.id].percentiles === 'per_second_approx';
     for (const c of COLUMNS) {
       const v = c.read(f[d.id]);
-      row.append(el('td', v === null ? '–' : v.toFixed(c.digits), { 'data-dir': d.id, 'data-metric': c.id }));
+      const mark = approx && c.id !== 'loss_rate' && v !== null;
+      const td = el('td', v === null ? '–' : `${mark ? '≈' : ''}${v.toFixed(c.digits)}`, { 'data-dir': d.id, 'data-metric': c.id });
+      if (mark) td.title = 'approximate: median of per-second p50s / largest per-second p99 (some seconds carried no sketch)';
+      row.append(td);
     }
+  }
 }
 
 /** Redraws the family rows, the path table and the unavailable families from the model. */

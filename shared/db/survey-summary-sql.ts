@@ -127,11 +127,18 @@ function directionFrom(conn: string, dir: string, sums: Map<string, Row>, median
 }
 
 /**
- * The per-connection summaries from the results of surveySummaryStatements (a few rows per connection, plus the
- * first page of sketches), and `morePages` of sketches that continueSketchPages fetched for a long survey.
+ * The survey's sketches merged per connection, direction and scope, from the results of surveySummaryStatements
+ * and `morePages` of sketches that continueSketchPages fetched for a long survey (the per-path split reuses them).
  */
-export function surveySummariesFrom([sums, medians, order, status, firstPage]: readonly ResultSet[], morePages: readonly ResultSet[] = []): ConnectionSummary[] {
-  const sk = mergeSketchRows(status!, [firstPage!, ...morePages]);
+export function surveySummarySketches(results: readonly ResultSet[], morePages: readonly ResultSet[] = []): SketchMerge {
+  return mergeSketchRows(results[3]!, [results[4]!, ...morePages]);
+}
+
+/**
+ * The per-connection summaries from the results of surveySummaryStatements (a few rows per connection, plus the
+ * first page of sketches), merged by `sk` (surveySummarySketches of those results and any further pages).
+ */
+export function surveySummariesFrom([sums, medians, order]: readonly ResultSet[], sk: SketchMerge): ConnectionSummary[] {
   const byKey = new Map<string, Row>();
   for (const r of sums!.rows as unknown as Row[]) byKey.set(key(r.conn_id, r.dir, r.scope), r);
   const p50s = new Map<string, number>();
@@ -151,5 +158,5 @@ export const firstSketchPage = (results: readonly ResultSet[]): ResultSet => res
  */
 export async function surveyConnectionSummaries(db: Db, sessionId: string): Promise<ConnectionSummary[]> {
   const results = await db.batch(surveySummaryStatements(sessionId), 'read');
-  return surveySummariesFrom(results, await continueSketchPages(db, sessionId, firstSketchPage(results)));
+  return surveySummariesFrom(results, surveySummarySketches(results, await continueSketchPages(db, sessionId, firstSketchPage(results))));
 }

@@ -18,7 +18,7 @@ export const ConnectionPathSchema = z.object({
 });
 export type ConnectionPath = z.infer<typeof ConnectionPathSchema>;
 
-/** A percentile pair of a window, aggregated over its seconds (median of p50s, largest p99); null without samples. */
+/** A percentile pair of a window: from its seconds' merged sketches, or (`percentiles: "per_second_approx"`) median of p50s, largest p99; null without samples. */
 export const PercentilePairSchema = z.object({ p50: z.number(), p99: z.number() }).nullable();
 
 /** One direction of a path or family, summed by counts over the survey. */
@@ -30,6 +30,8 @@ export const PathDirectionSummarySchema = z.object({
   rtt_ms: PercentilePairSchema,
   /** Delay variation: |IPDV| between consecutive probes (RFC 5481), the `jitter_ms` columns. */
   delay_variation_ms: PercentilePairSchema,
+  /** Where rtt_ms and delay_variation_ms come from: merged sketches of every second with samples, or (a second without) the per-second approximation; null without samples. Additive (absent from older edges). */
+  percentiles: z.enum(['merged', 'per_second_approx']).nullable().optional(),
 });
 export type PathDirectionSummary = z.infer<typeof PathDirectionSummarySchema>;
 

@@ -95,6 +95,9 @@ describe('console survey detail by family and path', () => {
     expect(await cell(fam('ipv4'), 'c2s', 'rtt_p99')).toBe('40.000');
     expect(await cell(fam('ipv4'), 's2c', 'rtt_p99')).toBe('41.000');
     expect(await cell(fam('ipv4'), 'c2s', 'dv_p99')).toBe('4.000');
+    // These rows carry no sketches (an older survey): the figures say they are the per-second approximation.
+    expect(await cell(fam('ipv4'), 'c2s', 'percentiles')).toBe('approximation (seconds without sketches)');
+    expect(await cell(fam('ipv6'), 's2c', 'percentiles')).toBe('approximation (seconds without sketches)');
     // IPv6 up: 1 of 200.
     expect(await cell(fam('ipv6'), 'c2s', 'loss_rate')).toBe('0.500');
     expect(await cell(fam('ipv6'), 's2c', 'rtt_p50')).toBe('6.000');

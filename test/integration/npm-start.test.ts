@@ -43,6 +43,18 @@ describe('npm start (the README command)', () => {
       }, 20_000);
       expect(Buffer.from(capture.subarray(0, 4)).readUInt32LE(0)).toBe(0x0a0d0d0a);
 
+      // Both families on loopback (127.0.0.1 and ::1 to one relay bound to ::): a survey held to each stores rows of each.
+      const both = await runProbe({ url: sys.url, key: 'demo', durationMs: 3_000, families: ['ipv4', 'ipv6'], paths: 1 });
+      expect(both.unavailable).toEqual([]);
+      expect(both.paths.map((p) => p.family).sort()).toEqual(['ipv4', 'ipv6']);
+      const split = await eventually(async () => {
+        const r = await fetch(`${sys.url}/api/surveys/${both.surveySessionId}`, { headers: { cookie } });
+        const d = (await r.json()) as { path_split?: { family_summaries: { family: string | null; s2c: { probes_expected: number }; c2s: { probes_expected: number } }[] } };
+        const fams = d.path_split?.family_summaries ?? [];
+        return fams.length === 2 && fams.every((f) => f.c2s.probes_expected >= 100 && f.s2c.probes_expected >= 100) ? fams : null;
+      }, 20_000);
+      expect(split.map((f) => f.family)).toEqual(['ipv4', 'ipv6']);
+
       // Plaintext keys, password hashes and captures: the data dir and everything in it are the owner's alone, the loose dir tightened.
       const open = groupOrOtherAccessible(sys.dataDir);
       expect(statSync(sys.dataDir).mode & 0o777).toBe(0o700);

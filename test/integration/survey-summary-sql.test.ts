@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMagicKey } from '../../shared/db/keys.js';
 import { summarizeConnections } from '../../shared/db/survey-summary.js';
-import { surveyConnectionSummaries, surveySummariesFrom, surveySummaryStatements } from '../../shared/db/survey-summary-sql.js';
+import { surveyConnectionSummaries, surveySummariesFrom, surveySummarySketches, surveySummaryStatements } from '../../shared/db/survey-summary-sql.js';
 import { startTestDb, type TestDb } from '../helpers/system.js';
 import { seedManyMetricRows } from '../helpers/big-export.js';
 import { insertMetric } from '../../shared/db/surveys.js';
@@ -120,7 +120,10 @@ describe('survey summaries in SQL', () => {
   });
 
   it('read nothing while their gate does not hold, and the same summaries while it does (its arguments after the survey id)', async () => {
-    const gated = async (open: number) => surveySummariesFrom(await db.db.batch(surveySummaryStatements('crafted', { sql: '? = 1', args: [open] }), 'read'));
+    const gated = async (open: number) => {
+      const rs = await db.db.batch(surveySummaryStatements('crafted', { sql: '? = 1', args: [open] }), 'read');
+      return surveySummariesFrom(rs, surveySummarySketches(rs));
+    };
     expect(await gated(0)).toEqual([]);
     expect(await gated(1)).toEqual(await surveyConnectionSummaries(db.db, 'crafted'));
     expect((await gated(1)).map((c) => c.conn_id)).toEqual(['b', '', 'a']);

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { addLateRelayWindow, addWindow, badness, createFamilyModel, familyFigures, familySeries, pathFigures } from '../../page/family-model.js';
 import { emptyDirectionStats, type DirectionStats } from '../../shared/stats/index.js';
 import { worstPath } from '../../shared/stats/worst-path.js';
+import { mixedSeconds, sketchedSecond } from '../helpers/sketched-second.js';
 
 /** A crafted window: expected and lost probes, RTT [p50, p99]. */
 function win(expected: number, lost: number, rtt: [number, number] = [1, 2]): DirectionStats {
@@ -56,6 +57,25 @@ describe('page family model', () => {
     expect(line[1]!.f.s2c.loss_rate).toBeCloseTo(15, 9);
     expect(familySeries(m, 'ipv4', 1)[1]!.f.s2c.loss_rate).toBeCloseTo(30, 9);
     expect(familySeries(m, 'ipv6').map((s) => s.index)).toEqual([0]);
+  });
+
+  it('reads a path\'s and a family\'s p50 from the merged sketches (20 ms, where the median of p50s reads 80), a late relay window included', () => {
+    const m = createFamilyModel();
+    mixedSeconds().forEach((w, i) => addWindow(m, ev('a', 'ipv4', 0, i, i === 0 ? sketchedSecond(50, 20) : w, w)));
+    // Window 0's relay side comes in two parts: 50 + 50 samples at 20 ms, kept as one window with its sketches.
+    expect(addLateRelayWindow(m, 'a', 0, sketchedSecond(50, 20))).toBe(true);
+    mixedSeconds(false).forEach((w, i) => addWindow(m, ev('b', 'ipv6', 0, i, w, w)));
+    for (const d of ['c2s', 's2c'] as const) {
+      const a = pathFigures(m.paths.get('a')!)[d];
+      expect(a.percentiles).toBe('merged');
+      // 518 samples: rank 259 among the 500 at 20 ms, rank 513 among the 18 at 80 ms; within the sketches' 1 %.
+      expect(Math.abs(a.rtt_ms[0] - 20) / 20).toBeLessThanOrEqual(0.01);
+      expect(Math.abs(a.rtt_ms[1] - 80) / 80).toBeLessThanOrEqual(0.01);
+      expect(Math.abs(a.jitter_ms[0] - 2) / 2).toBeLessThanOrEqual(0.01);
+      expect(familyFigures(m, 'ipv4')[d].percentiles).toBe('merged');
+      // Without sketches (an older peer): the median of the 11 seconds' p50s, and it says so.
+      expect(familyFigures(m, 'ipv6')[d]).toMatchObject({ percentiles: 'per_second_approx', rtt_ms: [80, 80, 20, 80] });
+    }
   });
 
   it('picks the worst path by loss, then RTT p99; none with one path or a tie', () => {

@@ -16,23 +16,34 @@ const COLUMNS: { id: string; label: string; read: (d: PathDirection) => number |
   { id: 'dv_p99', label: 'DV p99', read: (d) => d.delay_variation_ms?.p99 ?? null, digits: 3 },
 ];
 
+/** Says where a row's p50/p99 come from, so an older survey's approximation is never passed off as merged. */
+const PERCENTILES_FROM: Record<string, string> = { merged: 'merged sketches', per_second_approx: 'approximation (seconds without sketches)' };
+
 const familyWord = (f: string | null) => (f === 'ipv4' ? 'IPv4' : f === 'ipv6' ? 'IPv6' : 'any');
 
-/** Both directions' figure cells of a family or path. */
+/** Both directions' figure cells of a family or path, then where each direction's percentiles come from. */
 function figures(x: { c2s: PathDirection; s2c: PathDirection }): HTMLElement[] {
-  return DIRS.flatMap((d) =>
-    COLUMNS.map((c) => {
-      const v = c.read(x[d.id]);
-      return h('td', { 'data-dir': d.id, 'data-metric': c.id }, v === null ? '—' : v.toFixed(c.digits));
+  return [
+    ...DIRS.flatMap((d) =>
+      COLUMNS.map((c) => {
+        const v = c.read(x[d.id]);
+        return h('td', { 'data-dir': d.id, 'data-metric': c.id }, v === null ? '—' : v.toFixed(c.digits));
+      }),
+    ),
+    ...DIRS.map((d) => {
+      const from = x[d.id].percentiles;
+      return h('td', { 'data-dir': d.id, 'data-metric': 'percentiles' }, from ? PERCENTILES_FROM[from]! : '—');
     }),
-  );
+  ];
 }
 
 function header(lead: string[]): HTMLElement {
   return h(
     'thead',
     {},
-    h('tr', {}, ...lead.map((l) => h('th', { scope: 'col' }, l)), ...DIRS.flatMap((d) => COLUMNS.map((c) => h('th', { scope: 'col' }, `${c.label} ${d.label}`)))),
+    h('tr', {}, ...lead.map((l) => h('th', { scope: 'col' }, l)), ...DIRS.flatMap((d) => COLUMNS.map((c) => h('th', { scope: 'col' }, `${c.label} ${d.label}`))),
+      ...DIRS.map((d) => h('th', { scope: 'col' }, `p50 / p99 from ${d.label}`)),
+    ),
   );
 }
 
@@ -56,7 +67,11 @@ export function familyPathSection(d: SurveyDetail, id = 'family-paths'): HTMLEle
     'section',
     { class: 'panel family-paths', id, 'aria-label': 'By family and path' },
     h('h2', {}, 'By address family and path'),
-    h('p', { class: 'muted' }, 'Each family and path summed by counts over the survey; delay variation is |IPDV| between consecutive probes. The worst path is marked.'),
+    h(
+      'p',
+      { class: 'muted' },
+      'Each family and path summed by counts over the survey, p50/p99 from its seconds\' merged sketches where every second has them; delay variation is |IPDV| between consecutive probes. The worst path is marked.',
+    ),
     h(
       'div',
       { class: 'scroll' },

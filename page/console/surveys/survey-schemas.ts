@@ -84,7 +84,14 @@ export type PathTrace = z.infer<typeof PathTraceSchema>;
 const Pair = z.nullable(z.object({ p50: z.number(), p99: z.number() }));
 const Family = z.nullable(z.enum(['ipv4', 'ipv6']));
 /** One direction of a path or family, by counts (shared/protocol/paths.ts PathDirectionSummarySchema). */
-const PathDirection = z.object({ probes_expected: z.number(), probes_lost: z.number(), loss_rate: z.number(), rtt_ms: Pair, delay_variation_ms: Pair });
+const PathDirection = z.object({
+  probes_expected: z.number(),
+  probes_lost: z.number(),
+  loss_rate: z.number(),
+  rtt_ms: Pair,
+  delay_variation_ms: Pair,
+  percentiles: z.optional(z.nullable(z.enum(['merged', 'per_second_approx']))),
+});
 export type PathDirection = z.infer<typeof PathDirection>;
 
 /** The detail's families × paths fields (issue 22; absent from an edge older than it): shared/protocol/paths.ts. */
