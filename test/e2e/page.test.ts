@@ -47,9 +47,15 @@ describe('measurement page in headless Chromium', () => {
     expect(await page.inputValue('#key')).toBe('demo');
     await page.click('#start');
     await page.waitForFunction(() => document.querySelector('#status')?.textContent?.startsWith('Measuring'), null, { timeout: 20_000 });
-    // ~6 s of stats: the 60 s window has summed six seconds of probes in both directions.
+    // Several seconds of stats: the 60 s window has summed 500 probes down (one connection per family the page
+    // found — on loopback both, so sooner), and every chart has drawn at least five seconds.
     await page.waitForFunction(
       () => Number(document.querySelector('td[data-metric="probe_count"][data-dir="s2c"][data-window="60s"]')?.textContent) >= 500,
+      null,
+      { timeout: 20_000 },
+    );
+    await page.waitForFunction(
+      () => [...document.querySelectorAll<HTMLElement>('#charts figure.chart')].every((e) => Number(e.dataset.points) >= 5),
       null,
       { timeout: 20_000 },
     );
