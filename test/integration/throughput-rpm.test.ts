@@ -44,7 +44,10 @@ describe('responsiveness against a known round trip', () => {
     // The load really ran (on loopback, beside the forwarder): the loaded seconds carried it.
     const loaded = result.seconds.filter((s) => s.s2c.loaded);
     expect(loaded.length).toBeGreaterThanOrEqual(8);
-    expect(Math.abs(r.idle!.p50_ms - ROUND_TRIP_MS)).toBeLessThanOrEqual(3);
+    // Idle: the injected round trip plus the path's own and the stacks' (1.2 ms over on a quiet run; 3.7 on the full
+    // suite's loaded CI run, where a stall of either process lands in a 300 ms round trip whole). Two percent of
+    // it (6 ms) is more than either; a sender queueing its own probes (tens of ms) is far outside.
+    expect(Math.abs(r.idle!.p50_ms - ROUND_TRIP_MS)).toBeLessThanOrEqual(ROUND_TRIP_MS * 0.02);
     expect(r.loaded!.samples).toBeGreaterThan(8 * 80);
     const truthRpm = 60_000 / ROUND_TRIP_MS;
     expect(Math.abs(r.responsiveness_rpm! - truthRpm) / truthRpm).toBeLessThanOrEqual(0.15);
