@@ -109,14 +109,7 @@ export interface Charts {
 export function createCharts(root: HTMLElement): Charts {
   let loaded: boolean[] = [];
   const plots = SPECS.map((spec) => {
-    const box = document.createElement('figure');
-    box.className = 'chart';
-    box.dataset.chart = spec.id;
-    box.dataset.points = '0';
-    const caption = document.createElement('figcaption');
-    caption.textContent = `${spec.title} (${spec.unit})`;
-    box.append(caption);
-    root.append(box);
+    const box = chartFigure(root, spec.id, `${spec.title} (${spec.unit})`);
     const plot = new uPlot(
       {
         width: chartWidth(box),
@@ -162,4 +155,17 @@ export function createCharts(root: HTMLElement): Charts {
 
 function chartWidth(box: HTMLElement): number {
   return Math.max(260, Math.floor(box.getBoundingClientRect().width || 320) - 8);
+}
+
+/** A chart's figure with its caption, appended to `root`; `data-points` counts what it has drawn (the tests read it). */
+export function chartFigure(root: HTMLElement, id: string, caption: string): HTMLElement {
+  const box = document.createElement('figure');
+  box.className = 'chart';
+  box.dataset.chart = id;
+  box.dataset.points = '0';
+  const title = document.createElement('figcaption');
+  title.textContent = caption;
+  box.append(title);
+  root.append(box);
+  return box;
 }

@@ -3,6 +3,7 @@ import uPlot from 'uplot';
 import type { IpFamily } from '../../shared/ip-family.js';
 import type { DirectionStats } from '../../shared/stats/index.js';
 import { familySeries, type FamilyModel, type Figures } from '../family-model.js';
+import { chartFigure } from './charts.js';
 import { familyName } from './family-tables.js';
 
 const FAMILIES: IpFamily[] = ['ipv4', 'ipv6'];
@@ -32,14 +33,7 @@ export interface FamilyCharts {
 export function createFamilyCharts(root: HTMLElement, picker: HTMLSelectElement): FamilyCharts {
   let last: FamilyModel | null = null;
   const plots = SPECS.map((spec) => {
-    const box = document.createElement('figure');
-    box.className = 'chart';
-    box.dataset.chart = spec.id;
-    box.dataset.points = '0';
-    const caption = document.createElement('figcaption');
-    caption.textContent = spec.title;
-    box.append(caption);
-    root.append(box);
+    const box = chartFigure(root, spec.id, spec.title);
     const lines = FAMILIES.flatMap((family) => spec.dirs.map((dir) => ({ family, dir })));
     const plot = new uPlot(
       {
