@@ -32,7 +32,8 @@ import { createPathTracer } from './path-trace/path-tracer.js';
 import { answerOffer, BadOfferError, holdUdpPort, isCandidate } from './peer.js';
 import { candidatesOfFamily, hasCandidates } from '../shared/sdp.js';
 import { checkReadiness } from './readiness.js';
-import { moveTo, ownTimeout } from './session-state.js';
+import { onChannelClosed } from './channel-closed.js';
+import { moveTo, own, ownTimeout } from './session-state.js';
 import { registeredAddresses, startRegistry, type Registry } from './registry.js';
 import { createSurveyClock } from './survey-clock.js';
 import { endSurvey } from './survey-end.js';
@@ -179,9 +180,10 @@ export async function startRelay(config: RelayConfig, deps: { log?: Logger } = {
     };
     dc.onOpen(markOpen);
     markOpen();
-    dc.onClosed(() => {
+    const detach = onChannelClosed(dc, () => {
       if (label !== 'bulk') release(s, `${label} channel closed`);
     });
+    own(s.machine, detach, 'connection');
     dc.onError((err) => log('warn', 'data channel error', { conn_id: s.connId, label, err }));
     dc.onMessage((data) => {
       const at = nowMs();

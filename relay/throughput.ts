@@ -2,6 +2,7 @@ import type { DataChannel, PeerConnection } from 'node-datachannel';
 import { startBulkPacer, type BulkPacer } from '../shared/bulk-pacing.js';
 import type { ThroughputDirection } from '../shared/protocol/control.js';
 import { oversizeMessage } from '../shared/protocol/limits.js';
+import { onChannelClosed } from './channel-closed.js';
 import { answerOffer, type PeerOptions } from './peer.js';
 
 export type BulkSender = BulkPacer;
@@ -54,17 +55,22 @@ export async function openLoadConnection(
 ): Promise<{ sdp: string; load: LoadConnection }> {
   const { pc, sdp } = await answerOffer(name, offerSdp, peer);
   let sender: BulkSender | null = null;
+  let bulk: DataChannel | null = null;
+  let detachBulk = () => {};
   let closed = false;
   const close = (why: string) => {
     if (closed) return;
     closed = true;
     sender?.stop();
+    // Closing the channel drops its other callbacks; its closed callback must be let go of by hand (channel-closed.ts).
+    detachBulk();
+    bulk?.close();
     pc.close();
     events.onGone(why);
   };
   watchLoadPeer(pc, (why) => close(why));
   pc.onDataChannel((dc) => {
-    if (dc.getLabel() !== 'bulk') {
+    if (closed || dc.getLabel() !== 'bulk') {
       dc.close();
       return;
     }
@@ -76,7 +82,8 @@ export async function openLoadConnection(
       }
       events.onReceived(typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength);
     });
-    dc.onClosed(() => close('bulk channel closed'));
+    bulk = dc;
+    detachBulk = onChannelClosed(dc, () => close('bulk channel closed'));
     const send = () => {
       if (!closed && !sender && direction !== 'upload') sender = startBulkSender(dc, events.onSent, events.rttMs);
     };
