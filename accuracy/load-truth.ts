@@ -19,6 +19,10 @@ export interface LoadTruth {
   carriedMbps: number[];
   /** Per direction, the median and mean time the forwarder held the probe connection's datagrams beyond the fixed delay. */
   queued: Record<'c2s' | 's2c', { p50: number; mean: number; samples: number }>;
+  /** The same hold in the unloaded seconds before the load (the idle baseline's seconds). */
+  idleQueued: Record<'c2s' | 's2c', { p50: number; mean: number; samples: number }>;
+  /** The idle round trip's truth: the path's fixed delay both ways plus the forwarder's idle hold, p50 each way. */
+  idleRttP50Ms: number;
   /** queued s2c p50 + c2s p50. */
   queueP50Ms: number;
   /** The loaded round trip's truth: idle RTT p50 + queueP50Ms. */
@@ -46,15 +50,18 @@ export function loadTruth(log: Pick<ForwarderLog, 'c2s' | 's2c' | 'timeOriginMs'
   const whole = seconds.filter((s) => !s.final);
   const loaded = whole.filter((s, i) => s.s2c.loaded && whole[i - 1]?.s2c.loaded && whole[i + 1]?.s2c.loaded);
   const origin = log.timeOriginMs ?? 0;
-  const spans = loaded.map((s) => [s.timestamp_ms - 1000, s.timestamp_ms] as const);
-  const inLoad = (atMs: number) => spans.some(([a, b]) => origin + atMs >= a && origin + atMs < b);
-  const held = (dir: 'c2s' | 's2c') =>
-    log[dir].filter((r) => !r.load && r.kind === 'dtls-app' && r.sentAtMs !== null && inLoad(r.atMs)).map((r) => r.sentAtMs! - r.atMs - oneWayMs);
-  const queuedDir = (dir: 'c2s' | 's2c') => {
-    const xs = held(dir);
-    return { p50: median(xs), mean: mean(xs), samples: xs.length };
-  };
-  const queued = { c2s: queuedDir('c2s'), s2c: queuedDir('s2c') };
+  const spansOf = (xs: readonly LoadSecond[]) => xs.map((s) => [s.timestamp_ms - 1000, s.timestamp_ms] as const);
+  const spans = spansOf(loaded);
+  const firstLoaded = whole.findIndex((s) => s.s2c.loaded);
+  const idleSpans = spansOf(whole.slice(0, Math.max(0, firstLoaded)));
+  const within = (ss: readonly (readonly [number, number])[]) => (atMs: number) => ss.some(([a, b]) => origin + atMs >= a && origin + atMs < b);
+  const held = (dir: 'c2s' | 's2c', inSpan: (atMs: number) => boolean) =>
+    log[dir].filter((r) => !r.load && r.kind === 'dtls-app' && r.sentAtMs !== null && inSpan(r.atMs)).map((r) => r.sentAtMs! - r.atMs - oneWayMs);
+  const heldStats = (xs: number[]) => ({ p50: median(xs), mean: mean(xs), samples: xs.length });
+  const inLoad = within(spans);
+  const inIdle = within(idleSpans);
+  const queued = { c2s: heldStats(held('c2s', inLoad)), s2c: heldStats(held('s2c', inLoad)) };
+  const idleQueued = { c2s: heldStats(held('c2s', inIdle)), s2c: heldStats(held('s2c', inIdle)) };
   const carriedMbps = spans.map(([a, b]) => {
     const bytes = log.s2c.reduce((n, r) => (r.load && r.sentAtMs !== null && origin + r.sentAtMs >= a && origin + r.sentAtMs < b ? n + r.size : n), 0);
     return (bytes * 8) / ((b - a) * 1000);
@@ -65,6 +72,8 @@ export function loadTruth(log: Pick<ForwarderLog, 'c2s' | 's2c' | 'timeOriginMs'
     goodputMbps: loaded.map((s) => ((s.throughput?.s2c_bytes_per_s ?? 0) * 8) / 1e6),
     carriedMbps,
     queued,
+    idleQueued,
+    idleRttP50Ms: 2 * oneWayMs + idleQueued.c2s.p50 + idleQueued.s2c.p50,
     queueP50Ms,
     rttP50Ms: idleRttP50Ms + queueP50Ms,
     rpm: 60_000 / (idleRttP50Ms + queued.s2c.mean + queued.c2s.mean),

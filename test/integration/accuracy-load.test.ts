@@ -74,14 +74,18 @@ describe('accuracy under load', () => {
     const rpmTruth = t.rpm;
     console.log(
       `goodput per loaded second (Mbit/s): ${mbps.map((m) => m.toFixed(2)).join(' ')}; tail drops ${t.tailDrops}\n` +
-        `idle RTT p50 ${idle.toFixed(2)} ms; probes held in the queue p50 ${queueTruth.toFixed(2)} ms; truth ${truth.toFixed(2)} ms; ` +
+        `idle RTT p50 ${idle.toFixed(2)} ms (forwarder's idle truth ${t.idleRttP50Ms.toFixed(2)}); probes held in the queue p50 ${queueTruth.toFixed(2)} ms; truth ${truth.toFixed(2)} ms; ` +
         `loaded RTT p50 ${r.loaded!.p50_ms.toFixed(2)} ms; RPM ${r.responsiveness_rpm!.toFixed(0)} (truth ${rpmTruth.toFixed(0)})`,
     );
 
     expect.soft(Math.abs(median(mbps) - RATE_MBPS) / RATE_MBPS, 'median goodput').toBeLessThanOrEqual(0.1);
     // Every loaded second moved data near the link's rate.
     for (const m of mbps) expect.soft(Math.abs(m - RATE_MBPS) / RATE_MBPS, `${m.toFixed(2)} Mbit/s`).toBeLessThanOrEqual(0.25);
-    expect.soft(Math.abs(idle - 2 * ONE_WAY_MS), 'idle RTT p50 − path').toBeLessThanOrEqual(3);
+    // The idle baseline is the path as the forwarder held it before the load, plus the endpoints' own time to answer:
+    // under 1 ms on a quiet machine, 7 ms on a loaded CI run (each process waits for a CPU); a baseline measured
+    // under load or behind a queue would read the 100 ms queue, and one below the path is impossible.
+    expect.soft(idle - t.idleRttP50Ms, 'idle RTT p50 − the forwarder’s idle truth').toBeGreaterThanOrEqual(-0.5);
+    expect.soft(idle - t.idleRttP50Ms, 'idle RTT p50 − the forwarder’s idle truth').toBeLessThanOrEqual(10);
     // The download really filled the queue (drop-tail at 100 ms).
     expect.soft(queueTruth).toBeGreaterThan(QUEUE_MS * 0.5);
     expect.soft(Math.abs(r.loaded!.p50_ms - truth) / truth, 'loaded RTT p50 vs truth').toBeLessThanOrEqual(0.15);

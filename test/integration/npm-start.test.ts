@@ -21,7 +21,8 @@ describe('npm start (the README command)', () => {
 
       const result = await runProbe({ url: sys.url, key: 'demo', durationMs: 3_000 });
       expect(result.seconds.length).toBeGreaterThanOrEqual(2);
-      expect(result.seconds.at(-1)!.s2c.probe_count).toBeGreaterThan(80);
+      // A whole second carried the stream (the last window is the tail after Stop, a few probes wide).
+      expect(Math.max(...result.seconds.filter((s) => !s.final).map((s) => s.s2c.probe_count))).toBeGreaterThan(80);
       expect(result.pcapAvailable).toBe(true);
 
       expect(statSync(join(sys.dataDir, 'netpoke.db')).isFile()).toBe(true);

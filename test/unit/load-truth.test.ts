@@ -27,7 +27,8 @@ const seconds = [sec(1000, false), sec(2000, true, 2_000_000), sec(3000, true, 2
 const log = {
   timeOriginMs: ORIGIN,
   s2c: [
-    rec(1500, 1600), // idle: out
+    rec(500, 507), // in the idle second before the load: held 2 beyond 5 ms
+    rec(1500, 1600), // in the first loaded second, which follows an idle one: out of both
     rec(2100, 2145), // held 40 beyond 5 ms
     rec(2200, 2300, { load: true, size: 1250 }), // load: carried, not a probe
     rec(2600, 2655), // 50
@@ -39,7 +40,8 @@ const log = {
     rec(4000, 4100), // arrived at the span's end: out
   ],
   c2s: [
-    rec(1000, 1100), // idle: out
+    rec(400, 408), // idle: 3
+    rec(1000, 1100), // first loaded second: out
     rec(2050, 2057), // 2
     rec(2500, 2700, { load: true }), // load: out
     rec(2550, 2559), // 4
@@ -64,6 +66,10 @@ describe('the truth under load', () => {
     expect(t.rttP50Ms).toBe(62);
     expect(t.rpm).toBeCloseTo(60_000 / 72.75, 9);
     expect(t.tailDrops).toBe(2);
+    // Before the load: s2c held 2, c2s 3 beyond the path's 5 ms each way.
+    expect(t.idleQueued.s2c).toEqual({ p50: 2, mean: 2, samples: 1 });
+    expect(t.idleQueued.c2s).toEqual({ p50: 3, mean: 3, samples: 1 });
+    expect(t.idleRttP50Ms).toBe(15);
   });
 
   it('finds no loaded second (and no samples) in a survey that never loaded the path', () => {
