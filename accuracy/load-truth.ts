@@ -53,7 +53,8 @@ export function loadTruth(log: Pick<ForwarderLog, 'c2s' | 's2c' | 'timeOriginMs'
   const spansOf = (xs: readonly LoadSecond[]) => xs.map((s) => [s.timestamp_ms - 1000, s.timestamp_ms] as const);
   const spans = spansOf(loaded);
   const firstLoaded = whole.findIndex((s) => s.s2c.loaded);
-  const idleSpans = spansOf(whole.slice(0, Math.max(0, firstLoaded)));
+  // A survey never loaded is idle throughout.
+  const idleSpans = spansOf(firstLoaded < 0 ? whole : whole.slice(0, firstLoaded));
   const within = (ss: readonly (readonly [number, number])[]) => (atMs: number) => ss.some(([a, b]) => origin + atMs >= a && origin + atMs < b);
   const held = (dir: 'c2s' | 's2c', inSpan: (atMs: number) => boolean) =>
     log[dir].filter((r) => !r.load && r.kind === 'dtls-app' && r.sentAtMs !== null && inSpan(r.atMs)).map((r) => r.sentAtMs! - r.atMs - oneWayMs);

@@ -77,5 +77,8 @@ describe('the truth under load', () => {
     expect(t.loadedSeconds).toEqual([]);
     expect(t.queued.s2c.samples).toBe(0);
     expect(t.queued.c2s.samples).toBe(0);
+    // Every whole second is idle then: s2c holds 2, 95, 40, 50 (the load datagram left out), c2s 3, 95, 2, 4.
+    expect(t.idleQueued.s2c.samples).toBe(4);
+    expect(t.idleQueued.c2s.samples).toBe(4);
   });
 });
