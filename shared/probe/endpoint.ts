@@ -71,6 +71,12 @@ const SEND_COST_SAMPLES = 50;
 const DEPARTURE_PERCENTILE = 10;
 /** The estimate is taken again after this many sends (a sort of SEND_COST_SAMPLES numbers, not one per probe). */
 const DEPARTURE_REESTIMATE_EVERY = 10;
+/**
+ * Every how many probes one carries `feedback` (optional, PROTOCOL §2). After a loss SCTP may cut the association's
+ * congestion window to 2 MTU (usrsctp); at 150 ms RTT that carries some 16 kB/s, less than 100 probes of 330 bytes:
+ * the probes then queued behind our own and the RTT read 1.3–4× the path's. Without feedback a probe is about 220.
+ */
+export const FEEDBACK_EVERY = 10;
 /** Queued bytes on the probe channel above which a tick is skipped: about one probe with a few echoes. */
 export const QUEUED_LIMIT = 512;
 
@@ -143,7 +149,9 @@ export function createProbeEndpoint(opts: ProbeEndpointOptions): ProbeEndpoint {
     // The text is written directly, never as an object and JSON.stringify: this runs for every probe of every session.
     let text = `{"seq":${seq},"sent_at_ms":${jsonNumber(at)}${fields}`;
     const h = receiver.highest;
-    if (h) {
+    // Feedback on every FEEDBACK_EVERY-th probe only: nothing needs it per probe, and a third of a probe's bytes
+    // decided whether a lossy long path's SCTP congestion window held the probe stream (see FEEDBACK_EVERY).
+    if (h && seq % FEEDBACK_EVERY === 0) {
       text += `,"feedback":{"highest_seq":${h.seq},"highest_seq_received_at_ms":${jsonNumber(micros(h.receivedAt))},"recent_count":${receiver.received},"recent_reorders":${receiver.reordered}}`;
     }
     if (lastSend) text += `,"send_ms":{"seq":${lastSend.seq},"ms":${jsonNumber(lastSend.ms)},"est_ms":${jsonNumber(lastSend.est_ms)}}`;
@@ -179,7 +187,12 @@ export function createProbeEndpoint(opts: ProbeEndpointOptions): ProbeEndpoint {
     sentAt[seq % SENT_RING] = at;
     sentSeq[seq % SENT_RING] = seq;
     departedAt[seq % SENT_RING] = at + left;
-    lastSend = n > 0 ? { seq, ms: micros(left), est_ms: micros(est) } : null;
+    // Reported only when it corrects something (a send quicker than the estimate, or the first): the receiver takes a
+    // probe without `send_ms` as "the previous send took the estimate", and 47 bytes less per probe keep the stream
+    // inside SCTP's congestion window on a long lossy path (see FEEDBACK_EVERY).
+    const ms = micros(left);
+    const estMs = micros(est);
+    lastSend = n > 0 && ms !== estMs ? { seq, ms, est_ms: estMs } : null;
     seq++;
     noteSendCost(took);
     opts.sent?.(text);
@@ -205,6 +218,9 @@ export function createProbeEndpoint(opts: ProbeEndpointOptions): ProbeEndpoint {
 
   const takeEchoes = (p: ProbePacket, at: number) => {
     if (p.send_ms) corrections.report(p.send_ms);
+    // No report: the peer's previous send took its estimate, so that probe's samples stand as they are (an older
+    // peer that never reports gets the same, without the wait).
+    else if (p.seq > 0) corrections.report({ seq: p.seq - 1, ms: 0, est_ms: 0 });
     const echoes = p.echoes ?? (p.echo ? [p.echo] : []);
     const samples: number[] = [];
     for (const e of echoes) {

@@ -2,8 +2,7 @@
 // throughput test's load connection through the seeded forwarder.
 // (a) A bottleneck: one 20 Mbit/s link with a 100 ms drop-tail queue (5 ms each way beyond it). A download fills the
 // queue and the probes wait in it like any packet, so loaded RTT p50 must be the queueing the forwarder applied to them
-// plus the path, and RPM 60000 / that, each within 15 % (the issue asks 10 %: on this 2-core machine, busy with other
-// work, NetPoke reads 1–12 % above, the endpoints' own CPU delay under load); goodput the link's rate (median ±10 %,
+// plus the path, and RPM 60000 / that, each within 10 %; goodput the link's rate (median ±10 %,
 // each loaded second ±25 %: DTLS/SCTP overhead and the probes take about 8 %, and a second after a tail drop dips).
 // (b) A fat path (no rate limit): loaded RTT p50 within 5 ms of idle, nothing of ours queues the probes.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -88,8 +87,8 @@ describe('accuracy under load', () => {
     expect.soft(idle - t.idleRttP50Ms, 'idle RTT p50 − the forwarder’s idle truth').toBeLessThanOrEqual(10);
     // The download really filled the queue (drop-tail at 100 ms).
     expect.soft(queueTruth).toBeGreaterThan(QUEUE_MS * 0.5);
-    expect.soft(Math.abs(r.loaded!.p50_ms - truth) / truth, 'loaded RTT p50 vs truth').toBeLessThanOrEqual(0.15);
-    expect.soft(Math.abs(r.responsiveness_rpm! - rpmTruth) / rpmTruth, 'RPM vs truth').toBeLessThanOrEqual(0.15);
+    expect.soft(Math.abs(r.loaded!.p50_ms - truth) / truth, 'loaded RTT p50 vs truth').toBeLessThanOrEqual(0.1);
+    expect.soft(Math.abs(r.responsiveness_rpm! - rpmTruth) / rpmTruth, 'RPM vs truth').toBeLessThanOrEqual(0.1);
   }, 90_000);
 
   it('fat path (scenario b): with no bottleneck the probes’ round trip under load stays within 5 ms of idle', async () => {

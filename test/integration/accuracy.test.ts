@@ -147,5 +147,10 @@ async function lossAt75ms(s: Pick<Scenario, 'name' | 'seed' | 'armThroughStop' |
     expect(lost.netpoke, `${dir} lost ${lost.netpoke} vs ${lost.truth} datagrams`).toBeGreaterThanOrEqual(lost.truth - 2);
     dropped[dir] = lost.truth;
   }
+  // Our own probes must fit SCTP's congestion window after a loss (feedback on one probe in ten, send_ms only when
+  // it corrects): with ~330-byte probes the round trip here read 1.8–2.7× the path's on a quiet machine and up to 5×
+  // on a loaded one, now 1.15–1.25× quiet. What remains is the window's own limit (README, Self-queueing at 75 ms).
+  const truthRtt = metric(c.c2s, 'RTT p50').truth;
+  expect(r.measured.rttP50, `RTT p50 ${r.measured.rttP50} vs ${truthRtt} ms`).toBeLessThanOrEqual(truthRtt * 2);
   return dropped;
 }

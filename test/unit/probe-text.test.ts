@@ -46,12 +46,50 @@ describe('probe text written directly', () => {
     // held = sent − received + the departure estimate (0.25 ms: the only send timed so far).
     const e1 = { seq: 1, sent_at_ms: 910, held_ms: 3.25 };
     const e0 = { seq: 0, sent_at_ms: 900, held_ms: 5.25 };
-    const feedback = { highest_seq: 1, highest_seq_received_at_ms: 1007, recent_count: 2, recent_reorders: 0 };
-    expect(r.texts[1]).toBe(JSON.stringify({ seq: 1, sent_at_ms: 1010, direction: 's2c', conn_id: 'c-"1"', feedback, echoes: [e1, e0] }));
+    expect(r.texts[1]).toBe(JSON.stringify({ seq: 1, sent_at_ms: 1010, direction: 's2c', conn_id: 'c-"1"', echoes: [e1, e0] }));
     r.sendAt(1020);
-    expect(r.texts[2]).toBe(
-      JSON.stringify({ seq: 2, sent_at_ms: 1020, direction: 's2c', conn_id: 'c-"1"', feedback, send_ms: { seq: 1, ms: 0.25, est_ms: 0.25 } }),
-    );
+    // The send that carried those echoes took the estimate (0.25 ms), so there is nothing to report in `send_ms`.
+    expect(r.texts[2]).toBe(JSON.stringify({ seq: 2, sent_at_ms: 1020, direction: 's2c', conn_id: 'c-"1"' }));
+  });
+
+  it('reports in send_ms a send that carried echoes and was quicker than the estimate, and only that', () => {
+    let t = 0;
+    let tick: () => void = () => {};
+    const costs = [0.25, 0.25, 0.05, 0.25];
+    const texts: string[] = [];
+    const ep = createProbeEndpoint({
+      sendDirection: 's2c',
+      connId: 'c',
+      now: () => t,
+      schedule: (fn) => ((tick = fn), { stop() {}, skipped: 0 }),
+      send: (text) => {
+        texts.push(text);
+        t += costs[texts.length - 1]!;
+        return true;
+      },
+    });
+    ep.start();
+    for (let k = 0; k < 4; k++) {
+      t = 1000 + 10 * k;
+      ep.receive(JSON.stringify({ seq: k, sent_at_ms: 900 + k, direction: 'c2s', conn_id: 'c' }), t - 1);
+      tick();
+    }
+    const sendMs = texts.map((x) => (JSON.parse(x) as { send_ms?: unknown }).send_ms);
+    // Probe 0's send was the first timed (no estimate yet: reported whole); probe 1's took the estimate; probe 2's
+    // took 0.05 against an estimate of 0.25, reported by probe 3.
+    expect(sendMs).toEqual([undefined, { seq: 0, ms: 0.25, est_ms: 0 }, undefined, { seq: 2, ms: 0.05, est_ms: 0.25 }]);
+  });
+
+  it('carries feedback on every tenth probe only (seq 0, 10, 20, …), once something has arrived', () => {
+    const r = rig();
+    r.ep.start();
+    r.sendAt(1000);
+    r.peer(0, 900, 1005);
+    for (let k = 1; k <= 21; k++) r.sendAt(1000 + 10 * k);
+    const withFeedback = r.texts.map((t) => JSON.parse(t) as { seq: number; feedback?: unknown }).filter((p) => p.feedback);
+    // seq 0 left before anything arrived: no feedback to give.
+    expect(withFeedback.map((p) => p.seq)).toEqual([10, 20]);
+    expect(withFeedback[0]!.feedback).toEqual({ highest_seq: 0, highest_seq_received_at_ms: 1005, recent_count: 1, recent_reorders: 0 });
   });
 
   it('keeps the echoes and the seq of a failed send for the next one', () => {
@@ -63,8 +101,7 @@ describe('probe text written directly', () => {
     expect(r.texts).toHaveLength(1);
     r.sendAt(1040);
     const e = { seq: 0, sent_at_ms: 900, held_ms: 19.25 };
-    const feedback = { highest_seq: 0, highest_seq_received_at_ms: 1021, recent_count: 1, recent_reorders: 0 };
-    expect(r.texts[1]).toBe(JSON.stringify({ seq: 1, sent_at_ms: 1040, direction: 's2c', conn_id: 'c-"1"', feedback, echoes: [e] }));
+    expect(r.texts[1]).toBe(JSON.stringify({ seq: 1, sent_at_ms: 1040, direction: 's2c', conn_id: 'c-"1"', echoes: [e] }));
     expect(r.ep.senderReport().paused_ms).toBe(10);
   });
 

@@ -94,6 +94,31 @@ describe('per-sample RTT correction', () => {
     }
   });
 
+  it('a probe without send_ms settles the previous probe’s samples at once (its send took the estimate), not after the 100 ms wait', () => {
+    const rtts: number[] = [];
+    let t = T0;
+    let tick: () => void = () => {};
+    const ep = createProbeEndpoint({
+      sendDirection: 'c2s',
+      connId: 'c',
+      now: () => t,
+      schedule: (fn) => ((tick = fn), { stop() {}, skipped: 0 }),
+      send: () => true,
+      onRtt: (ms) => rtts.push(ms),
+    });
+    ep.start();
+    tick(); // our probe 0 leaves at T0
+    const peer = (seq: number, extra: object) => ep.receive(JSON.stringify({ seq, sent_at_ms: T0 + seq, direction: 's2c', conn_id: 'c', ...extra }), t);
+    t = T0 + 20;
+    peer(0, { echoes: [{ seq: 0, sent_at_ms: T0, held_ms: 4 }] });
+    // The sample (20 − 4 = 16 ms) waits for the report of the send that carried it…
+    expect(rtts).toEqual([]);
+    t = T0 + 30;
+    // …and the peer's next probe, with no send_ms, says that send took the estimate: recorded now, unchanged.
+    peer(1, {});
+    expect(rtts).toEqual([16]);
+  });
+
   it('a peer that sends no send_ms (an older one) still yields every sample, with its median estimate', () => {
     // A constant send cost: the median is then exact, so the fallback reads the true 0.2 ms.
     const { client, relay, end } = simulate({ cost: () => 0.3, oneWayMs: 0.1, seconds: 3, strip: ({ send_ms: _drop, ...p }) => p });
