@@ -51,12 +51,22 @@ function probeOver(dc: DataChannel, connId: string, sendDirection: 's2c' | 'c2s'
   return endpoint;
 }
 
-/** Closes every endpoint's window once a second, as both real sides do. */
-function reportEverySecond(endpoints: ReadonlySet<ProbeEndpoint>, onWindow: (s: DirectionStats) => void): () => void {
-  const timer = setInterval(() => {
-    for (const e of endpoints) onWindow(e.report(nowMs()));
-  }, 1000);
-  return () => clearInterval(timer);
+/**
+ * Closes each endpoint's window once a second on a timer of its own, started when it starts, as the relay does
+ * (session.ts): one timer closing every window at once made a once-a-second burst (each window's sketches take a
+ * fraction of a millisecond) that the relay does not have, and read as the echo's event-loop lag.
+ */
+function reportEachSecond(onWindow: (s: DirectionStats) => void) {
+  const timers = new Set<ReturnType<typeof setInterval>>();
+  return {
+    add(e: ProbeEndpoint) {
+      timers.add(setInterval(() => onWindow(e.report(nowMs())), 1000));
+    },
+    stop() {
+      for (const t of timers) clearInterval(t);
+      timers.clear();
+    },
+  };
 }
 
 /**
@@ -67,6 +77,7 @@ function reportEverySecond(endpoints: ReadonlySet<ProbeEndpoint>, onWindow: (s: 
 export async function startBareServer(onWindow: (s: DirectionStats) => void): Promise<BareSide & { url: string }> {
   const ticks = createTickGroup(10);
   const endpoints = new Set<ProbeEndpoint>();
+  const reports = reportEachSecond(onWindow);
   const peers = new Set<PeerConnection>();
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -81,7 +92,11 @@ export async function startBareServer(onWindow: (s: DirectionStats) => void): Pr
       }
       const pc = newPeer(`bare-${offer.conn_id}`);
       peers.add(pc);
-      pc.onDataChannel((dc) => endpoints.add(probeOver(dc, offer.conn_id, 's2c', ticks.schedule)));
+      pc.onDataChannel((dc) => {
+        const e = probeOver(dc, offer.conn_id, 's2c', ticks.schedule);
+        endpoints.add(e);
+        reports.add(e);
+      });
       const ready = gathered(pc);
       pc.setRemoteDescription(offer.sdp, 'offer');
       void ready.then(() => {
@@ -92,11 +107,10 @@ export async function startBareServer(onWindow: (s: DirectionStats) => void): Pr
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  const stopReports = reportEverySecond(endpoints, onWindow);
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     stop() {
-      stopReports();
+      reports.stop();
       for (const e of endpoints) e.stop();
       for (const pc of peers) pc.close();
       server.close();
@@ -141,10 +155,11 @@ export async function startBareClients(url: string, sessions: number, onWindow: 
   // A fresh peer connection when libdatachannel refuses a good answer, as the headless client also does.
   const peers = await startSessions(sessions, () => retried(() => openBareClient(url)), (p) => p.pc.close());
   const endpoints = new Set(peers.map((p) => probeOver(p.dc, p.connId, 'c2s')));
-  const stopReports = reportEverySecond(endpoints, onWindow);
+  const reports = reportEachSecond(onWindow);
+  for (const e of endpoints) reports.add(e);
   return {
     stop() {
-      stopReports();
+      reports.stop();
       for (const e of endpoints) e.stop();
       for (const p of peers) p.pc.close();
     },

@@ -66,6 +66,8 @@ export interface BareLevelFigures {
   cpuMsPerSessionSecond: number;
   c2sLossPct: number;
   s2cLossPct: number;
+  /** The echo process's event-loop lag p99 over the span (as the relay's is read), when its worker reported it. */
+  lagP99Ms?: number;
   machine?: MachineShare;
 }
 
@@ -168,5 +170,6 @@ export function bareLevelFigures(n: number, start: Usage, end: Usage, windows: r
     cpuMsPerSessionSecond: (end.cpu_us - start.cpu_us) / 1000 / (n * spanSeconds),
     c2sLossPct: lossOf(inside('c2s')),
     s2cLossPct: lossOf(inside('s2c')),
+    ...(end.lag_p99_ms !== undefined ? { lagP99Ms: end.lag_p99_ms } : {}),
   };
 }

@@ -43,8 +43,8 @@ export interface Records {
   sent: SentRecord[];
 }
 
-/** The worker's own CPU time and RSS, read when the parent asked (`usage` on stdin). */
-export const UsageSchema = z.object({ at: z.number(), cpu_us: z.number().min(0), rss_bytes: z.number().min(0) });
+/** The worker's own CPU time and RSS, read when the parent asked (`usage` on stdin), and its event-loop lag p99 since the last ask. */
+export const UsageSchema = z.object({ at: z.number(), cpu_us: z.number().min(0), rss_bytes: z.number().min(0), lag_p99_ms: z.number().min(0).optional() });
 export type Usage = z.infer<typeof UsageSchema>;
 
 export const CapacityMessageSchema = z.discriminatedUnion('type', [

@@ -97,6 +97,8 @@ export function capacityReport(setup: Record<string, string>, relay: readonly Re
     const r = relay.find((l) => l.n === b.n);
     const rf = r ? figuresOf(r) : null;
     out[`${at} CPU ms per session-second`] = ms(f.cpuMsPerSessionSecond);
+    // The same lag rule the relay is held to, read on the bare echo: a level it misses no relay code can pass here.
+    if (f.lagP99Ms !== undefined) out[`${at} event-loop lag p99 ms`] = f.lagP99Ms.toFixed(2);
     out[`${at} loss c2s / s2c`] = `${pct(f.c2sLossPct)} / ${pct(f.s2cLossPct)}`;
     if (f.machine) out[`${at} machine busy / client workers' CPU`] = machineRow(f.machine);
     out[`${at} ratio relay ÷ bare CPU`] = !rf ? `n/a (no relay level of ${b.n} ran)` : `${(rf.cpuMsPerSessionSecond / f.cpuMsPerSessionSecond).toFixed(2)}${unlike(rf, f)}`;

@@ -4,6 +4,7 @@
 // "stop" (or EOF) ends it.
 import { createInterface } from 'node:readline';
 import nodeDataChannel from 'node-datachannel';
+import { loopLagMs, startLoopMonitor } from '../relay/loop-lag.js';
 import type { DirectionStats } from '../shared/stats/direction-stats.js';
 import { startBareClients, startBareServer } from './bare-peer.js';
 import { CAPACITY_COMMANDS, CapacityArgsSchema, type CapacityArgs, type CapacityMessage, type Records } from './capacity-messages.js';
@@ -16,6 +17,8 @@ const flush = () => {
   if (pending.windows.length > 0 || pending.sent.length > 0) emit({ type: 'records', windows: pending.windows.splice(0), sent: pending.sent.splice(0) });
 };
 const flushing = setInterval(flush, 1000);
+/** This process's event-loop delay: the bare echo's lag is read beside the relay's. */
+const loop = startLoopMonitor();
 /** A bare side's window: bare peers don't say which session a window is of. */
 const bareWindow = (direction: 'c2s' | 's2c') => (stats: DirectionStats) => pending.windows.push({ session: '', at: Date.now(), direction, stats });
 
@@ -53,7 +56,10 @@ async function main() {
     const command = line.trim();
     if (command === CAPACITY_COMMANDS.usage) {
       const cpu = process.cpuUsage();
-      emit({ type: 'usage', usage: { at: Date.now(), cpu_us: cpu.user + cpu.system, rss_bytes: process.memoryUsage.rss() } });
+      // Lag as the relay's /metrics reads it: since the previous ask, so the span's figure is the one at its end.
+      const lag = loopLagMs(loop.percentile(99));
+      loop.reset();
+      emit({ type: 'usage', usage: { at: Date.now(), cpu_us: cpu.user + cpu.system, rss_bytes: process.memoryUsage.rss(), lag_p99_ms: lag } });
     } else if (command === CAPACITY_COMMANDS.stop) void stop();
   });
   lines.on('close', () => void stop());

@@ -1,5 +1,5 @@
-import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+import { LOOP_SAMPLE_MS, loopLagMs, startLoopMonitor } from './loop-lag.js';
 import type { RelayLoad } from '../shared/protocol/relay-api.js';
 import type { DirectionStats } from '../shared/stats/direction-stats.js';
 import type { CaptureCounters } from './capture/capture-buffer.js';
@@ -67,8 +67,6 @@ export interface RelayMetrics {
 
 let processRegistry: Registry | null = null;
 
-/** How often the event-loop monitor samples: every sample is this interval plus the lag. */
-const LOOP_SAMPLE_MS = 10;
 
 /** The process's own metrics (prom-client's defaults: RSS, heap, GC, handles; and the event-loop lag), made once per process. */
 function processMetrics(): Registry {
@@ -78,9 +76,8 @@ function processMetrics(): Registry {
     // Gauges named like counters fail promtool's lint; the same counts remain, by type, in nodejs_active_{handles,requests,resources}.
     for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) reg.removeSingleMetric(name);
     // prom-client's nodejs_eventloop_lag_p*_seconds include the sampling interval itself (10 ms at rest); this is the lag alone.
-    const delay = monitorEventLoopDelay({ resolution: LOOP_SAMPLE_MS });
-    delay.enable();
-    const lag = (ns: number) => Math.max(0, ns / 1e6 - LOOP_SAMPLE_MS) / 1000;
+    const delay = startLoopMonitor();
+    const lag = (ns: number) => loopLagMs(ns) / 1000;
     new Gauge({
       name: 'netpoke_relay_event_loop_lag_seconds',
       help: `Event-loop lag since the previous scrape (monitorEventLoopDelay, sampled every ${LOOP_SAMPLE_MS} ms, the interval taken off): p50, p99 and max.`,
