@@ -155,7 +155,8 @@ describe('capacity pass rule and report', () => {
   });
 
   it('prints the ratio to bare and PASS/MISS against the targets', () => {
-    const rows = capacityReport({}, [{ n: 10, figures: figures() }], [{ n: 10, figures: { sessions: 10, spanSeconds: 30, cpuMsPerSessionSecond: 1.0, c2sLossPct: 0, s2cLossPct: 0 } }]);
+    const rows = capacityReport({}, [{ n: 10, figures: figures() }], [{ n: 10, figures: { sessions: 10, spanSeconds: 30, cpuMsPerSessionSecond: 1.0, c2sLossPct: 0, s2cLossPct: 0, lagP99Ms: 6.25 } }]);
+    expect(rows['bare ndc echo, 10 sessions: event-loop lag p99 ms']).toBe('6.25');
     expect(rows['10 sessions: c2s delivered / sent']).toBe('30000 / 30000 (100.000 %); relay /metrics received 30000');
     expect(rows['10 sessions: verdict']).toBe('pass');
     expect(rows['capacity']).toBe('every level passed: capacity ≥ 10 sessions (a lower bound)');
@@ -247,5 +248,8 @@ describe('capacity bench, measured', () => {
     expect(f.cpuMsPerSessionSecond).toBeGreaterThan(0);
     expect(f.c2sLossPct).toBeLessThan(50);
     expect(f.machine!.clientCores).toBeGreaterThan(0);
+    // Its own event-loop lag over the span, as the relay's is read (a number, not left out).
+    expect(f.lagP99Ms).toBeGreaterThanOrEqual(0);
+    expect(f.lagP99Ms).toBeLessThan(1_000);
   }, 90_000);
 });
