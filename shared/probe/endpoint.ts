@@ -72,9 +72,10 @@ const DEPARTURE_PERCENTILE = 10;
 /** The estimate is taken again after this many sends (a sort of SEND_COST_SAMPLES numbers, not one per probe). */
 const DEPARTURE_REESTIMATE_EVERY = 10;
 /**
- * Every how many probes one carries `feedback` (optional, PROTOCOL §2). After a loss SCTP may cut the association's
- * congestion window to 2 MTU (usrsctp); at 150 ms RTT that carries some 16 kB/s, less than 100 probes of 330 bytes:
- * the probes then queued behind our own and the RTT read 1.3–4× the path's. Without feedback a probe is about 220.
+ * Every how many probes one carries `feedback` (optional, PROTOCOL §2). After a loss SCTP cuts the association's
+ * congestion window to a few MTU (README, Self-queueing at 75 ms): at 150 ms RTT some 28 kB/s, less than 100 probes
+ * of ~360 bytes, so the probes queued behind our own and the RTT read 1.8–2.7× the path's. With feedback on one
+ * probe in ten and `send_ms` only when it corrects, a probe with one echo is about 185 bytes.
  */
 export const FEEDBACK_EVERY = 10;
 /** Queued bytes on the probe channel above which a tick is skipped: about one probe with a few echoes. */
