@@ -1,8 +1,8 @@
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
-import { LOOP_SAMPLE_MS, loopLagMs, startLoopMonitor } from './loop-lag.js';
 import type { RelayLoad } from '../shared/protocol/relay-api.js';
 import type { DirectionStats } from '../shared/stats/direction-stats.js';
 import type { CaptureCounters } from './capture/capture-buffer.js';
+import { LOOP_SAMPLE_MS, loopLagMs, startLoopMonitor } from './loop-lag.js';
 import type { MetricWriterCounters } from './metric-writer.js';
 import { CHANNEL_LABELS, type Session } from './session.js';
 
@@ -66,7 +66,6 @@ export interface RelayMetrics {
 }
 
 let processRegistry: Registry | null = null;
-
 
 /** The process's own metrics (prom-client's defaults: RSS, heap, GC, handles; and the event-loop lag), made once per process. */
 function processMetrics(): Registry {

@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { createProbeEndpoint } from '../../shared/probe/endpoint.js';
 import { createEchoQueue } from '../../shared/probe/echo-queue.js';
 
-/** An endpoint on a hand-driven clock and schedule; each send takes 0.25 ms and may be made to fail. */
-function rig() {
+/** An endpoint on a hand-driven clock and schedule; send k takes costs[k] ms (0.25 past the list) and may be made to fail. */
+function rig(costs: readonly number[] = []) {
   let t = 0;
   let tick: () => void = () => {};
   const texts: string[] = [];
@@ -15,8 +15,8 @@ function rig() {
     schedule: (fn) => ((tick = fn), { stop() {}, skipped: 0 }),
     send: (text) => {
       if (fail) return false;
+      t += costs[texts.length] ?? 0.25;
       texts.push(text);
-      t += 0.25;
       return true;
     },
   });
@@ -53,28 +53,13 @@ describe('probe text written directly', () => {
   });
 
   it('reports in send_ms a send that carried echoes and was quicker than the estimate, and only that', () => {
-    let t = 0;
-    let tick: () => void = () => {};
-    const costs = [0.25, 0.25, 0.05, 0.25];
-    const texts: string[] = [];
-    const ep = createProbeEndpoint({
-      sendDirection: 's2c',
-      connId: 'c',
-      now: () => t,
-      schedule: (fn) => ((tick = fn), { stop() {}, skipped: 0 }),
-      send: (text) => {
-        texts.push(text);
-        t += costs[texts.length - 1]!;
-        return true;
-      },
-    });
-    ep.start();
+    const r = rig([0.25, 0.25, 0.05, 0.25]);
+    r.ep.start();
     for (let k = 0; k < 4; k++) {
-      t = 1000 + 10 * k;
-      ep.receive(JSON.stringify({ seq: k, sent_at_ms: 900 + k, direction: 'c2s', conn_id: 'c' }), t - 1);
-      tick();
+      r.peer(k, 900 + k, 999 + 10 * k);
+      r.sendAt(1000 + 10 * k);
     }
-    const sendMs = texts.map((x) => (JSON.parse(x) as { send_ms?: unknown }).send_ms);
+    const sendMs = r.texts.map((x) => (JSON.parse(x) as { send_ms?: unknown }).send_ms);
     // Probe 0's send was the first timed (no estimate yet: reported whole); probe 1's took the estimate; probe 2's
     // took 0.05 against an estimate of 0.25, reported by probe 3.
     expect(sendMs).toEqual([undefined, { seq: 0, ms: 0.25, est_ms: 0 }, undefined, { seq: 2, ms: 0.05, est_ms: 0.25 }]);
