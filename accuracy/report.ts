@@ -38,7 +38,9 @@ export function formatScenario(r: ScenarioResult): string {
   if (bound !== undefined) {
     for (const x of p99Checks(r, bound)) lines.push(`   (e) ${x.what}: truth ${x.truth.toFixed(2)} ms, NetPoke ${x.netpoke.toFixed(2)} ms, ${x.within ? 'within' : 'NOT within'} ${bound * 100} %`);
   }
-  lines.push(`   the path's own round trip (bare UDP through an unimpaired forwarder, same cadence): RTT p50 ${r.pathBase.rttP50.toFixed(2)} ms`);
+  lines.push(
+    `   the path's own round trip (through an unimpaired forwarder, same cadence): bare UDP RTT p50 ${r.pathBase.rttP50.toFixed(2)} ms, bare data channel ${r.pathBase.channelRttP50.toFixed(2)} ms`,
+  );
   lines.push(`   path: relay selected client ${r.relaySawClient.ip}:${r.relaySawClient.port} = forwarder upstream; client-facing port ${r.log.port}`);
   return lines.join('\n');
 }

@@ -6,7 +6,7 @@ import type { ForwarderLog } from './forwarder.js';
 import { HarnessError } from './harness-error.js';
 import { checkNoBypass } from './no-bypass.js';
 import { measuredBySurvey, type MeasuredDirection } from './metric-rows.js';
-import { measurePathBase } from './path-base.js';
+import { measureUdpBase, startChannelBase, type PathBase } from './path-base.js';
 import type { Scenario } from './scenarios.js';
 import { spawnClient } from './spawn-client.js';
 import { spawnForwarder } from './spawn-forwarder.js';
@@ -21,8 +21,8 @@ export interface ScenarioResult {
   relaySawClient: { ip: string; port: number };
   /** Everything the forwarder did, datagram by datagram. */
   log: ForwarderLog;
-  /** Bare UDP's RTT p50 on the same kind of path with nothing injected (see path-base.ts). */
-  pathBase: { rttP50: number };
+  /** Bare UDP's and a bare data channel's RTT p50 on the same kind of path with nothing injected (see path-base.ts). */
+  pathBase: PathBase;
 }
 
 /** Seconds of bare UDP pinging before each scenario, for its path base. */
@@ -37,8 +37,17 @@ export interface Harness {
 
 /** Runs `scenario` for `seconds` of probing after measuring the path's base; throws HarnessError if the run or the path is not sound. */
 export async function runScenario(h: Harness, scenario: Scenario, seconds: number): Promise<ScenarioResult> {
-  const pathBase = await measurePathBase(PATH_BASE_SECONDS);
-  return { ...(await runProbing(h, scenario, seconds)), pathBase };
+  const rttP50 = await measureUdpBase(PATH_BASE_SECONDS);
+  // Alongside the scenario, not before it: the stacks' hand-offs cost what the machine's load of that moment makes them.
+  const channel = await startChannelBase();
+  let probing: Omit<ScenarioResult, 'pathBase'>;
+  try {
+    probing = await runProbing(h, scenario, seconds);
+  } catch (e) {
+    await channel.stop().catch(() => undefined);
+    throw e;
+  }
+  return { ...probing, pathBase: { rttP50, channelRttP50: await channel.stop() } };
 }
 
 async function runProbing(h: Harness, scenario: Scenario, seconds: number): Promise<Omit<ScenarioResult, 'pathBase'>> {

@@ -22,7 +22,7 @@ export interface BareSide {
 }
 
 /** Resolves once `pc` has gathered every candidate (or the timeout passed); register before the description is set. */
-function gathered(pc: PeerConnection): Promise<void> {
+export function gathered(pc: PeerConnection): Promise<void> {
   return new Promise((resolve) => {
     const timer = setTimeout(resolve, GATHER_TIMEOUT_MS);
     pc.onGatheringStateChange((state) => {
@@ -34,7 +34,7 @@ function gathered(pc: PeerConnection): Promise<void> {
   });
 }
 
-function newPeer(name: string): PeerConnection {
+export function newPeer(name: string): PeerConnection {
   return new nodeDataChannel.PeerConnection(name, { iceServers: [], bindAddress: '127.0.0.1' });
 }
 

@@ -103,7 +103,7 @@ export async function holdUdpPort(opts: Omit<PeerOptions, 'publicAddresses'>): P
 }
 
 /** The address and port of each host candidate line of `sdp`. */
-function hostCandidates(sdp: string): { address: string; port: number }[] {
+export function hostCandidates(sdp: string): { address: string; port: number }[] {
   return sdp
     .split(/\r?\n/)
     .filter((line) => line.startsWith('a=candidate:'))
