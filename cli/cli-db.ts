@@ -5,6 +5,7 @@ import { pathToFileURL } from 'node:url';
 import { createClient } from '@libsql/client';
 import * as z from 'zod';
 import { parseConfig } from '../shared/config.js';
+import { libsqlOptions } from '../shared/db/client-options.js';
 import type { Db } from '../shared/db/client.js';
 import { migrate } from '../shared/db/migrate.js';
 import { assertSchemaCurrent } from '../shared/db/schema-version.js';
@@ -31,7 +32,7 @@ export function openCliDb(env: CliEnv): { db: Db; local: boolean } {
     mkdirSync(dir, { recursive: true });
     url = pathToFileURL(join(dir, 'netpoke.db')).href;
   }
-  return { db: createClient({ url, authToken: env.LIBSQL_AUTH_TOKEN || undefined }), local };
+  return { db: createClient(libsqlOptions(url, env.LIBSQL_AUTH_TOKEN || undefined)), local };
 }
 
 /**

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { join, sep } from 'node:path';
 import { createClient } from '@libsql/client';
 import type { DataChannel } from 'node-datachannel';
+import { libsqlOptions } from '../shared/db/client-options.js';
 import { unstoredCaptures } from '../shared/db/capture-store.js';
 import { relayOpenedConnection } from '../shared/db/relay-health.js';
 import { markRelayPeerOpened } from '../shared/db/relays.js';
@@ -76,7 +77,7 @@ export async function startRelay(config: RelayConfig, deps: { log?: Logger } = {
   const udpPort = await holdUdpPort({ bindAddress: config.bindAddress, udpPort: config.udpPort, gatherTimeoutMs: config.gatherTimeoutMs ?? 2_000 });
   // Without RELAY_PUBLIC_ADDRESS, the addresses the port was gathered on (every interface's on a wildcard bind).
   const publicAddresses = config.publicAddresses ?? udpPort.addresses;
-  const db = createClient({ url: config.libsqlUrl, authToken: config.libsqlAuthToken });
+  const db = createClient(libsqlOptions(config.libsqlUrl, config.libsqlAuthToken));
   // One read, no write lock: migrating is the deploy step (`npm run migrate`), and a relay on an older schema refuses to start.
   try {
     await assertSchemaCurrent(db, 'relay');

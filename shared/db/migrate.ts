@@ -14,7 +14,9 @@ export async function migrate(db: Db, migrations: readonly Migration[] = MIGRATI
   for (const m of [...migrations].filter((m) => pending.has(m.version)).sort((a, b) => a.version - b.version)) {
     // A write transaction takes the database's write lock before reading, so two processes cannot both see a
     // version as missing and both apply it. Its COMMIT may still meet another process's read lock (SQLITE_BUSY),
-    // which ends the transaction with nothing written: the whole step is tried again.
+    // which ends the transaction with nothing written: the whole step is tried again. (NetPoke's file connections
+    // wait out such a lock inside SQLite first, libsqlOptions in client-options.ts: a failed COMMIT on a file can
+    // leave this process unable to write it at all.)
     const done = await withBusyRetry(async () => {
       const tx = await db.transaction('write');
       try {

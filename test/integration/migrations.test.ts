@@ -1,10 +1,11 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { createClient } from '@libsql/client';
 import { afterAll, describe, expect, it } from 'vitest';
+import { FILE_BUSY_TIMEOUT_MS, libsqlOptions } from '../../shared/db/client-options.js';
 import { MIGRATIONS } from '../../shared/db/migrations.js';
 import { migrate } from '../../shared/db/migrate.js';
 import { assertSchemaCurrent } from '../../shared/db/schema-version.js';
@@ -69,6 +70,50 @@ describe('migrations', () => {
     const rs = await db.execute('SELECT version, COUNT(*) AS n FROM schema_migrations GROUP BY version');
     expect(rs.rows.map((r) => [Number(r.version), Number(r.n)])).toEqual(MIGRATIONS.map((m) => [m.version, 1]));
     db.close();
+  });
+
+  // What the four-process race above relies on (it failed once in a CI run when this was missing: SQLITE_BUSY at
+  // COMMIT until the retries ran out): a commit waits for another process's reader to finish.
+  it("a file database's commit waits for another process's read lock instead of failing", async () => {
+    const file = join(dir, 'busy.db');
+    const setup = createClient({ url: `file:${file}` });
+    await setup.execute('CREATE TABLE t (x INTEGER)');
+    setup.close();
+    const HOLD_MS = 400;
+    const commitBesideReader = async (options: ReturnType<typeof libsqlOptions>) => {
+      const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, '../helpers/read-lock-child.ts'), file, String(HOLD_MS)], { stdio: ['ignore', 'pipe', 'inherit'] });
+      const exited = new Promise((r) => child.once('exit', r));
+      await new Promise<void>((resolve, reject) => {
+        child.stdout.on('data', (d: Buffer) => d.toString().includes('locked') && resolve());
+        child.once('exit', () => reject(new Error('the reader exited before it held its lock')));
+      });
+      const db = createClient(options);
+      const t0 = performance.now();
+      try {
+        const tx = await db.transaction('write');
+        try {
+          await tx.execute('INSERT INTO t VALUES (1)');
+          await tx.commit();
+          return { ok: true as const, waitedMs: performance.now() - t0 };
+        } catch (e) {
+          return { ok: false as const, code: String((e as { code?: unknown }).code) };
+        } finally {
+          tx.close();
+        }
+      } finally {
+        db.close();
+        await exited;
+      }
+    };
+    expect(FILE_BUSY_TIMEOUT_MS).toBeGreaterThan(HOLD_MS * 2);
+    // Without a busy timeout the COMMIT fails at once with SQLITE_BUSY, and (@libsql/client 0.18, libsql 0.5) this
+    // process then cannot write the file again even after rolling back; so only NetPoke's options are tried here.
+    const waited = await commitBesideReader(libsqlOptions(`file:${file}`));
+    expect(waited.ok).toBe(true);
+    expect(waited.ok && waited.waitedMs).toBeGreaterThan(HOLD_MS / 2);
+    const check = createClient({ url: `file:${file}` });
+    expect((await check.execute('SELECT COUNT(*) AS n FROM t')).rows[0]?.n).toBe(1);
+    check.close();
   });
 
   it('on a current schema, migrating and the version check only read: they finish while another process holds the write lock', async () => {
