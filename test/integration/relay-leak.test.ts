@@ -69,8 +69,15 @@ describe('connect/disconnect cycles', () => {
     expect((end.arrayBuffers - mid.arrayBuffers) / 1e6).toBeLessThan(2);
     // Native memory (libdatachannel) only shows in RSS, which allocator arenas make noisy: a loose bound.
     expect((end.rss - mid.rss) / 1e6).toBeLessThan(64);
-    // No session timer outlives its session; sockets are only the HTTP keep-alive pools.
-    expect(count('Timeout')).toBeLessThanOrEqual(timersBefore);
+    // No session timer outlives its session (a leak would keep hundreds); sockets are only the HTTP keep-alive pools.
+    // One timer more than before was once caught pending on a loaded CI run (passing alone): a one-shot of the moment
+    // (a heartbeat's or keep-alive's) is waited for, a leaked one never goes.
+    const settledTimers = async () => {
+      const n = count('Timeout');
+      return n <= timersBefore ? { n } : null;
+    };
+    const timers = (await eventually(settledTimers, 10_000).catch(() => null)) ?? { n: count('Timeout') };
+    expect(timers.n).toBeLessThanOrEqual(timersBefore);
     expect(count('TCPSocketWrap')).toBeLessThan(100);
   }, 150_000);
 });
