@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { addLateRelayWindow, addWindow, badness, createFamilyModel, familyFigures, familySeries, pathFigures } from '../../page/family-model.js';
+import { addLateRelayWindow, addWindow, badness, createFamilyModel, familyFigures, familySeries, pathFigures, SEAL_AFTER } from '../../page/family-model.js';
 import { emptyDirectionStats, type DirectionStats } from '../../shared/stats/index.js';
 import { worstPath } from '../../shared/stats/worst-path.js';
 import { mixedSeconds, sketchedSecond } from '../helpers/sketched-second.js';
@@ -86,5 +86,61 @@ describe('page family model', () => {
     // The worse direction counts: up loss 3 % beats down loss 2 %.
     const f = (up: number, down: number) => ({ c2s: win(100, up), s2c: win(100, down) });
     expect(badness('x', f(3, 2))).toEqual({ id: 'x', loss_rate: 3, rtt_p99_ms: 2 });
+  });
+
+  // A long survey: what the tables show each second must not merge every window again (it grew with the survey and
+  // stalled the page's main thread, where its own probes are timestamped), and must still cover every second.
+  it('covers the whole survey, past the 600 seconds the charts keep, and late relay windows of sealed seconds', () => {
+    const m = createFamilyModel();
+    // 700 seconds: 100 probes down each, every 7th losing 10; up: the relay's window of every 5th comes late.
+    const late: number[] = [];
+    for (let i = 0; i < 700; i++) {
+      const down = i % 7 === 0 ? win(100, 10, [20, 30]) : win(100, 0, [20, 30]);
+      addWindow(m, ev('a', 'ipv4', 0, i, i % 5 === 0 ? null : win(100, 1, [20, 30]), down));
+      // Late by 1 second, or (every 50th) by 40, after its second was sealed.
+      if (i % 5 === 0 && i % 50 !== 0) late.push(i);
+      if (i >= 40 && (i - 40) % 50 === 0) expect(addLateRelayWindow(m, 'a', i - 40, win(100, 2, [20, 30]))).toBe(true);
+      while (late.length && late[0]! <= i - 1) expect(addLateRelayWindow(m, 'a', late.shift()!, win(100, 2, [20, 30]))).toBe(true);
+    }
+    const f = familyFigures(m, 'ipv4');
+    // Counted from outside: 700 × 100 expected down, 100 seconds (0, 7, …, 693) losing 10 each.
+    expect(f.s2c.probes_expected).toBe(70_000);
+    expect(f.s2c.lost_count).toBe(1_000);
+    // Up: 560 windows losing 1 on time; 140 late (every 5th: 126 a second late, the last, 695's, at 696; 14 forty
+    // seconds late, 650's at 690), each losing 2.
+    expect(f.c2s.probes_expected).toBe(70_000);
+    expect(f.c2s.lost_count).toBe(560 + 140 * 2);
+    expect(pathFigures(m.paths.get('a')!).s2c).toEqual(f.s2c);
+    // The charts keep 600 seconds.
+    expect(familySeries(m, 'ipv4').length).toBe(600);
+  });
+
+  it('merges sealed seconds by their sketches: the survey p50 and p99 are those of every sample', () => {
+    const m = createFamilyModel();
+    // 100 seconds: the first 90 of 100 samples at 20 ms, the last 10 of 100 at 80 ms: p50 20, p99 80.
+    for (let i = 0; i < 100; i++) addWindow(m, ev('a', 'ipv4', 0, i, sketchedSecond(100, i < 90 ? 20 : 80), sketchedSecond(100, i < 90 ? 20 : 80)));
+    expect(m.paths.get('a')!.sealedBelow).toBe(99 - SEAL_AFTER);
+    const f = pathFigures(m.paths.get('a')!);
+    for (const d of [f.c2s, f.s2c]) {
+      expect(d.percentiles).toBe('merged');
+      expect(d.probe_count).toBe(10_000);
+      expect(d.rtt_ms[0]).toBeCloseTo(20, 0);
+      expect(d.rtt_ms[1]).toBeCloseTo(80, 0);
+    }
+  });
+
+  it("computes a chart line's second once, and again when a late relay window changes it", () => {
+    const m = createFamilyModel();
+    addWindow(m, ev('a', 'ipv4', 0, 0, null, win(100, 0)));
+    addWindow(m, ev('a', 'ipv4', 0, 1, win(100, 0), win(100, 0)));
+    const first = familySeries(m, 'ipv4');
+    const again = familySeries(m, 'ipv4');
+    expect(again[0]!.f).toBe(first[0]!.f);
+    expect(again[1]!.f).toBe(first[1]!.f);
+    expect(addLateRelayWindow(m, 'a', 0, win(100, 5))).toBe(true);
+    const after = familySeries(m, 'ipv4');
+    expect(after[0]!.f).not.toBe(first[0]!.f);
+    expect(after[0]!.f.c2s.lost_count).toBe(5);
+    expect(after[1]!.f).toBe(first[1]!.f);
   });
 });
