@@ -2,7 +2,7 @@ import type { DirectionStats, PercentileSource } from './direction-stats.js';
 import { emptyDirectionStats } from './direction-stats.js';
 import { nearestRank, type Quad } from './percentiles.js';
 import { storedResponsiveness, type ResponsivenessFrom } from './responsiveness.js';
-import { decodeWindowSketches, encodeSketch, mergeSketches, SKETCH_FORMAT, sketchQuad, type Sketch, type WindowSketches } from './sketch.js';
+import { decodeWindowSketches, encodeSketch, mergeSketches, rememberDecoded, SKETCH_FORMAT, sketchQuad, type DecodedSketches, type Sketch, type WindowSketches } from './sketch.js';
 
 /** The counts behind one window's rates (PROTOCOL.md §2): what every longer window is summed from. */
 export interface WindowCounts {
@@ -77,8 +77,23 @@ export function aggregateStats(list: readonly DirectionStats[], opts: { keepSket
     loaded: list.some((s) => s.loaded === true),
     ...(withThroughput.length ? { throughput_bps: withThroughput.reduce((n, s) => n + s.throughput_bps!, 0) / withThroughput.length } : {}),
     ...(source ? { percentiles: source } : {}),
-    ...(all && opts.keepSketches ? { sketches: { delay: encodeSketch(all.delay), ipdv: encodeSketch(all.ipdv), rtt: encodeSketch(all.rtt) }, sketch_format: SKETCH_FORMAT } : {}),
+    ...(all && opts.keepSketches ? { sketches: encodedKnown(all), sketch_format: SKETCH_FORMAT } : {}),
   };
+}
+
+/**
+ * The merged sketches, each encoded only when first read, their decoded form remembered: the page aggregates its
+ * aggregates every second and merges them again without ever reading the text (encoding was most of its per-second
+ * work), while anything that sends or stores one reads the encoded text as from plain data.
+ */
+function encodedKnown(all: DecodedSketches): WindowSketches {
+  const w = {} as WindowSketches;
+  for (const kind of ['delay', 'ipdv', 'rtt'] as const) {
+    let text: string | undefined;
+    Object.defineProperty(w, kind, { enumerable: true, get: () => (text ??= encodeSketch(all[kind])) });
+  }
+  rememberDecoded(w, all);
+  return w;
 }
 
 function mergeQuads(quads: readonly Quad[]): Quad {

@@ -176,6 +176,11 @@ export function decodeWindowSketches(w: WindowSketches): DecodedSketches | null 
   return d;
 }
 
+/** Records `d` as what `w` decodes to (w was just encoded from it): an aggregate aggregated again is not inflated back. */
+export function rememberDecoded(w: WindowSketches, d: DecodedSketches): void {
+  decodedCache.set(w, d);
+}
+
 /** `q` with p50/p99 taken from the sketch, held within q's true min and max (a bucket's midpoint may lie beyond them); q itself when the sketch is empty. */
 export function sketchQuad(q: Quad, s: Sketch): Quad {
   if (s.total === 0) return q;
@@ -188,8 +193,12 @@ export function sketchQuad(q: Quad, s: Sketch): Quad {
  * deviations are `deviationsMs` less `deviationMinusMs` (a window's delays less its baseline, without an array of them).
  */
 export function windowSketches(deviationsMs: readonly number[], jittersMs: readonly number[], rttsMs: readonly number[], deviationMinusMs = 0): WindowSketches | undefined {
-  const out = { delay: encodeSketch(sketchOf(deviationsMs, deviationMinusMs)), ipdv: encodeSketch(sketchOf(jittersMs)), rtt: encodeSketch(sketchOf(rttsMs)) };
-  return Object.values(out).every((v) => v.length <= MAX_SKETCH_CHARS) ? out : undefined;
+  const decoded = { delay: sketchOf(deviationsMs, deviationMinusMs), ipdv: sketchOf(jittersMs), rtt: sketchOf(rttsMs) };
+  const out = { delay: encodeSketch(decoded.delay), ipdv: encodeSketch(decoded.ipdv), rtt: encodeSketch(decoded.rtt) };
+  if (!Object.values(out).every((v) => v.length <= MAX_SKETCH_CHARS)) return undefined;
+  // The side that built a window (the page, showing its own seconds) merges it without inflating its text back.
+  rememberDecoded(out, decoded);
+  return out;
 }
 
 function toBase64(bytes: Uint8Array): string {

@@ -8,7 +8,7 @@ import { aggregateStats, createReceiver, recordProbe, recordRtt, takeReport, typ
 import { createHistory, pushTick, summarize } from '../../page/model.js';
 import { DirectionSummarySchema } from '../../page/console/surveys/survey-schemas.js';
 import { SUMMARY_ROWS, summaryCell } from '../../page/console/surveys/survey-summary-table.js';
-import { decodeSketch, encodeSketch, MAX_SKETCH_CHARS, SKETCH_FORMAT, sketchOf, sketchPercentile } from '../../shared/stats/sketch.js';
+import { decodeSketch, decodeWindowSketches, encodeSketch, MAX_SKETCH_CHARS, SKETCH_FORMAT, sketchOf, sketchPercentile, windowSketches } from '../../shared/stats/sketch.js';
 
 const T0 = 1_764_000_000_000;
 
@@ -152,6 +152,24 @@ describe('percentiles over many windows', () => {
     near(w.s2c.rtt_ms[1], 80); // rank ⌈0.99 · 1030⌉ = 1020 is past the 1000 samples at 20 ms
     // A summary for display carries no sketches of its own.
     expect(w.s2c.sketches).toBeUndefined();
+  });
+
+  it('an aggregate that keeps its sketches decodes, from the cache it primes, to exactly what its strings decode to', () => {
+    const a = rttWindow([...Array(100).fill(20), 31.4, 0.02], T0);
+    const b = rttWindow(Array(3).fill(80), T0);
+    const agg = aggregateStats([a, b], { keepSketches: true });
+    const remembered = decodeWindowSketches(agg.sketches!)!;
+    // A copy of the strings is another object: decoded afresh, not from the cache.
+    const fresh = decodeWindowSketches({ ...agg.sketches! })!;
+    expect(remembered).not.toBe(fresh);
+    expect(remembered).toEqual(fresh);
+    expect(fresh.rtt.total).toBe(105);
+  });
+
+  it('a window built from samples decodes, from the cache it primes, to exactly what its strings decode to', () => {
+    const w = windowSketches([0.5, 1.5, 0], [0.1, 7.25], [20, 20.5, 31.4])!;
+    expect(decodeWindowSketches(w)).toEqual(decodeWindowSketches({ ...w }));
+    expect(decodeWindowSketches(w)!.rtt.total).toBe(3);
   });
 });
 
