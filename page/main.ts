@@ -46,12 +46,42 @@ const charts = createCharts($('charts'));
 const renderTable = createSummaryTable($<HTMLTableElement>('summary'));
 const familyCharts = createFamilyCharts($('family-charts'), $<HTMLSelectElement>('path-pick'));
 let families: FamilyModel = createFamilyModel();
-/** Redraws the by-family and by-path view. */
-function renderFamilies(): void {
-  $('families').hidden = false;
-  renderFamilyTables(families, $<HTMLTableElement>('family-summary'), $<HTMLTableElement>('path-table'), $<HTMLUListElement>('family-unavailable'));
-  familyCharts.update(families);
+/** What the page redraws, in this order: the summary table, the charts, the by-family tables, the by-family charts. */
+const RENDER_PARTS = {
+  table: () => renderTable(history),
+  charts: () => charts.update(history),
+  familyTables: () => {
+    $('families').hidden = false;
+    renderFamilyTables(families, $<HTMLTableElement>('family-summary'), $<HTMLTableElement>('path-table'), $<HTMLUListElement>('family-unavailable'));
+  },
+  familyCharts: () => familyCharts.update(families),
+};
+type RenderPart = keyof typeof RENDER_PARTS;
+const dirty = new Set<RenderPart>();
+let renderScheduled = false;
+/**
+ * Marks parts to redraw; they are drawn once per burst of events, each in a task of its own. Probe messages are
+ * timestamped on this thread: a second's stats and each connection's late relay window each redrew everything at
+ * once, one task of 30–40 ms a second on a 2-core machine, and the page's own down-direction delay variation p99 read
+ * it (30–40 ms where the relay's up-direction read 5–6).
+ */
+function render(...parts: RenderPart[]): void {
+  for (const p of parts) dirty.add(p);
+  if (renderScheduled) return;
+  renderScheduled = true;
+  setTimeout(renderNext, 0);
 }
+function renderNext(): void {
+  const next = (Object.keys(RENDER_PARTS) as RenderPart[]).find((p) => dirty.has(p));
+  if (!next) {
+    renderScheduled = false;
+    return;
+  }
+  dirty.delete(next);
+  RENDER_PARTS[next]();
+  setTimeout(renderNext, 0);
+}
+const FAMILY_PARTS: RenderPart[] = ['familyTables', 'familyCharts'];
 /** The latest path trace of each connection, shown beside the summary. */
 const pathTraces = new Map<string, Extract<SurveyEvent, { type: 'path_trace' }>['trace']>();
 $('path-again').addEventListener('click', () => {
@@ -126,18 +156,15 @@ function onEvent(e: SurveyEvent): void {
       onStats(e);
       break;
     case 'relay_window':
-      if (addLateRelayWindow(families, e.conn_id, e.window_index, e.c2s)) renderFamilies();
-      if (fillRelayWindow(history, e.window_index, e.c2s)) {
-        renderTable(history);
-        charts.update(history);
-      }
+      if (addLateRelayWindow(families, e.conn_id, e.window_index, e.c2s)) render(...FAMILY_PARTS);
+      if (fillRelayWindow(history, e.window_index, e.c2s)) render('table', 'charts');
       break;
     case 'connection':
       addPath(families, e.conn_id, e.family, e.path_index, e.pair);
       break;
     case 'family_unavailable':
       families.unavailable.set(e.family, e.reason);
-      renderFamilies();
+      render(...FAMILY_PARTS);
       break;
     case 'path_trace_refused':
       $('path-note').textContent = 'The server is tracing already or traced moments ago; try again in a few seconds.';
@@ -182,9 +209,7 @@ function onStats(e: Extract<SurveyEvent, { type: 'stats' }>): void {
   }));
   pausedTotal += Math.max(0, ...perConn.map((p) => p.paused_ms));
   pushTick(history, nowMs(), perConn, e.window_index);
-  renderTable(history);
-  charts.update(history);
-  renderFamilies();
+  render('table', 'charts', ...FAMILY_PARTS);
 }
 
 /** Says in words what happened to the measurement while the tab was hidden. */
@@ -243,6 +268,8 @@ async function start(): Promise<void> {
   retryBtn.hidden = true;
   history = createHistory();
   families = createFamilyModel();
+  // Nothing of the last survey is drawn over this one (a redraw may still be queued).
+  dirty.clear();
   familyCharts.reset();
   $('families').hidden = true;
   pathTraces.clear();
