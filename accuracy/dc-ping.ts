@@ -12,6 +12,19 @@ const PING_CHARS = 200;
 /** As the probe channel: unordered, never retransmitted. */
 const CHANNEL = { unordered: true, maxRetransmits: 0 } as const;
 
+/** A message as text (the pings are strings; a binary one is read as UTF-8). */
+const asText = (m: string | Buffer | ArrayBuffer): string => (typeof m === 'string' ? m : Buffer.from(m as ArrayBuffer).toString('utf8'));
+
+/** `pc`'s gathered description, or `pc` closed and an error naming `what` is missing. */
+function localSdp(pc: PeerConnection, what: string): string {
+  const sdp = pc.localDescription()?.sdp;
+  if (!sdp) {
+    pc.close();
+    throw new Error(`the data-channel ${what}`);
+  }
+  return sdp;
+}
+
 /**
  * The echo end, which offers: a channel that sends every message straight back. `offer` is its SDP with its
  * candidates; `accept` takes the pinging end's answer without candidates, so the echo learns that end only from the
@@ -22,14 +35,10 @@ export async function startDcEcho(): Promise<{ offer: string; accept(answerSdp: 
   const ready = gathered(pc);
   const dc = pc.createDataChannel('ping', CHANNEL);
   dc.onMessage((m) => {
-    if (dc.isOpen()) dc.sendMessage(typeof m === 'string' ? m : m.toString('utf8'));
+    if (dc.isOpen()) dc.sendMessage(asText(m));
   });
   await ready;
-  const offer = pc.localDescription()?.sdp;
-  if (!offer) {
-    pc.close();
-    throw new Error('the data-channel echo has no offer');
-  }
+  const offer = localSdp(pc, 'echo has no offer');
   return {
     offer,
     accept: (answerSdp) => pc.setRemoteDescription(stripCandidates(answerSdp), 'answer'),
@@ -54,7 +63,7 @@ export async function startDcPing(offerSdp: string, onSecond: (rtt: Quad) => voi
     pc.onDataChannel((dc) => {
       channel = dc;
       dc.onMessage((m) => {
-        const sentAt = Number.parseFloat(typeof m === 'string' ? m : m.toString('utf8'));
+        const sentAt = Number.parseFloat(asText(m));
         if (Number.isFinite(sentAt)) rtts.push(nowMs() - sentAt);
       });
       ticker = startTicker(10, () => {
@@ -70,11 +79,7 @@ export async function startDcPing(offerSdp: string, onSecond: (rtt: Quad) => voi
   const ready = gathered(pc);
   pc.setRemoteDescription(offerSdp, 'offer');
   await ready;
-  const answer = pc.localDescription()?.sdp;
-  if (!answer) {
-    pc.close();
-    throw new Error('the data-channel ping has no answer');
-  }
+  const answer = localSdp(pc, 'ping has no answer');
   return {
     answer,
     opened,

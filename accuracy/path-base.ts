@@ -25,6 +25,12 @@ export interface PathBase {
   channelRttP50: number;
 }
 
+/** The median of a ping's per-second RTT p50s; none means nothing came back through the forwarder. */
+function medianOfSeconds(what: string, p50s: readonly number[]): number {
+  if (p50s.length === 0) throw new HarnessError(`no ${what} ping came back through the unimpaired forwarder`);
+  return nearestRank([...p50s].sort((a, b) => a - b), 50);
+}
+
 /** Median of each second's p50 of a bare UDP ping every 10 ms from this process to an echo in another, over `seconds`. */
 export async function measureUdpBase(seconds: number): Promise<number> {
   const echo = forkTs(new URL('./udp-echo-process.ts', import.meta.url));
@@ -36,8 +42,7 @@ export async function measureUdpBase(seconds: number): Promise<number> {
       const ping = await startUdpPing(fwd.address.port, 1, (rtt) => p50s.push(rtt[0]));
       await new Promise((r) => setTimeout(r, seconds * 1000 + 100));
       ping.stop();
-      if (p50s.length === 0) throw new HarnessError('no UDP ping came back through the unimpaired forwarder');
-      return nearestRank([...p50s].sort((a, b) => a - b), 50);
+      return medianOfSeconds('UDP', p50s);
     } finally {
       await fwd.close();
     }
@@ -89,8 +94,7 @@ export async function startChannelBase(): Promise<ChannelBase> {
       running.ping.stop();
       await running.fwd.close();
       await closeEcho();
-      if (p50s.length === 0) throw new HarnessError('no data-channel ping came back through the unimpaired forwarder');
-      return nearestRank([...p50s].sort((a, b) => a - b), 50);
+      return medianOfSeconds('data-channel', p50s);
     },
   };
 }
